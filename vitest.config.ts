@@ -2,13 +2,16 @@ import { defineConfig } from 'vitest/config';
 
 // Tests import workspace packages from src through the "@rag/source" export condition, so no build is
 // needed for unit and integration tests; the e2e project runs the built services as processes.
-const resolve = { conditions: ['@rag/source'] };
+const sourceConditions = ['@rag/source', 'module', 'node', 'development|production'];
+const resolve = { conditions: sourceConditions };
+const ssr = { resolve: { conditions: sourceConditions, externalConditions: ['@rag/source'] } };
 
 export default defineConfig({
   test: {
     projects: [
       {
         resolve,
+        ssr,
         test: {
           name: 'unit',
           include: ['{apps,packages}/*/src/**/*.test.ts'],
@@ -17,6 +20,7 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'integration',
           include: ['{apps,packages}/*/src/**/*.int.test.ts'],
@@ -28,6 +32,7 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.e2e.test.ts'],

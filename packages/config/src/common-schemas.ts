@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/** Config groups shared by several services. Each app composes the ones it needs in its config.ts. */
+
+export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const httpServerSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535),
+  /** How long shutdown waits for in-flight requests before closing connections. */
+  shutdownGraceMs: z.coerce.number().int().positive().default(10_000),
+});
+
+export const postgresSchema = z.object({
+  url: z.string().url().default('postgres://postgres@127.0.0.1:5432/postgres'),
+  /** Schema the service works in; tests give each worker its own. */
+  schema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier')
+    .default('public'),
+  poolSize: z.coerce.number().int().positive().default(10),
+});
+
+export const redisSchema = z.object({
+  url: z.string().default('redis://127.0.0.1:6379'),
+  /** Prefix of every BullMQ and cache key; tests give each worker its own. */
+  keyPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_:-]+$/)
+    .default('rag'),
+});
+
+export const milvusSchema = z.object({
+  address: z.string().min(1).default('127.0.0.1:19530'),
+  token: z.string().optional(),
+  database: z.string().optional(),
+  collectionPrefix: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .default('rag_'),
+});
+
+export const serviceUrlSchema = z.string().url();
+
+/** Drops undefined values so that zod defaults apply to unset variables. */
+export function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

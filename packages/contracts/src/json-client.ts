@@ -1,0 +1,74 @@
+import type { z } from 'zod';
+import { AppError, errorCodes, type ErrorCode } from './app-error.js';
+
+export interface JsonClientOptions {
+  baseUrl: string;
+  /** Name of the remote service, used in error messages. */
+  service: string;
+  timeoutMs: number;
+}
+
+/**
+ * A small JSON-over-HTTP client for calls between our services. A problem+json answer becomes an AppError
+ * with the remote code, so a 4xx from a downstream service stays a 4xx; a network failure or a 5xx is a
+ * retryable `dependency_unavailable`.
+ */
+export function createJsonClient(options: JsonClientOptions) {
+  const base = options.baseUrl.replace(/\/$/, '');
+
+  async function request<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      const timedOut = (error as Error).name === 'TimeoutError';
+      throw new AppError(
+        timedOut ? 'timeout' : 'dependency_unavailable',
+        `${options.service} ${timedOut ? `did not answer within ${options.timeoutMs} ms` : `is unreachable: ${(error as Error).message}`}`,
+        { cause: error, retryable: true, context: { service: options.service, path } },
+      );
+    }
+    const text = await response.text();
+    if (!response.ok) throw remoteError(options.service, path, response.status, text);
+    const parsed = schema.safeParse(JSON.parse(text));
+    if (!parsed.success) {
+      throw new AppError('internal', `${options.service} answered ${path} with an unexpected shape`, {
+        cause: parsed.error,
+      });
+    }
+    return parsed.data;
+  }
+
+  return {
+    get: <S extends z.ZodType>(path: string, schema: S) => request('GET', path, schema),
+    post: <S extends z.ZodType>(path: string, body: unknown, schema: S) => request('POST', path, schema, body),
+  };
+}
+
+export type JsonClient = ReturnType<typeof createJsonClient>;
+
+function remoteError(service: string, path: string, status: number, body: string): AppError {
+  let code: ErrorCode = status >= 500 ? 'dependency_unavailable' : 'bad_request';
+  let detail = body.slice(0, 500);
+  try {
+    const problem = JSON.parse(body) as { code?: string; detail?: string };
+    if (problem.code && problem.code in errorCodes && status < 500) code = problem.code as ErrorCode;
+    if (problem.detail) detail = problem.detail;
+  } catch {
+    // Not problem+json: keep the raw text as the detail.
+  }
+  return new AppError(code, `${service} ${path} failed (${status}): ${detail}`, {
+    retryable: status >= 500 || status === 429,
+    context: { service, path, status },
+  });
+}

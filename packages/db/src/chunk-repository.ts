@@ -1,0 +1,84 @@
+import type { Queryable } from './pool.js';
+
+export interface ChunkRecord {
+  id: string;
+  ordinal: number;
+  text: string;
+  startOffset: number;
+  endOffset: number;
+}
+
+export interface ChunkWithDocument {
+  chunkId: string;
+  documentId: string;
+  externalId: string | null;
+  title: string | null;
+  text: string;
+  metadata: Record<string, unknown>;
+}
+
+/** Replaces every chunk of a document with the chunks of the given version (call inside a transaction). */
+export async function replaceChunks(
+  db: Queryable,
+  doc: { id: string; tenantId: string; collectionId: string; version: number },
+  chunks: ChunkRecord[],
+): Promise<void> {
+  await db.query('DELETE FROM chunks WHERE document_id = $1', [doc.id]);
+  if (chunks.length === 0) return;
+  await db.query(
+    `INSERT INTO chunks (id, document_id, tenant_id, collection_id, document_version, ordinal, text, start_offset, end_offset)
+     SELECT c.id, $1, $2, $3, $4, c.ordinal, c.text, c.start_offset, c.end_offset
+       FROM unnest($5::uuid[], $6::int[], $7::text[], $8::int[], $9::int[])
+            AS c(id, ordinal, text, start_offset, end_offset)`,
+    [
+      doc.id,
+      doc.tenantId,
+      doc.collectionId,
+      doc.version,
+      chunks.map((c) => c.id),
+      chunks.map((c) => c.ordinal),
+      chunks.map((c) => c.text),
+      chunks.map((c) => c.startOffset),
+      chunks.map((c) => c.endOffset),
+    ],
+  );
+}
+
+/**
+ * Joins chunk text and document fields for search hits. Only ready documents of the caller's tenant and
+ * collection come back, so a document being deleted disappears from results immediately.
+ */
+export async function findSearchableChunks(
+  db: Queryable,
+  scope: { tenantId: string; collectionId: string },
+  chunkIds: string[],
+): Promise<Map<string, ChunkWithDocument>> {
+  if (chunkIds.length === 0) return new Map();
+  const { rows } = await db.query<{
+    id: string;
+    document_id: string;
+    external_id: string | null;
+    title: string | null;
+    text: string;
+    metadata: Record<string, unknown>;
+  }>(
+    `SELECT c.id, c.document_id, d.external_id, d.title, c.text, d.metadata
+       FROM chunks c
+       JOIN documents d ON d.id = c.document_id AND d.version = c.document_version
+      WHERE c.id = ANY($1::uuid[]) AND d.tenant_id = $2 AND d.collection_id = $3 AND d.status = 'ready'`,
+    [chunkIds, scope.tenantId, scope.collectionId],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        chunkId: r.id,
+        documentId: r.document_id,
+        externalId: r.external_id,
+        title: r.title,
+        text: r.text,
+        metadata: r.metadata,
+      },
+    ]),
+  );
+}

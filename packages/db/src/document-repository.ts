@@ -1,0 +1,140 @@
+import type { DocumentStatus } from '@rag/contracts/public-api';
+import type { Queryable } from './pool.js';
+
+export interface DocumentRecord {
+  id: string;
+  tenantId: string;
+  collectionId: string;
+  externalId: string | null;
+  title: string | null;
+  contentHash: string;
+  version: number;
+  status: DocumentStatus;
+  error: string | null;
+  metadata: Record<string, unknown>;
+  acl: string[] | null;
+  chunkCount: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface DocumentRow {
+  id: string;
+  tenant_id: string;
+  collection_id: string;
+  external_id: string | null;
+  title: string | null;
+  content_hash: string;
+  version: number;
+  status: DocumentStatus;
+  error: string | null;
+  metadata: Record<string, unknown>;
+  acl: string[] | null;
+  chunk_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const columns =
+  'id, tenant_id, collection_id, external_id, title, content_hash, version, status, error, metadata, acl, chunk_count, created_at, updated_at';
+
+function toRecord(row: DocumentRow): DocumentRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    collectionId: row.collection_id,
+    externalId: row.external_id,
+    title: row.title,
+    contentHash: row.content_hash,
+    version: row.version,
+    status: row.status,
+    error: row.error,
+    metadata: row.metadata,
+    acl: row.acl,
+    chunkCount: row.chunk_count,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface NewDocument {
+  tenantId: string;
+  collectionId: string;
+  externalId: string | null;
+  title: string | null;
+  contentHash: string;
+  metadata: Record<string, unknown>;
+  acl: string[] | null;
+}
+
+/** Inserts a queued document; returns undefined when the external id is already taken in the collection. */
+export async function insertDocument(db: Queryable, doc: NewDocument): Promise<DocumentRecord | undefined> {
+  const { rows } = await db.query<DocumentRow>(
+    `INSERT INTO documents (tenant_id, collection_id, external_id, title, content_hash, status, metadata, acl)
+     VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7)
+     ON CONFLICT (collection_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+     RETURNING ${columns}`,
+    [doc.tenantId, doc.collectionId, doc.externalId, doc.title, doc.contentHash, JSON.stringify(doc.metadata), doc.acl],
+  );
+  return rows[0] && toRecord(rows[0]);
+}
+
+/** Reads a document within its tenant: another tenant's id reads as missing. */
+export async function findDocument(db: Queryable, tenantId: string, id: string): Promise<DocumentRecord | undefined> {
+  const { rows } = await db.query<DocumentRow>(`SELECT ${columns} FROM documents WHERE tenant_id = $1 AND id = $2`, [
+    tenantId,
+    id,
+  ]);
+  return rows[0] && toRecord(rows[0]);
+}
+
+export async function findDocumentByExternalId(
+  db: Queryable,
+  collectionId: string,
+  externalId: string,
+): Promise<DocumentRecord | undefined> {
+  const { rows } = await db.query<DocumentRow>(
+    `SELECT ${columns} FROM documents WHERE collection_id = $1 AND external_id = $2`,
+    [collectionId, externalId],
+  );
+  return rows[0] && toRecord(rows[0]);
+}
+
+export async function listDocumentIds(db: Queryable, collectionId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM documents WHERE collection_id = $1', [collectionId]);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Moves a document to a new status, but only from the statuses given: a delete that arrived meanwhile
+ * (status 'deleting') is never overwritten by a finishing ingest. Returns whether the row changed.
+ */
+export async function transitionDocument(
+  db: Queryable,
+  id: string,
+  version: number,
+  from: DocumentStatus[],
+  to: { status: DocumentStatus; error?: string | null; chunkCount?: number },
+): Promise<boolean> {
+  const result = await db.query(
+    `UPDATE documents
+        SET status = $4, error = $5, chunk_count = COALESCE($6, chunk_count), updated_at = now()
+      WHERE id = $1 AND version = $2 AND status = ANY($3)`,
+    [id, version, from, to.status, to.error ?? null, to.chunkCount ?? null],
+  );
+  return result.rowCount === 1;
+}
+
+/** Marks a document as being deleted so it leaves search results at once; false if it was not found. */
+export async function markDocumentDeleting(db: Queryable, tenantId: string, id: string): Promise<DocumentRecord | undefined> {
+  const { rows } = await db.query<DocumentRow>(
+    `UPDATE documents SET status = 'deleting', updated_at = now()
+      WHERE tenant_id = $1 AND id = $2 RETURNING ${columns}`,
+    [tenantId, id],
+  );
+  return rows[0] && toRecord(rows[0]);
+}
+
+export async function deleteDocumentRow(db: Queryable, id: string): Promise<void> {
+  await db.query('DELETE FROM documents WHERE id = $1', [id]);
+}

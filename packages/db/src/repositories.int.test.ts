@@ -1,0 +1,100 @@
+import { createTestDatabase, type TestDatabase } from '@rag/testing/test-database';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findActiveApiKeyByHash, insertApiKey } from './api-key-repository.js';
+import { findSearchableChunks, replaceChunks } from './chunk-repository.js';
+import { insertCollection } from './collection-repository.js';
+import {
+  findDocument,
+  insertDocument,
+  markDocumentDeleting,
+  transitionDocument,
+} from './document-repository.js';
+import { migrate } from './migrate.js';
+import { insertTenant } from './tenant-repository.js';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase('db', migrate);
+  await insertTenant(db.pool, 'acme', 'Acme');
+  await insertTenant(db.pool, 'globex', 'Globex');
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+describe('migrations', () => {
+  it('are idempotent, also when two runners race', async () => {
+    const results = await Promise.all([migrate(db.pool, db.schema), migrate(db.pool, db.schema)]);
+    expect(results).toEqual([[], []]);
+  });
+});
+
+describe('tenants and keys', () => {
+  it('refuses a duplicate tenant without touching the first', async () => {
+    expect(await insertTenant(db.pool, 'acme', 'Other name')).toBe(false);
+    const { rows } = await db.pool.query('SELECT name FROM tenants WHERE id = $1', ['acme']);
+    expect(rows[0].name).toBe('Acme');
+  });
+
+  it('finds an active key by hash and not a revoked one', async () => {
+    const key = await insertApiKey(db.pool, {
+      tenantId: 'acme',
+      name: null,
+      prefix: 'abc',
+      hash: 'hash-1',
+      role: 'reader',
+      collections: null,
+    });
+    expect((await findActiveApiKeyByHash(db.pool, 'hash-1'))?.id).toBe(key.id);
+    await db.pool.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [key.id]);
+    expect(await findActiveApiKeyByHash(db.pool, 'hash-1')).toBeUndefined();
+  });
+});
+
+describe('documents and chunks', () => {
+  it('keeps tenants apart, respects status transitions and joins only ready chunks', async () => {
+    const collection = (await insertCollection(db.pool, 'acme', 'docs'))!;
+    expect(await insertCollection(db.pool, 'acme', 'docs')).toBeUndefined();
+    const doc = (await insertDocument(db.pool, {
+      tenantId: 'acme',
+      collectionId: collection.id,
+      externalId: 'ext-1',
+      title: 'Title',
+      contentHash: 'h',
+      metadata: { lang: 'en' },
+      acl: null,
+    }))!;
+    expect(doc.status).toBe('queued');
+    expect(
+      await insertDocument(db.pool, {
+        tenantId: 'acme',
+        collectionId: collection.id,
+        externalId: 'ext-1',
+        title: null,
+        contentHash: 'other',
+        metadata: {},
+        acl: null,
+      }),
+    ).toBeUndefined();
+    expect(await findDocument(db.pool, 'globex', doc.id)).toBeUndefined();
+
+    const chunkId = '00000000-0000-4000-8000-000000000001';
+    await replaceChunks(db.pool, { id: doc.id, tenantId: 'acme', collectionId: collection.id, version: 1 }, [
+      { id: chunkId, ordinal: 0, text: 'hello world', startOffset: 0, endOffset: 11 },
+    ]);
+    const scope = { tenantId: 'acme', collectionId: collection.id };
+    expect((await findSearchableChunks(db.pool, scope, [chunkId])).size).toBe(0);
+
+    expect(await transitionDocument(db.pool, doc.id, 1, ['queued'], { status: 'ready', chunkCount: 1 })).toBe(true);
+    const joined = await findSearchableChunks(db.pool, scope, [chunkId]);
+    expect(joined.get(chunkId)).toMatchObject({ text: 'hello world', externalId: 'ext-1', metadata: { lang: 'en' } });
+    expect((await findSearchableChunks(db.pool, { ...scope, tenantId: 'globex' }, [chunkId])).size).toBe(0);
+
+    await markDocumentDeleting(db.pool, 'acme', doc.id);
+    // A finishing ingest must not resurrect a document that is being deleted.
+    expect(await transitionDocument(db.pool, doc.id, 1, ['queued', 'processing'], { status: 'ready' })).toBe(false);
+    expect((await findDocument(db.pool, 'acme', doc.id))?.status).toBe('deleting');
+    expect((await findSearchableChunks(db.pool, scope, [chunkId])).size).toBe(0);
+  });
+});

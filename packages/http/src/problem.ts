@@ -1,0 +1,34 @@
+import { type AppError, errorCodes } from '@rag/contracts/app-error';
+
+/** RFC 9457 problem details, with our error code and the request id as extension members. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  code: string;
+  request_id: string;
+  errors?: unknown;
+}
+
+export const problemContentType = 'application/problem+json';
+
+export function problemFromError(error: AppError, requestId: string, instance?: string): Problem {
+  const { status, title } = errorCodes[error.code];
+  // A 5xx says nothing about internals to the caller; the request id finds the logged cause.
+  const detail = status >= 500 && error.code !== 'dependency_unavailable' && error.code !== 'shutting_down'
+    ? `The request failed on our side; quote request id ${requestId} when reporting it.`
+    : error.message;
+  const problem: Problem = {
+    type: `urn:rag:problem:${error.code}`,
+    title,
+    status,
+    detail,
+    code: error.code,
+    request_id: requestId,
+  };
+  if (instance !== undefined) problem.instance = instance;
+  if (status < 500 && error.context.issues !== undefined) problem.errors = error.context.issues;
+  return problem;
+}

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { AppError, toAppError } from '@rag/contracts/app-error';
+import type { Logger } from '@rag/telemetry/logger';
+import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import { problemContentType, problemFromError } from './problem.js';
+import { type ReadinessCheck, runReadinessChecks } from './readiness.js';
+
+export interface Lifecycle {
+  /** Set when shutdown starts: readiness turns 503 at once so the load balancer stops sending traffic. */
+  shuttingDown: boolean;
+}
+
+export interface ServiceAppOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  readiness: ReadinessCheck[];
+  /** Largest accepted JSON body, e.g. "1mb". */
+  bodyLimit: string;
+  readinessTimeoutMs?: number;
+  /** Mounts the service's own routes between the common middleware and the error handler. */
+  routes: (app: Express) => void;
+}
+
+export interface ServiceApp {
+  app: Express;
+  lifecycle: Lifecycle;
+}
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by the request-context middleware on every request. */
+      id: string;
+      log: Logger;
+    }
+  }
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The HTTP shell shared by every service: request ids, access logs, Prometheus metrics, JSON bodies with a
+ * size limit, health and readiness probes, and one error handler answering RFC 9457 problem+json.
+ */
+export function createServiceApp(options: ServiceAppOptions): ServiceApp {
+  const { logger, metrics } = options;
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.use(requestContext(logger));
+  app.use(requestMetrics(metrics));
+  app.use(express.json({ limit: options.bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/health/ready', async (_req, res) => {
+    if (lifecycle.shuttingDown) {
+      res.status(503).json({ ready: false, reason: 'shutting down' });
+      return;
+    }
+    const report = await runReadinessChecks(options.readiness, options.readinessTimeoutMs ?? 3000);
+    res.status(report.ready ? 200 : 503).json(report);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  options.routes(app);
+
+  app.use((req, _res, next) => {
+    next(new AppError('not_found', `No route for ${req.method} ${req.path}`));
+  });
+  app.use(problemHandler());
+  return { app, lifecycle };
+}
+
+function requestContext(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    req.id = incoming && requestIdPattern.test(incoming) ? incoming : randomUUID();
+    req.log = logger.child({ request_id: req.id });
+    res.setHeader('x-request-id', req.id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const entry = { method: req.method, path: req.path, status: res.statusCode, duration_ms: durationMs };
+      if (req.path.startsWith('/health') || req.path === '/metrics') req.log.debug(entry, 'request');
+      else req.log.info(entry, 'request');
+    });
+    next();
+  };
+}
+
+function requestMetrics(metrics: ServiceMetrics): RequestHandler {
+  return (req, res, next) => {
+    const stop = metrics.httpRequestDuration.startTimer();
+    res.on('finish', () => {
+      // The route template, never the raw path: ids in paths would explode the label cardinality.
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const labels = { method: req.method, route, status: String(res.statusCode) };
+      metrics.httpRequestsTotal.inc(labels);
+      stop(labels);
+    });
+    next();
+  };
+}
+
+function problemHandler(): ErrorRequestHandler {
+  return (error: unknown, req: Request, res, _next) => {
+    const appError = fromBodyParserError(error) ?? toAppError(error);
+    if (appError.status >= 500) {
+      req.log.error({ err: error, code: appError.code, context: appError.context }, 'request failed');
+    }
+    if (res.headersSent) return;
+    res
+      .status(appError.status)
+      .type(problemContentType)
+      .send(JSON.stringify(problemFromError(appError, req.id, req.originalUrl)));
+  };
+}
+
+/** body-parser reports its failures with a `type`; turn them into errors that name the problem. */
+function fromBodyParserError(error: unknown): AppError | undefined {
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === 'entity.too.large') {
+    const limit = (error as { limit?: number }).limit;
+    return new AppError('payload_too_large', `Request body exceeds the limit of ${limit} bytes`);
+  }
+  if (type === 'entity.parse.failed') {
+    return new AppError('bad_request', `Malformed JSON body: ${(error as Error).message}`);
+  }
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new AppError('unsupported_media_type', (error as Error).message);
+  }
+  return undefined;
+}
+
+/** Requires a JSON body: a request with another content type gets 415 instead of an empty body. */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  if (!req.is(['application/json', 'application/*+json'])) {
+    next(new AppError('unsupported_media_type', 'Send the body as application/json'));
+    return;
+  }
+  next();
+};
