@@ -1,0 +1,40 @@
+import { AppError } from '@rag/contracts/app-error';
+import { hashApiKey, looksLikeApiKey, secretsEqual } from './api-key.js';
+import type { Principal } from './principal.js';
+
+export interface StoredKey {
+  id: string;
+  tenantId: string;
+  role: Principal['role'];
+  collections: string[] | null;
+}
+
+export interface AuthenticatorOptions {
+  /** The bootstrap admin key from config; it acts as admin of the default tenant and of the system. */
+  adminApiKey: string;
+  defaultTenant: string;
+  pepper: string;
+  findKeyByHash: (hash: string) => Promise<StoredKey | undefined>;
+}
+
+export type Authenticator = (authorization: string | undefined) => Promise<Principal>;
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  return async (authorization) => {
+    if (!authorization) {
+      throw new AppError('unauthenticated', 'Missing credential: send Authorization: Bearer <API key>');
+    }
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match) {
+      throw new AppError('unauthenticated', 'Malformed Authorization header: expected "Bearer <API key>"');
+    }
+    const token = match[1]!;
+    if (secretsEqual(token, options.adminApiKey)) {
+      return { tenantId: options.defaultTenant, role: 'admin', collections: null, system: true, keyId: null };
+    }
+    if (!looksLikeApiKey(token)) throw new AppError('unauthenticated', 'Invalid credential');
+    const key = await options.findKeyByHash(hashApiKey(token, options.pepper));
+    if (!key) throw new AppError('unauthenticated', 'Invalid or revoked credential');
+    return { tenantId: key.tenantId, role: key.role, collections: key.collections, system: false, keyId: key.id };
+  };
+}

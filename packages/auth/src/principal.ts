@@ -1,0 +1,41 @@
+import { AppError } from '@rag/contracts/app-error';
+import type { Role } from '@rag/contracts/identifiers';
+
+/** Who is calling, resolved from the credential. */
+export interface Principal {
+  tenantId: string;
+  role: Role;
+  /** Collections the credential is limited to; null means every collection of the tenant. */
+  collections: string[] | null;
+  /** The bootstrap admin may manage every tenant; tenant keys only their own. */
+  system: boolean;
+  keyId: string | null;
+}
+
+const rank: Record<Role, number> = { reader: 1, editor: 2, admin: 3 };
+
+export function requireRole(principal: Principal, needed: Role): void {
+  if (rank[principal.role] < rank[needed]) {
+    throw new AppError('forbidden', `This action needs the ${needed} role; the credential has ${principal.role}`);
+  }
+}
+
+export function requireSystem(principal: Principal): void {
+  if (!principal.system) throw new AppError('forbidden', 'Only the bootstrap admin credential may do this');
+}
+
+/** Tenant admins manage only their own tenant; the bootstrap admin manages all. */
+export function requireTenantAdmin(principal: Principal, tenantId: string): void {
+  requireRole(principal, 'admin');
+  if (!principal.system && principal.tenantId !== tenantId) {
+    throw new AppError('forbidden', `The credential cannot manage tenant ${tenantId}`);
+  }
+}
+
+/**
+ * A credential limited to some collections sees the others as missing (404), not forbidden, so that it
+ * cannot probe which collections exist.
+ */
+export function canAccessCollection(principal: Principal, collection: string): boolean {
+  return principal.collections === null || principal.collections.includes(collection);
+}
