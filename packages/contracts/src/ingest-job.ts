@@ -30,12 +30,32 @@ export const deleteDocumentJobSchema = z.strictObject({
   trace: traceSchema,
 });
 
-export const ingestJobSchema = z.discriminatedUnion('type', [ingestDocumentJobSchema, deleteDocumentJobSchema]);
+export const deleteCollectionJobSchema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('delete-collection'),
+  tenantId: tenantIdSchema,
+  collectionId: uuidSchema,
+  trace: traceSchema,
+});
+
+export const ingestJobSchema = z.discriminatedUnion('type', [
+  ingestDocumentJobSchema,
+  deleteDocumentJobSchema,
+  deleteCollectionJobSchema,
+]);
 export type IngestJob = z.infer<typeof ingestJobSchema>;
 export type IngestDocumentJob = z.infer<typeof ingestDocumentJobSchema>;
 export type DeleteDocumentJob = z.infer<typeof deleteDocumentJobSchema>;
+export type DeleteCollectionJob = z.infer<typeof deleteCollectionJobSchema>;
 
 /** One BullMQ job per document and action, so a re-enqueue of the same action is deduplicated. */
 export function ingestJobId(job: IngestJob): string {
-  return job.type === 'ingest' ? `ingest:${job.documentId}:${job.version}` : `delete:${job.documentId}`;
+  switch (job.type) {
+    case 'ingest':
+      return `ingest:${job.documentId}:${job.version}`;
+    case 'delete':
+      return `delete:${job.documentId}`;
+    case 'delete-collection':
+      return `delete-collection:${job.collectionId}`;
+  }
 }

@@ -1,0 +1,17 @@
+import { canAccessCollection, type Principal } from '@rag/auth/principal';
+import { AppError } from '@rag/contracts/app-error';
+import { collectionNameSchema } from '@rag/contracts/identifiers';
+import { type Collection, findCollectionByName } from '@rag/db/collection-repository';
+import type { Queryable } from '@rag/db/pool';
+
+/**
+ * Finds a collection the caller may use. Unknown, being deleted and out-of-scope collections all read
+ * as "not found", so a credential cannot learn which names exist beyond its reach.
+ */
+export async function resolveCollection(db: Queryable, principal: Principal, name: string): Promise<Collection> {
+  const notFound = new AppError('not_found', `Collection "${name}" not found`);
+  if (!collectionNameSchema.safeParse(name).success || !canAccessCollection(principal, name)) throw notFound;
+  const collection = await findCollectionByName(db, principal.tenantId, name);
+  if (!collection || collection.deleting) throw notFound;
+  return collection;
+}

@@ -1,0 +1,46 @@
+import { AppError } from '@rag/contracts/app-error';
+import { type IngestJob, ingestJobId, ingestJobSchema, ingestQueueName } from '@rag/contracts/ingest-job';
+import { injectTraceCarrier } from '@rag/telemetry/trace-carrier';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** A job as callers build it; the queue adds the trace context. */
+export type IngestJobInput = IngestJob extends infer J ? (J extends IngestJob ? Omit<J, 'trace'> : never) : never;
+
+export interface IngestQueue {
+  enqueue(job: IngestJobInput): Promise<void>;
+  checkHealth(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface IngestQueueOptions {
+  connection: Redis;
+  prefix: string;
+  attempts: number;
+  backoffMs: number;
+}
+
+/** The producer side of the ingest queue; jobs are validated against the published contract first. */
+export function createIngestQueue(options: IngestQueueOptions): IngestQueue {
+  const queue = new Queue(ingestQueueName, { connection: options.connection, prefix: options.prefix });
+  return {
+    async enqueue(job) {
+      const payload = ingestJobSchema.parse({ ...job, trace: injectTraceCarrier() });
+      try {
+        await queue.add(payload.type, payload, {
+          jobId: ingestJobId(payload),
+          attempts: options.attempts,
+          backoff: { type: 'exponential', delay: options.backoffMs },
+          removeOnComplete: { age: 24 * 3600, count: 10_000 },
+          removeOnFail: { age: 7 * 24 * 3600 },
+        });
+      } catch (error) {
+        throw new AppError('dependency_unavailable', 'The ingest queue (Redis) is unavailable', { cause: error });
+      }
+    },
+    async checkHealth() {
+      await options.connection.ping();
+    },
+    close: () => queue.close(),
+  };
+}

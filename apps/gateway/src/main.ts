@@ -1,0 +1,57 @@
+import { createAuthenticator } from '@rag/auth/authenticate';
+import { createSearchClient } from '@rag/contracts/search-client';
+import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
+import { migrate } from '@rag/db/migrate';
+import { createPool } from '@rag/db/pool';
+import { insertTenant } from '@rag/db/tenant-repository';
+import { closeServer, listen } from '@rag/http/http-server';
+import { onShutdownSignal } from '@rag/http/shutdown';
+import { flushTelemetry } from '@rag/telemetry/flush';
+import { createLogger } from '@rag/telemetry/logger';
+import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
+import { Redis } from 'ioredis';
+import { createGatewayApp } from './app.js';
+import { loadConfig } from './config.js';
+import { createIngestQueue } from './ingest-queue.js';
+
+const config = loadConfig(process.env);
+const logger = createLogger({ service: 'gateway', level: config.logLevel });
+const metrics = createServiceMetrics('gateway');
+
+const pool = createPool({ ...config.postgres, applicationName: 'gateway' });
+await migrate(pool, config.postgres.schema);
+await insertTenant(pool, config.auth.defaultTenant, config.auth.defaultTenant);
+
+// Producers fail fast while Redis is down (no offline queue), so callers get a 503 instead of a hang.
+const redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+const queue = createIngestQueue({ connection: redis, prefix: config.redis.keyPrefix, ...config.ingest });
+
+const authenticate = createAuthenticator({
+  adminApiKey: config.auth.adminApiKey,
+  defaultTenant: config.auth.defaultTenant,
+  pepper: config.auth.apiKeyPepper,
+  findKeyByHash: (hash) => findActiveApiKeyByHash(pool, hash),
+});
+
+const { app, lifecycle } = createGatewayApp({
+  logger,
+  metrics,
+  pool,
+  queue,
+  search: createSearchClient(config.searchServiceUrl),
+  authenticate,
+  apiKeyPepper: config.auth.apiKeyPepper,
+  bodyLimit: config.limits.bodyLimit,
+});
+const server = await listen(app, config.http.host, config.http.port);
+logger.info({ host: config.http.host, port: config.http.port }, 'gateway listening');
+
+onShutdownSignal(logger, [
+  { name: 'stop accepting', run: async () => void (lifecycle.shuttingDown = true) },
+  { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
+  { name: 'close queue', run: () => queue.close() },
+  { name: 'close redis', run: async () => void redis.disconnect() },
+  { name: 'close postgres', run: () => pool.end() },
+  { name: 'flush telemetry', run: flushTelemetry },
+]);

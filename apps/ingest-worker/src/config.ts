@@ -1,0 +1,64 @@
+import {
+  defined,
+  httpServerSchema,
+  logLevelSchema,
+  milvusSchema,
+  postgresSchema,
+  redisSchema,
+  serviceUrlSchema,
+} from '@rag/config/common-schemas';
+import { parseConfig } from '@rag/config/parse-config';
+import { type Env, readSecret } from '@rag/config/secret';
+import { z } from 'zod';
+
+const schema = z.object({
+  http: httpServerSchema.extend({ port: httpServerSchema.shape.port.default(8083) }),
+  logLevel: logLevelSchema.default('info'),
+  postgres: postgresSchema,
+  redis: redisSchema,
+  milvus: milvusSchema,
+  embeddingServiceUrl: serviceUrlSchema.default('http://127.0.0.1:8081'),
+  worker: z.object({
+    /**
+     * Jobs run one at a time per process by default: one writer per Milvus collection keeps a crash from
+     * losing rows on servers without a write-ahead log (Milvus Lite); raise it against Milvus proper.
+     */
+    concurrency: z.coerce.number().int().min(1).max(64).default(1),
+    chunkMaxChars: z.coerce.number().int().min(64).max(20_000).default(1200),
+    embedBatchSize: z.coerce.number().int().min(1).max(256).default(32),
+  }),
+});
+
+export type WorkerConfig = z.infer<typeof schema>;
+
+export function loadConfig(env: Env): WorkerConfig {
+  return parseConfig(
+    schema,
+    {
+      http: defined({ host: env.HOST, port: env.PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS }),
+      logLevel: env.LOG_LEVEL,
+      postgres: defined({ url: readSecret(env, 'DATABASE_URL'), schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE }),
+      redis: defined({ url: readSecret(env, 'REDIS_URL'), keyPrefix: env.REDIS_KEY_PREFIX }),
+      milvus: defined({
+        address: env.MILVUS_ADDRESS,
+        token: readSecret(env, 'MILVUS_TOKEN'),
+        database: env.MILVUS_DATABASE,
+        collectionPrefix: env.MILVUS_COLLECTION_PREFIX,
+      }),
+      embeddingServiceUrl: env.EMBEDDING_SERVICE_URL,
+      worker: defined({
+        concurrency: env.WORKER_CONCURRENCY,
+        chunkMaxChars: env.CHUNK_MAX_CHARS,
+        embedBatchSize: env.EMBED_BATCH_SIZE,
+      }),
+    },
+    {
+      'http.port': 'PORT',
+      'postgres.url': 'DATABASE_URL',
+      'redis.url': 'REDIS_URL',
+      'milvus.address': 'MILVUS_ADDRESS',
+      embeddingServiceUrl: 'EMBEDDING_SERVICE_URL',
+      'worker.concurrency': 'WORKER_CONCURRENCY',
+    },
+  );
+}

@@ -1,0 +1,85 @@
+import { createEmbeddingClient } from '@rag/contracts/embedding-client';
+import { ingestQueueName } from '@rag/contracts/ingest-job';
+import { migrate } from '@rag/db/migrate';
+import { checkPostgres, createPool } from '@rag/db/pool';
+import { closeServer, listen } from '@rag/http/http-server';
+import { createServiceApp } from '@rag/http/service-app';
+import { onShutdownSignal } from '@rag/http/shutdown';
+import { flushTelemetry } from '@rag/telemetry/flush';
+import { createLogger } from '@rag/telemetry/logger';
+import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
+import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
+import { createMilvusStore } from '@rag/vector-store/milvus-store';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadConfig } from './config.js';
+import { createIngestProcessor } from './ingest-processor.js';
+import { createIngestWorker } from './ingest-worker.js';
+import { createWorkerMetrics } from './worker-metrics.js';
+
+const config = loadConfig(process.env);
+const logger = createLogger({ service: 'ingest-worker', level: config.logLevel });
+const metrics = createServiceMetrics('ingest-worker');
+
+const pool = createPool({ ...config.postgres, applicationName: 'ingest-worker' });
+await migrate(pool, config.postgres.schema);
+
+// BullMQ workers block on Redis and must retry forever rather than fail a command.
+const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+const queue = new Queue(ingestQueueName, { connection: redis, prefix: config.redis.keyPrefix });
+
+const embeddings = createEmbeddingClient(config.embeddingServiceUrl);
+const vectorStore = lazyVectorStore(
+  async () => {
+    const model = await embeddings.modelInfo();
+    return { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse };
+  },
+  (space) => createMilvusStore({ ...config.milvus, space }),
+);
+
+const { jobsTotal, jobDuration } = createWorkerMetrics(metrics, queue);
+const worker = createIngestWorker({
+  connection: redis,
+  prefix: config.redis.keyPrefix,
+  concurrency: config.worker.concurrency,
+  logger,
+  jobsTotal,
+  jobDuration,
+  processor: createIngestProcessor({
+    pool,
+    embeddings,
+    vectorStore: vectorStore.get,
+    logger,
+    chunkMaxChars: config.worker.chunkMaxChars,
+    embedBatchSize: config.worker.embedBatchSize,
+  }),
+});
+worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+
+const { app, lifecycle } = createServiceApp({
+  logger,
+  metrics,
+  bodyLimit: '100kb',
+  readiness: [
+    { name: 'postgres', check: () => checkPostgres(pool) },
+    { name: 'redis', check: async () => void (await redis.ping()) },
+    { name: 'milvus', check: async () => (await vectorStore.get()).checkHealth() },
+  ],
+  routes: () => {},
+});
+const server = await listen(app, config.http.host, config.http.port);
+void worker.run();
+logger.info({ port: config.http.port, concurrency: config.worker.concurrency }, 'ingest worker running');
+
+onShutdownSignal(logger, [
+  { name: 'stop accepting', run: async () => void (lifecycle.shuttingDown = true) },
+  // close() waits for the active jobs to finish; unfinished ones would be retried by another worker.
+  { name: 'drain jobs', run: () => worker.close() },
+  { name: 'close http', run: () => closeServer(server, config.http.shutdownGraceMs) },
+  { name: 'close queue', run: () => queue.close() },
+  { name: 'close redis', run: async () => void redis.disconnect() },
+  { name: 'close milvus', run: () => vectorStore.close() },
+  { name: 'close postgres', run: () => pool.end() },
+  { name: 'flush telemetry', run: flushTelemetry },
+]);

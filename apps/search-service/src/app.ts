@@ -1,0 +1,45 @@
+import { internalSearchRequestSchema } from '@rag/contracts/search-api';
+import { checkPostgres, type Pool } from '@rag/db/pool';
+import { createServiceApp, requireJson, type ServiceApp } from '@rag/http/service-app';
+import { parseInput } from '@rag/http/validate';
+import type { Logger } from '@rag/telemetry/logger';
+import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
+import type { Histogram } from 'prom-client';
+import type { SearchEngine } from './search-engine.js';
+
+export interface SearchAppDeps {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  pool: Pool;
+  search: SearchEngine;
+  searchDuration: Histogram<'mode' | 'outcome'>;
+  checkVectorStore: () => Promise<void>;
+  checkEmbeddings: () => Promise<void>;
+}
+
+export function createSearchApp(deps: SearchAppDeps): ServiceApp {
+  return createServiceApp({
+    logger: deps.logger,
+    metrics: deps.metrics,
+    bodyLimit: '64kb',
+    readiness: [
+      { name: 'postgres', check: () => checkPostgres(deps.pool) },
+      { name: 'milvus', check: deps.checkVectorStore },
+      { name: 'embedding-service', check: deps.checkEmbeddings },
+    ],
+    routes(app) {
+      app.post('/v1/search', requireJson, async (req, res) => {
+        const request = parseInput(internalSearchRequestSchema, req.body);
+        const stop = deps.searchDuration.startTimer({ mode: request.mode });
+        try {
+          const answer = await deps.search(request);
+          stop({ outcome: 'ok' });
+          res.json(answer);
+        } catch (error) {
+          stop({ outcome: 'error' });
+          throw error;
+        }
+      });
+    },
+  });
+}

@@ -1,0 +1,63 @@
+import { createEmbeddingClient } from '@rag/contracts/embedding-client';
+import { migrate } from '@rag/db/migrate';
+import { createPool } from '@rag/db/pool';
+import { closeServer, listen } from '@rag/http/http-server';
+import { onShutdownSignal } from '@rag/http/shutdown';
+import { flushTelemetry } from '@rag/telemetry/flush';
+import { createLogger } from '@rag/telemetry/logger';
+import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
+import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
+import { createMilvusStore } from '@rag/vector-store/milvus-store';
+import { Histogram } from 'prom-client';
+import { createSearchApp } from './app.js';
+import { loadConfig } from './config.js';
+import { createSearchEngine } from './search-engine.js';
+
+const config = loadConfig(process.env);
+const logger = createLogger({ service: 'search-service', level: config.logLevel });
+const metrics = createServiceMetrics('search-service');
+const searchDuration = new Histogram({
+  name: 'search_duration_seconds',
+  help: 'Search request duration in seconds, by mode and outcome.',
+  labelNames: ['mode', 'outcome'] as const,
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [metrics.registry],
+});
+const stageDuration = new Histogram({
+  name: 'search_stage_duration_seconds',
+  help: 'Time spent in each stage of a search (embed, vector_search, join).',
+  labelNames: ['stage'] as const,
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  registers: [metrics.registry],
+});
+
+const pool = createPool({ ...config.postgres, applicationName: 'search-service' });
+await migrate(pool, config.postgres.schema);
+const embeddings = createEmbeddingClient(config.embeddingServiceUrl, 10_000);
+const vectorStore = lazyVectorStore(
+  async () => {
+    const model = await embeddings.modelInfo();
+    return { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse };
+  },
+  (space) => createMilvusStore({ ...config.milvus, space }),
+);
+
+const { app, lifecycle } = createSearchApp({
+  logger,
+  metrics,
+  pool,
+  searchDuration,
+  search: createSearchEngine({ pool, embeddings, vectorStore: vectorStore.get, stageDuration }),
+  checkVectorStore: async () => (await vectorStore.get()).checkHealth(),
+  checkEmbeddings: async () => void (await embeddings.modelInfo()),
+});
+const server = await listen(app, config.http.host, config.http.port);
+logger.info({ port: config.http.port }, 'search service listening');
+
+onShutdownSignal(logger, [
+  { name: 'stop accepting', run: async () => void (lifecycle.shuttingDown = true) },
+  { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
+  { name: 'close milvus', run: () => vectorStore.close() },
+  { name: 'close postgres', run: () => pool.end() },
+  { name: 'flush telemetry', run: flushTelemetry },
+]);
