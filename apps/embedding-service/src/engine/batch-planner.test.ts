@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { planBatches } from './batch-planner.js';
+
+const texts = (...lengths: number[]) => lengths.map((tokenCount, id) => ({ id, tokenCount }));
+const ids = (batches: { id: number }[][]) => batches.map((batch) => batch.map((text) => text.id));
+
+describe('planBatches', () => {
+  it('puts everything in one batch when it fits', () => {
+    expect(ids(planBatches(texts(3, 4, 5), { maxBatchTokens: 100, maxBatchSize: 10 }))).toEqual([[0, 1, 2]]);
+  });
+
+  it('groups texts of similar length so that short texts are not padded to long ones', () => {
+    const batches = planBatches(texts(50, 3, 48, 4), { maxBatchTokens: 100, maxBatchSize: 10 });
+    expect(ids(batches)).toEqual([
+      [1, 3],
+      [2, 0],
+    ]);
+  });
+
+  it('counts padded tokens: rows times the longest row', () => {
+    // 3 rows of up to 10 tokens cost 30 > 25, so the third text starts a new batch.
+    expect(ids(planBatches(texts(10, 10, 10), { maxBatchTokens: 25, maxBatchSize: 10 }))).toEqual([
+      [0, 1],
+      [2],
+    ]);
+  });
+
+  it('respects the batch size', () => {
+    expect(ids(planBatches(texts(1, 1, 1, 1, 1), { maxBatchTokens: 1000, maxBatchSize: 2 }))).toEqual([
+      [0, 1],
+      [2, 3],
+      [4],
+    ]);
+  });
+
+  it('gives a text longer than the budget a batch of its own instead of refusing it', () => {
+    expect(ids(planBatches(texts(2, 500, 3), { maxBatchTokens: 100, maxBatchSize: 10 }))).toEqual([
+      [0, 2],
+      [1],
+    ]);
+  });
+
+  it('returns no batches for no texts', () => {
+    expect(planBatches([], { maxBatchTokens: 10, maxBatchSize: 10 })).toEqual([]);
+  });
+});

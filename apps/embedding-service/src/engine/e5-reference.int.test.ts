@@ -1,0 +1,119 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TextKind } from '@rag/contracts/embedding-api';
+import { loadModelFolder } from '@rag/models/model-manifest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmbedder, type Embedder } from './embedder.js';
+import { loadModelTokenizer } from './model-tokenizer.js';
+
+// The shared folder sits beside the repository unless SHARED_DIR says otherwise. No skipping: a missing model
+// must fail the run, or the one check against a real model would silently stop running.
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const sharedDir = resolve(process.env.SHARED_DIR ?? join(repoRoot, '..', 'shared'));
+const modelDir = join(sharedDir, 'models', 'multilingual-e5-small-q4');
+const manifestPath = fileURLToPath(
+  new URL('../../../../packages/models/manifests/multilingual-e5-small.json', import.meta.url),
+);
+
+interface ReferenceLine {
+  id: string;
+  prefix: string;
+  text: string;
+  input: string;
+  input_ids: number[];
+  embedding: number[];
+}
+
+function readReference(): ReferenceLine[] {
+  const path = join(modelDir, 'reference.jsonl');
+  if (!existsSync(path)) {
+    throw new Error(`Reference model not found at ${path}; set SHARED_DIR to the folder holding models/`);
+  }
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as ReferenceLine);
+}
+
+const kindOf = (prefix: string): TextKind => {
+  if (prefix === 'query: ') return 'query';
+  if (prefix === 'passage: ') return 'passage';
+  throw new Error(`Unexpected reference prefix ${JSON.stringify(prefix)}`);
+};
+
+const cosine = (a: readonly number[], b: readonly number[]) => {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  a.forEach((x, i) => {
+    ab += x * b[i]!;
+    aa += x * x;
+    bb += b[i]! * b[i]!;
+  });
+  return ab / Math.sqrt(aa * bb);
+};
+
+describe('multilingual-e5-small against its reference outputs', () => {
+  const reference = readReference();
+  let embedder: Embedder;
+
+  beforeAll(async () => {
+    embedder = await createEmbedder({ modelDir, manifestPath, threads: 2 });
+  });
+  afterAll(async () => {
+    await embedder?.close();
+  });
+
+  it('has reference lines for both kinds of text', () => {
+    expect(reference).toHaveLength(20);
+    expect(new Set(reference.map((line) => kindOf(line.prefix)))).toEqual(new Set(['query', 'passage']));
+  });
+
+  it('tokenises every reference text, with the prefix of its kind, to exactly the reference ids', async () => {
+    const { manifest, tokenizerPath } = await loadModelFolder(modelDir, { manifestPath });
+    const tokenizer = await loadModelTokenizer(tokenizerPath, manifest);
+    for (const line of reference) {
+      expect(line.input, line.id).toBe(line.prefix + line.text);
+      const [ids] = await tokenizer.encode([line.text], kindOf(line.prefix));
+      expect(ids, line.id).toEqual(line.input_ids);
+    }
+  });
+
+  it('reproduces every reference embedding, applying the prefix of the requested kind', async () => {
+    const embeddings = await Promise.all(
+      reference.map((line) => embedder.embed([line.text], { kind: kindOf(line.prefix), outputs: ['dense'] })),
+    );
+    reference.forEach((line, i) => {
+      const [embedding] = embeddings[i]!;
+      expect(embedding!.tokens, line.id).toBe(line.input_ids.length);
+      expect(cosine(embedding!.dense!, line.embedding), line.id).toBeGreaterThanOrEqual(0.9999);
+    });
+  });
+
+  it('reproduces the reference when the texts of one kind come in a single padded batch', async () => {
+    for (const kind of ['query', 'passage'] as const) {
+      const lines = reference.filter((line) => kindOf(line.prefix) === kind);
+      const embeddings = await embedder.embed(
+        lines.map((line) => line.text),
+        { kind, outputs: ['dense'] },
+      );
+      lines.forEach((line, i) => {
+        expect(cosine(embeddings[i]!.dense!, line.embedding), line.id).toBeGreaterThanOrEqual(0.9999);
+      });
+    }
+  });
+
+  it('has only a dense output, and says so when asked for sparse', async () => {
+    expect(embedder.info).toEqual({
+      name: 'multilingual-e5-small-q4',
+      dim: 384,
+      maxLength: 512,
+      outputs: { dense: true, sparse: false, colbert: false },
+    });
+    await expect(embedder.embed(['x'], { kind: 'query', outputs: ['sparse'] })).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringContaining('sparse'),
+    });
+  });
+});
