@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Tests import workspace packages from src through the "@rag/source" export condition, so no build is
 // needed for unit and integration tests; the e2e project runs the built services as processes.
-const sourceConditions = ['@rag/source', 'module', 'node', 'development|production'];
+const sourceConditions = ['@rag/source', 'node', 'development|production'];
 const resolve = { conditions: sourceConditions };
 const ssr = { resolve: { conditions: sourceConditions, externalConditions: ['@rag/source'] } };
 

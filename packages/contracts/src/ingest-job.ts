@@ -48,14 +48,17 @@ export type IngestDocumentJob = z.infer<typeof ingestDocumentJobSchema>;
 export type DeleteDocumentJob = z.infer<typeof deleteDocumentJobSchema>;
 export type DeleteCollectionJob = z.infer<typeof deleteCollectionJobSchema>;
 
-/** One BullMQ job per document and action, so a re-enqueue of the same action is deduplicated. */
+/**
+ * One BullMQ job per document and action, so a re-enqueue of the same action is deduplicated. (BullMQ
+ * refuses custom ids with a single colon, hence the dashes.)
+ */
 export function ingestJobId(job: IngestJob): string {
   switch (job.type) {
     case 'ingest':
-      return `ingest:${job.documentId}:${job.version}`;
+      return `ingest-${job.documentId}-v${job.version}`;
     case 'delete':
-      return `delete:${job.documentId}`;
+      return `delete-${job.documentId}`;
     case 'delete-collection':
-      return `delete-collection:${job.collectionId}`;
+      return `delete-collection-${job.collectionId}`;
   }
 }

@@ -20,7 +20,11 @@ export async function createTestDatabase(
   prepare: (pool: pg.Pool, schema: string) => Promise<unknown>,
 ): Promise<TestDatabase> {
   const schema = `${label.replace(/[^a-z0-9_]/g, '_')}_${randomBytes(4).toString('hex')}`;
-  const pool = new pg.Pool({ connectionString: testPostgresUrl, max: 5, options: `-c search_path=${schema}` });
+  const pool = new pg.Pool({
+    connectionString: testPostgresUrl,
+    max: 5,
+    options: `-c search_path=${schema}`,
+  });
   await pool.query(`CREATE SCHEMA "${schema}"`);
   await prepare(pool, schema);
   return {

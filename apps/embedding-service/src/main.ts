@@ -1,0 +1,33 @@
+import { closeServer, listen } from '@rag/http/http-server';
+import { onShutdownSignal } from '@rag/http/shutdown';
+import { flushTelemetry } from '@rag/telemetry/flush';
+import { createLogger } from '@rag/telemetry/logger';
+import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
+import { createEmbeddingApp } from './app.js';
+import { loadConfig } from './config.js';
+import { createEmbedder } from './engine/embedder.js';
+
+const config = loadConfig(process.env);
+const logger = createLogger({ service: 'embedding-service', level: config.logLevel });
+const metrics = createServiceMetrics('embedding-service');
+
+// The model loads before we listen: readiness is simply "the port answers".
+const embedder = await createEmbedder({
+  modelDir: config.model.dir,
+  manifestPath: config.model.manifestPath,
+  threads: config.model.threads,
+  maxBatchTokens: config.model.maxBatchTokens,
+  maxBatchSize: config.model.maxBatchSize,
+});
+logger.info({ model: embedder.info }, 'model loaded');
+
+const { app, lifecycle } = createEmbeddingApp({ logger, metrics, embedder });
+const server = await listen(app, config.http.host, config.http.port);
+logger.info({ port: config.http.port }, 'embedding service listening');
+
+onShutdownSignal(logger, [
+  { name: 'stop accepting', run: async () => void (lifecycle.shuttingDown = true) },
+  { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
+  { name: 'stop inference', run: () => embedder.close() },
+  { name: 'flush telemetry', run: flushTelemetry },
+]);

@@ -1,0 +1,233 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { MilvusClient } from '@zilliz/milvus2-sdk-node';
+
+/**
+ * Starts a private Milvus Lite server (a Milvus-protocol gRPC server backed by a local data dir) as a
+ * child process. Used by integration tests, one per test file, and by the local `pnpm start` script, so
+ * it must not depend on vitest.
+ */
+
+export interface MilvusLiteOptions {
+  /** Defaults to a fresh temp dir, removed again by stop(). A dir you pass is kept. */
+  dataDir?: string;
+  /** Defaults to a free port. */
+  port?: number;
+  host?: string;
+  /** Defaults to the repo's `.venv/milvus` (created by `pnpm milvus:setup`). */
+  pythonPath?: string;
+  startTimeoutMs?: number;
+}
+
+export interface MilvusLite {
+  /** `host:port`, ready for `new MilvusClient({ address })`. */
+  address: string;
+  dataDir: string;
+  /** SIGTERM, then SIGKILL after a grace period; resolves once the process has exited. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const defaultStartTimeoutMs = 60_000;
+// Milvus Lite drains requests for up to 5 s on shutdown; give it that plus closing the data dir.
+const stopGraceMs = 10_000;
+const outputTailChars = 4_000;
+// A free port found by binding port 0 can be taken by someone else before Python binds it.
+const portAttempts = 3;
+
+/** Walks up from this module to the folder holding pnpm-workspace.yaml (works from src and dist). */
+export function findRepoRoot(from: string = fileURLToPath(import.meta.url)): string {
+  let dir = from;
+  for (;;) {
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no pnpm-workspace.yaml above ${from}`);
+    dir = parent;
+  }
+}
+
+export function milvusPythonPath(repoRoot: string): string {
+  return join(repoRoot, '.venv', 'milvus', 'bin', 'python');
+}
+
+export async function startMilvusLite(options: MilvusLiteOptions = {}): Promise<MilvusLite> {
+  const repoRoot = findRepoRoot();
+  const pythonPath = options.pythonPath ?? milvusPythonPath(repoRoot);
+  if (!existsSync(pythonPath)) {
+    throw new Error(`Milvus Lite needs ${pythonPath}; run \`pnpm milvus:setup\` first`);
+  }
+  const host = options.host ?? '127.0.0.1';
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'milvus-lite-')));
+  const launch = {
+    pythonPath,
+    scriptPath: join(repoRoot, 'scripts', 'milvus-lite-server.py'),
+    dataDir,
+    host,
+    timeoutMs: options.startTimeoutMs ?? defaultStartTimeoutMs,
+  };
+
+  const attempts = options.port === undefined ? portAttempts : 1;
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await findFreePort(host));
+    try {
+      const server = await launchServer({ ...launch, port });
+      return {
+        address: `${host}:${port}`,
+        dataDir,
+        stop: once(async () => {
+          await server.stop();
+          if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+        }),
+      };
+    } catch (error) {
+      const retry = error instanceof ServerExitedError && attempt < attempts;
+      if (!retry) {
+        if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+}
+
+interface LaunchSpec {
+  pythonPath: string;
+  scriptPath: string;
+  dataDir: string;
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+class ServerExitedError extends Error {}
+
+async function launchServer(spec: LaunchSpec): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(
+    spec.pythonPath,
+    [spec.scriptPath, '--data-dir', spec.dataDir, '--host', spec.host, '--port', String(spec.port)],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+  );
+  const output = captureTail(child);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  let spawnError: Error | undefined;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
+  const stop = once(() => stopProcess(child, exited));
+
+  const deadline = Date.now() + spec.timeoutMs;
+  const describe = (what: string) =>
+    `Milvus Lite at ${spec.host}:${spec.port} (data dir ${spec.dataDir}) ${what}\n--- server output (tail) ---\n${output()}`;
+  const exitedEarly = () =>
+    new ServerExitedError(
+      describe(spawnError ? `failed to spawn: ${spawnError.message}` : `exited with code ${child.exitCode}`),
+    );
+
+  try {
+    while (!(await portAcceptsConnections(spec.host, spec.port))) {
+      if (hasExited(child) || spawnError) throw exitedEarly();
+      if (Date.now() > deadline) throw new Error(describe(`did not open its port in ${spec.timeoutMs} ms`));
+      await delay(100);
+    }
+    await waitUntilHealthy(`${spec.host}:${spec.port}`, deadline, () => {
+      if (hasExited(child)) throw exitedEarly();
+    }).catch((error: unknown) => {
+      if (error instanceof ServerExitedError) throw error;
+      throw new Error(describe(`did not become healthy in ${spec.timeoutMs} ms: ${String(error)}`));
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stop };
+}
+
+async function waitUntilHealthy(address: string, deadline: number, checkAlive: () => void): Promise<void> {
+  const client = new MilvusClient({ address, logLevel: 'error', timeout: 5_000 });
+  let lastProblem = 'no answer yet';
+  try {
+    for (;;) {
+      checkAlive();
+      try {
+        const health = await client.checkHealth();
+        if (health.isHealthy) return;
+        lastProblem = `unhealthy: ${health.reasons?.join('; ') ?? 'no reason given'}`;
+      } catch (error) {
+        lastProblem = error instanceof Error ? error.message : String(error);
+      }
+      if (Date.now() > deadline) throw new Error(lastProblem);
+      await delay(200);
+    }
+  } finally {
+    await client.closeConnection().catch(() => undefined);
+  }
+}
+
+async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (hasExited(child)) return;
+  child.kill('SIGTERM');
+  const timer = delay(stopGraceMs, 'timeout' as const);
+  if ((await Promise.race([exited, timer])) === 'timeout') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Keeps the last few KB of stdout and stderr, so start-up failures can say why. */
+function captureTail(child: ChildProcess): () => string {
+  let tail = '';
+  const append = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-outputTailChars);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  return () => tail.trimEnd() || '(no output)';
+}
+
+async function findFreePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error(`could not read the port bound on ${host}`));
+      });
+    });
+  });
+}
+
+async function portAcceptsConnections(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => {
+    running ??= fn();
+    return running;
+  };
+}

@@ -1,0 +1,398 @@
+import { AppError } from '@rag/contracts/app-error';
+import type { SparseVector } from '@rag/contracts/embedding-api';
+import {
+  type ClientConfig,
+  ConsistencyLevelEnum,
+  DataType,
+  type FieldType,
+  MilvusClient,
+  RRFRanker,
+  type SearchResultData,
+} from '@zilliz/milvus2-sdk-node';
+import type {
+  ChunkVectorRow,
+  ChunkVectorStore,
+  HybridQuery,
+  VectorHit,
+  VectorScope,
+  VectorSpace,
+} from './chunk-vector-store.js';
+import { isIndexNotFound, milvusCall } from './milvus-call.js';
+import { milvusCollectionName } from './milvus-collection-name.js';
+import { assertSafeId, documentFilter, maxIdLength, scopeFilter } from './scope-filter.js';
+
+/**
+ * ChunkVectorStore on Milvus, through the gRPC SDK. Written against the real Milvus API; the local and
+ * test setups run Milvus Lite behind the same protocol, and the places where it behaves differently are
+ * marked "Milvus Lite:" below.
+ */
+
+export interface MilvusStoreOptions {
+  /** `host:port` of the Milvus gRPC endpoint. */
+  address: string;
+  /** Prepended to the collection name, so test workers and environments can share one server. */
+  collectionPrefix: string;
+  space: VectorSpace;
+  token?: string | undefined;
+  database?: string | undefined;
+  /** Rows per insert request; keeps each gRPC message well under Milvus's 64 MB limit. */
+  insertBatchSize?: number;
+  /** Per-request deadline for SDK calls. */
+  timeoutMs?: number;
+}
+
+export interface MilvusStore extends ChunkVectorStore {
+  readonly collectionName: string;
+}
+
+const fields = {
+  chunkId: 'chunk_id',
+  tenantId: 'tenant_id',
+  collectionId: 'collection_id',
+  documentId: 'document_id',
+  dense: 'dense',
+  sparse: 'sparse',
+} as const;
+
+const maxChunkIdLength = 256;
+// Milvus rejects a topK above 16384.
+const maxTopK = 16_384;
+const rrfK = 60;
+const defaultInsertBatchSize = 500;
+const defaultTimeoutMs = 30_000;
+
+// HNSW on the dense field: supported by Milvus standalone and, through FAISS, by Milvus Lite.
+// Vectors are normalised by the embedding service, so inner product ranks like cosine.
+const denseIndex = {
+  index_type: 'HNSW',
+  metric_type: 'IP',
+  params: { M: 16, efConstruction: 200 },
+} as const;
+const denseSearchEf = 64;
+// Milvus Lite: rejects `inverted_index_algo: DAAT_MAXSCORE` (only TAAT_NAIVE), so no algorithm is named
+// and each server uses its own default (DAAT_MAXSCORE on Milvus 2.5+).
+const sparseIndex = { index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'IP' } as const;
+
+export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
+  const { space } = options;
+  const collectionName = milvusCollectionName(options.collectionPrefix, space);
+  const insertBatchSize = options.insertBatchSize ?? defaultInsertBatchSize;
+  const client = new MilvusClient(clientConfig(options));
+  const context = { collection: collectionName };
+  const call = <T extends object>(operation: string, request: () => Promise<T>) =>
+    milvusCall(operation, request, { context });
+
+  async function ensureReady(): Promise<void> {
+    const has = await call('hasCollection', () => client.hasCollection({ collection_name: collectionName }));
+    if (has.value) await assertSchemaMatches();
+    else await createCollection();
+    await ensureIndexes();
+    // Milvus Lite: loaded state does not survive a server restart, so this runs at every start-up.
+    // Milvus standalone keeps collections loaded, and loading a loaded collection is a no-op there.
+    await call('loadCollection', () => client.loadCollection({ collection_name: collectionName }));
+  }
+
+  async function createCollection(): Promise<void> {
+    try {
+      await call('createCollection', () =>
+        client.createCollection({
+          collection_name: collectionName,
+          description: `Chunk vectors of ${space.model} (dim ${space.dim})`,
+          fields: schemaFields(space),
+          enable_dynamic_field: false,
+          consistency_level: 'Bounded',
+        }),
+      );
+    } catch (error) {
+      // Another process may have created it between our check and our create.
+      const has = await call('hasCollection', () =>
+        client.hasCollection({ collection_name: collectionName }),
+      );
+      if (!has.value) throw error;
+      await assertSchemaMatches();
+    }
+  }
+
+  async function assertSchemaMatches(): Promise<void> {
+    const description = await call('describeCollection', () =>
+      client.describeCollection({ collection_name: collectionName }),
+    );
+    const byName = new Map(description.schema.fields.map((field) => [field.name, field]));
+    const dense = byName.get(fields.dense);
+    const dim = dense?.type_params.find((param) => param.key === 'dim')?.value;
+    const problems = [
+      dense === undefined || Number(dim) !== space.dim ? `dense dim ${String(dim)} != ${space.dim}` : '',
+      byName.has(fields.sparse) !== space.hasSparse ? `sparse field present != ${space.hasSparse}` : '',
+      ...[fields.chunkId, fields.tenantId, fields.collectionId, fields.documentId].map((name) =>
+        byName.has(name) ? '' : `missing field ${name}`,
+      ),
+    ].filter((problem) => problem !== '');
+    if (problems.length > 0) {
+      throw new AppError(
+        'conflict',
+        `Milvus collection ${collectionName} has another schema: ${problems.join('; ')}`,
+        {
+          context: { ...context, problems },
+        },
+      );
+    }
+  }
+
+  async function ensureIndexes(): Promise<void> {
+    const described = await milvusCall(
+      'describeIndex',
+      () => client.describeIndex({ collection_name: collectionName }),
+      { context, accept: isIndexNotFound },
+    );
+    const indexed = new Set((described.index_descriptions ?? []).map((index) => index.field_name));
+    // Milvus Lite: creating an index that already exists is an error (standalone accepts an identical
+    // one), so only missing indexes are created.
+    if (!indexed.has(fields.dense)) {
+      await call('createIndex', () =>
+        client.createIndex({
+          collection_name: collectionName,
+          field_name: fields.dense,
+          index_name: fields.dense,
+          ...denseIndex,
+        }),
+      );
+    }
+    if (space.hasSparse && !indexed.has(fields.sparse)) {
+      await call('createIndex', () =>
+        client.createIndex({
+          collection_name: collectionName,
+          field_name: fields.sparse,
+          index_name: fields.sparse,
+          ...sparseIndex,
+        }),
+      );
+    }
+  }
+
+  async function insert(rows: ChunkVectorRow[]): Promise<void> {
+    // Validate everything first, so a bad row never leaves an earlier batch half-written.
+    const data = rows.map((row, index) => toMilvusRow(row, index, space));
+    for (let start = 0; start < data.length; start += insertBatchSize) {
+      const batch = data.slice(start, start + insertBatchSize);
+      const result = await call('insert', () =>
+        client.insert({ collection_name: collectionName, data: batch }),
+      );
+      if (Number(result.insert_cnt) !== batch.length) {
+        throw new AppError(
+          'dependency_unavailable',
+          `Milvus insert stored ${result.insert_cnt} of ${batch.length} rows`,
+          { context: { ...context, errIndex: result.err_index }, retryable: true },
+        );
+      }
+    }
+  }
+
+  async function deleteByDocument(scope: VectorScope, documentId: string): Promise<void> {
+    const filter = documentFilter(scope, documentId);
+    // Strong consistency: the delete must see rows that were inserted just before it (re-ingestion).
+    await call('delete', () =>
+      client.delete({ collection_name: collectionName, filter, consistency_level: 'Strong' }),
+    );
+  }
+
+  async function countByDocument(scope: VectorScope, documentId: string): Promise<number> {
+    const filter = documentFilter(scope, documentId);
+    const result = await call('query', () =>
+      client.query({
+        collection_name: collectionName,
+        filter,
+        output_fields: ['count(*)'],
+        consistency_level: ConsistencyLevelEnum.Strong,
+      }),
+    );
+    const count = Number(result.data[0]?.['count(*)']);
+    if (!Number.isInteger(count)) {
+      throw new AppError('dependency_unavailable', 'Milvus count(*) query returned no count', {
+        context,
+        retryable: true,
+      });
+    }
+    return count;
+  }
+
+  async function flush(): Promise<void> {
+    await call('flush', () => client.flushSync({ collection_names: [collectionName] }));
+  }
+
+  async function search(query: HybridQuery): Promise<VectorHit[]> {
+    const filter = scopeFilter(query.scope);
+    if (!Number.isInteger(query.topK) || query.topK < 1 || query.topK > maxTopK) {
+      throw new AppError('bad_request', `topK must be an integer from 1 to ${maxTopK}`);
+    }
+    const dense = query.dense;
+    if (dense !== undefined) assertDense(dense, space.dim, 'query dense vector');
+    // An empty sparse query matches nothing; treat it as absent rather than failing the search.
+    const sparse = query.sparse !== undefined && query.sparse.indices.length > 0 ? query.sparse : undefined;
+    if (sparse !== undefined) {
+      if (!space.hasSparse) throw new AppError('bad_request', `space ${space.model} has no sparse vectors`);
+      assertSparse(sparse, 'query sparse vector');
+    }
+    const outputFields = [fields.chunkId, fields.documentId];
+    const denseRequest =
+      dense === undefined
+        ? undefined
+        : {
+            anns_field: fields.dense,
+            data: dense,
+            metric_type: denseIndex.metric_type,
+            // HNSW needs ef >= topK.
+            params: { ef: Math.max(denseSearchEf, query.topK) },
+          };
+    const sparseRequest =
+      sparse === undefined
+        ? undefined
+        : { anns_field: fields.sparse, data: sparse, metric_type: sparseIndex.metric_type, params: {} };
+
+    if (denseRequest !== undefined && sparseRequest !== undefined) {
+      // Each AnnSearch request carries its own filter and metric; the SDK reads metric_type from the
+      // request object, so the requests are built as plain objects rather than typed literals.
+      const result = await call('hybridSearch', () =>
+        client.hybridSearch({
+          collection_name: collectionName,
+          data: [
+            { ...denseRequest, expr: filter },
+            { ...sparseRequest, expr: filter },
+          ],
+          rerank: RRFRanker(rrfK),
+          limit: query.topK,
+          output_fields: outputFields,
+        }),
+      );
+      return result.results.map(toHit);
+    }
+    const single = denseRequest ?? sparseRequest;
+    if (single === undefined) throw new AppError('bad_request', 'a search needs a dense or a sparse vector');
+    const result = await call('search', () =>
+      client.search({
+        collection_name: collectionName,
+        ...single,
+        filter,
+        limit: query.topK,
+        output_fields: outputFields,
+      }),
+    );
+    return result.results.map(toHit);
+  }
+
+  async function checkHealth(): Promise<void> {
+    const health = await call('checkHealth', () => client.checkHealth());
+    if (!health.isHealthy) {
+      throw new AppError('dependency_unavailable', `Milvus is unhealthy: ${health.reasons.join('; ')}`, {
+        context,
+        retryable: true,
+      });
+    }
+  }
+
+  async function close(): Promise<void> {
+    await client.closeConnection();
+  }
+
+  return {
+    space,
+    collectionName,
+    ensureReady,
+    insert,
+    deleteByDocument,
+    flush,
+    search,
+    countByDocument,
+    checkHealth,
+    close,
+  };
+}
+
+function clientConfig(options: MilvusStoreOptions): ClientConfig {
+  const config: ClientConfig = {
+    address: options.address,
+    timeout: options.timeoutMs ?? defaultTimeoutMs,
+    logLevel: 'error',
+  };
+  if (options.token !== undefined) config.token = options.token;
+  if (options.database !== undefined) config.database = options.database;
+  return config;
+}
+
+function schemaFields(space: VectorSpace): FieldType[] {
+  const schema: FieldType[] = [
+    {
+      name: fields.chunkId,
+      data_type: DataType.VarChar,
+      is_primary_key: true,
+      autoID: false,
+      max_length: maxChunkIdLength,
+    },
+    // Partition key: Milvus hashes tenants into partitions, so a tenant's filter only scans its own.
+    { name: fields.tenantId, data_type: DataType.VarChar, max_length: maxIdLength, is_partition_key: true },
+    { name: fields.collectionId, data_type: DataType.VarChar, max_length: maxIdLength },
+    { name: fields.documentId, data_type: DataType.VarChar, max_length: maxIdLength },
+    { name: fields.dense, data_type: DataType.FloatVector, dim: space.dim },
+  ];
+  if (space.hasSparse) schema.push({ name: fields.sparse, data_type: DataType.SparseFloatVector });
+  return schema;
+}
+
+interface MilvusRow {
+  [field: string]: string | number[] | SparseVector;
+}
+
+function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace): MilvusRow {
+  const where = `row ${index}`;
+  if (typeof row.chunkId !== 'string' || row.chunkId.length === 0 || row.chunkId.length > maxChunkIdLength) {
+    throw new AppError('bad_request', `${where}: chunkId must be 1-${maxChunkIdLength} characters`);
+  }
+  assertSafeId('tenantId', row.tenantId);
+  assertSafeId('collectionId', row.collectionId);
+  assertSafeId('documentId', row.documentId);
+  assertDense(row.dense, space.dim, `${where} dense vector`);
+  const data: MilvusRow = {
+    [fields.chunkId]: row.chunkId,
+    [fields.tenantId]: row.tenantId,
+    [fields.collectionId]: row.collectionId,
+    [fields.documentId]: row.documentId,
+    [fields.dense]: row.dense,
+  };
+  if (space.hasSparse) {
+    // Milvus Lite rejects a sparse vector without weights; standalone accepts it. Requiring one keeps
+    // both the same, and a chunk with no sparse weights points at an embedding problem anyway.
+    if (row.sparse === undefined || row.sparse.indices.length === 0) {
+      throw new AppError(
+        'validation_failed',
+        `${where}: the space has sparse vectors, the row has no sparse weights`,
+      );
+    }
+    assertSparse(row.sparse, `${where} sparse vector`);
+    data[fields.sparse] = row.sparse;
+  }
+  return data;
+}
+
+function assertDense(vector: number[], dim: number, what: string): void {
+  if (vector.length !== dim || !vector.every(Number.isFinite)) {
+    throw new AppError('validation_failed', `${what} must have ${dim} finite numbers, got ${vector.length}`);
+  }
+}
+
+function assertSparse(vector: SparseVector, what: string): void {
+  const { indices, values } = vector;
+  const valid =
+    indices.length === values.length &&
+    indices.every((i) => Number.isInteger(i) && i >= 0 && i < 2 ** 32 - 1) &&
+    values.every(Number.isFinite);
+  if (!valid) {
+    throw new AppError('validation_failed', `${what} needs matching indices (uint32) and finite values`);
+  }
+}
+
+function toHit(result: SearchResultData): VectorHit {
+  return {
+    chunkId: String(result[fields.chunkId] ?? result.id),
+    documentId: String(result[fields.documentId]),
+    score: result.score,
+  };
+}

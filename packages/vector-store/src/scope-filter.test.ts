@@ -1,0 +1,66 @@
+import { isAppError } from '@rag/contracts/app-error';
+import { describe, expect, it } from 'vitest';
+import { documentFilter, scopeFilter } from './scope-filter.js';
+
+const hostileIds = [
+  '',
+  'a"b',
+  'x" || tenant_id != "',
+  "a'b",
+  'a\\b',
+  'a b',
+  'a\nb',
+  'tenant_a && 1 == 1',
+  'a)or(b',
+  'é',
+  'a'.repeat(129),
+  'a\u0000b',
+];
+
+function expectBadRequest(run: () => unknown): void {
+  try {
+    run();
+  } catch (error) {
+    expect(isAppError(error) && error.code).toBe('bad_request');
+    return;
+  }
+  throw new Error('expected a bad_request AppError');
+}
+
+describe('scopeFilter', () => {
+  it('confines a query to one tenant and collection', () => {
+    expect(scopeFilter({ tenantId: 'acme', collectionId: 'c_1-2' })).toBe(
+      'tenant_id == "acme" && collection_id == "c_1-2"',
+    );
+  });
+
+  it('accepts uuids and the longest allowed id', () => {
+    const id = '3f0e6f3a-7c1b-4a8e-9a53-1d2b3c4d5e6f';
+    expect(scopeFilter({ tenantId: id, collectionId: 'a'.repeat(128) })).toContain(`"${id}"`);
+  });
+
+  it.each(hostileIds)('rejects the hostile tenant id %j', (tenantId) => {
+    expectBadRequest(() => scopeFilter({ tenantId, collectionId: 'docs' }));
+  });
+
+  it.each(hostileIds)('rejects the hostile collection id %j', (collectionId) => {
+    expectBadRequest(() => scopeFilter({ tenantId: 'acme', collectionId }));
+  });
+
+  it('rejects values that are not strings at all', () => {
+    const notAString = 42 as unknown as string;
+    expectBadRequest(() => scopeFilter({ tenantId: notAString, collectionId: 'docs' }));
+  });
+});
+
+describe('documentFilter', () => {
+  it('narrows the scope to one document', () => {
+    expect(documentFilter({ tenantId: 'acme', collectionId: 'docs' }, 'doc-1')).toBe(
+      'tenant_id == "acme" && collection_id == "docs" && document_id == "doc-1"',
+    );
+  });
+
+  it.each(hostileIds)('rejects the hostile document id %j', (documentId) => {
+    expectBadRequest(() => documentFilter({ tenantId: 'acme', collectionId: 'docs' }, documentId));
+  });
+});

@@ -1,0 +1,162 @@
+// Runs the system locally for `pnpm start`: Milvus Lite, the embedding service, search service, ingest worker
+// and gateway as child processes, then ingests samples/corpus through the public API.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { basename, join, resolve } from 'node:path';
+import { writeTinyModel } from '../packages/models/dist/tiny-model.js';
+import { startMilvusLite } from '../packages/testing/dist/milvus-lite.js';
+import { startService } from '../packages/testing/dist/service-process.js';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const dataDir = join(repoRoot, '.data');
+const env = process.env;
+const ports = { gateway: 8080, embedding: 8081, search: 8082, worker: 8083, milvus: 19530 };
+
+function fail(message) {
+  console.error(`\n✗ ${message}`);
+  process.exit(1);
+}
+
+async function reachable(url, fallbackPort) {
+  const { hostname, port } = new URL(url);
+  return new Promise((done) => {
+    const socket = connect({ host: hostname || '127.0.0.1', port: Number(port || fallbackPort) });
+    socket.setTimeout(2000);
+    socket.once('connect', () => done(socket.end() && true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(socket.destroy() && false));
+  });
+}
+
+const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+if (!(await reachable(databaseUrl, 5432))) {
+  fail(`PostgreSQL is not reachable at ${databaseUrl}. Start it, or point DATABASE_URL at one.`);
+}
+if (!(await reachable(redisUrl, 6379))) {
+  fail(`Redis is not reachable at ${redisUrl}. Start it, or point REDIS_URL at one.`);
+}
+
+await mkdir(dataDir, { recursive: true });
+let adminKey = env.ADMIN_API_KEY;
+const adminKeyFile = join(dataDir, 'admin-api-key');
+if (!adminKey) {
+  // Generated once and kept in .data/, so the key printed last time still works.
+  adminKey = existsSync(adminKeyFile) ? (await readFile(adminKeyFile, 'utf8')).trim() : `admin_${randomBytes(24).toString('base64url')}`;
+  await writeFile(adminKeyFile, `${adminKey}\n`, { mode: 0o600 });
+}
+
+let modelDir = env.MODEL_DIR;
+if (!modelDir) {
+  modelDir = join(dataDir, 'models', 'tiny-m3');
+  await writeTinyModel(modelDir);
+  console.log(`==> MODEL_DIR not set: using the generated tiny model in ${modelDir}`);
+}
+
+const children = [];
+let stopping = false;
+async function stopAll(code) {
+  if (stopping) return;
+  stopping = true;
+  console.log('\n==> stopping');
+  for (const child of [...children].reverse()) await child.stop().catch(() => {});
+  process.exit(code);
+}
+process.on('SIGINT', () => stopAll(0));
+process.on('SIGTERM', () => stopAll(0));
+
+try {
+  console.log('==> starting Milvus Lite');
+  children.push(
+    await startMilvusLite({ dataDir: join(dataDir, 'milvus'), port: Number(env.MILVUS_PORT ?? ports.milvus) }),
+  );
+  const milvusAddress = `127.0.0.1:${env.MILVUS_PORT ?? ports.milvus}`;
+  const common = {
+    LOG_LEVEL: env.LOG_LEVEL ?? 'info',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    MILVUS_ADDRESS: milvusAddress,
+    EMBEDDING_SERVICE_URL: `http://127.0.0.1:${ports.embedding}`,
+    SEARCH_SERVICE_URL: `http://127.0.0.1:${ports.search}`,
+  };
+  const echo = env.LOG_LEVEL !== undefined;
+  console.log('==> starting embedding-service');
+  children.push(
+    await startService({
+      app: 'embedding-service',
+      repoRoot,
+      port: ports.embedding,
+      echo,
+      env: { ...common, MODEL_DIR: modelDir, ...(env.MODEL_MANIFEST ? { MODEL_MANIFEST: env.MODEL_MANIFEST } : {}) },
+    }),
+  );
+  console.log('==> starting search-service and ingest-worker');
+  children.push(
+    ...(await Promise.all([
+      startService({ app: 'search-service', repoRoot, port: ports.search, echo, env: common }),
+      startService({ app: 'ingest-worker', repoRoot, port: ports.worker, echo, env: common }),
+    ])),
+  );
+  console.log('==> starting gateway');
+  const gateway = await startService({
+    app: 'gateway',
+    repoRoot,
+    port: ports.gateway,
+    echo,
+    env: { ...common, ADMIN_API_KEY: adminKey },
+  });
+  children.push(gateway);
+
+  const api = async (method, path, body) => {
+    const response = await fetch(`${gateway.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+
+  console.log('==> ingesting samples/corpus into collection "sample"');
+  const created = await api('POST', '/v1/collections', { name: 'sample' });
+  if (created.status !== 201 && created.status !== 409) fail(`creating the collection: ${JSON.stringify(created.body)}`);
+  const corpusDir = join(repoRoot, 'samples', 'corpus');
+  const ids = [];
+  for (const file of (await readdir(corpusDir)).sort()) {
+    const text = await readFile(join(corpusDir, file), 'utf8');
+    const title = text.split('\n', 1)[0].replace(/^#\s*/, '');
+    const answer = await api('POST', '/v1/collections/sample/documents', { external_id: basename(file, '.md'), title, text });
+    if (answer.status !== 202 && answer.status !== 200) fail(`ingesting ${file}: ${JSON.stringify(answer.body)}`);
+    ids.push(answer.body.id);
+  }
+  const deadline = Date.now() + 120_000;
+  for (const id of ids) {
+    for (;;) {
+      const { body } = await api('GET', `/v1/documents/${id}`);
+      if (body.status === 'ready') break;
+      if (body.status === 'failed') fail(`document ${id} failed: ${body.error}`);
+      if (Date.now() > deadline) fail(`document ${id} is still ${body.status}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  const query = 'how often should I rinse the washable filter';
+  console.log(`
+✓ rag-system is up: gateway on ${gateway.url}, ${ids.length} sample documents ready in collection "sample".
+
+  Admin API key: ${adminKey}
+  (set ADMIN_API_KEY to choose your own; this one is kept in .data/admin-api-key)
+
+Search the sample corpus (the first result is the document "vacuum-maintenance"):
+
+  curl -s ${gateway.url}/v1/search \\
+    -H 'Authorization: Bearer ${adminKey}' \\
+    -H 'Content-Type: application/json' \\
+    -d '{"collection": "sample", "query": "${query}", "top_k": 3}'
+
+Press Ctrl-C to stop.`);
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  await stopAll(1);
+}

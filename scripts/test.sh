@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command: unit, integration and end-to-end tests against the local PostgreSQL and Redis, a private
+# Milvus Lite per test file, and the real ONNX Runtime. Extra arguments go to vitest.
+set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1
+cd "$(dirname "$0")/.."
+
+bash scripts/milvus-venv.sh
+# The end-to-end tests run the built services as processes.
+pnpm exec turbo run build --output-logs=errors-only
+exec pnpm exec vitest run "$@"

@@ -1,0 +1,302 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeTinyModel } from '@rag/models/tiny-model';
+import { freePort } from '@rag/testing/free-port';
+import { findRepoRoot, type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';
+import { type ServiceProcess, startService } from '@rag/testing/service-process';
+import { testPostgresUrl, uniqueTestPrefix } from '@rag/testing/test-database';
+import { createMilvusStore } from '@rag/vector-store/milvus-store';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The walking skeleton, end to end: the four services run as processes on the real PostgreSQL, Redis,
+ * Milvus Lite and ONNX Runtime, and everything goes through the gateway's public HTTP API.
+ */
+
+const adminKey = `admin-${randomBytes(24).toString('hex')}`;
+const schema = `e2e_${randomBytes(4).toString('hex')}`;
+const redisPrefix = uniqueTestPrefix('e2e');
+const milvusPrefix = `${uniqueTestPrefix('e2e')}_`;
+
+let milvus: MilvusLite;
+let modelDir: string;
+const services: ServiceProcess[] = [];
+let gateway: string;
+let db: pg.Pool;
+
+beforeAll(async () => {
+  const repoRoot = findRepoRoot();
+  milvus = await startMilvusLite();
+  modelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-'));
+  await writeTinyModel(modelDir);
+  const [embeddingPort, searchPort, workerPort, gatewayPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const common = {
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: testPostgresUrl,
+    DATABASE_SCHEMA: schema,
+    REDIS_KEY_PREFIX: redisPrefix,
+    MILVUS_ADDRESS: milvus.address,
+    MILVUS_COLLECTION_PREFIX: milvusPrefix,
+    EMBEDDING_SERVICE_URL: `http://127.0.0.1:${embeddingPort}`,
+    SEARCH_SERVICE_URL: `http://127.0.0.1:${searchPort}`,
+  };
+  services.push(
+    await startService({ app: 'embedding-service', repoRoot, port: embeddingPort!, env: { ...common, MODEL_DIR: modelDir } }),
+  );
+  const [search, worker] = await Promise.all([
+    startService({ app: 'search-service', repoRoot, port: searchPort!, env: common }),
+    startService({ app: 'ingest-worker', repoRoot, port: workerPort!, env: { ...common, INGEST_BACKOFF_MS: '200' } }),
+  ]);
+  services.push(search, worker);
+  services.push(
+    await startService({
+      app: 'gateway',
+      repoRoot,
+      port: gatewayPort!,
+      env: { ...common, ADMIN_API_KEY: adminKey, INGEST_BACKOFF_MS: '200', BODY_LIMIT: '64kb' },
+    }),
+  );
+  gateway = services.at(-1)!.url;
+  db = new pg.Pool({ connectionString: testPostgresUrl, options: `-c search_path=${schema}`, max: 2 });
+});
+
+afterAll(async () => {
+  // Stop in reverse order and check that each one shut down cleanly on SIGTERM.
+  const exitCodes = [];
+  for (const service of [...services].reverse()) exitCodes.push([service.name, await service.stop()]);
+  await db?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await db?.end();
+  await milvus?.stop();
+  await rm(modelDir, { recursive: true, force: true });
+  expect(exitCodes).toEqual(exitCodes.map(([name]) => [name, 0]));
+});
+
+async function call(method: string, path: string, options: { key?: string | null; body?: unknown; raw?: string; contentType?: string } = {}) {
+  const headers: Record<string, string> = {};
+  const key = options.key === undefined ? adminKey : options.key;
+  if (key !== null) headers.authorization = `Bearer ${key}`;
+  let body: string | undefined;
+  if (options.raw !== undefined) body = options.raw;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+  const response = await fetch(`${gateway}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await response.text();
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    body: text ? (JSON.parse(text) as Record<string, any>) : {},
+  };
+}
+
+async function waitForStatus(id: string, key: string, wanted: string[]): Promise<Record<string, any>> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { status, body } = await call('GET', `/v1/documents/${id}`, { key });
+    if (status === 404 && wanted.includes('gone')) return { status: 'gone' };
+    if (status === 200 && wanted.includes(body.status)) return body;
+    if (Date.now() > deadline) throw new Error(`document ${id} stuck at ${status} ${JSON.stringify(body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+async function countDocuments(): Promise<number> {
+  const { rows } = await db.query('SELECT count(*)::int AS n FROM documents');
+  return rows[0].n;
+}
+
+describe('every service', () => {
+  it('answers /health and Prometheus text on /metrics', async () => {
+    for (const service of services) {
+      expect((await fetch(`${service.url}/health`)).status).toBe(200);
+      const metrics = await fetch(`${service.url}/metrics`);
+      expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = await metrics.text();
+      expect(text).toMatch(/^# HELP /m);
+      expect(text).toMatch(/^process_cpu_user_seconds_total\{service="[a-z-]+"\} \d/m);
+    }
+  });
+});
+
+describe('the path through the gateway', () => {
+  let acmeAdmin: string;
+  let acmeReader: string;
+  const docs: Record<string, string> = {};
+
+  it('creates a tenant, keys and a collection', async () => {
+    expect((await call('POST', '/v1/tenants', { body: { id: 'acme', name: 'Acme' } })).status).toBe(201);
+    const admin = await call('POST', '/v1/api-keys', { body: { tenant: 'acme', role: 'admin' } });
+    expect(admin.status).toBe(201);
+    expect(admin.body.key).toMatch(/^rag_[a-z0-9]{8}_/);
+    acmeAdmin = admin.body.key;
+    const reader = await call('POST', '/v1/api-keys', { key: acmeAdmin, body: { tenant: 'acme', role: 'reader' } });
+    expect(reader.status).toBe(201);
+    acmeReader = reader.body.key;
+    // A stored key is only a hash: the plain key is nowhere in the database.
+    const { rows } = await db.query('SELECT key_hash, prefix FROM api_keys');
+    expect(rows.map((r) => r.key_hash)).not.toContain(acmeAdmin);
+    expect((await call('POST', '/v1/collections', { key: acmeAdmin, body: { name: 'handbook' } })).status).toBe(201);
+    const list = await call('GET', '/v1/collections', { key: acmeReader });
+    expect(list.body.collections.map((c: { name: string }) => c.name)).toEqual(['handbook']);
+  });
+
+  it('ingests documents through the queue until they are ready', async () => {
+    const texts = {
+      vacuum:
+        'Empty the dust bin after every cleaning run and rinse the washable filter once a week with cold water.',
+      sourdough: 'Feed the sourdough starter with flour and water the evening before baking the bread.',
+      travel: 'Book flights and hotels through the corporate travel tool at least fourteen days before departure.',
+    };
+    for (const [name, text] of Object.entries(texts)) {
+      const response = await call('POST', '/v1/collections/handbook/documents', {
+        key: acmeAdmin,
+        body: { external_id: name, title: `About ${name}`, text, metadata: { topic: name } },
+      });
+      expect(response.status).toBe(202);
+      expect(response.body).toMatchObject({ status: 'queued', version: 1, status_url: `/v1/documents/${response.body.id}` });
+      docs[name] = response.body.id;
+    }
+    for (const id of Object.values(docs)) {
+      const document = await waitForStatus(id, acmeReader, ['ready', 'failed']);
+      expect(document).toMatchObject({ status: 'ready', chunks: 1, version: 1 });
+    }
+  });
+
+  it('returns the document a phrase comes from first, with the result shape of the API', async () => {
+    const { status, body } = await call('POST', '/v1/search', {
+      key: acmeReader,
+      body: { collection: 'handbook', query: 'rinse the washable filter with cold water' },
+    });
+    expect(status).toBe(200);
+    expect(body.signals).toEqual(['dense', 'sparse']);
+    expect(body.results[0]).toMatchObject({
+      document_id: docs.vacuum,
+      external_id: 'vacuum',
+      title: 'About vacuum',
+      metadata: { topic: 'vacuum' },
+    });
+    expect(body.results[0].text).toContain('washable filter');
+    expect(body.results[0].highlights.length).toBeGreaterThan(0);
+    expect(typeof body.took_ms).toBe('number');
+    const dense = await call('POST', '/v1/search', {
+      key: acmeReader,
+      body: { collection: 'handbook', query: 'sourdough starter flour', mode: 'dense', top_k: 1 },
+    });
+    expect(dense.body.results.map((r: { document_id: string }) => r.document_id)).toEqual([docs.sourdough]);
+  });
+
+  it('re-sending the same document is a no-op; other content under the same id is a conflict', async () => {
+    const same = await call('POST', '/v1/collections/handbook/documents', {
+      key: acmeAdmin,
+      body: {
+        external_id: 'travel',
+        text: 'Book flights and hotels through the corporate travel tool at least fourteen days before departure.',
+      },
+    });
+    expect(same.status).toBe(200);
+    expect(same.body.id).toBe(docs.travel);
+    const other = await call('POST', '/v1/collections/handbook/documents', {
+      key: acmeAdmin,
+      body: { external_id: 'travel', text: 'Something else entirely.' },
+    });
+    expect(other.status).toBe(409);
+  });
+
+  it('marks a document with nothing to index as failed, with the reason', async () => {
+    const response = await call('POST', '/v1/collections/handbook/documents', {
+      key: acmeAdmin,
+      body: { text: '\u200B\u200B\u200B' },
+    });
+    expect(response.status).toBe(202);
+    const document = await waitForStatus(response.body.id, acmeAdmin, ['failed', 'ready']);
+    expect(document.status).toBe('failed');
+    expect(document.error).toMatch(/no indexable text/);
+  });
+
+  it('keeps tenants apart and enforces roles', async () => {
+    expect((await call('POST', '/v1/tenants', { body: { id: 'globex' } })).status).toBe(201);
+    const globex = (await call('POST', '/v1/api-keys', { body: { tenant: 'globex', role: 'admin' } })).body.key;
+    expect((await call('GET', `/v1/documents/${docs.vacuum}`, { key: globex })).status).toBe(404);
+    expect((await call('DELETE', `/v1/documents/${docs.vacuum}`, { key: globex })).status).toBe(404);
+    expect((await call('POST', '/v1/collections', { key: globex, body: { name: 'handbook' } })).status).toBe(201);
+    const search = await call('POST', '/v1/search', {
+      key: globex,
+      body: { collection: 'handbook', query: 'rinse the washable filter with cold water' },
+    });
+    expect(search.status).toBe(200);
+    expect(search.body.results).toEqual([]);
+    expect((await call('POST', '/v1/api-keys', { key: globex, body: { tenant: 'acme', role: 'admin' } })).status).toBe(403);
+    const write = await call('POST', '/v1/collections/handbook/documents', { key: acmeReader, body: { text: 'x' } });
+    expect(write.status).toBe(403);
+    expect(write.type).toMatch(/^application\/problem\+json/);
+  });
+
+  it('deletes a document from PostgreSQL and Milvus', async () => {
+    const response = await call('DELETE', `/v1/documents/${docs.vacuum}`, { key: acmeAdmin });
+    expect(response.status).toBe(202);
+    await waitForStatus(docs.vacuum!, acmeAdmin, ['gone']);
+    const search = await call('POST', '/v1/search', {
+      key: acmeReader,
+      body: { collection: 'handbook', query: 'rinse the washable filter with cold water', top_k: 10 },
+    });
+    expect(search.body.results.map((r: { document_id: string }) => r.document_id)).not.toContain(docs.vacuum);
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM chunks WHERE document_id = $1', [docs.vacuum]);
+    expect(rows[0].n).toBe(0);
+    const model = (await (await fetch(`${services[0]!.url}/v1/model`)).json()) as { name: string; dim: number };
+    const collectionId = (await db.query("SELECT id FROM collections WHERE tenant_id = 'acme' AND name = 'handbook'"))
+      .rows[0].id;
+    const store = createMilvusStore({
+      address: milvus.address,
+      collectionPrefix: milvusPrefix,
+      space: { model: model.name, dim: model.dim, hasSparse: true },
+    });
+    try {
+      const scope = { tenantId: 'acme', collectionId };
+      expect(await store.countByDocument(scope, docs.vacuum!)).toBe(0);
+      expect(await store.countByDocument(scope, docs.sourdough!)).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('bad input', () => {
+  const validDocument = { text: 'A perfectly fine document.' };
+
+  it.each([
+    ['no credential', 401, { key: null, body: validDocument }],
+    ['a wrong credential', 401, { key: 'rag_aaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', body: validDocument }],
+    ['an unknown collection', 404, { body: validDocument, path: '/v1/collections/nope/documents' }],
+    ['a hostile collection name', 404, { body: validDocument, path: "/v1/collections/x'%20or%201=1/documents" }],
+    ['empty text', 422, { body: { text: '' } }],
+    ['whitespace-only text', 422, { body: { text: ' \n\t ' } }],
+    ['text of the wrong type', 422, { body: { text: 42 } }],
+    ['an unknown field', 422, { body: { ...validDocument, colour: 'red' } }],
+    ['malformed JSON', 400, { raw: '{"text": "unterminated' }],
+    ['a body over the limit', 413, { body: { text: 'x'.repeat(70_000) } }],
+    ['a form body', 415, { raw: 'text=hello', contentType: 'application/x-www-form-urlencoded' }],
+  ] as const)('answers %s with a problem+json %i and stores nothing', async (_name, expected, request) => {
+    await call('POST', '/v1/collections', { body: { name: 'inbox' } });
+    const before = await countDocuments();
+    const { status, type, body } = await call('POST', 'path' in request ? request.path : '/v1/collections/inbox/documents', {
+      ...request,
+    });
+    expect(status).toBe(expected);
+    expect(type).toMatch(/^application\/problem\+json/);
+    expect(body).toMatchObject({ status: expected, request_id: expect.any(String), detail: expect.any(String) });
+    expect(await countDocuments()).toBe(before);
+  });
+
+  it('names the offending field', async () => {
+    const { body } = await call('POST', '/v1/search', { body: { collection: 'inbox', query: 'q', top_k: 0 } });
+    expect(body.status).toBe(422);
+    expect(body.errors).toEqual([expect.objectContaining({ path: 'top_k' })]);
+  });
+});
