@@ -44,7 +44,9 @@ let adminKey = env.ADMIN_API_KEY;
 const adminKeyFile = join(dataDir, 'admin-api-key');
 if (!adminKey) {
   // Generated once and kept in .data/, so the key printed last time still works.
-  adminKey = existsSync(adminKeyFile) ? (await readFile(adminKeyFile, 'utf8')).trim() : `admin_${randomBytes(24).toString('base64url')}`;
+  adminKey = existsSync(adminKeyFile)
+    ? (await readFile(adminKeyFile, 'utf8')).trim()
+    : `admin_${randomBytes(24).toString('base64url')}`;
   await writeFile(adminKeyFile, `${adminKey}\n`, { mode: 0o600 });
 }
 
@@ -70,7 +72,10 @@ process.on('SIGTERM', () => stopAll(0));
 try {
   console.log('==> starting Milvus Lite');
   children.push(
-    await startMilvusLite({ dataDir: join(dataDir, 'milvus'), port: Number(env.MILVUS_PORT ?? ports.milvus) }),
+    await startMilvusLite({
+      dataDir: join(dataDir, 'milvus'),
+      port: Number(env.MILVUS_PORT ?? ports.milvus),
+    }),
   );
   const milvusAddress = `127.0.0.1:${env.MILVUS_PORT ?? ports.milvus}`;
   const common = {
@@ -89,7 +94,11 @@ try {
       repoRoot,
       port: ports.embedding,
       echo,
-      env: { ...common, MODEL_DIR: modelDir, ...(env.MODEL_MANIFEST ? { MODEL_MANIFEST: env.MODEL_MANIFEST } : {}) },
+      env: {
+        ...common,
+        MODEL_DIR: modelDir,
+        ...(env.MODEL_MANIFEST ? { MODEL_MANIFEST: env.MODEL_MANIFEST } : {}),
+      },
     }),
   );
   console.log('==> starting search-service and ingest-worker');
@@ -120,14 +129,20 @@ try {
 
   console.log('==> ingesting samples/corpus into collection "sample"');
   const created = await api('POST', '/v1/collections', { name: 'sample' });
-  if (created.status !== 201 && created.status !== 409) fail(`creating the collection: ${JSON.stringify(created.body)}`);
+  if (created.status !== 201 && created.status !== 409)
+    fail(`creating the collection: ${JSON.stringify(created.body)}`);
   const corpusDir = join(repoRoot, 'samples', 'corpus');
   const ids = [];
   for (const file of (await readdir(corpusDir)).sort()) {
     const text = await readFile(join(corpusDir, file), 'utf8');
     const title = text.split('\n', 1)[0].replace(/^#\s*/, '');
-    const answer = await api('POST', '/v1/collections/sample/documents', { external_id: basename(file, '.md'), title, text });
-    if (answer.status !== 202 && answer.status !== 200) fail(`ingesting ${file}: ${JSON.stringify(answer.body)}`);
+    const answer = await api('POST', '/v1/collections/sample/documents', {
+      external_id: basename(file, '.md'),
+      title,
+      text,
+    });
+    if (answer.status !== 202 && answer.status !== 200)
+      fail(`ingesting ${file}: ${JSON.stringify(answer.body)}`);
     ids.push(answer.body.id);
   }
   const deadline = Date.now() + 120_000;

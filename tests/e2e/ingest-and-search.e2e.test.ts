@@ -11,6 +11,9 @@ import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are free-form JSON, checked field by field
+type Json = Record<string, any>;
+
 /**
  * The walking skeleton, end to end: the four services run as processes on the real PostgreSQL, Redis,
  * Milvus Lite and ONNX Runtime, and everything goes through the gateway's public HTTP API.
@@ -49,11 +52,21 @@ beforeAll(async () => {
     SEARCH_SERVICE_URL: `http://127.0.0.1:${searchPort}`,
   };
   services.push(
-    await startService({ app: 'embedding-service', repoRoot, port: embeddingPort!, env: { ...common, MODEL_DIR: modelDir } }),
+    await startService({
+      app: 'embedding-service',
+      repoRoot,
+      port: embeddingPort!,
+      env: { ...common, MODEL_DIR: modelDir },
+    }),
   );
   const [search, worker] = await Promise.all([
     startService({ app: 'search-service', repoRoot, port: searchPort!, env: common }),
-    startService({ app: 'ingest-worker', repoRoot, port: workerPort!, env: { ...common, INGEST_BACKOFF_MS: '200' } }),
+    startService({
+      app: 'ingest-worker',
+      repoRoot,
+      port: workerPort!,
+      env: { ...common, INGEST_BACKOFF_MS: '200' },
+    }),
   ]);
   services.push(search, worker);
   services.push(
@@ -79,7 +92,11 @@ afterAll(async () => {
   expect(exitCodes).toEqual(exitCodes.map(([name]) => [name, 0]));
 });
 
-async function call(method: string, path: string, options: { key?: string | null; body?: unknown; raw?: string; contentType?: string } = {}) {
+async function call(
+  method: string,
+  path: string,
+  options: { key?: string | null; body?: unknown; raw?: string; contentType?: string } = {},
+) {
   const headers: Record<string, string> = {};
   const key = options.key === undefined ? adminKey : options.key;
   if (key !== null) headers.authorization = `Bearer ${key}`;
@@ -87,16 +104,20 @@ async function call(method: string, path: string, options: { key?: string | null
   if (options.raw !== undefined) body = options.raw;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
   if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-  const response = await fetch(`${gateway}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const response = await fetch(`${gateway}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
   const text = await response.text();
   return {
     status: response.status,
     type: response.headers.get('content-type') ?? '',
-    body: text ? (JSON.parse(text) as Record<string, any>) : {},
+    body: text ? (JSON.parse(text) as Json) : {},
   };
 }
 
-async function waitForStatus(id: string, key: string, wanted: string[]): Promise<Record<string, any>> {
+async function waitForStatus(id: string, key: string, wanted: string[]): Promise<Json> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const { status, body } = await call('GET', `/v1/documents/${id}`, { key });
@@ -136,13 +157,18 @@ describe('the path through the gateway', () => {
     expect(admin.status).toBe(201);
     expect(admin.body.key).toMatch(/^rag_[a-z0-9]{8}_/);
     acmeAdmin = admin.body.key;
-    const reader = await call('POST', '/v1/api-keys', { key: acmeAdmin, body: { tenant: 'acme', role: 'reader' } });
+    const reader = await call('POST', '/v1/api-keys', {
+      key: acmeAdmin,
+      body: { tenant: 'acme', role: 'reader' },
+    });
     expect(reader.status).toBe(201);
     acmeReader = reader.body.key;
     // A stored key is only a hash: the plain key is nowhere in the database.
     const { rows } = await db.query('SELECT key_hash, prefix FROM api_keys');
     expect(rows.map((r) => r.key_hash)).not.toContain(acmeAdmin);
-    expect((await call('POST', '/v1/collections', { key: acmeAdmin, body: { name: 'handbook' } })).status).toBe(201);
+    expect(
+      (await call('POST', '/v1/collections', { key: acmeAdmin, body: { name: 'handbook' } })).status,
+    ).toBe(201);
     const list = await call('GET', '/v1/collections', { key: acmeReader });
     expect(list.body.collections.map((c: { name: string }) => c.name)).toEqual(['handbook']);
   });
@@ -152,7 +178,8 @@ describe('the path through the gateway', () => {
       vacuum:
         'Empty the dust bin after every cleaning run and rinse the washable filter once a week with cold water.',
       sourdough: 'Feed the sourdough starter with flour and water the evening before baking the bread.',
-      travel: 'Book flights and hotels through the corporate travel tool at least fourteen days before departure.',
+      travel:
+        'Book flights and hotels through the corporate travel tool at least fourteen days before departure.',
     };
     for (const [name, text] of Object.entries(texts)) {
       const response = await call('POST', '/v1/collections/handbook/documents', {
@@ -160,7 +187,11 @@ describe('the path through the gateway', () => {
         body: { external_id: name, title: `About ${name}`, text, metadata: { topic: name } },
       });
       expect(response.status).toBe(202);
-      expect(response.body).toMatchObject({ status: 'queued', version: 1, status_url: `/v1/documents/${response.body.id}` });
+      expect(response.body).toMatchObject({
+        status: 'queued',
+        version: 1,
+        status_url: `/v1/documents/${response.body.id}`,
+      });
       docs[name] = response.body.id;
     }
     for (const id of Object.values(docs)) {
@@ -222,18 +253,26 @@ describe('the path through the gateway', () => {
 
   it('keeps tenants apart and enforces roles', async () => {
     expect((await call('POST', '/v1/tenants', { body: { id: 'globex' } })).status).toBe(201);
-    const globex = (await call('POST', '/v1/api-keys', { body: { tenant: 'globex', role: 'admin' } })).body.key;
+    const globex = (await call('POST', '/v1/api-keys', { body: { tenant: 'globex', role: 'admin' } })).body
+      .key;
     expect((await call('GET', `/v1/documents/${docs.vacuum}`, { key: globex })).status).toBe(404);
     expect((await call('DELETE', `/v1/documents/${docs.vacuum}`, { key: globex })).status).toBe(404);
-    expect((await call('POST', '/v1/collections', { key: globex, body: { name: 'handbook' } })).status).toBe(201);
+    expect((await call('POST', '/v1/collections', { key: globex, body: { name: 'handbook' } })).status).toBe(
+      201,
+    );
     const search = await call('POST', '/v1/search', {
       key: globex,
       body: { collection: 'handbook', query: 'rinse the washable filter with cold water' },
     });
     expect(search.status).toBe(200);
     expect(search.body.results).toEqual([]);
-    expect((await call('POST', '/v1/api-keys', { key: globex, body: { tenant: 'acme', role: 'admin' } })).status).toBe(403);
-    const write = await call('POST', '/v1/collections/handbook/documents', { key: acmeReader, body: { text: 'x' } });
+    expect(
+      (await call('POST', '/v1/api-keys', { key: globex, body: { tenant: 'acme', role: 'admin' } })).status,
+    ).toBe(403);
+    const write = await call('POST', '/v1/collections/handbook/documents', {
+      key: acmeReader,
+      body: { text: 'x' },
+    });
     expect(write.status).toBe(403);
     expect(write.type).toMatch(/^application\/problem\+json/);
   });
@@ -247,11 +286,17 @@ describe('the path through the gateway', () => {
       body: { collection: 'handbook', query: 'rinse the washable filter with cold water', top_k: 10 },
     });
     expect(search.body.results.map((r: { document_id: string }) => r.document_id)).not.toContain(docs.vacuum);
-    const { rows } = await db.query('SELECT count(*)::int AS n FROM chunks WHERE document_id = $1', [docs.vacuum]);
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM chunks WHERE document_id = $1', [
+      docs.vacuum,
+    ]);
     expect(rows[0].n).toBe(0);
-    const model = (await (await fetch(`${services[0]!.url}/v1/model`)).json()) as { name: string; dim: number };
-    const collectionId = (await db.query("SELECT id FROM collections WHERE tenant_id = 'acme' AND name = 'handbook'"))
-      .rows[0].id;
+    const model = (await (await fetch(`${services[0]!.url}/v1/model`)).json()) as {
+      name: string;
+      dim: number;
+    };
+    const collectionId = (
+      await db.query("SELECT id FROM collections WHERE tenant_id = 'acme' AND name = 'handbook'")
+    ).rows[0].id;
     const store = createMilvusStore({
       address: milvus.address,
       collectionPrefix: milvusPrefix,
@@ -272,9 +317,17 @@ describe('bad input', () => {
 
   it.each([
     ['no credential', 401, { key: null, body: validDocument }],
-    ['a wrong credential', 401, { key: 'rag_aaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', body: validDocument }],
+    [
+      'a wrong credential',
+      401,
+      { key: 'rag_aaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', body: validDocument },
+    ],
     ['an unknown collection', 404, { body: validDocument, path: '/v1/collections/nope/documents' }],
-    ['a hostile collection name', 404, { body: validDocument, path: "/v1/collections/x'%20or%201=1/documents" }],
+    [
+      'a hostile collection name',
+      404,
+      { body: validDocument, path: "/v1/collections/x'%20or%201=1/documents" },
+    ],
     ['empty text', 422, { body: { text: '' } }],
     ['whitespace-only text', 422, { body: { text: ' \n\t ' } }],
     ['text of the wrong type', 422, { body: { text: 42 } }],
@@ -285,17 +338,27 @@ describe('bad input', () => {
   ] as const)('answers %s with a problem+json %i and stores nothing', async (_name, expected, request) => {
     await call('POST', '/v1/collections', { body: { name: 'inbox' } });
     const before = await countDocuments();
-    const { status, type, body } = await call('POST', 'path' in request ? request.path : '/v1/collections/inbox/documents', {
-      ...request,
-    });
+    const { status, type, body } = await call(
+      'POST',
+      'path' in request ? request.path : '/v1/collections/inbox/documents',
+      {
+        ...request,
+      },
+    );
     expect(status).toBe(expected);
     expect(type).toMatch(/^application\/problem\+json/);
-    expect(body).toMatchObject({ status: expected, request_id: expect.any(String), detail: expect.any(String) });
+    expect(body).toMatchObject({
+      status: expected,
+      request_id: expect.any(String),
+      detail: expect.any(String),
+    });
     expect(await countDocuments()).toBe(before);
   });
 
   it('names the offending field', async () => {
-    const { body } = await call('POST', '/v1/search', { body: { collection: 'inbox', query: 'q', top_k: 0 } });
+    const { body } = await call('POST', '/v1/search', {
+      body: { collection: 'inbox', query: 'q', top_k: 0 },
+    });
     expect(body.status).toBe(422);
     expect(body.errors).toEqual([expect.objectContaining({ path: 'top_k' })]);
   });

@@ -45,7 +45,10 @@ export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
       app.post('/v1/embed', requireJson, async (req, res) => {
         const request = parseInput(embedRequestSchema, req.body);
         const stop = duration.startTimer();
-        const data = await deps.embedder.embed(request.texts, { kind: request.kind, outputs: request.outputs });
+        const data = await deps.embedder.embed(request.texts, {
+          kind: request.kind,
+          outputs: request.outputs,
+        });
         stop();
         textsTotal.inc({ kind: request.kind }, request.texts.length);
         tokensTotal.inc(data.reduce((sum, e) => sum + e.tokens, 0));

@@ -31,6 +31,11 @@ export function loadConfig(env: Env): EmbeddingConfig {
         maxBatchSize: env.EMBED_MAX_BATCH_SIZE,
       }),
     },
-    { 'http.port': 'PORT', 'model.dir': 'MODEL_DIR', 'model.manifestPath': 'MODEL_MANIFEST', 'model.threads': 'EMBED_THREADS' },
+    {
+      'http.port': 'PORT',
+      'model.dir': 'MODEL_DIR',
+      'model.manifestPath': 'MODEL_MANIFEST',
+      'model.threads': 'EMBED_THREADS',
+    },
   );
 }

@@ -26,7 +26,12 @@ const server = await listen(app, config.http.host, config.http.port);
 logger.info({ port: config.http.port }, 'embedding service listening');
 
 onShutdownSignal(logger, [
-  { name: 'stop accepting', run: async () => void (lifecycle.shuttingDown = true) },
+  {
+    name: 'stop accepting',
+    run: async () => {
+      lifecycle.shuttingDown = true;
+    },
+  },
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
   { name: 'stop inference', run: () => embedder.close() },
   { name: 'flush telemetry', run: flushTelemetry },

@@ -8,7 +8,11 @@ import type { Queryable } from '@rag/db/pool';
  * Finds a collection the caller may use. Unknown, being deleted and out-of-scope collections all read
  * as "not found", so a credential cannot learn which names exist beyond its reach.
  */
-export async function resolveCollection(db: Queryable, principal: Principal, name: string): Promise<Collection> {
+export async function resolveCollection(
+  db: Queryable,
+  principal: Principal,
+  name: string,
+): Promise<Collection> {
   const notFound = new AppError('not_found', `Collection "${name}" not found`);
   if (!collectionNameSchema.safeParse(name).success || !canAccessCollection(principal, name)) throw notFound;
   const collection = await findCollectionByName(db, principal.tenantId, name);

@@ -24,7 +24,10 @@ const schema = z.object({
   }),
   limits: z.object({
     /** Largest JSON body accepted, e.g. "10mb"; a document's text travels in it. */
-    bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/i).default('10mb'),
+    bodyLimit: z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/i)
+      .default('10mb'),
   }),
   ingest: z.object({
     attempts: z.coerce.number().int().min(1).max(50).default(5),
@@ -40,7 +43,11 @@ export function loadConfig(env: Env): GatewayConfig {
     {
       http: defined({ host: env.HOST, port: env.PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS }),
       logLevel: env.LOG_LEVEL,
-      postgres: defined({ url: readSecret(env, 'DATABASE_URL'), schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE }),
+      postgres: defined({
+        url: readSecret(env, 'DATABASE_URL'),
+        schema: env.DATABASE_SCHEMA,
+        poolSize: env.DATABASE_POOL_SIZE,
+      }),
       redis: defined({ url: readSecret(env, 'REDIS_URL'), keyPrefix: env.REDIS_KEY_PREFIX }),
       searchServiceUrl: env.SEARCH_SERVICE_URL,
       auth: defined({

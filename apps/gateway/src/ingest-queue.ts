@@ -5,7 +5,11 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 /** A job as callers build it; the queue adds the trace context. */
-export type IngestJobInput = IngestJob extends infer J ? (J extends IngestJob ? Omit<J, 'trace'> : never) : never;
+export type IngestJobInput = IngestJob extends infer J
+  ? J extends IngestJob
+    ? Omit<J, 'trace'>
+    : never
+  : never;
 
 export interface IngestQueue {
   enqueue(job: IngestJobInput): Promise<void>;
@@ -35,7 +39,9 @@ export function createIngestQueue(options: IngestQueueOptions): IngestQueue {
           removeOnFail: { age: 7 * 24 * 3600 },
         });
       } catch (error) {
-        throw new AppError('dependency_unavailable', 'The ingest queue (Redis) is unavailable', { cause: error });
+        throw new AppError('dependency_unavailable', 'The ingest queue (Redis) is unavailable', {
+          cause: error,
+        });
       }
     },
     async checkHealth() {

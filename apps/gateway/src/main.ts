@@ -48,7 +48,12 @@ const server = await listen(app, config.http.host, config.http.port);
 logger.info({ host: config.http.host, port: config.http.port }, 'gateway listening');
 
 onShutdownSignal(logger, [
-  { name: 'stop accepting', run: async () => void (lifecycle.shuttingDown = true) },
+  {
+    name: 'stop accepting',
+    run: async () => {
+      lifecycle.shuttingDown = true;
+    },
+  },
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
   { name: 'close queue', run: () => queue.close() },
   { name: 'close redis', run: async () => void redis.disconnect() },

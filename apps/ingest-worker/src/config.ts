@@ -37,7 +37,11 @@ export function loadConfig(env: Env): WorkerConfig {
     {
       http: defined({ host: env.HOST, port: env.PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS }),
       logLevel: env.LOG_LEVEL,
-      postgres: defined({ url: readSecret(env, 'DATABASE_URL'), schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE }),
+      postgres: defined({
+        url: readSecret(env, 'DATABASE_URL'),
+        schema: env.DATABASE_SCHEMA,
+        poolSize: env.DATABASE_POOL_SIZE,
+      }),
       redis: defined({ url: readSecret(env, 'REDIS_URL'), keyPrefix: env.REDIS_KEY_PREFIX }),
       milvus: defined({
         address: env.MILVUS_ADDRESS,

@@ -55,10 +55,15 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     const rows: ChunkVectorRow[] = [];
     for (let i = 0; i < chunks.length; i += deps.embedBatchSize) {
       const batch = chunks.slice(i, i + deps.embedBatchSize);
-      const answer = await deps.embeddings.embed({ texts: batch.map((c) => c.text), kind: 'passage', outputs: [...outputs] });
+      const answer = await deps.embeddings.embed({
+        texts: batch.map((c) => c.text),
+        kind: 'passage',
+        outputs: [...outputs],
+      });
       batch.forEach((chunk, j) => {
         const embedding = answer.data[j];
-        if (!embedding?.dense) throw new AppError('model_error', 'The embedding service returned no dense vector');
+        if (!embedding?.dense)
+          throw new AppError('model_error', 'The embedding service returned no dense vector');
         rows.push({
           chunkId: chunkId(document.id, document.version, chunk.ordinal),
           ...scope,
@@ -77,7 +82,12 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     const becameReady = await withTransaction(deps.pool, async (client) => {
       await replaceChunks(
         client,
-        { id: document.id, tenantId: job.tenantId, collectionId: job.collectionId, version: document.version },
+        {
+          id: document.id,
+          tenantId: job.tenantId,
+          collectionId: job.collectionId,
+          version: document.version,
+        },
         chunks.map((c) => ({
           id: chunkId(document.id, document.version, c.ordinal),
           ordinal: c.ordinal,

@@ -1,8 +1,8 @@
+import { context } from '@opentelemetry/api';
 import { isAppError, toAppError } from '@rag/contracts/app-error';
 import { type IngestJob, ingestJobSchema, ingestQueueName } from '@rag/contracts/ingest-job';
 import type { Logger } from '@rag/telemetry/logger';
 import { contextFromCarrier } from '@rag/telemetry/trace-carrier';
-import { context } from '@opentelemetry/api';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Counter, Histogram } from 'prom-client';
@@ -30,7 +30,9 @@ export function createIngestWorker(options: IngestWorkerOptions): Worker {
     const parsed = ingestJobSchema.safeParse(job.data);
     if (!parsed.success) {
       options.jobsTotal.inc({ type: 'invalid', outcome: 'failed' });
-      const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      const reason = parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ');
       throw new UnrecoverableError(`Invalid ingest job: ${reason}`);
     }
     const data: IngestJob = parsed.data;

@@ -73,7 +73,12 @@ void worker.run();
 logger.info({ port: config.http.port, concurrency: config.worker.concurrency }, 'ingest worker running');
 
 onShutdownSignal(logger, [
-  { name: 'stop accepting', run: async () => void (lifecycle.shuttingDown = true) },
+  {
+    name: 'stop accepting',
+    run: async () => {
+      lifecycle.shuttingDown = true;
+    },
+  },
   // close() waits for the active jobs to finish; unfinished ones would be retried by another worker.
   { name: 'drain jobs', run: () => worker.close() },
   { name: 'close http', run: () => closeServer(server, config.http.shutdownGraceMs) },

@@ -26,7 +26,11 @@ export function loadConfig(env: Env): SearchConfig {
     {
       http: defined({ host: env.HOST, port: env.PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS }),
       logLevel: env.LOG_LEVEL,
-      postgres: defined({ url: readSecret(env, 'DATABASE_URL'), schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE }),
+      postgres: defined({
+        url: readSecret(env, 'DATABASE_URL'),
+        schema: env.DATABASE_SCHEMA,
+        poolSize: env.DATABASE_POOL_SIZE,
+      }),
       milvus: defined({
         address: env.MILVUS_ADDRESS,
         token: readSecret(env, 'MILVUS_TOKEN'),
@@ -35,6 +39,11 @@ export function loadConfig(env: Env): SearchConfig {
       }),
       embeddingServiceUrl: env.EMBEDDING_SERVICE_URL,
     },
-    { 'http.port': 'PORT', 'postgres.url': 'DATABASE_URL', 'milvus.address': 'MILVUS_ADDRESS', embeddingServiceUrl: 'EMBEDDING_SERVICE_URL' },
+    {
+      'http.port': 'PORT',
+      'postgres.url': 'DATABASE_URL',
+      'milvus.address': 'MILVUS_ADDRESS',
+      embeddingServiceUrl: 'EMBEDDING_SERVICE_URL',
+    },
   );
 }

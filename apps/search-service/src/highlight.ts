@@ -12,7 +12,9 @@ const wordPattern = /[\p{L}\p{N}]{2,}/gu;
 export function highlightTerms(text: string, query: string, limit = 32): Highlight[] {
   const terms = [...new Set([...query.toLowerCase().matchAll(wordPattern)].map((m) => m[0]))];
   if (terms.length === 0) return [];
-  const escaped = terms.sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const escaped = terms
+    .sort((a, b) => b.length - a.length)
+    .map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   const pattern = new RegExp(escaped.join('|'), 'giu');
   const ranges: Highlight[] = [];
   for (const match of text.matchAll(pattern)) {

@@ -55,7 +55,12 @@ const server = await listen(app, config.http.host, config.http.port);
 logger.info({ port: config.http.port }, 'search service listening');
 
 onShutdownSignal(logger, [
-  { name: 'stop accepting', run: async () => void (lifecycle.shuttingDown = true) },
+  {
+    name: 'stop accepting',
+    run: async () => {
+      lifecycle.shuttingDown = true;
+    },
+  },
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
   { name: 'close milvus', run: () => vectorStore.close() },
   { name: 'close postgres', run: () => pool.end() },

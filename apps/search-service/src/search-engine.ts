@@ -2,7 +2,11 @@ import { AppError } from '@rag/contracts/app-error';
 import type { OutputKind } from '@rag/contracts/embedding-api';
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import type { SearchMode } from '@rag/contracts/public-api';
-import type { InternalSearchHit, InternalSearchRequest, InternalSearchResponse } from '@rag/contracts/search-api';
+import type {
+  InternalSearchHit,
+  InternalSearchRequest,
+  InternalSearchResponse,
+} from '@rag/contracts/search-api';
 import { findSearchableChunks } from '@rag/db/chunk-repository';
 import type { Queryable } from '@rag/db/pool';
 import type { ChunkVectorStore, HybridQuery } from '@rag/vector-store/chunk-vector-store';
@@ -22,7 +26,11 @@ export function signalsFor(mode: SearchMode, hasSparse: boolean): OutputKind[] {
     case 'dense':
       return ['dense'];
     case 'sparse':
-      if (!hasSparse) throw new AppError('validation_failed', 'mode "sparse" needs a model with a sparse head; this one has none');
+      if (!hasSparse)
+        throw new AppError(
+          'validation_failed',
+          'mode "sparse" needs a model with a sparse head; this one has none',
+        );
       return ['sparse'];
     case 'hybrid':
       return hasSparse ? ['dense', 'sparse'] : ['dense'];
@@ -61,7 +69,13 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     if (query.sparse && query.sparse.indices.length === 0 && !query.dense) return empty(signals, started);
 
     const hits = await timed('vector_search', () => store.search(query));
-    const chunks = await timed('join', () => findSearchableChunks(deps.pool, scope, hits.map((h) => h.chunkId)));
+    const chunks = await timed('join', () =>
+      findSearchableChunks(
+        deps.pool,
+        scope,
+        hits.map((h) => h.chunkId),
+      ),
+    );
 
     const results: InternalSearchHit[] = [];
     const seenDocuments = new Set<string>();

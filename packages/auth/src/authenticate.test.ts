@@ -48,7 +48,10 @@ describe('authenticate', () => {
     ['two tokens', `Bearer ${issued.key} extra`],
     ['unknown key', `Bearer rag_abcdefgh_${'x'.repeat(32)}`],
     ['garbage', 'Bearer <script>'],
-    ['key with a changed character', `Bearer ${issued.key.slice(0, -1)}${issued.key.endsWith('A') ? 'B' : 'A'}`],
+    [
+      'key with a changed character',
+      `Bearer ${issued.key.slice(0, -1)}${issued.key.endsWith('A') ? 'B' : 'A'}`,
+    ],
   ])('rejects a %s credential as unauthenticated', async (_name, header) => {
     expect(await codeOf(authenticate(header))).toBe('unauthenticated');
   });
@@ -60,11 +63,19 @@ describe('authenticate', () => {
 });
 
 describe('roles', () => {
-  const reader: Principal = { tenantId: 'acme', role: 'reader', collections: ['docs'], system: false, keyId: 'k' };
+  const reader: Principal = {
+    tenantId: 'acme',
+    role: 'reader',
+    collections: ['docs'],
+    system: false,
+    keyId: 'k',
+  };
 
   it('forbids a reader from editor work and a tenant admin from another tenant', async () => {
     expect(() => requireRole(reader, 'editor')).toThrow(/editor role/);
-    expect(() => requireTenantAdmin({ ...reader, role: 'admin' }, 'globex')).toThrow(/cannot manage tenant globex/);
+    expect(() => requireTenantAdmin({ ...reader, role: 'admin' }, 'globex')).toThrow(
+      /cannot manage tenant globex/,
+    );
     expect(() => requireTenantAdmin({ ...reader, role: 'admin' }, 'acme')).not.toThrow();
   });
 

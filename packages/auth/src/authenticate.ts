@@ -35,6 +35,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (!looksLikeApiKey(token)) throw new AppError('unauthenticated', 'Invalid credential');
     const key = await options.findKeyByHash(hashApiKey(token, options.pepper));
     if (!key) throw new AppError('unauthenticated', 'Invalid or revoked credential');
-    return { tenantId: key.tenantId, role: key.role, collections: key.collections, system: false, keyId: key.id };
+    return {
+      tenantId: key.tenantId,
+      role: key.role,
+      collections: key.collections,
+      system: false,
+      keyId: key.id,
+    };
   };
 }

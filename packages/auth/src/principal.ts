@@ -16,7 +16,10 @@ const rank: Record<Role, number> = { reader: 1, editor: 2, admin: 3 };
 
 export function requireRole(principal: Principal, needed: Role): void {
   if (rank[principal.role] < rank[needed]) {
-    throw new AppError('forbidden', `This action needs the ${needed} role; the credential has ${principal.role}`);
+    throw new AppError(
+      'forbidden',
+      `This action needs the ${needed} role; the credential has ${principal.role}`,
+    );
   }
 }
 

@@ -6,7 +6,16 @@ const collectionId = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 
 describe('ingest job contract', () => {
   it('accepts a version 1 ingest job and rejects unknown fields and versions', () => {
-    const job = { v: 1, type: 'ingest', documentId, tenantId: 'acme', collectionId, version: 1, title: null, text: 'x' };
+    const job = {
+      v: 1,
+      type: 'ingest',
+      documentId,
+      tenantId: 'acme',
+      collectionId,
+      version: 1,
+      title: null,
+      text: 'x',
+    };
     expect(ingestJobSchema.parse(job)).toMatchObject(job);
     expect(ingestJobSchema.safeParse({ ...job, extra: true }).success).toBe(false);
     expect(ingestJobSchema.safeParse({ ...job, v: 2 }).success).toBe(false);
@@ -16,7 +25,16 @@ describe('ingest job contract', () => {
 
   it('gives each action a stable id that BullMQ accepts (no single colon)', () => {
     const ids = [
-      ingestJobId({ v: 1, type: 'ingest', documentId, tenantId: 'acme', collectionId, version: 2, title: null, text: 'x' }),
+      ingestJobId({
+        v: 1,
+        type: 'ingest',
+        documentId,
+        tenantId: 'acme',
+        collectionId,
+        version: 2,
+        title: null,
+        text: 'x',
+      }),
       ingestJobId({ v: 1, type: 'delete', documentId, tenantId: 'acme', collectionId }),
       ingestJobId({ v: 1, type: 'delete-collection', tenantId: 'acme', collectionId }),
     ];

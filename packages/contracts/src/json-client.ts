@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { AppError, errorCodes, type ErrorCode } from './app-error.js';
+import { AppError, type ErrorCode, errorCodes } from './app-error.js';
 
 export interface JsonClientOptions {
   baseUrl: string;
@@ -51,7 +51,8 @@ export function createJsonClient(options: JsonClientOptions) {
 
   return {
     get: <S extends z.ZodType>(path: string, schema: S) => request('GET', path, schema),
-    post: <S extends z.ZodType>(path: string, body: unknown, schema: S) => request('POST', path, schema, body),
+    post: <S extends z.ZodType>(path: string, body: unknown, schema: S) =>
+      request('POST', path, schema, body),
   };
 }
 

@@ -28,7 +28,14 @@ const metadataValueSchema = z.union([
 ]);
 
 export const metadataSchema = z
-  .record(z.string().min(1).max(64).regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'metadata keys are identifiers'), metadataValueSchema)
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'metadata keys are identifiers'),
+    metadataValueSchema,
+  )
   .refine((m) => Object.keys(m).length <= 64, 'at most 64 metadata keys');
 
 /** Plain text limit of one JSON document; larger content belongs in a file upload. */

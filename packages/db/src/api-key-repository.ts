@@ -37,7 +37,14 @@ function toRecord(row: ApiKeyRow): ApiKeyRecord {
 
 export async function insertApiKey(
   db: Queryable,
-  key: { tenantId: string; name: string | null; prefix: string; hash: string; role: Role; collections: string[] | null },
+  key: {
+    tenantId: string;
+    name: string | null;
+    prefix: string;
+    hash: string;
+    role: Role;
+    collections: string[] | null;
+  },
 ): Promise<ApiKeyRecord> {
   const { rows } = await db.query<ApiKeyRow>(
     `INSERT INTO api_keys (tenant_id, name, prefix, key_hash, role, collections)

@@ -19,11 +19,21 @@ interface CollectionRow {
 const columns = 'id, tenant_id, name, created_at, deleting';
 
 function toCollection(row: CollectionRow): Collection {
-  return { id: row.id, tenantId: row.tenant_id, name: row.name, createdAt: row.created_at, deleting: row.deleting };
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    createdAt: row.created_at,
+    deleting: row.deleting,
+  };
 }
 
 /** Creates the collection, or returns undefined when the tenant already has one of that name. */
-export async function insertCollection(db: Queryable, tenantId: string, name: string): Promise<Collection | undefined> {
+export async function insertCollection(
+  db: Queryable,
+  tenantId: string,
+  name: string,
+): Promise<Collection | undefined> {
   const { rows } = await db.query<CollectionRow>(
     `INSERT INTO collections (tenant_id, name) VALUES ($1, $2)
      ON CONFLICT (tenant_id, name) DO NOTHING RETURNING ${columns}`,
@@ -32,7 +42,11 @@ export async function insertCollection(db: Queryable, tenantId: string, name: st
   return rows[0] && toCollection(rows[0]);
 }
 
-export async function findCollectionByName(db: Queryable, tenantId: string, name: string): Promise<Collection | undefined> {
+export async function findCollectionByName(
+  db: Queryable,
+  tenantId: string,
+  name: string,
+): Promise<Collection | undefined> {
   const { rows } = await db.query<CollectionRow>(
     `SELECT ${columns} FROM collections WHERE tenant_id = $1 AND name = $2`,
     [tenantId, name],

@@ -74,17 +74,29 @@ export async function insertDocument(db: Queryable, doc: NewDocument): Promise<D
      VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7)
      ON CONFLICT (collection_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
      RETURNING ${columns}`,
-    [doc.tenantId, doc.collectionId, doc.externalId, doc.title, doc.contentHash, JSON.stringify(doc.metadata), doc.acl],
+    [
+      doc.tenantId,
+      doc.collectionId,
+      doc.externalId,
+      doc.title,
+      doc.contentHash,
+      JSON.stringify(doc.metadata),
+      doc.acl,
+    ],
   );
   return rows[0] && toRecord(rows[0]);
 }
 
 /** Reads a document within its tenant: another tenant's id reads as missing. */
-export async function findDocument(db: Queryable, tenantId: string, id: string): Promise<DocumentRecord | undefined> {
-  const { rows } = await db.query<DocumentRow>(`SELECT ${columns} FROM documents WHERE tenant_id = $1 AND id = $2`, [
-    tenantId,
-    id,
-  ]);
+export async function findDocument(
+  db: Queryable,
+  tenantId: string,
+  id: string,
+): Promise<DocumentRecord | undefined> {
+  const { rows } = await db.query<DocumentRow>(
+    `SELECT ${columns} FROM documents WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, id],
+  );
   return rows[0] && toRecord(rows[0]);
 }
 
@@ -101,7 +113,9 @@ export async function findDocumentByExternalId(
 }
 
 export async function listDocumentIds(db: Queryable, collectionId: string): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>('SELECT id FROM documents WHERE collection_id = $1', [collectionId]);
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM documents WHERE collection_id = $1', [
+    collectionId,
+  ]);
   return rows.map((r) => r.id);
 }
 
@@ -126,7 +140,11 @@ export async function transitionDocument(
 }
 
 /** Marks a document as being deleted so it leaves search results at once; false if it was not found. */
-export async function markDocumentDeleting(db: Queryable, tenantId: string, id: string): Promise<DocumentRecord | undefined> {
+export async function markDocumentDeleting(
+  db: Queryable,
+  tenantId: string,
+  id: string,
+): Promise<DocumentRecord | undefined> {
   const { rows } = await db.query<DocumentRow>(
     `UPDATE documents SET status = 'deleting', updated_at = now()
       WHERE tenant_id = $1 AND id = $2 RETURNING ${columns}`,

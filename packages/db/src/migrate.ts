@@ -1,11 +1,15 @@
-import { type Migration, migrations as allMigrations } from './migrations.js';
+import { migrations as allMigrations, type Migration } from './migrations.js';
 import type { Pool } from './pool.js';
 
 /**
  * Brings the schema up to date. Safe to run from every replica at start-up: an advisory lock per schema
  * serialises concurrent runners, and each migration commits with its record.
  */
-export async function migrate(pool: Pool, schema: string, migrations: Migration[] = allMigrations): Promise<number[]> {
+export async function migrate(
+  pool: Pool,
+  schema: string,
+  migrations: Migration[] = allMigrations,
+): Promise<number[]> {
   const client = await pool.connect();
   const applied: number[] = [];
   try {
@@ -33,9 +37,12 @@ export async function migrate(pool: Pool, schema: string, migrations: Migration[
           applied.push(migration.version);
         } catch (error) {
           await client.query('ROLLBACK');
-          throw new Error(`Migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`, {
-            cause: error,
-          });
+          throw new Error(
+            `Migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`,
+            {
+              cause: error,
+            },
+          );
         }
       }
     } finally {

@@ -86,14 +86,22 @@ describe('documents and chunks', () => {
     const scope = { tenantId: 'acme', collectionId: collection.id };
     expect((await findSearchableChunks(db.pool, scope, [chunkId])).size).toBe(0);
 
-    expect(await transitionDocument(db.pool, doc.id, 1, ['queued'], { status: 'ready', chunkCount: 1 })).toBe(true);
+    expect(await transitionDocument(db.pool, doc.id, 1, ['queued'], { status: 'ready', chunkCount: 1 })).toBe(
+      true,
+    );
     const joined = await findSearchableChunks(db.pool, scope, [chunkId]);
-    expect(joined.get(chunkId)).toMatchObject({ text: 'hello world', externalId: 'ext-1', metadata: { lang: 'en' } });
+    expect(joined.get(chunkId)).toMatchObject({
+      text: 'hello world',
+      externalId: 'ext-1',
+      metadata: { lang: 'en' },
+    });
     expect((await findSearchableChunks(db.pool, { ...scope, tenantId: 'globex' }, [chunkId])).size).toBe(0);
 
     await markDocumentDeleting(db.pool, 'acme', doc.id);
     // A finishing ingest must not resurrect a document that is being deleted.
-    expect(await transitionDocument(db.pool, doc.id, 1, ['queued', 'processing'], { status: 'ready' })).toBe(false);
+    expect(await transitionDocument(db.pool, doc.id, 1, ['queued', 'processing'], { status: 'ready' })).toBe(
+      false,
+    );
     expect((await findDocument(db.pool, 'acme', doc.id))?.status).toBe('deleting');
     expect((await findSearchableChunks(db.pool, scope, [chunkId])).size).toBe(0);
   });

@@ -8,7 +8,10 @@ export interface Tenant {
 
 /** Creates the tenant, or returns false when it already exists. */
 export async function insertTenant(db: Queryable, id: string, name: string): Promise<boolean> {
-  const result = await db.query('INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [id, name]);
+  const result = await db.query(
+    'INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING',
+    [id, name],
+  );
   return result.rowCount === 1;
 }
 

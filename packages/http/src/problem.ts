@@ -17,9 +17,10 @@ export const problemContentType = 'application/problem+json';
 export function problemFromError(error: AppError, requestId: string, instance?: string): Problem {
   const { status, title } = errorCodes[error.code];
   // A 5xx says nothing about internals to the caller; the request id finds the logged cause.
-  const detail = status >= 500 && error.code !== 'dependency_unavailable' && error.code !== 'shutting_down'
-    ? `The request failed on our side; quote request id ${requestId} when reporting it.`
-    : error.message;
+  const detail =
+    status >= 500 && error.code !== 'dependency_unavailable' && error.code !== 'shutting_down'
+      ? `The request failed on our side; quote request id ${requestId} when reporting it.`
+      : error.message;
   const problem: Problem = {
     type: `urn:rag:problem:${error.code}`,
     title,

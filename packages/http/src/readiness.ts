@@ -9,7 +9,10 @@ export interface ReadinessReport {
   checks: Record<string, { ok: boolean; error?: string }>;
 }
 
-export async function runReadinessChecks(checks: ReadinessCheck[], timeoutMs: number): Promise<ReadinessReport> {
+export async function runReadinessChecks(
+  checks: ReadinessCheck[],
+  timeoutMs: number,
+): Promise<ReadinessReport> {
   const results = await Promise.all(
     checks.map(async ({ name, check }) => {
       let timer: NodeJS.Timeout | undefined;

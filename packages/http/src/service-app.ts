@@ -28,6 +28,7 @@ export interface ServiceApp {
 }
 
 declare global {
+  // biome-ignore lint/suspicious/noRedeclare: augmenting Express's global namespace is how its types are extended
   namespace Express {
     interface Request {
       /** Set by the request-context middleware on every request. */
@@ -52,7 +53,13 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
 
   app.use(requestContext(logger));
   app.use(requestMetrics(metrics));
-  app.use(express.json({ limit: options.bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({
+      limit: options.bodyLimit,
+      strict: false,
+      type: ['application/json', 'application/*+json'],
+    }),
+  );
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

@@ -2,7 +2,11 @@ import { AppError } from '@rag/contracts/app-error';
 import type { z } from 'zod';
 
 /** Parses untrusted input; a failure names every offending field in the problem's `errors`. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'request body'): z.infer<S> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what = 'request body',
+): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({

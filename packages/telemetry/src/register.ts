@@ -4,23 +4,26 @@
  * This is the one telemetry file that reads process.env, like a composition root.
  */
 import { register } from 'node:module';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { isProbePath } from './probe-paths.js';
 
 register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
-const exportEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+const exportEndpoint =
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
 
 const sdk = new NodeSDK({
   serviceName: process.env.OTEL_SERVICE_NAME ?? 'rag-system',
   // Without a collector we still record spans, so that trace ids reach the logs and cross services.
-  spanProcessors: [exportEndpoint ? new BatchSpanProcessor(new OTLPTraceExporter()) : new NoopSpanProcessor()],
+  spanProcessors: [
+    exportEndpoint ? new BatchSpanProcessor(new OTLPTraceExporter()) : new NoopSpanProcessor(),
+  ],
   instrumentations: [
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (request) => isProbePath(request.url ?? ''),

@@ -31,14 +31,21 @@ export interface StartServiceOptions {
 export async function startService(options: StartServiceOptions): Promise<ServiceProcess> {
   const cwd = join(options.repoRoot, 'apps', options.app);
   if (!existsSync(join(cwd, 'dist', 'main.js'))) {
-    throw new Error(`${options.app} is not built (no apps/${options.app}/dist/main.js): run pnpm build first`);
+    throw new Error(
+      `${options.app} is not built (no apps/${options.app}/dist/main.js): run pnpm build first`,
+    );
   }
   const child = spawn(
     process.execPath,
     ['--enable-source-maps', '--import', '@rag/telemetry/register', 'dist/main.js'],
     {
       cwd,
-      env: { PATH: process.env.PATH ?? '', OTEL_SERVICE_NAME: options.app, ...options.env, PORT: String(options.port) },
+      env: {
+        PATH: process.env.PATH ?? '',
+        OTEL_SERVICE_NAME: options.app,
+        ...options.env,
+        PORT: String(options.port),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -72,7 +79,9 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`${options.app} exited with code ${child.exitCode} before it was ready:\n${service.output()}`);
+      throw new Error(
+        `${options.app} exited with code ${child.exitCode} before it was ready:\n${service.output()}`,
+      );
     }
     try {
       const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2_000) });
@@ -83,5 +92,7 @@ export async function startService(options: StartServiceOptions): Promise<Servic
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await service.stop(2_000);
-  throw new Error(`${options.app} was not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${service.output()}`);
+  throw new Error(
+    `${options.app} was not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${service.output()}`,
+  );
 }

@@ -4,7 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { isIndexNotFound, milvusCall } from './milvus-call.js';
 
 function status(overrides: Partial<ResStatus>): ResStatus {
-  return { extra_info: {}, error_code: 'Success', reason: '', code: 0, retriable: false, detail: '', ...overrides };
+  return {
+    extra_info: {},
+    error_code: 'Success',
+    reason: '',
+    code: 0,
+    retriable: false,
+    detail: '',
+    ...overrides,
+  };
 }
 
 async function failure(run: Promise<unknown>) {
@@ -29,9 +37,13 @@ describe('milvusCall', () => {
 
   it('turns an error status into a retryable dependency_unavailable with the server reason', async () => {
     const error = await failure(
-      milvusCall('query', async () => ({ status: status({ error_code: 6, code: 6, reason: 'bad expr' }), data: [] }), {
-        context: { collection: 'c' },
-      }),
+      milvusCall(
+        'query',
+        async () => ({ status: status({ error_code: 6, code: 6, reason: 'bad expr' }), data: [] }),
+        {
+          context: { collection: 'c' },
+        },
+      ),
     );
     expect(error.code).toBe('dependency_unavailable');
     expect(error.retryable).toBe(true);
@@ -69,8 +81,8 @@ describe('milvusCall', () => {
 
   it('lets the caller accept a status it handles itself', async () => {
     const notFound = { status: status({ error_code: 'IndexNotExist', code: 700 }), index_descriptions: [] };
-    await expect(milvusCall('describeIndex', async () => notFound, { accept: isIndexNotFound })).resolves.toBe(
-      notFound,
-    );
+    await expect(
+      milvusCall('describeIndex', async () => notFound, { accept: isIndexNotFound }),
+    ).resolves.toBe(notFound);
   });
 });

@@ -23,6 +23,8 @@ describe('milvusCollectionName', () => {
   });
 
   it('rejects a dimension that is not a positive integer', () => {
-    expect(() => milvusCollectionName('p_', { model: 'tiny', dim: 0, hasSparse: false })).toThrow(/dimension/);
+    expect(() => milvusCollectionName('p_', { model: 'tiny', dim: 0, hasSparse: false })).toThrow(
+      /dimension/,
+    );
   });
 });

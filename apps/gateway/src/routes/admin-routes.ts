@@ -25,7 +25,8 @@ export function adminRoutes(deps: { pool: Pool; apiKeyPepper: string }): Router 
   router.post('/v1/api-keys', requireJson, async (req, res) => {
     const body = parseInput(createApiKeySchema, req.body);
     requireTenantAdmin(principalOf(req), body.tenant);
-    if (!(await findTenant(deps.pool, body.tenant))) throw new AppError('not_found', `Tenant "${body.tenant}" not found`);
+    if (!(await findTenant(deps.pool, body.tenant)))
+      throw new AppError('not_found', `Tenant "${body.tenant}" not found`);
     const generated = generateApiKey(deps.apiKeyPepper);
     const record = await insertApiKey(deps.pool, {
       tenantId: body.tenant,

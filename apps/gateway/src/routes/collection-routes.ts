@@ -40,7 +40,12 @@ export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue }): Rout
     requireRole(principal, 'admin');
     const collection = await resolveCollection(deps.pool, principal, String(req.params.name));
     await markCollectionDeleting(deps.pool, collection.id);
-    await deps.queue.enqueue({ v: 1, type: 'delete-collection', tenantId: principal.tenantId, collectionId: collection.id });
+    await deps.queue.enqueue({
+      v: 1,
+      type: 'delete-collection',
+      tenantId: principal.tenantId,
+      collectionId: collection.id,
+    });
     res.status(202).json({ name: collection.name, status: 'deleting' });
   });
 

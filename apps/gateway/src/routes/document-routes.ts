@@ -52,7 +52,8 @@ export function documentRoutes(deps: { pool: Pool; queue: IngestQueue }): Router
       metadata: body.metadata ?? {},
       acl: body.acl ?? null,
     });
-    if (!document) throw new AppError('conflict', `A document with external_id "${body.external_id}" already exists`);
+    if (!document)
+      throw new AppError('conflict', `A document with external_id "${body.external_id}" already exists`);
     try {
       await deps.queue.enqueue({
         v: 1,
@@ -117,7 +118,12 @@ function statusUrl(id: string): string {
 }
 
 function acceptedBody(document: DocumentRecord) {
-  return { id: document.id, version: document.version, status: document.status, status_url: statusUrl(document.id) };
+  return {
+    id: document.id,
+    version: document.version,
+    status: document.status,
+    status_url: statusUrl(document.id),
+  };
 }
 
 function documentBody(document: DocumentRecord) {

@@ -1,0 +1,135 @@
+import { createEmbeddingClient } from '@rag/contracts/embedding-client';
+import { ingestQueueName } from '@rag/contracts/ingest-job';
+import { insertCollection } from '@rag/db/collection-repository';
+import { findDocument, insertDocument } from '@rag/db/document-repository';
+import { migrate } from '@rag/db/migrate';
+import { freePort } from '@rag/testing/free-port';
+import { type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';
+import { createTestDatabase, type TestDatabase, uniqueTestPrefix } from '@rag/testing/test-database';
+import { createLogger } from '@rag/telemetry/logger';
+import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
+import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
+import { createMilvusStore } from '@rag/vector-store/milvus-store';
+import { type Job, Queue, type Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIngestProcessor } from './ingest-processor.js';
+import { createIngestWorker } from './ingest-worker.js';
+import { createWorkerMetrics } from './worker-metrics.js';
+
+/**
+ * The worker against real Redis/BullMQ, PostgreSQL and Milvus Lite, with the embedding service down: what
+ * a poison job and a transient outage do to the queue and to the document's status.
+ */
+let db: TestDatabase;
+let milvus: MilvusLite;
+let redis: Redis;
+let queue: Queue;
+let worker: Worker;
+let collectionId: string;
+const prefix = uniqueTestPrefix('worker');
+const metrics = createServiceMetrics('ingest-worker-test');
+
+beforeAll(async () => {
+  db = await createTestDatabase('worker', migrate);
+  await db.pool.query("INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')");
+  collectionId = (await insertCollection(db.pool, 'acme', 'docs'))!.id;
+  milvus = await startMilvusLite();
+  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  queue = new Queue(ingestQueueName, { connection: redis, prefix });
+  // Nothing listens on this port: every embedding call fails like an outage would.
+  const embeddings = createEmbeddingClient(`http://127.0.0.1:${await freePort()}`, 2_000);
+  const vectorStore = lazyVectorStore(
+    async () => ({ model: 'worker-test', dim: 8, hasSparse: true }),
+    (space) => createMilvusStore({ address: milvus.address, collectionPrefix: `${prefix}_`, space }),
+  );
+  const logger = createLogger({ service: 'ingest-worker-test', level: 'silent' });
+  worker = createIngestWorker({
+    connection: redis,
+    prefix,
+    concurrency: 1,
+    logger,
+    ...createWorkerMetrics(metrics, queue),
+    processor: createIngestProcessor({
+      pool: db.pool,
+      embeddings,
+      vectorStore: vectorStore.get,
+      logger,
+      chunkMaxChars: 500,
+      embedBatchSize: 8,
+    }),
+  });
+  void worker.run();
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await queue?.obliterate({ force: true });
+  await queue?.close();
+  redis?.disconnect();
+  await milvus?.stop();
+  await db?.drop();
+});
+
+async function settled(job: Job): Promise<Job> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const state = await job.getState();
+    if (state === 'failed' || state === 'completed') return (await queue.getJob(job.id!))!;
+    if (Date.now() > deadline) throw new Error(`job ${job.id} still ${state}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function newDocument(text: string) {
+  const document = (await insertDocument(db.pool, {
+    tenantId: 'acme',
+    collectionId,
+    externalId: null,
+    title: null,
+    contentHash: text,
+    metadata: {},
+    acl: null,
+  }))!;
+  const job = { v: 1, type: 'ingest', documentId: document.id, tenantId: 'acme', collectionId, version: 1, title: null, text };
+  return { document, job };
+}
+
+describe('ingest worker', () => {
+  it('fails a malformed job at once, without retries, naming what is wrong', async () => {
+    const job = await queue.add('ingest', { v: 1, type: 'ingest', documentId: 'nope' }, { attempts: 5 });
+    const done = await settled(job);
+    expect(await done.getState()).toBe('failed');
+    expect(done.attemptsMade).toBe(1);
+    expect(done.failedReason).toMatch(/^Invalid ingest job: .*documentId/);
+  });
+
+  it('retries while the embedding service is down, then marks the document failed with the reason', async () => {
+    const { document, job } = await newDocument('A document that cannot be embedded right now.');
+    const added = await queue.add('ingest', job, { attempts: 3, backoff: { type: 'fixed', delay: 50 } });
+    const done = await settled(added);
+    expect(await done.getState()).toBe('failed');
+    expect(done.attemptsMade).toBe(3);
+    const stored = await findDocument(db.pool, 'acme', document.id);
+    expect(stored).toMatchObject({ status: 'failed', chunkCount: 0 });
+    expect(stored?.error).toMatch(/embedding-service is unreachable/);
+  });
+
+  it('fails a document with nothing to index on the first attempt', async () => {
+    const { document, job } = await newDocument('\u200B \u200B');
+    const done = await settled(await queue.add('ingest', job, { attempts: 5 }));
+    expect(done.attemptsMade).toBe(1);
+    expect((await findDocument(db.pool, 'acme', document.id))?.error).toMatch(/no indexable text/);
+  });
+
+  it('deletes a document row and counts outcomes in its metrics', async () => {
+    const { document } = await newDocument('To be deleted.');
+    const job = { v: 1, type: 'delete', documentId: document.id, tenantId: 'acme', collectionId };
+    const done = await settled(await queue.add('delete', job));
+    expect(await done.getState()).toBe('completed');
+    expect(await findDocument(db.pool, 'acme', document.id)).toBeUndefined();
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/ingest_jobs_total\{type="delete",outcome="deleted",service="ingest-worker-test"\} 1/);
+    expect(text).toMatch(/ingest_queue_depth\{state="failed",service="ingest-worker-test"\} 3/);
+  });
+});
