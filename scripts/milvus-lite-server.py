@@ -30,6 +30,21 @@ def _stop_when_orphaned(parent_pid: int) -> None:
             return
 
 
+def _refuse_shared_ports() -> None:
+    # gRPC turns on SO_REUSEPORT by default, so a second server on a taken port starts "fine" and the
+    # kernel splits connections between the two. Turning it off makes a port clash fail at start-up.
+    import grpc
+
+    build = grpc.server
+
+    def exclusive_server(*args, **kwargs):
+        options = list(kwargs.pop("options", None) or [])
+        options.append(("grpc.so_reuseport", 0))
+        return build(*args, options=options, **kwargs)
+
+    grpc.server = exclusive_server
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Milvus Lite server with a clean stop on SIGTERM.")
     parser.add_argument("--data-dir", required=True)
@@ -43,6 +58,7 @@ def main() -> int:
 
     try:
         # Imported after the handlers are in place so that a signal during the slow import still stops us.
+        _refuse_shared_ports()
         from milvus_lite.cmdline import main as milvus_lite_main
 
         return milvus_lite_main(

@@ -3,139 +3,46 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyModel } from '@rag/models/tiny-model';
-import { freePort } from '@rag/testing/free-port';
-import { findRepoRoot, type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';
-import { type ServiceProcess, startService } from '@rag/testing/service-process';
-import { testPostgresUrl, uniqueTestPrefix } from '@rag/testing/test-database';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are free-form JSON, checked field by field
-type Json = Record<string, any>;
+import { type Stack, startStack } from './stack.js';
 
 /**
  * The walking skeleton, end to end: the four services run as processes on the real PostgreSQL, Redis,
- * Milvus Lite and ONNX Runtime, and everything goes through the gateway's public HTTP API.
+ * Milvus Lite and ONNX Runtime (with the generated BGE-M3-shaped model), and everything goes through the
+ * gateway's public HTTP API.
  */
 
-const adminKey = `admin-${randomBytes(24).toString('hex')}`;
-const schema = `e2e_${randomBytes(4).toString('hex')}`;
-const redisPrefix = uniqueTestPrefix('e2e');
-const milvusPrefix = `${uniqueTestPrefix('e2e')}_`;
-
-let milvus: MilvusLite;
+let stack: Stack;
 let modelDir: string;
-const services: ServiceProcess[] = [];
-let gateway: string;
-let db: pg.Pool;
+let call: Stack['call'];
+let waitForStatus: Stack['waitForStatus'];
 
 beforeAll(async () => {
-  const repoRoot = findRepoRoot();
-  milvus = await startMilvusLite();
   modelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-'));
   await writeTinyModel(modelDir);
-  const [embeddingPort, searchPort, workerPort, gatewayPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  const common = {
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: testPostgresUrl,
-    DATABASE_SCHEMA: schema,
-    REDIS_KEY_PREFIX: redisPrefix,
-    MILVUS_ADDRESS: milvus.address,
-    MILVUS_COLLECTION_PREFIX: milvusPrefix,
-    EMBEDDING_SERVICE_URL: `http://127.0.0.1:${embeddingPort}`,
-    SEARCH_SERVICE_URL: `http://127.0.0.1:${searchPort}`,
-  };
-  services.push(
-    await startService({
-      app: 'embedding-service',
-      repoRoot,
-      port: embeddingPort!,
-      env: { ...common, MODEL_DIR: modelDir },
-    }),
-  );
-  const [search, worker] = await Promise.all([
-    startService({ app: 'search-service', repoRoot, port: searchPort!, env: common }),
-    startService({
-      app: 'ingest-worker',
-      repoRoot,
-      port: workerPort!,
-      env: { ...common, INGEST_BACKOFF_MS: '200' },
-    }),
-  ]);
-  services.push(search, worker);
-  services.push(
-    await startService({
-      app: 'gateway',
-      repoRoot,
-      port: gatewayPort!,
-      env: { ...common, ADMIN_API_KEY: adminKey, INGEST_BACKOFF_MS: '200', BODY_LIMIT: '64kb' },
-    }),
-  );
-  gateway = services.at(-1)!.url;
-  db = new pg.Pool({ connectionString: testPostgresUrl, options: `-c search_path=${schema}`, max: 2 });
+  stack = await startStack({
+    modelDir,
+    gatewayEnv: { INGEST_BACKOFF_MS: '200', BODY_LIMIT: '64kb' },
+  });
+  ({ call, waitForStatus } = stack);
 });
 
 afterAll(async () => {
-  // Stop in reverse order and check that each one shut down cleanly on SIGTERM.
-  const exitCodes = [];
-  for (const service of [...services].reverse()) exitCodes.push([service.name, await service.stop()]);
-  await db?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await db?.end();
-  await milvus?.stop();
+  // Each service must shut down cleanly on SIGTERM.
+  const exitCodes = await stack?.stop();
   await rm(modelDir, { recursive: true, force: true });
-  expect(exitCodes).toEqual(exitCodes.map(([name]) => [name, 0]));
+  expect(exitCodes).toEqual(exitCodes?.map(([name]) => [name, 0]));
 });
 
-async function call(
-  method: string,
-  path: string,
-  options: { key?: string | null; body?: unknown; raw?: string; contentType?: string } = {},
-) {
-  const headers: Record<string, string> = {};
-  const key = options.key === undefined ? adminKey : options.key;
-  if (key !== null) headers.authorization = `Bearer ${key}`;
-  let body: string | undefined;
-  if (options.raw !== undefined) body = options.raw;
-  else if (options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-  const response = await fetch(`${gateway}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    type: response.headers.get('content-type') ?? '',
-    body: text ? (JSON.parse(text) as Json) : {},
-  };
-}
-
-async function waitForStatus(id: string, key: string, wanted: string[]): Promise<Json> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const { status, body } = await call('GET', `/v1/documents/${id}`, { key });
-    if (status === 404 && wanted.includes('gone')) return { status: 'gone' };
-    if (status === 200 && wanted.includes(body.status)) return body;
-    if (Date.now() > deadline) throw new Error(`document ${id} stuck at ${status} ${JSON.stringify(body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
-
 async function countDocuments(): Promise<number> {
-  const { rows } = await db.query('SELECT count(*)::int AS n FROM documents');
+  const { rows } = await stack.db.query('SELECT count(*)::int AS n FROM documents');
   return rows[0].n;
 }
 
 describe('every service', () => {
   it('answers /health and Prometheus text on /metrics', async () => {
-    for (const service of services) {
+    for (const service of stack.services) {
       expect((await fetch(`${service.url}/health`)).status).toBe(200);
       const metrics = await fetch(`${service.url}/metrics`);
       expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -164,7 +71,7 @@ describe('the path through the gateway', () => {
     expect(reader.status).toBe(201);
     acmeReader = reader.body.key;
     // A stored key is only a hash: the plain key is nowhere in the database.
-    const { rows } = await db.query('SELECT key_hash, prefix FROM api_keys');
+    const { rows } = await stack.db.query('SELECT key_hash, prefix FROM api_keys');
     expect(rows.map((r) => r.key_hash)).not.toContain(acmeAdmin);
     expect(
       (await call('POST', '/v1/collections', { key: acmeAdmin, body: { name: 'handbook' } })).status,
@@ -198,6 +105,28 @@ describe('the path through the gateway', () => {
       const document = await waitForStatus(id, acmeReader, ['ready', 'failed']);
       expect(document).toMatchObject({ status: 'ready', chunks: 1, version: 1 });
     }
+  });
+
+  it('carries the trace of the caller through the queue into the worker and the embedding service', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const response = await call('POST', '/v1/collections/handbook/documents', {
+      key: acmeAdmin,
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      body: { text: 'A short note about tracing requests across services.' },
+    });
+    expect(response.status).toBe(202);
+    await waitForStatus(response.body.id, acmeAdmin, ['ready']);
+    const logLines = (name: string) =>
+      stack.services
+        .find((s) => s.name === name)!
+        .output()
+        .split('\n')
+        .filter((line) => line.includes(traceId));
+    expect(logLines('gateway').some((line) => line.includes('"msg":"request"'))).toBe(true);
+    expect(logLines('ingest-worker').some((line) => line.includes('"msg":"job done"'))).toBe(true);
+    expect(logLines('embedding-service').some((line) => line.includes('"path":"/v1/embed"'))).toBe(true);
+    await call('DELETE', `/v1/documents/${response.body.id}`, { key: acmeAdmin });
+    await waitForStatus(response.body.id, acmeAdmin, ['gone']);
   });
 
   it('returns the document a phrase comes from first, with the result shape of the API', async () => {
@@ -286,20 +215,20 @@ describe('the path through the gateway', () => {
       body: { collection: 'handbook', query: 'rinse the washable filter with cold water', top_k: 10 },
     });
     expect(search.body.results.map((r: { document_id: string }) => r.document_id)).not.toContain(docs.vacuum);
-    const { rows } = await db.query('SELECT count(*)::int AS n FROM chunks WHERE document_id = $1', [
+    const { rows } = await stack.db.query('SELECT count(*)::int AS n FROM chunks WHERE document_id = $1', [
       docs.vacuum,
     ]);
     expect(rows[0].n).toBe(0);
-    const model = (await (await fetch(`${services[0]!.url}/v1/model`)).json()) as {
+    const model = (await (await fetch(`${stack.services[0]!.url}/v1/model`)).json()) as {
       name: string;
       dim: number;
     };
     const collectionId = (
-      await db.query("SELECT id FROM collections WHERE tenant_id = 'acme' AND name = 'handbook'")
+      await stack.db.query("SELECT id FROM collections WHERE tenant_id = 'acme' AND name = 'handbook'")
     ).rows[0].id;
     const store = createMilvusStore({
-      address: milvus.address,
-      collectionPrefix: milvusPrefix,
+      address: stack.milvus.address,
+      collectionPrefix: stack.milvusPrefix,
       space: { model: model.name, dim: model.dim, hasSparse: true },
     });
     try {

@@ -3,11 +3,11 @@ import { ingestQueueName } from '@rag/contracts/ingest-job';
 import { insertCollection } from '@rag/db/collection-repository';
 import { findDocument, insertDocument } from '@rag/db/document-repository';
 import { migrate } from '@rag/db/migrate';
+import { createLogger } from '@rag/telemetry/logger';
+import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { freePort } from '@rag/testing/free-port';
 import { type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';
 import { createTestDatabase, type TestDatabase, uniqueTestPrefix } from '@rag/testing/test-database';
-import { createLogger } from '@rag/telemetry/logger';
-import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { type Job, Queue, type Worker } from 'bullmq';
@@ -91,7 +91,16 @@ async function newDocument(text: string) {
     metadata: {},
     acl: null,
   }))!;
-  const job = { v: 1, type: 'ingest', documentId: document.id, tenantId: 'acme', collectionId, version: 1, title: null, text };
+  const job = {
+    v: 1,
+    type: 'ingest',
+    documentId: document.id,
+    tenantId: 'acme',
+    collectionId,
+    version: 1,
+    title: null,
+    text,
+  };
   return { document, job };
 }
 
@@ -129,7 +138,9 @@ describe('ingest worker', () => {
     expect(await done.getState()).toBe('completed');
     expect(await findDocument(db.pool, 'acme', document.id)).toBeUndefined();
     const text = await metrics.registry.metrics();
-    expect(text).toMatch(/ingest_jobs_total\{type="delete",outcome="deleted",service="ingest-worker-test"\} 1/);
+    expect(text).toMatch(
+      /ingest_jobs_total\{type="delete",outcome="deleted",service="ingest-worker-test"\} 1/,
+    );
     expect(text).toMatch(/ingest_queue_depth\{state="failed",service="ingest-worker-test"\} 3/);
   });
 });

@@ -1,8 +1,7 @@
-import { context } from '@opentelemetry/api';
 import { isAppError, toAppError } from '@rag/contracts/app-error';
 import { type IngestJob, ingestJobSchema, ingestQueueName } from '@rag/contracts/ingest-job';
 import type { Logger } from '@rag/telemetry/logger';
-import { contextFromCarrier } from '@rag/telemetry/trace-carrier';
+import { withConsumerSpan } from '@rag/telemetry/trace-carrier';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Counter, Histogram } from 'prom-client';
@@ -27,6 +26,14 @@ export function createIngestWorker(options: IngestWorkerOptions): Worker {
   const { processor, logger } = options;
 
   async function handle(job: Job): Promise<string> {
+    const trace = (job.data as { trace?: Record<string, string> } | undefined)?.trace;
+    const carrier = trace && typeof trace === 'object' ? trace : undefined;
+    return withConsumerSpan(`ingest ${job.name}`, carrier, { 'messaging.message.id': job.id ?? '' }, () =>
+      handleInSpan(job),
+    );
+  }
+
+  async function handleInSpan(job: Job): Promise<string> {
     const parsed = ingestJobSchema.safeParse(job.data);
     if (!parsed.success) {
       options.jobsTotal.inc({ type: 'invalid', outcome: 'failed' });
@@ -39,7 +46,7 @@ export function createIngestWorker(options: IngestWorkerOptions): Worker {
     const stop = options.jobDuration.startTimer({ type: data.type });
     const log = logger.child({ job_id: job.id, type: data.type, attempt: job.attemptsMade + 1 });
     try {
-      const outcome = await context.with(contextFromCarrier(data.trace), () => processor.run(data));
+      const outcome = await processor.run(data);
       options.jobsTotal.inc({ type: data.type, outcome });
       log.info({ outcome }, 'job done');
       return outcome;

@@ -9,6 +9,7 @@ import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { isProbePath } from './probe-paths.js';
@@ -28,6 +29,8 @@ const sdk = new NodeSDK({
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (request) => isProbePath(request.url ?? ''),
     }),
+    // Calls between our services use fetch (undici), which the http instrumentation does not see.
+    new UndiciInstrumentation(),
     new ExpressInstrumentation(),
     new PgInstrumentation(),
     new IORedisInstrumentation(),

@@ -94,6 +94,13 @@ describe('startMilvusLite', () => {
     }
   });
 
+  it('uses a given port, and refuses one that is taken instead of sharing it', async () => {
+    const first = await start();
+    const port = Number(first.address.split(':')[1]);
+    await expect(start({ port, startTimeoutMs: 20_000 })).rejects.toThrow(/Failed to bind/);
+    await first.stop();
+  });
+
   it('says how to set up the venv when the python is missing', async () => {
     await expect(start({ pythonPath: '/nonexistent/python' })).rejects.toThrow(/milvus:setup/);
   });

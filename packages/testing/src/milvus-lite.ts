@@ -37,7 +37,10 @@ const defaultStartTimeoutMs = 60_000;
 // Milvus Lite drains requests for up to 5 s on shutdown; give it that plus closing the data dir.
 const stopGraceMs = 10_000;
 const outputTailChars = 4_000;
-// A free port found by binding port 0 can be taken by someone else before Python binds it.
+// Printed by Milvus Lite once its gRPC server has bound the port.
+const listeningMarker = 'gRPC server listening on';
+// A free port found by binding port 0 can be taken by someone else before Python binds it; then we try
+// another one.
 const portAttempts = 3;
 
 /** Walks up from this module to the folder holding pnpm-workspace.yaml (works from src and dist). */
@@ -86,7 +89,7 @@ export async function startMilvusLite(options: MilvusLiteOptions = {}): Promise<
         }),
       };
     } catch (error) {
-      const retry = error instanceof ServerExitedError && attempt < attempts;
+      const retry = error instanceof ServerExitedError && error.portTaken && attempt < attempts;
       if (!retry) {
         if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
         throw error;
@@ -104,7 +107,14 @@ interface LaunchSpec {
   timeoutMs: number;
 }
 
-class ServerExitedError extends Error {}
+class ServerExitedError extends Error {
+  constructor(
+    message: string,
+    readonly portTaken: boolean,
+  ) {
+    super(message);
+  }
+}
 
 async function launchServer(spec: LaunchSpec): Promise<{ stop(): Promise<void> }> {
   const child = spawn(
@@ -113,33 +123,43 @@ async function launchServer(spec: LaunchSpec): Promise<{ stop(): Promise<void> }
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } },
   );
   const output = captureTail(child);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.once('error', () => resolve());
+  // Someone else may be listening on the port (a port passed in, or taken since we picked it): only the
+  // launcher's own "listening" line proves that our process holds it.
+  let listening = false;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    if (chunk.toString('utf8').includes(listeningMarker)) listening = true;
   });
   let spawnError: Error | undefined;
-  child.once('error', (error) => {
-    spawnError = error;
+  // 'close' comes after 'exit' once stdout and stderr are drained, so the output tail is complete.
+  const closed = new Promise<void>((resolve) => {
+    child.once('close', () => resolve());
+    child.once('error', (error) => {
+      spawnError = error;
+      resolve();
+    });
   });
-  const stop = once(() => stopProcess(child, exited));
+  const stop = once(() => stopProcess(child, closed));
 
   const deadline = Date.now() + spec.timeoutMs;
   const describe = (what: string) =>
     `Milvus Lite at ${spec.host}:${spec.port} (data dir ${spec.dataDir}) ${what}\n--- server output (tail) ---\n${output()}`;
-  const exitedEarly = () =>
-    new ServerExitedError(
+  const failIfExited = async () => {
+    if (!hasExited(child) && spawnError === undefined) return;
+    await closed;
+    throw new ServerExitedError(
       describe(spawnError ? `failed to spawn: ${spawnError.message}` : `exited with code ${child.exitCode}`),
+      // The launcher turns SO_REUSEPORT off, so a taken port fails with gRPC's bind error.
+      /Failed to bind to address/.test(output()),
     );
+  };
 
   try {
-    while (!(await portAcceptsConnections(spec.host, spec.port))) {
-      if (hasExited(child) || spawnError) throw exitedEarly();
+    while (!(listening && (await portAcceptsConnections(spec.host, spec.port)))) {
+      await failIfExited();
       if (Date.now() > deadline) throw new Error(describe(`did not open its port in ${spec.timeoutMs} ms`));
       await delay(100);
     }
-    await waitUntilHealthy(`${spec.host}:${spec.port}`, deadline, () => {
-      if (hasExited(child)) throw exitedEarly();
-    }).catch((error: unknown) => {
+    await waitUntilHealthy(`${spec.host}:${spec.port}`, deadline, failIfExited).catch((error: unknown) => {
       if (error instanceof ServerExitedError) throw error;
       throw new Error(describe(`did not become healthy in ${spec.timeoutMs} ms: ${String(error)}`));
     });
@@ -150,12 +170,16 @@ async function launchServer(spec: LaunchSpec): Promise<{ stop(): Promise<void> }
   return { stop };
 }
 
-async function waitUntilHealthy(address: string, deadline: number, checkAlive: () => void): Promise<void> {
+async function waitUntilHealthy(
+  address: string,
+  deadline: number,
+  failIfExited: () => Promise<void>,
+): Promise<void> {
   const client = new MilvusClient({ address, logLevel: 'error', timeout: 5_000 });
   let lastProblem = 'no answer yet';
   try {
     for (;;) {
-      checkAlive();
+      await failIfExited();
       try {
         const health = await client.checkHealth();
         if (health.isHealthy) return;
@@ -171,13 +195,13 @@ async function waitUntilHealthy(address: string, deadline: number, checkAlive: (
   }
 }
 
-async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (hasExited(child)) return;
-  child.kill('SIGTERM');
-  const timer = delay(stopGraceMs, 'timeout' as const);
-  if ((await Promise.race([exited, timer])) === 'timeout') {
+async function stopProcess(child: ChildProcess, closed: Promise<void>): Promise<void> {
+  if (!hasExited(child)) child.kill('SIGTERM');
+  // Unref'd, so a finished stop does not hold the event loop open for the rest of the grace period.
+  const timer = delay(stopGraceMs, 'timeout' as const, { ref: false });
+  if ((await Promise.race([closed, timer])) === 'timeout') {
     child.kill('SIGKILL');
-    await exited;
+    await closed;
   }
 }
 

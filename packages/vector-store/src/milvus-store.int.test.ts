@@ -1,0 +1,193 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAppError } from '@rag/contracts/app-error';
+import type { SparseVector } from '@rag/contracts/embedding-api';
+import { type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChunkVectorRow, VectorScope, VectorSpace } from './chunk-vector-store.js';
+import { createMilvusStore, type MilvusStore } from './milvus-store.js';
+
+const space: VectorSpace = { model: 'tiny-m3', dim: 4, hasSparse: true };
+const acmeDocs: VectorScope = { tenantId: 'acme', collectionId: 'docs' };
+const acmeNotes: VectorScope = { tenantId: 'acme', collectionId: 'notes' };
+const globexDocs: VectorScope = { tenantId: 'globex', collectionId: 'docs' };
+
+function unit(values: number[]): number[] {
+  const norm = Math.hypot(...values);
+  return values.map((value) => value / norm);
+}
+
+function row(
+  scope: VectorScope,
+  documentId: string,
+  chunkId: string,
+  dense: number[],
+  sparse: SparseVector,
+): ChunkVectorRow {
+  return { ...scope, documentId, chunkId, dense: unit(dense), sparse };
+}
+
+// Each scope holds the "same" content, so a leak across tenants or collections would show up as a hit.
+const rows: ChunkVectorRow[] = [
+  row(acmeDocs, 'doc-1', 'acme-docs-1-0', [1, 0, 0, 0], { indices: [10, 11], values: [0.9, 0.1] }),
+  row(acmeDocs, 'doc-1', 'acme-docs-1-1', [0, 1, 0, 0], { indices: [20], values: [0.8] }),
+  row(acmeDocs, 'doc-2', 'acme-docs-2-0', [0, 0, 1, 0], { indices: [30, 31], values: [0.7, 0.3] }),
+  row(acmeDocs, 'doc-2', 'acme-docs-2-1', [0, 0, 0, 1], { indices: [40], values: [0.6] }),
+  row(acmeNotes, 'doc-1', 'acme-notes-1-0', [1, 0, 0, 0], { indices: [10], values: [1] }),
+  row(globexDocs, 'doc-1', 'globex-docs-1-0', [1, 0, 0, 0], { indices: [10], values: [1] }),
+  row(globexDocs, 'doc-3', 'globex-docs-3-0', [0, 0, 1, 0], { indices: [30], values: [1] }),
+];
+
+let milvus: MilvusLite;
+let dataDir: string;
+let store: MilvusStore;
+const collectionPrefix = `it_${process.pid}_`;
+
+function openStore(): MilvusStore {
+  return createMilvusStore({ address: milvus.address, collectionPrefix, space });
+}
+
+beforeAll(async () => {
+  // A data dir of our own (not the helper's temp one), so the restart test can reuse it.
+  dataDir = await mkdtemp(join(tmpdir(), 'milvus-store-test-'));
+  milvus = await startMilvusLite({ dataDir });
+  store = openStore();
+  await store.ensureReady();
+  await store.insert(rows);
+  await store.flush();
+});
+
+afterAll(async () => {
+  await store?.close();
+  await milvus?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('MilvusStore', () => {
+  it('names its collection after the prefix, model and dimension', () => {
+    expect(store.collectionName).toBe(`${collectionPrefix}chunks_tiny_m3_4`);
+  });
+
+  it('ensureReady is idempotent', async () => {
+    await store.ensureReady();
+    await store.ensureReady();
+    expect(await store.countByDocument(acmeDocs, 'doc-1')).toBe(2);
+  });
+
+  it('finds the nearest chunk by dense vector alone', async () => {
+    const hits = await store.search({ scope: acmeDocs, dense: unit([0.1, 0.9, 0.1, 0]), topK: 2 });
+    expect(hits[0]).toMatchObject({ chunkId: 'acme-docs-1-1', documentId: 'doc-1' });
+    expect(hits).toHaveLength(2);
+  });
+
+  it('finds the nearest chunk by sparse vector alone', async () => {
+    const hits = await store.search({ scope: acmeDocs, sparse: { indices: [30], values: [1] }, topK: 3 });
+    expect(hits.map((hit) => hit.chunkId)).toEqual(['acme-docs-2-0']);
+    expect(hits[0]?.documentId).toBe('doc-2');
+  });
+
+  it('fuses dense and sparse with RRF: a chunk both signals rank first wins', async () => {
+    const hits = await store.search({
+      scope: acmeDocs,
+      dense: unit([0, 0, 0.2, 1]),
+      sparse: { indices: [40, 10], values: [1, 0.1] },
+      topK: 3,
+    });
+    expect(hits[0]?.chunkId).toBe('acme-docs-2-1');
+    expect(hits.length).toBeLessThanOrEqual(3);
+    // RRF scores are sums of 1/(k + rank): positive and descending.
+    expect(hits.map((hit) => hit.score)).toEqual([...hits.map((hit) => hit.score)].sort((a, b) => b - a));
+  });
+
+  it('never returns rows of another tenant or another collection', async () => {
+    const everything = {
+      dense: unit([1, 1, 1, 1]),
+      sparse: { indices: [10, 20, 30, 40], values: [1, 1, 1, 1] },
+    };
+    const acme = await store.search({ scope: acmeDocs, ...everything, topK: 50 });
+    expect(new Set(acme.map((hit) => hit.chunkId))).toEqual(
+      new Set(['acme-docs-1-0', 'acme-docs-1-1', 'acme-docs-2-0', 'acme-docs-2-1']),
+    );
+    const globex = await store.search({ scope: globexDocs, dense: everything.dense, topK: 50 });
+    expect(new Set(globex.map((hit) => hit.chunkId))).toEqual(
+      new Set(['globex-docs-1-0', 'globex-docs-3-0']),
+    );
+    const notes = await store.search({ scope: acmeNotes, sparse: everything.sparse, topK: 50 });
+    expect(notes.map((hit) => hit.chunkId)).toEqual(['acme-notes-1-0']);
+    expect(
+      await store.search({ scope: { tenantId: 'nobody', collectionId: 'docs' }, ...everything, topK: 5 }),
+    ).toEqual([]);
+  });
+
+  it('rejects a hostile id before it reaches Milvus', async () => {
+    const hostile = { tenantId: 'acme" || tenant_id != "', collectionId: 'docs' };
+    for (const attempt of [
+      () => store.search({ scope: hostile, dense: unit([1, 0, 0, 0]), topK: 5 }),
+      () => store.countByDocument(acmeDocs, 'doc-1" || document_id != "'),
+      () => store.deleteByDocument(hostile, 'doc-1'),
+      () => store.insert([{ ...rows[0]!, ...hostile }]),
+    ]) {
+      const error = await attempt().then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(isAppError(error) && error.code).toBe('bad_request');
+    }
+    // Nothing was deleted or inserted by the attempts above.
+    expect(await store.countByDocument(acmeDocs, 'doc-1')).toBe(2);
+    expect(await store.countByDocument(globexDocs, 'doc-1')).toBe(1);
+  });
+
+  it('deleteByDocument removes exactly that document in that scope', async () => {
+    const extra = [
+      row(acmeDocs, 'doc-9', 'acme-docs-9-0', [1, 1, 0, 0], { indices: [90], values: [1] }),
+      row(acmeDocs, 'doc-9', 'acme-docs-9-1', [0, 1, 1, 0], { indices: [91], values: [1] }),
+      row(globexDocs, 'doc-9', 'globex-docs-9-0', [1, 1, 0, 0], { indices: [90], values: [1] }),
+    ];
+    await store.insert(extra);
+    await store.flush();
+    expect(await store.countByDocument(acmeDocs, 'doc-9')).toBe(2);
+
+    await store.deleteByDocument(acmeDocs, 'doc-9');
+    await store.flush();
+
+    expect(await store.countByDocument(acmeDocs, 'doc-9')).toBe(0);
+    expect(await store.countByDocument(globexDocs, 'doc-9')).toBe(1);
+    expect(await store.countByDocument(acmeDocs, 'doc-1')).toBe(2);
+    expect(await store.countByDocument(acmeDocs, 'doc-2')).toBe(2);
+    const hits = await store.search({
+      scope: acmeDocs,
+      sparse: { indices: [90, 91], values: [1, 1] },
+      topK: 5,
+    });
+    expect(hits).toEqual([]);
+  });
+
+  it('keeps its data across a server restart and loads it again in ensureReady', async () => {
+    await store.close();
+    await milvus.stop();
+    milvus = await startMilvusLite({ dataDir });
+    store = openStore();
+    await store.ensureReady();
+
+    expect(await store.countByDocument(acmeDocs, 'doc-1')).toBe(2);
+    expect(await store.countByDocument(globexDocs, 'doc-3')).toBe(1);
+    const hits = await store.search({ scope: acmeDocs, dense: unit([0, 0, 1, 0]), topK: 1 });
+    expect(hits[0]?.chunkId).toBe('acme-docs-2-0');
+  });
+
+  it('reports an unreachable server as a retryable dependency_unavailable', async () => {
+    const dead = createMilvusStore({ address: '127.0.0.1:1', collectionPrefix, space, timeoutMs: 2_000 });
+    try {
+      const error = await dead.checkHealth().then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(isAppError(error) && error.code).toBe('dependency_unavailable');
+      expect(isAppError(error) && error.retryable).toBe(true);
+    } finally {
+      await dead.close();
+    }
+  });
+});
