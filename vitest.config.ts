@@ -14,6 +14,8 @@ export default defineConfig({
         ssr,
         test: {
           name: 'unit',
+          // Projects run one after another (unit, integration, e2e): two cores cannot host them all at once.
+          sequence: { groupOrder: 0 },
           include: ['{apps,packages}/*/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
         },
@@ -23,6 +25,7 @@ export default defineConfig({
         ssr,
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['{apps,packages}/*/src/**/*.int.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -35,6 +38,7 @@ export default defineConfig({
         ssr,
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 2 },
           include: ['tests/e2e/**/*.e2e.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 240_000,
