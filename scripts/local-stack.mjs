@@ -24,9 +24,15 @@ async function reachable(url, fallbackPort) {
   return new Promise((done) => {
     const socket = connect({ host: hostname || '127.0.0.1', port: Number(port || fallbackPort) });
     socket.setTimeout(2000);
-    socket.once('connect', () => done(socket.end() && true));
+    socket.once('connect', () => {
+      socket.end();
+      done(true);
+    });
     socket.once('error', () => done(false));
-    socket.once('timeout', () => done(socket.destroy() && false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      done(false);
+    });
   });
 }
 
@@ -50,7 +56,9 @@ if (!adminKey) {
   await writeFile(adminKeyFile, `${adminKey}\n`, { mode: 0o600 });
 }
 
-let modelDir = env.MODEL_DIR;
+// Relative paths are the caller's (the repo root); the services run in their own folders.
+let modelDir = env.MODEL_DIR && resolve(env.MODEL_DIR);
+const modelManifest = env.MODEL_MANIFEST && resolve(env.MODEL_MANIFEST);
 if (!modelDir) {
   modelDir = join(dataDir, 'models', 'tiny-m3');
   await writeTinyModel(modelDir);
@@ -97,7 +105,7 @@ try {
       env: {
         ...common,
         MODEL_DIR: modelDir,
-        ...(env.MODEL_MANIFEST ? { MODEL_MANIFEST: env.MODEL_MANIFEST } : {}),
+        ...(modelManifest ? { MODEL_MANIFEST: modelManifest } : {}),
       },
     }),
   );
