@@ -88,6 +88,14 @@ try {
   const milvusAddress = `127.0.0.1:${env.MILVUS_PORT ?? ports.milvus}`;
   const common = {
     LOG_LEVEL: env.LOG_LEVEL ?? 'info',
+    // Vectors of one model mean nothing to another, and switching models in place needs a re-index: keep
+    // one schema per model folder, so a stack started with another MODEL_DIR indexes the samples afresh.
+    DATABASE_SCHEMA:
+      env.DATABASE_SCHEMA ??
+      `local_${basename(modelDir)
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '_')
+        .slice(0, 40)}`,
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     MILVUS_ADDRESS: milvusAddress,
