@@ -1,4 +1,5 @@
 import { defined, httpServerSchema, logLevelSchema } from '@rag/config/common-schemas';
+import { httpFromEnv, sharedEnvNames } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
 import type { Env } from '@rag/config/secret';
 import { z } from 'zod';
@@ -21,7 +22,7 @@ export function loadConfig(env: Env): EmbeddingConfig {
   return parseConfig(
     schema,
     {
-      http: defined({ host: env.HOST, port: env.PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS }),
+      http: httpFromEnv(env),
       logLevel: env.LOG_LEVEL,
       model: defined({
         dir: env.MODEL_DIR ?? '',
@@ -32,10 +33,12 @@ export function loadConfig(env: Env): EmbeddingConfig {
       }),
     },
     {
-      'http.port': 'PORT',
+      ...sharedEnvNames,
       'model.dir': 'MODEL_DIR',
       'model.manifestPath': 'MODEL_MANIFEST',
       'model.threads': 'EMBED_THREADS',
+      'model.maxBatchTokens': 'EMBED_MAX_BATCH_TOKENS',
+      'model.maxBatchSize': 'EMBED_MAX_BATCH_SIZE',
     },
   );
 }

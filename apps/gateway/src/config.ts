@@ -6,6 +6,7 @@ import {
   redisSchema,
   serviceUrlSchema,
 } from '@rag/config/common-schemas';
+import { httpFromEnv, postgresFromEnv, redisFromEnv, sharedEnvNames } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
 import { type Env, readSecret } from '@rag/config/secret';
 import { z } from 'zod';
@@ -41,14 +42,10 @@ export function loadConfig(env: Env): GatewayConfig {
   return parseConfig(
     schema,
     {
-      http: defined({ host: env.HOST, port: env.PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS }),
+      http: httpFromEnv(env),
       logLevel: env.LOG_LEVEL,
-      postgres: defined({
-        url: readSecret(env, 'DATABASE_URL'),
-        schema: env.DATABASE_SCHEMA,
-        poolSize: env.DATABASE_POOL_SIZE,
-      }),
-      redis: defined({ url: readSecret(env, 'REDIS_URL'), keyPrefix: env.REDIS_KEY_PREFIX }),
+      postgres: postgresFromEnv(env),
+      redis: redisFromEnv(env),
       searchServiceUrl: env.SEARCH_SERVICE_URL,
       auth: defined({
         adminApiKey: readSecret(env, 'ADMIN_API_KEY'),
@@ -58,15 +55,6 @@ export function loadConfig(env: Env): GatewayConfig {
       limits: defined({ bodyLimit: env.BODY_LIMIT }),
       ingest: defined({ attempts: env.INGEST_ATTEMPTS, backoffMs: env.INGEST_BACKOFF_MS }),
     },
-    {
-      'http.port': 'PORT',
-      'http.host': 'HOST',
-      'auth.adminApiKey': 'ADMIN_API_KEY',
-      'postgres.url': 'DATABASE_URL',
-      'postgres.schema': 'DATABASE_SCHEMA',
-      'redis.url': 'REDIS_URL',
-      searchServiceUrl: 'SEARCH_SERVICE_URL',
-      'limits.bodyLimit': 'BODY_LIMIT',
-    },
+    { ...sharedEnvNames, 'auth.adminApiKey': 'ADMIN_API_KEY', 'limits.bodyLimit': 'BODY_LIMIT' },
   );
 }

@@ -7,8 +7,15 @@ import {
   redisSchema,
   serviceUrlSchema,
 } from '@rag/config/common-schemas';
+import {
+  httpFromEnv,
+  milvusFromEnv,
+  postgresFromEnv,
+  redisFromEnv,
+  sharedEnvNames,
+} from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
-import { type Env, readSecret } from '@rag/config/secret';
+import type { Env } from '@rag/config/secret';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -35,20 +42,11 @@ export function loadConfig(env: Env): WorkerConfig {
   return parseConfig(
     schema,
     {
-      http: defined({ host: env.HOST, port: env.PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS }),
+      http: httpFromEnv(env),
       logLevel: env.LOG_LEVEL,
-      postgres: defined({
-        url: readSecret(env, 'DATABASE_URL'),
-        schema: env.DATABASE_SCHEMA,
-        poolSize: env.DATABASE_POOL_SIZE,
-      }),
-      redis: defined({ url: readSecret(env, 'REDIS_URL'), keyPrefix: env.REDIS_KEY_PREFIX }),
-      milvus: defined({
-        address: env.MILVUS_ADDRESS,
-        token: readSecret(env, 'MILVUS_TOKEN'),
-        database: env.MILVUS_DATABASE,
-        collectionPrefix: env.MILVUS_COLLECTION_PREFIX,
-      }),
+      postgres: postgresFromEnv(env),
+      redis: redisFromEnv(env),
+      milvus: milvusFromEnv(env),
       embeddingServiceUrl: env.EMBEDDING_SERVICE_URL,
       worker: defined({
         concurrency: env.WORKER_CONCURRENCY,
@@ -57,12 +55,10 @@ export function loadConfig(env: Env): WorkerConfig {
       }),
     },
     {
-      'http.port': 'PORT',
-      'postgres.url': 'DATABASE_URL',
-      'redis.url': 'REDIS_URL',
-      'milvus.address': 'MILVUS_ADDRESS',
-      embeddingServiceUrl: 'EMBEDDING_SERVICE_URL',
+      ...sharedEnvNames,
       'worker.concurrency': 'WORKER_CONCURRENCY',
+      'worker.chunkMaxChars': 'CHUNK_MAX_CHARS',
+      'worker.embedBatchSize': 'EMBED_BATCH_SIZE',
     },
   );
 }

@@ -1,13 +1,13 @@
 import {
-  defined,
   httpServerSchema,
   logLevelSchema,
   milvusSchema,
   postgresSchema,
   serviceUrlSchema,
 } from '@rag/config/common-schemas';
+import { httpFromEnv, milvusFromEnv, postgresFromEnv, sharedEnvNames } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
-import { type Env, readSecret } from '@rag/config/secret';
+import type { Env } from '@rag/config/secret';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -24,26 +24,12 @@ export function loadConfig(env: Env): SearchConfig {
   return parseConfig(
     schema,
     {
-      http: defined({ host: env.HOST, port: env.PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS }),
+      http: httpFromEnv(env),
       logLevel: env.LOG_LEVEL,
-      postgres: defined({
-        url: readSecret(env, 'DATABASE_URL'),
-        schema: env.DATABASE_SCHEMA,
-        poolSize: env.DATABASE_POOL_SIZE,
-      }),
-      milvus: defined({
-        address: env.MILVUS_ADDRESS,
-        token: readSecret(env, 'MILVUS_TOKEN'),
-        database: env.MILVUS_DATABASE,
-        collectionPrefix: env.MILVUS_COLLECTION_PREFIX,
-      }),
+      postgres: postgresFromEnv(env),
+      milvus: milvusFromEnv(env),
       embeddingServiceUrl: env.EMBEDDING_SERVICE_URL,
     },
-    {
-      'http.port': 'PORT',
-      'postgres.url': 'DATABASE_URL',
-      'milvus.address': 'MILVUS_ADDRESS',
-      embeddingServiceUrl: 'EMBEDDING_SERVICE_URL',
-    },
+    sharedEnvNames,
   );
 }

@@ -49,3 +49,14 @@ describe('readSecret', () => {
     expect(readSecret({ API_KEY: '' }, 'API_KEY')).toBeUndefined();
   });
 });
+
+describe('shared environment groups', () => {
+  it('map the documented variables into groups and leave unset ones to the defaults', async () => {
+    const { milvusFromEnv, postgresFromEnv } = await import('./env-groups.js');
+    expect(postgresFromEnv({ DATABASE_URL: 'postgres://db/x', DATABASE_SCHEMA: 's1' })).toEqual({
+      url: 'postgres://db/x',
+      schema: 's1',
+    });
+    expect(milvusFromEnv({ MILVUS_ADDRESS: 'milvus:19530' })).toEqual({ address: 'milvus:19530' });
+  });
+});

@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { freePort } from './free-port.js';
 
 /**
  * Starts a private Milvus Lite server (a Milvus-protocol gRPC server backed by a local data dir) as a
@@ -77,7 +78,7 @@ export async function startMilvusLite(options: MilvusLiteOptions = {}): Promise<
 
   const attempts = options.port === undefined ? portAttempts : 1;
   for (let attempt = 1; ; attempt++) {
-    const port = options.port ?? (await findFreePort(host));
+    const port = options.port ?? (await freePort(host));
     try {
       const server = await launchServer({ ...launch, port });
       return {
@@ -218,20 +219,6 @@ function captureTail(child: ChildProcess): () => string {
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
   return () => tail.trimEnd() || '(no output)';
-}
-
-async function findFreePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error(`could not read the port bound on ${host}`));
-      });
-    });
-  });
 }
 
 async function portAcceptsConnections(host: string, port: number): Promise<boolean> {

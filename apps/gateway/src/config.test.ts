@@ -1,0 +1,29 @@
+import { ConfigError } from '@rag/config/parse-config';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+describe('gateway config', () => {
+  it('starts on local defaults with only the admin key set', () => {
+    const config = loadConfig({ ADMIN_API_KEY: 'a-very-long-admin-key-000' });
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
+    expect(config.postgres).toMatchObject({
+      url: 'postgres://postgres@127.0.0.1:5432/postgres',
+      schema: 'public',
+    });
+    expect(config.redis.keyPrefix).toBe('rag');
+    expect(config.searchServiceUrl).toBe('http://127.0.0.1:8082');
+  });
+
+  it('names every bad variable at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'http', DATABASE_SCHEMA: 'Robert"; DROP', BODY_LIMIT: 'lots' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['PORT', 'DATABASE_SCHEMA', 'BODY_LIMIT', 'ADMIN_API_KEY'])
+      expect(message).toContain(name);
+  });
+});

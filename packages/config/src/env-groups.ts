@@ -1,0 +1,48 @@
+import { defined } from './common-schemas.js';
+import { type Env, readSecret } from './secret.js';
+
+/**
+ * The environment variables behind each shared config group, in one place: every service reads the same
+ * names, and problems are reported with those names.
+ */
+
+export function httpFromEnv(env: Env) {
+  return defined({ host: env.HOST, port: env.PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS });
+}
+
+export function postgresFromEnv(env: Env) {
+  return defined({
+    url: readSecret(env, 'DATABASE_URL'),
+    schema: env.DATABASE_SCHEMA,
+    poolSize: env.DATABASE_POOL_SIZE,
+  });
+}
+
+export function redisFromEnv(env: Env) {
+  return defined({ url: readSecret(env, 'REDIS_URL'), keyPrefix: env.REDIS_KEY_PREFIX });
+}
+
+export function milvusFromEnv(env: Env) {
+  return defined({
+    address: env.MILVUS_ADDRESS,
+    token: readSecret(env, 'MILVUS_TOKEN'),
+    database: env.MILVUS_DATABASE,
+    collectionPrefix: env.MILVUS_COLLECTION_PREFIX,
+  });
+}
+
+export const sharedEnvNames: Record<string, string> = {
+  'http.host': 'HOST',
+  'http.port': 'PORT',
+  'http.shutdownGraceMs': 'SHUTDOWN_GRACE_MS',
+  logLevel: 'LOG_LEVEL',
+  'postgres.url': 'DATABASE_URL',
+  'postgres.schema': 'DATABASE_SCHEMA',
+  'postgres.poolSize': 'DATABASE_POOL_SIZE',
+  'redis.url': 'REDIS_URL',
+  'redis.keyPrefix': 'REDIS_KEY_PREFIX',
+  'milvus.address': 'MILVUS_ADDRESS',
+  'milvus.collectionPrefix': 'MILVUS_COLLECTION_PREFIX',
+  embeddingServiceUrl: 'EMBEDDING_SERVICE_URL',
+  searchServiceUrl: 'SEARCH_SERVICE_URL',
+};
