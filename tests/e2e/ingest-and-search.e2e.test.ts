@@ -206,6 +206,33 @@ describe('the path through the gateway', () => {
     expect(write.type).toMatch(/^application\/problem\+json/);
   });
 
+  it('limits a key scoped to some collections to those', async () => {
+    expect(
+      (await call('POST', '/v1/collections', { key: acmeAdmin, body: { name: 'private' } })).status,
+    ).toBe(201);
+    const secret = await call('POST', '/v1/collections/private/documents', {
+      key: acmeAdmin,
+      body: { text: 'Board minutes: the merger stays confidential until the announcement.' },
+    });
+    await waitForStatus(secret.body.id, acmeAdmin, ['ready']);
+    const scoped = await call('POST', '/v1/api-keys', {
+      key: acmeAdmin,
+      body: { tenant: 'acme', role: 'reader', collections: ['handbook'] },
+    });
+    const key = scoped.body.key;
+    const names = (await call('GET', '/v1/collections', { key })).body.collections.map(
+      (c: { name: string }) => c.name,
+    );
+    expect(names).toEqual(['handbook']);
+    expect(
+      (await call('POST', '/v1/search', { key, body: { collection: 'handbook', query: 'travel' } })).status,
+    ).toBe(200);
+    expect(
+      (await call('POST', '/v1/search', { key, body: { collection: 'private', query: 'merger' } })).status,
+    ).toBe(404);
+    expect((await call('GET', `/v1/documents/${secret.body.id}`, { key })).status).toBe(404);
+  });
+
   it('deletes a document from PostgreSQL and Milvus', async () => {
     const response = await call('DELETE', `/v1/documents/${docs.vacuum}`, { key: acmeAdmin });
     expect(response.status).toBe(202);
@@ -238,6 +265,37 @@ describe('the path through the gateway', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('collections', () => {
+  it('deletes a collection with its documents, everywhere', async () => {
+    expect((await call('POST', '/v1/collections', { body: { name: 'scratch' } })).status).toBe(201);
+    const added = await call('POST', '/v1/collections/scratch/documents', {
+      body: { text: 'Temporary notes about the quarterly planning offsite in the mountains.' },
+    });
+    await waitForStatus(added.body.id, undefined, ['ready']);
+    const deleted = await call('DELETE', '/v1/collections/scratch');
+    expect(deleted.status).toBe(202);
+    // Gone from listings and searches at once, from storage once the worker is done.
+    const names = (await call('GET', '/v1/collections')).body.collections.map(
+      (c: { name: string }) => c.name,
+    );
+    expect(names).not.toContain('scratch');
+    expect(
+      (await call('POST', '/v1/search', { body: { collection: 'scratch', query: 'offsite' } })).status,
+    ).toBe(404);
+    await waitForStatus(added.body.id, undefined, ['gone']);
+    const { rows } = await stack.db.query(
+      "SELECT count(*)::int AS n FROM collections WHERE name = 'scratch'",
+    );
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('refuses a duplicate name and a reader creating one', async () => {
+    expect((await call('POST', '/v1/collections', { body: { name: 'dupe' } })).status).toBe(201);
+    expect((await call('POST', '/v1/collections', { body: { name: 'dupe' } })).status).toBe(409);
+    expect((await call('POST', '/v1/collections', { body: { name: 'Bad Name!' } })).status).toBe(422);
   });
 });
 

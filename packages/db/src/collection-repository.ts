@@ -54,6 +54,18 @@ export async function findCollectionByName(
   return rows[0] && toCollection(rows[0]);
 }
 
+export async function findCollectionById(
+  db: Queryable,
+  tenantId: string,
+  id: string,
+): Promise<Collection | undefined> {
+  const { rows } = await db.query<CollectionRow>(
+    `SELECT ${columns} FROM collections WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, id],
+  );
+  return rows[0] && toCollection(rows[0]);
+}
+
 export async function listCollections(db: Queryable, tenantId: string): Promise<Collection[]> {
   const { rows } = await db.query<CollectionRow>(
     `SELECT ${columns} FROM collections WHERE tenant_id = $1 AND NOT deleting ORDER BY name`,

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { requireRole } from '@rag/auth/principal';
+import { canAccessCollection, requireRole } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
 import { uuidSchema } from '@rag/contracts/identifiers';
 import { createDocumentSchema } from '@rag/contracts/public-api';
+import { findCollectionById } from '@rag/db/collection-repository';
 import {
   type DocumentRecord,
   deleteDocumentRow,
@@ -105,10 +106,8 @@ async function findOwnDocument(pool: Pool, req: Parameters<typeof principalOf>[0
   if (!document) throw notFound;
   // A key scoped to some collections must not read documents of the others.
   if (principal.collections !== null) {
-    const { rows } = await pool.query<{ name: string }>('SELECT name FROM collections WHERE id = $1', [
-      document.collectionId,
-    ]);
-    if (!rows[0] || !principal.collections.includes(rows[0].name)) throw notFound;
+    const collection = await findCollectionById(pool, principal.tenantId, document.collectionId);
+    if (!collection || !canAccessCollection(principal, collection.name)) throw notFound;
   }
   return document;
 }
