@@ -53,6 +53,31 @@ describe('every service', () => {
   });
 });
 
+describe('the OpenAPI description', () => {
+  it('is served without a credential, and every route it lists is served', async () => {
+    const response = await fetch(`${stack.services.at(-1)!.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(document.openapi).toBe('3.1.0');
+    for (const [template, operations] of Object.entries(document.paths)) {
+      const path = template
+        .replace('{name}', 'no-such-collection')
+        .replace('{id}', '00000000-0000-4000-8000-000000000000');
+      for (const method of Object.keys(operations)) {
+        const { body } = await call(
+          method.toUpperCase(),
+          path,
+          method === 'get' || method === 'delete' ? {} : { body: {} },
+        );
+        expect(body.detail ?? '', `${method} ${template}`).not.toMatch(/^No route for/);
+      }
+    }
+  });
+});
+
 describe('the path through the gateway', () => {
   let acmeAdmin: string;
   let acmeReader: string;

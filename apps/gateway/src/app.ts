@@ -5,6 +5,7 @@ import { createServiceApp, type ServiceApp } from '@rag/http/service-app';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
 import type { IngestQueue } from './ingest-queue.js';
+import { buildOpenApiDocument } from './openapi.js';
 import { authenticateRequests } from './principal-middleware.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
@@ -32,6 +33,10 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       { name: 'redis', check: () => deps.queue.checkHealth() },
     ],
     routes(app) {
+      const openApi = buildOpenApiDocument('1');
+      app.get('/openapi.json', (_req, res) => {
+        res.json(openApi);
+      });
       app.use('/v1', authenticateRequests(deps.authenticate));
       app.use(adminRoutes({ pool: deps.pool, apiKeyPepper: deps.apiKeyPepper }));
       app.use(collectionRoutes({ pool: deps.pool, queue: deps.queue }));

@@ -93,3 +93,59 @@ export const searchResponseSchema = z.object({
 export type SearchResponse = z.infer<typeof searchResponseSchema>;
 
 export { slugSchema };
+
+/** Response shapes, for the OpenAPI description and typed clients. */
+
+export const tenantSchema = z.object({ id: z.string(), name: z.string() });
+
+export const createdApiKeySchema = z.object({
+  id: z.string(),
+  key: z.string().describe('The API key; shown only in this response'),
+  prefix: z.string(),
+  tenant: z.string(),
+  role: z.enum(roles),
+  collections: z.array(z.string()).nullable(),
+  created_at: z.string(),
+});
+
+export const collectionSchema = z.object({ name: z.string(), created_at: z.string() });
+export const collectionListSchema = z.object({ collections: z.array(collectionSchema) });
+export const collectionDeletionSchema = z.object({ name: z.string(), status: z.literal('deleting') });
+
+export const documentAcceptedSchema = z.object({
+  id: z.string(),
+  version: z.number().int(),
+  status: z.enum(documentStatuses),
+  status_url: z.string(),
+});
+
+export const documentSchema = z.object({
+  id: z.string(),
+  external_id: z.string().nullable(),
+  title: z.string().nullable(),
+  status: z.enum(documentStatuses),
+  error: z.string().optional(),
+  chunks: z.number().int(),
+  version: z.number().int(),
+  content_hash: z.string(),
+  metadata: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const documentDeletionSchema = z.object({
+  id: z.string(),
+  status: z.literal('deleting'),
+  status_url: z.string(),
+});
+
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  instance: z.string().optional(),
+  code: z.string(),
+  request_id: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});

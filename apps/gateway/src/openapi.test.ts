@@ -1,0 +1,38 @@
+import { compileErrors, validate } from '@readme/openapi-parser';
+import type { OpenAPIV3_1 } from 'openapi-types';
+import { describe, expect, it } from 'vitest';
+import { buildOpenApiDocument, publicRoutes } from './openapi.js';
+
+describe('the OpenAPI description', () => {
+  const document = buildOpenApiDocument('test');
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const result = await validate(structuredClone(document) as unknown as OpenAPIV3_1.Document);
+    expect(result.valid ? '' : compileErrors(result)).toBe('');
+    expect(document.openapi).toBe('3.1.0');
+  });
+
+  it('describes request bodies with the validation rules of the zod schemas', () => {
+    const post = document.paths['/v1/collections/{name}/documents']?.post as {
+      requestBody: { content: { 'application/json': { schema: Record<string, unknown> } } };
+      parameters: Array<{ name: string }>;
+    };
+    const schema = post.requestBody.content['application/json'].schema;
+    expect(schema).toMatchObject({
+      type: 'object',
+      required: ['text'],
+      additionalProperties: false,
+      properties: { external_id: { type: 'string', minLength: 1, maxLength: 256 } },
+    });
+    expect(post.parameters.map((p) => p.name)).toEqual(['name']);
+  });
+
+  it('documents every route once', () => {
+    const keys = publicRoutes.map((r) => `${r.method} ${r.path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    const documented = Object.entries(document.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m} ${path}`),
+    );
+    expect(documented.sort()).toEqual([...keys].sort());
+  });
+});
