@@ -7,7 +7,10 @@ import { canAccessCollection, type Principal, requireRole, requireTenantAdmin } 
 const pepper = 'pepper';
 const issued = generateApiKey(pepper);
 const keys = new Map<string, StoredKey>([
-  [issued.hash, { id: 'k1', tenantId: 'acme', role: 'reader', collections: ['docs'] }],
+  [
+    issued.hash,
+    { id: 'k1', tenantId: 'acme', role: 'reader', collections: ['docs'], principals: ['group:staff'] },
+  ],
 ]);
 const authenticate = createAuthenticator({
   adminApiKey: 'admin-secret-key-0123456789',
@@ -33,6 +36,8 @@ describe('authenticate', () => {
       collections: ['docs'],
       system: false,
       keyId: 'k1',
+      subject: 'key:k1',
+      principals: ['group:staff'],
     });
   });
 
@@ -69,6 +74,8 @@ describe('roles', () => {
     collections: ['docs'],
     system: false,
     keyId: 'k',
+    subject: null,
+    principals: null,
   };
 
   it('forbids a reader from editor work and a tenant admin from another tenant', async () => {

@@ -7,6 +7,7 @@ export interface StoredKey {
   tenantId: string;
   role: Principal['role'];
   collections: string[] | null;
+  principals: string[] | null;
 }
 
 export interface AuthenticatorOptions {
@@ -30,7 +31,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
     const token = match[1]!;
     if (secretsEqual(token, options.adminApiKey)) {
-      return { tenantId: options.defaultTenant, role: 'admin', collections: null, system: true, keyId: null };
+      return {
+        tenantId: options.defaultTenant,
+        role: 'admin',
+        collections: null,
+        system: true,
+        keyId: null,
+        subject: 'bootstrap-admin',
+        principals: null,
+      };
     }
     if (!looksLikeApiKey(token)) throw new AppError('unauthenticated', 'Invalid credential');
     const key = await options.findKeyByHash(hashApiKey(token, options.pepper));
@@ -41,6 +50,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       collections: key.collections,
       system: false,
       keyId: key.id,
+      subject: `key:${key.id}`,
+      principals: key.principals,
     };
   };
 }

@@ -10,6 +10,13 @@ export interface Principal {
   /** The bootstrap admin may manage every tenant; tenant keys only their own. */
   system: boolean;
   keyId: string | null;
+  /** The authenticated user or service (a JWT's `sub`), for logs and audit. */
+  subject: string | null;
+  /**
+   * ACL principals (e.g. "user:alice", "group:finance") the caller acts as. A document with an ACL is
+   * visible only when the lists share an entry. null means unrestricted within the tenant (a backend key).
+   */
+  principals: string[] | null;
 }
 
 const rank: Record<Role, number> = { reader: 1, editor: 2, admin: 3 };

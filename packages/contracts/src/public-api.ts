@@ -8,10 +8,20 @@ export const createTenantSchema = z.strictObject({
   name: z.string().min(1).max(200).optional(),
 });
 
+/** An ACL principal such as "user:alice" or "group:finance". */
+export const aclPrincipalSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9_.:@/+=-]+$/, 'use letters, digits and _ . : @ / + = -');
+
 export const createApiKeySchema = z.strictObject({
   tenant: tenantIdSchema,
   role: z.enum(roles),
   collections: z.array(collectionNameSchema).min(1).max(100).optional(),
+  /** ACL principals the key acts as; without them the key sees every document of its tenant. */
+  principals: z.array(aclPrincipalSchema).min(1).max(100).optional(),
+  expires_at: z.iso.datetime({ offset: true }).optional(),
   name: z.string().min(1).max(200).optional(),
 });
 
@@ -49,7 +59,8 @@ export const createDocumentSchema = z.strictObject({
     .max(maxDocumentTextLength)
     .refine((text) => text.trim().length > 0, 'text must not be empty'),
   metadata: metadataSchema.optional(),
-  acl: z.array(z.string().min(1).max(256)).max(1000).optional(),
+  /** Principals allowed to see the document; without an ACL every caller of the tenant may. */
+  acl: z.array(aclPrincipalSchema).max(1000).optional(),
 });
 export type CreateDocumentRequest = z.infer<typeof createDocumentSchema>;
 
@@ -98,15 +109,26 @@ export { slugSchema };
 
 export const tenantSchema = z.object({ id: z.string(), name: z.string() });
 
-export const createdApiKeySchema = z.object({
+export const apiKeyInfoSchema = z.object({
   id: z.string(),
-  key: z.string().describe('The API key; shown only in this response'),
+  name: z.string().nullable(),
   prefix: z.string(),
   tenant: z.string(),
   role: z.enum(roles),
   collections: z.array(z.string()).nullable(),
+  principals: z.array(z.string()).nullable(),
+  expires_at: z.string().nullable(),
   created_at: z.string(),
+  last_used_at: z.string().nullable(),
+  revoked_at: z.string().nullable(),
 });
+export type ApiKeyInfo = z.infer<typeof apiKeyInfoSchema>;
+
+export const createdApiKeySchema = apiKeyInfoSchema.extend({
+  key: z.string().describe('The API key; shown only in this response'),
+});
+
+export const apiKeyListSchema = z.object({ keys: z.array(apiKeyInfoSchema) });
 
 export const collectionSchema = z.object({ name: z.string(), created_at: z.string() });
 export const collectionListSchema = z.object({ collections: z.array(collectionSchema) });
