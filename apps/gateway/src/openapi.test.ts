@@ -1,7 +1,8 @@
 import { compileErrors, validate } from '@readme/openapi-parser';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { describe, expect, it } from 'vitest';
-import { buildOpenApiDocument, publicRoutes } from './openapi.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { publicRoutes } from './route-table.js';
 
 describe('the OpenAPI description', () => {
   const document = buildOpenApiDocument('test');

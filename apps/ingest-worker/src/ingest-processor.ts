@@ -70,6 +70,7 @@ export function createIngestProcessor(deps: ProcessorDeps) {
           documentId: document.id,
           dense: embedding.dense,
           ...(embedding.sparse ? { sparse: embedding.sparse } : {}),
+          acl: document.acl,
         });
       });
     }

@@ -61,6 +61,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     const embedding = answer.data[0];
     const query: HybridQuery = {
       scope,
+      principals: request.principals,
       // Grouping by document keeps one chunk per document, so fetch more chunks to fill the page.
       topK: request.groupByDocument ? Math.min(request.topK * 4, 200) : request.topK,
       ...(embedding?.dense && signals.includes('dense') ? { dense: embedding.dense } : {}),
@@ -72,7 +73,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     const chunks = await timed('join', () =>
       findSearchableChunks(
         deps.pool,
-        scope,
+        { ...scope, principals: request.principals },
         hits.map((h) => h.chunkId),
       ),
     );

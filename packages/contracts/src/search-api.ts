@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tenantIdSchema, uuidSchema } from './identifiers.js';
-import { highlightSchema, searchModes } from './public-api.js';
+import { aclPrincipalSchema, highlightSchema, searchModes } from './public-api.js';
 
 /** The search service's internal contract: the gateway has already resolved tenant and collection. */
 
@@ -11,6 +11,8 @@ export const internalSearchRequestSchema = z.strictObject({
   topK: z.number().int().min(1).max(100),
   mode: z.enum(searchModes),
   groupByDocument: z.boolean(),
+  /** The caller's ACL principals; null for an unrestricted caller. */
+  principals: z.array(aclPrincipalSchema).max(1000).nullable(),
 });
 export type InternalSearchRequest = z.infer<typeof internalSearchRequestSchema>;
 

@@ -46,11 +46,12 @@ export async function replaceChunks(
 
 /**
  * Joins chunk text and document fields for search hits. Only ready documents of the caller's tenant and
- * collection come back, so a document being deleted disappears from results immediately.
+ * collection that its principals may see come back (the same ACL rule as the vector filter), so a
+ * document being deleted disappears from results immediately.
  */
 export async function findSearchableChunks(
   db: Queryable,
-  scope: { tenantId: string; collectionId: string },
+  scope: { tenantId: string; collectionId: string; principals: string[] | null },
   chunkIds: string[],
 ): Promise<Map<string, ChunkWithDocument>> {
   if (chunkIds.length === 0) return new Map();
@@ -65,8 +66,9 @@ export async function findSearchableChunks(
     `SELECT c.id, c.document_id, d.external_id, d.title, c.text, d.metadata
        FROM chunks c
        JOIN documents d ON d.id = c.document_id AND d.version = c.document_version
-      WHERE c.id = ANY($1::uuid[]) AND d.tenant_id = $2 AND d.collection_id = $3 AND d.status = 'ready'`,
-    [chunkIds, scope.tenantId, scope.collectionId],
+      WHERE c.id = ANY($1::uuid[]) AND d.tenant_id = $2 AND d.collection_id = $3 AND d.status = 'ready'
+        AND ($4::text[] IS NULL OR d.acl IS NULL OR d.acl && $4::text[])`,
+    [chunkIds, scope.tenantId, scope.collectionId, scope.principals],
   );
   return new Map(
     rows.map((r) => [

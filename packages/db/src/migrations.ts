@@ -75,4 +75,25 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'key expiry and principals, audit log',
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN principals text[];
+      ALTER TABLE api_keys ADD COLUMN expires_at timestamptz;
+      CREATE INDEX api_keys_tenant_idx ON api_keys (tenant_id);
+
+      CREATE TABLE audit_log (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT now(),
+        tenant_id text NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        target text,
+        request_id text,
+        details jsonb NOT NULL DEFAULT '{}'::jsonb
+      );
+      CREATE INDEX audit_log_tenant_at_idx ON audit_log (tenant_id, at DESC);
+    `,
+  },
 ];

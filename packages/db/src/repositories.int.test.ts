@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@rag/testing/test-database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findActiveApiKeyByHash, insertApiKey } from './api-key-repository.js';
+import { findActiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey } from './api-key-repository.js';
 import { findSearchableChunks, replaceChunks } from './chunk-repository.js';
 import { insertCollection } from './collection-repository.js';
 import {
@@ -45,10 +45,31 @@ describe('tenants and keys', () => {
       hash: 'hash-1',
       role: 'reader',
       collections: null,
+      principals: ['group:staff'],
+      expiresAt: null,
     });
-    expect((await findActiveApiKeyByHash(db.pool, 'hash-1'))?.id).toBe(key.id);
-    await db.pool.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [key.id]);
+    const found = await findActiveApiKeyByHash(db.pool, 'hash-1');
+    expect(found).toMatchObject({ id: key.id, principals: ['group:staff'] });
+    expect(found?.lastUsedAt).toBeInstanceOf(Date);
+    await revokeApiKey(db.pool, key.id);
     expect(await findActiveApiKeyByHash(db.pool, 'hash-1')).toBeUndefined();
+    expect((await listApiKeys(db.pool, 'acme')).map((k) => [k.id, k.revokedAt instanceof Date])).toEqual([
+      [key.id, true],
+    ]);
+  });
+
+  it('does not find an expired key', async () => {
+    await insertApiKey(db.pool, {
+      tenantId: 'acme',
+      name: null,
+      prefix: 'exp',
+      hash: 'hash-expired',
+      role: 'admin',
+      collections: null,
+      principals: null,
+      expiresAt: new Date(Date.now() - 1000),
+    });
+    expect(await findActiveApiKeyByHash(db.pool, 'hash-expired')).toBeUndefined();
   });
 });
 
@@ -83,7 +104,7 @@ describe('documents and chunks', () => {
     await replaceChunks(db.pool, { id: doc.id, tenantId: 'acme', collectionId: collection.id, version: 1 }, [
       { id: chunkId, ordinal: 0, text: 'hello world', startOffset: 0, endOffset: 11 },
     ]);
-    const scope = { tenantId: 'acme', collectionId: collection.id };
+    const scope = { tenantId: 'acme', collectionId: collection.id, principals: null };
     expect((await findSearchableChunks(db.pool, scope, [chunkId])).size).toBe(0);
 
     expect(await transitionDocument(db.pool, doc.id, 1, ['queued'], { status: 'ready', chunkCount: 1 })).toBe(

@@ -19,6 +19,8 @@ export interface ChunkVectorRow {
   documentId: string;
   dense: number[];
   sparse?: SparseVector;
+  /** The document's ACL principals; null (or empty) means visible to the whole tenant. */
+  acl: string[] | null;
 }
 
 export interface VectorScope {
@@ -28,6 +30,11 @@ export interface VectorScope {
 
 export interface HybridQuery {
   scope: VectorScope;
+  /**
+   * The caller's ACL principals: only chunks of documents without an ACL, or sharing one of these, match.
+   * null means unrestricted. Applied inside the vector query, never after it.
+   */
+  principals: string[] | null;
   dense?: number[];
   sparse?: SparseVector;
   topK: number;

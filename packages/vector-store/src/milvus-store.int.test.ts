@@ -24,16 +24,20 @@ function row(
   chunkId: string,
   dense: number[],
   sparse: SparseVector,
+  acl: string[] | null = null,
 ): ChunkVectorRow {
-  return { ...scope, documentId, chunkId, dense: unit(dense), sparse };
+  return { ...scope, documentId, chunkId, dense: unit(dense), sparse, acl };
 }
 
 // Each scope holds the "same" content, so a leak across tenants or collections would show up as a hit.
 const rows: ChunkVectorRow[] = [
   row(acmeDocs, 'doc-1', 'acme-docs-1-0', [1, 0, 0, 0], { indices: [10, 11], values: [0.9, 0.1] }),
   row(acmeDocs, 'doc-1', 'acme-docs-1-1', [0, 1, 0, 0], { indices: [20], values: [0.8] }),
-  row(acmeDocs, 'doc-2', 'acme-docs-2-0', [0, 0, 1, 0], { indices: [30, 31], values: [0.7, 0.3] }),
-  row(acmeDocs, 'doc-2', 'acme-docs-2-1', [0, 0, 0, 1], { indices: [40], values: [0.6] }),
+  // doc-2 is restricted by its ACL to the finance group.
+  row(acmeDocs, 'doc-2', 'acme-docs-2-0', [0, 0, 1, 0], { indices: [30, 31], values: [0.7, 0.3] }, [
+    'group:finance',
+  ]),
+  row(acmeDocs, 'doc-2', 'acme-docs-2-1', [0, 0, 0, 1], { indices: [40], values: [0.6] }, ['group:finance']),
   row(acmeNotes, 'doc-1', 'acme-notes-1-0', [1, 0, 0, 0], { indices: [10], values: [1] }),
   row(globexDocs, 'doc-1', 'globex-docs-1-0', [1, 0, 0, 0], { indices: [10], values: [1] }),
   row(globexDocs, 'doc-3', 'globex-docs-3-0', [0, 0, 1, 0], { indices: [30], values: [1] }),
@@ -76,19 +80,30 @@ describe('MilvusStore', () => {
   });
 
   it('finds the nearest chunk by dense vector alone', async () => {
-    const hits = await store.search({ scope: acmeDocs, dense: unit([0.1, 0.9, 0.1, 0]), topK: 2 });
+    const hits = await store.search({
+      principals: null,
+      scope: acmeDocs,
+      dense: unit([0.1, 0.9, 0.1, 0]),
+      topK: 2,
+    });
     expect(hits[0]).toMatchObject({ chunkId: 'acme-docs-1-1', documentId: 'doc-1' });
     expect(hits).toHaveLength(2);
   });
 
   it('finds the nearest chunk by sparse vector alone', async () => {
-    const hits = await store.search({ scope: acmeDocs, sparse: { indices: [30], values: [1] }, topK: 3 });
+    const hits = await store.search({
+      principals: null,
+      scope: acmeDocs,
+      sparse: { indices: [30], values: [1] },
+      topK: 3,
+    });
     expect(hits.map((hit) => hit.chunkId)).toEqual(['acme-docs-2-0']);
     expect(hits[0]?.documentId).toBe('doc-2');
   });
 
   it('fuses dense and sparse with RRF: a chunk both signals rank first wins', async () => {
     const hits = await store.search({
+      principals: null,
       scope: acmeDocs,
       dense: unit([0, 0, 0.2, 1]),
       sparse: { indices: [40, 10], values: [1, 0.1] },
@@ -105,25 +120,40 @@ describe('MilvusStore', () => {
       dense: unit([1, 1, 1, 1]),
       sparse: { indices: [10, 20, 30, 40], values: [1, 1, 1, 1] },
     };
-    const acme = await store.search({ scope: acmeDocs, ...everything, topK: 50 });
+    const acme = await store.search({ principals: null, scope: acmeDocs, ...everything, topK: 50 });
     expect(new Set(acme.map((hit) => hit.chunkId))).toEqual(
       new Set(['acme-docs-1-0', 'acme-docs-1-1', 'acme-docs-2-0', 'acme-docs-2-1']),
     );
-    const globex = await store.search({ scope: globexDocs, dense: everything.dense, topK: 50 });
+    const globex = await store.search({
+      principals: null,
+      scope: globexDocs,
+      dense: everything.dense,
+      topK: 50,
+    });
     expect(new Set(globex.map((hit) => hit.chunkId))).toEqual(
       new Set(['globex-docs-1-0', 'globex-docs-3-0']),
     );
-    const notes = await store.search({ scope: acmeNotes, sparse: everything.sparse, topK: 50 });
+    const notes = await store.search({
+      principals: null,
+      scope: acmeNotes,
+      sparse: everything.sparse,
+      topK: 50,
+    });
     expect(notes.map((hit) => hit.chunkId)).toEqual(['acme-notes-1-0']);
     expect(
-      await store.search({ scope: { tenantId: 'nobody', collectionId: 'docs' }, ...everything, topK: 5 }),
+      await store.search({
+        principals: null,
+        scope: { tenantId: 'nobody', collectionId: 'docs' },
+        ...everything,
+        topK: 5,
+      }),
     ).toEqual([]);
   });
 
   it('rejects a hostile id before it reaches Milvus', async () => {
     const hostile = { tenantId: 'acme" || tenant_id != "', collectionId: 'docs' };
     for (const attempt of [
-      () => store.search({ scope: hostile, dense: unit([1, 0, 0, 0]), topK: 5 }),
+      () => store.search({ principals: null, scope: hostile, dense: unit([1, 0, 0, 0]), topK: 5 }),
       () => store.countByDocument(acmeDocs, 'doc-1" || document_id != "'),
       () => store.deleteByDocument(hostile, 'doc-1'),
       () => store.insert([{ ...rows[0]!, ...hostile }]),
@@ -157,6 +187,7 @@ describe('MilvusStore', () => {
     expect(await store.countByDocument(acmeDocs, 'doc-1')).toBe(2);
     expect(await store.countByDocument(acmeDocs, 'doc-2')).toBe(2);
     const hits = await store.search({
+      principals: null,
       scope: acmeDocs,
       sparse: { indices: [90, 91], values: [1, 1] },
       topK: 5,
@@ -173,7 +204,12 @@ describe('MilvusStore', () => {
 
     expect(await store.countByDocument(acmeDocs, 'doc-1')).toBe(2);
     expect(await store.countByDocument(globexDocs, 'doc-3')).toBe(1);
-    const hits = await store.search({ scope: acmeDocs, dense: unit([0, 0, 1, 0]), topK: 1 });
+    const hits = await store.search({
+      principals: null,
+      scope: acmeDocs,
+      dense: unit([0, 0, 1, 0]),
+      topK: 1,
+    });
     expect(hits[0]?.chunkId).toBe('acme-docs-2-0');
   });
 
@@ -188,6 +224,33 @@ describe('MilvusStore', () => {
       expect(isAppError(error) && error.retryable).toBe(true);
     } finally {
       await dead.close();
+    }
+  });
+});
+
+describe('per-document ACL inside the vector query', () => {
+  const query = {
+    scope: acmeDocs,
+    dense: unit([0, 0, 1, 0]),
+    sparse: { indices: [30], values: [1] },
+    topK: 10,
+  };
+  const documents = async (principals: string[] | null) =>
+    new Set((await store.search({ ...query, principals })).map((hit) => hit.documentId));
+
+  it('shows a restricted document only to callers sharing a principal, and to unrestricted callers', async () => {
+    expect(await documents(null)).toEqual(new Set(['doc-1', 'doc-2']));
+    expect(await documents(['group:finance'])).toEqual(new Set(['doc-1', 'doc-2']));
+    expect(await documents(['user:bob', 'group:finance'])).toEqual(new Set(['doc-1', 'doc-2']));
+    expect(await documents(['user:bob'])).toEqual(new Set(['doc-1']));
+    expect(await documents([])).toEqual(new Set(['doc-1']));
+  });
+
+  it('rejects a principal that could change the expression', async () => {
+    for (const hostile of ['a" || true || "', 'x\\', '', 'a b']) {
+      await expect(store.search({ ...query, principals: [hostile] })).rejects.toMatchObject({
+        code: 'bad_request',
+      });
     }
   });
 });

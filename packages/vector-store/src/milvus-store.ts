@@ -19,7 +19,13 @@ import type {
 } from './chunk-vector-store.js';
 import { isIndexNotFound, milvusCall } from './milvus-call.js';
 import { milvusCollectionName } from './milvus-collection-name.js';
-import { assertSafeId, documentFilter, maxIdLength, scopeFilter } from './scope-filter.js';
+import {
+  assertSafeId,
+  assertSafePrincipal,
+  documentFilter,
+  maxIdLength,
+  searchFilter,
+} from './scope-filter.js';
 
 /**
  * ChunkVectorStore on Milvus, through the gRPC SDK. Written against the real Milvus API; the local and
@@ -52,7 +58,12 @@ const fields = {
   documentId: 'document_id',
   dense: 'dense',
   sparse: 'sparse',
+  aclPublic: 'acl_public',
+  acl: 'acl',
 } as const;
+
+// Matches the public API's limit on a document's ACL.
+const maxAclEntries = 1000;
 
 const maxChunkIdLength = 256;
 // Milvus rejects a topK above 16384.
@@ -123,9 +134,14 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
     const problems = [
       dense === undefined || Number(dim) !== space.dim ? `dense dim ${String(dim)} != ${space.dim}` : '',
       byName.has(fields.sparse) !== space.hasSparse ? `sparse field present != ${space.hasSparse}` : '',
-      ...[fields.chunkId, fields.tenantId, fields.collectionId, fields.documentId].map((name) =>
-        byName.has(name) ? '' : `missing field ${name}`,
-      ),
+      ...[
+        fields.chunkId,
+        fields.tenantId,
+        fields.collectionId,
+        fields.documentId,
+        fields.aclPublic,
+        fields.acl,
+      ].map((name) => (byName.has(name) ? '' : `missing field ${name}`)),
     ].filter((problem) => problem !== '');
     if (problems.length > 0) {
       throw new AppError(
@@ -220,7 +236,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   }
 
   async function search(query: HybridQuery): Promise<VectorHit[]> {
-    const filter = scopeFilter(query.scope);
+    const filter = searchFilter(query.scope, query.principals);
     if (!Number.isInteger(query.topK) || query.topK < 1 || query.topK > maxTopK) {
       throw new AppError('bad_request', `topK must be an integer from 1 to ${maxTopK}`);
     }
@@ -332,13 +348,23 @@ function schemaFields(space: VectorSpace): FieldType[] {
     { name: fields.collectionId, data_type: DataType.VarChar, max_length: maxIdLength },
     { name: fields.documentId, data_type: DataType.VarChar, max_length: maxIdLength },
     { name: fields.dense, data_type: DataType.FloatVector, dim: space.dim },
+    // Per-document ACL, filtered inside every search: a flag for documents without an ACL (a cheap scalar
+    // test) and the principals for the others.
+    { name: fields.aclPublic, data_type: DataType.Bool },
+    {
+      name: fields.acl,
+      data_type: DataType.Array,
+      element_type: DataType.VarChar,
+      max_capacity: maxAclEntries,
+      max_length: 256,
+    },
   ];
   if (space.hasSparse) schema.push({ name: fields.sparse, data_type: DataType.SparseFloatVector });
   return schema;
 }
 
 interface MilvusRow {
-  [field: string]: string | number[] | SparseVector;
+  [field: string]: string | boolean | string[] | number[] | SparseVector;
 }
 
 function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace): MilvusRow {
@@ -356,7 +382,14 @@ function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace): Mi
     [fields.collectionId]: row.collectionId,
     [fields.documentId]: row.documentId,
     [fields.dense]: row.dense,
+    [fields.aclPublic]: row.acl === null || row.acl.length === 0,
+    [fields.acl]: row.acl ?? [],
   };
+  if (row.acl !== null) {
+    if (row.acl.length > maxAclEntries)
+      throw new AppError('bad_request', `${where}: more than ${maxAclEntries} ACL entries`);
+    for (const principal of row.acl) assertSafePrincipal(principal);
+  }
   if (space.hasSparse) {
     // Milvus Lite rejects a sparse vector without weights; standalone accepts it. Requiring one keeps
     // both the same, and a chunk with no sparse weights points at an embedding problem anyway.

@@ -64,3 +64,19 @@ describe('documentFilter', () => {
     expectBadRequest(() => documentFilter({ tenantId: 'acme', collectionId: 'docs' }, documentId));
   });
 });
+
+describe('aclFilter', () => {
+  it('adds nothing for an unrestricted caller and only public documents for one without principals', async () => {
+    const { aclFilter } = await import('./scope-filter.js');
+    expect(aclFilter(null)).toBe('');
+    expect(aclFilter([])).toBe('acl_public == true');
+    expect(aclFilter(['user:alice@example.com', 'group:fin/ops'])).toBe(
+      '(acl_public == true || array_contains_any(acl, ["user:alice@example.com", "group:fin/ops"]))',
+    );
+  });
+
+  it.each(['a"b', 'a\\b', 'a b', '', 'x'.repeat(257), 'é'])('refuses the principal %j', async (principal) => {
+    const { aclFilter } = await import('./scope-filter.js');
+    expect(() => aclFilter([principal])).toThrow(/ACL principals/);
+  });
+});

@@ -32,3 +32,33 @@ export function documentFilter(scope: VectorScope, documentId: string): string {
   assertSafeId('documentId', documentId);
   return `${scopeFilter(scope)} && document_id == "${documentId}"`;
 }
+
+/** ACL principals ("user:alice", "group:finance"): an alphabet without quotes or backslashes. */
+const principalPattern = /^[A-Za-z0-9_.:@/+=-]{1,256}$/;
+
+export function assertSafePrincipal(value: unknown): asserts value is string {
+  if (typeof value !== 'string' || !principalPattern.test(value)) {
+    throw new AppError(
+      'bad_request',
+      'ACL principals must be 1-256 characters of letters, digits and _ . : @ / + = -',
+    );
+  }
+}
+
+/**
+ * The ACL clause: public documents, or documents whose ACL shares a principal with the caller. Empty for
+ * an unrestricted caller (null).
+ */
+export function aclFilter(principals: readonly string[] | null): string {
+  if (principals === null) return '';
+  for (const principal of principals) assertSafePrincipal(principal);
+  if (principals.length === 0) return 'acl_public == true';
+  const list = principals.map((p) => `"${p}"`).join(', ');
+  return `(acl_public == true || array_contains_any(acl, [${list}]))`;
+}
+
+/** scopeFilter plus the caller's ACL clause: what every search runs with. */
+export function searchFilter(scope: VectorScope, principals: readonly string[] | null): string {
+  const acl = aclFilter(principals);
+  return acl ? `${scopeFilter(scope)} && ${acl}` : scopeFilter(scope);
+}

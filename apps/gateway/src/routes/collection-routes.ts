@@ -1,4 +1,4 @@
-import { canAccessCollection, requireRole } from '@rag/auth/principal';
+import { canAccessCollection } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
 import { createCollectionSchema } from '@rag/contracts/public-api';
 import { insertCollection, listCollections, markCollectionDeleting } from '@rag/db/collection-repository';
@@ -6,27 +6,29 @@ import type { Pool } from '@rag/db/pool';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
 import { Router } from 'express';
+import { audit } from '../audit.js';
 import { resolveCollection } from '../collection-access.js';
 import type { IngestQueue } from '../ingest-queue.js';
-import { principalOf } from '../principal-middleware.js';
+import { mountRoute, pathParam } from '../mount-route.js';
 
 export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue }): Router {
   const router = Router();
 
-  router.post('/v1/collections', requireJson, async (req, res) => {
-    const principal = principalOf(req);
-    requireRole(principal, 'admin');
+  mountRoute(router, 'post', '/v1/collections', requireJson, async (req, res, principal) => {
     const body = parseInput(createCollectionSchema, req.body);
     if (!canAccessCollection(principal, body.name)) {
       throw new AppError('forbidden', `The credential is not scoped to collection "${body.name}"`);
     }
     const collection = await insertCollection(deps.pool, principal.tenantId, body.name);
     if (!collection) throw new AppError('conflict', `Collection "${body.name}" already exists`);
+    await audit(deps.pool, req, principal, 'collection.create', {
+      tenantId: principal.tenantId,
+      target: body.name,
+    });
     res.status(201).json({ name: collection.name, created_at: collection.createdAt.toISOString() });
   });
 
-  router.get('/v1/collections', async (req, res) => {
-    const principal = principalOf(req);
+  mountRoute(router, 'get', '/v1/collections', async (_req, res, principal) => {
     const collections = await listCollections(deps.pool, principal.tenantId);
     res.json({
       collections: collections
@@ -35,16 +37,18 @@ export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue }): Rout
     });
   });
 
-  router.delete('/v1/collections/:name', async (req, res) => {
-    const principal = principalOf(req);
-    requireRole(principal, 'admin');
-    const collection = await resolveCollection(deps.pool, principal, String(req.params.name));
+  mountRoute(router, 'delete', '/v1/collections/{name}', async (req, res, principal) => {
+    const collection = await resolveCollection(deps.pool, principal, pathParam(req, 'name'));
     await markCollectionDeleting(deps.pool, collection.id);
     await deps.queue.enqueue({
       v: 1,
       type: 'delete-collection',
       tenantId: principal.tenantId,
       collectionId: collection.id,
+    });
+    await audit(deps.pool, req, principal, 'collection.delete', {
+      tenantId: principal.tenantId,
+      target: collection.name,
     });
     res.status(202).json({ name: collection.name, status: 'deleting' });
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { canAccessCollection, requireRole } from '@rag/auth/principal';
+import { aclAllows } from '@rag/auth/acl';
+import { canAccessCollection, type Principal } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
 import { uuidSchema } from '@rag/contracts/identifiers';
 import { createDocumentSchema } from '@rag/contracts/public-api';
@@ -18,15 +19,13 @@ import { parseInput } from '@rag/http/validate';
 import { Router } from 'express';
 import { resolveCollection } from '../collection-access.js';
 import type { IngestQueue } from '../ingest-queue.js';
-import { principalOf } from '../principal-middleware.js';
+import { mountRoute, pathParam } from '../mount-route.js';
 
 export function documentRoutes(deps: { pool: Pool; queue: IngestQueue }): Router {
   const router = Router();
 
-  router.post('/v1/collections/:name/documents', requireJson, async (req, res) => {
-    const principal = principalOf(req);
-    requireRole(principal, 'editor');
-    const collection = await resolveCollection(deps.pool, principal, String(req.params.name));
+  mountRoute(router, 'post', '/v1/collections/{name}/documents', requireJson, async (req, res, principal) => {
+    const collection = await resolveCollection(deps.pool, principal, pathParam(req, 'name'));
     const body = parseInput(createDocumentSchema, req.body);
     const contentHash = createHash('sha256').update(body.text).digest('hex');
 
@@ -51,7 +50,7 @@ export function documentRoutes(deps: { pool: Pool; queue: IngestQueue }): Router
       title: body.title ?? null,
       contentHash,
       metadata: body.metadata ?? {},
-      acl: body.acl ?? null,
+      acl: body.acl && body.acl.length > 0 ? body.acl : null,
     });
     if (!document)
       throw new AppError('conflict', `A document with external_id "${body.external_id}" already exists`);
@@ -74,15 +73,13 @@ export function documentRoutes(deps: { pool: Pool; queue: IngestQueue }): Router
     res.status(202).location(statusUrl(document.id)).json(acceptedBody(document));
   });
 
-  router.get('/v1/documents/:id', async (req, res) => {
-    const document = await findOwnDocument(deps.pool, req);
+  mountRoute(router, 'get', '/v1/documents/{id}', async (req, res, principal) => {
+    const document = await findVisibleDocument(deps.pool, principal, pathParam(req, 'id'));
     res.json(documentBody(document));
   });
 
-  router.delete('/v1/documents/:id', async (req, res) => {
-    const principal = principalOf(req);
-    requireRole(principal, 'editor');
-    const found = await findOwnDocument(deps.pool, req);
+  mountRoute(router, 'delete', '/v1/documents/{id}', async (req, res, principal) => {
+    const found = await findVisibleDocument(deps.pool, principal, pathParam(req, 'id'));
     const document = (await markDocumentDeleting(deps.pool, principal.tenantId, found.id)) ?? found;
     await deps.queue.enqueue({
       v: 1,
@@ -97,14 +94,15 @@ export function documentRoutes(deps: { pool: Pool; queue: IngestQueue }): Router
   return router;
 }
 
-async function findOwnDocument(pool: Pool, req: Parameters<typeof principalOf>[0]): Promise<DocumentRecord> {
-  const principal = principalOf(req);
-  const id = String(req.params.id);
+/**
+ * A document the caller may see: in its tenant, in a collection its credential covers, and shared with one
+ * of its principals when the document has an ACL. Anything else reads as missing.
+ */
+async function findVisibleDocument(pool: Pool, principal: Principal, id: string): Promise<DocumentRecord> {
   const notFound = new AppError('not_found', `Document ${id} not found`);
   if (!uuidSchema.safeParse(id).success) throw notFound;
   const document = await findDocument(pool, principal.tenantId, id);
-  if (!document) throw notFound;
-  // A key scoped to some collections must not read documents of the others.
+  if (!document || !aclAllows(document.acl, principal.principals)) throw notFound;
   if (principal.collections !== null) {
     const collection = await findCollectionById(pool, principal.tenantId, document.collectionId);
     if (!collection || !canAccessCollection(principal, collection.name)) throw notFound;

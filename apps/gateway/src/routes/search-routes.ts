@@ -1,4 +1,3 @@
-import { requireRole } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
 import { searchRequestSchema } from '@rag/contracts/public-api';
 import type { SearchClient } from '@rag/contracts/search-client';
@@ -7,15 +6,13 @@ import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
 import { Router } from 'express';
 import { resolveCollection } from '../collection-access.js';
-import { principalOf } from '../principal-middleware.js';
+import { mountRoute } from '../mount-route.js';
 
 export function searchRoutes(deps: { pool: Pool; search: SearchClient }): Router {
   const router = Router();
 
-  router.post('/v1/search', requireJson, async (req, res) => {
+  mountRoute(router, 'post', '/v1/search', requireJson, async (req, res, principal) => {
     const started = performance.now();
-    const principal = principalOf(req);
-    requireRole(principal, 'reader');
     const body = parseInput(searchRequestSchema, req.body);
     if (body.rerank !== 'none') {
       throw new AppError('validation_failed', `rerank "${body.rerank}" is not available on this deployment`);
@@ -28,6 +25,7 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient }): Router
       topK: body.top_k,
       mode: body.mode,
       groupByDocument: body.group_by_document,
+      principals: principal.principals,
     });
     res.json({
       results: answer.results.map((hit) => ({

@@ -1,0 +1,132 @@
+import {
+  apiKeyInfoSchema,
+  apiKeyListSchema,
+  collectionDeletionSchema,
+  collectionListSchema,
+  collectionSchema,
+  createApiKeySchema,
+  createCollectionSchema,
+  createDocumentSchema,
+  createdApiKeySchema,
+  createTenantSchema,
+  documentAcceptedSchema,
+  documentDeletionSchema,
+  documentSchema,
+  searchRequestSchema,
+  searchResponseSchema,
+  tenantSchema,
+} from '@rag/contracts/public-api';
+import type { z } from 'zod';
+
+/**
+ * Every public route with the role it needs, its request schema and its answers: the one declarative
+ * table that the router enforces (mount-route.ts) and the OpenAPI description documents (openapi.ts).
+ */
+export interface RouteDescription {
+  method: 'get' | 'post' | 'delete';
+  path: string;
+  summary: string;
+  /** 'bootstrap admin' is the credential from config; the others are tenant roles (admin > editor > reader). */
+  role: 'bootstrap admin' | 'admin' | 'editor' | 'reader';
+  request?: z.ZodType;
+  success: { status: number; description: string; schema: z.ZodType };
+  errors: number[];
+}
+
+const common = [401, 403, 429];
+
+export const publicRoutes = [
+  {
+    method: 'post',
+    path: '/v1/tenants',
+    summary: 'Create a tenant',
+    role: 'bootstrap admin',
+    request: createTenantSchema,
+    success: { status: 201, description: 'The tenant', schema: tenantSchema },
+    errors: [...common, 409, 415, 422],
+  },
+  {
+    method: 'post',
+    path: '/v1/api-keys',
+    summary: 'Create an API key for a tenant (the key is shown once)',
+    role: 'admin',
+    request: createApiKeySchema,
+    success: { status: 201, description: 'The new key', schema: createdApiKeySchema },
+    errors: [...common, 404, 415, 422],
+  },
+  {
+    method: 'get',
+    path: '/v1/api-keys',
+    summary: "List a tenant's API keys (never the keys themselves); ?tenant= for the bootstrap admin",
+    role: 'admin',
+    success: { status: 200, description: 'The keys', schema: apiKeyListSchema },
+    errors: [...common, 404],
+  },
+  {
+    method: 'delete',
+    path: '/v1/api-keys/{id}',
+    summary: 'Revoke an API key, effective on the next request',
+    role: 'admin',
+    success: { status: 200, description: 'The revoked key', schema: apiKeyInfoSchema },
+    errors: [...common, 404],
+  },
+  {
+    method: 'post',
+    path: '/v1/collections',
+    summary: 'Create a collection',
+    role: 'admin',
+    request: createCollectionSchema,
+    success: { status: 201, description: 'The collection', schema: collectionSchema },
+    errors: [...common, 409, 415, 422],
+  },
+  {
+    method: 'get',
+    path: '/v1/collections',
+    summary: 'List the collections the credential may use',
+    role: 'reader',
+    success: { status: 200, description: 'The collections', schema: collectionListSchema },
+    errors: common,
+  },
+  {
+    method: 'delete',
+    path: '/v1/collections/{name}',
+    summary: 'Delete a collection with all its documents',
+    role: 'admin',
+    success: { status: 202, description: 'Deletion under way', schema: collectionDeletionSchema },
+    errors: [...common, 404],
+  },
+  {
+    method: 'post',
+    path: '/v1/collections/{name}/documents',
+    summary: 'Add a document (indexed asynchronously)',
+    role: 'editor',
+    request: createDocumentSchema,
+    success: { status: 202, description: 'Queued for indexing', schema: documentAcceptedSchema },
+    errors: [...common, 404, 409, 413, 415, 422],
+  },
+  {
+    method: 'get',
+    path: '/v1/documents/{id}',
+    summary: "A document's status",
+    role: 'reader',
+    success: { status: 200, description: 'The document', schema: documentSchema },
+    errors: [...common, 404],
+  },
+  {
+    method: 'delete',
+    path: '/v1/documents/{id}',
+    summary: 'Delete a document from every store',
+    role: 'editor',
+    success: { status: 202, description: 'Deletion under way', schema: documentDeletionSchema },
+    errors: [...common, 404],
+  },
+  {
+    method: 'post',
+    path: '/v1/search',
+    summary: 'Hybrid search in a collection',
+    role: 'reader',
+    request: searchRequestSchema,
+    success: { status: 200, description: 'Ranked chunks', schema: searchResponseSchema },
+    errors: [...common, 404, 413, 415, 422],
+  },
+] as const satisfies readonly RouteDescription[];
