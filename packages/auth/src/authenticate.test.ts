@@ -92,3 +92,43 @@ describe('roles', () => {
     expect(canAccessCollection({ ...reader, collections: null }, 'secret')).toBe(true);
   });
 });
+
+describe('authenticate with JWTs', () => {
+  const jwtPrincipal: Principal = {
+    tenantId: 'acme',
+    role: 'editor',
+    collections: null,
+    system: false,
+    keyId: null,
+    subject: 'alice',
+    principals: ['user:alice'],
+  };
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+
+  it('refuses a JWT when no JWT verifier is configured', async () => {
+    await expect(authenticate(`Bearer ${jwt}`)).rejects.toMatchObject({
+      code: 'unauthenticated',
+      message: 'JWT authentication is not configured',
+    });
+  });
+
+  it('hands JWT-shaped tokens to the verifier and keeps API keys working', async () => {
+    const seen: string[] = [];
+    const withJwt = createAuthenticator({
+      adminApiKey: 'admin-secret-key-0123456789',
+      defaultTenant: 'default',
+      pepper,
+      findKeyByHash: async (hash) => keys.get(hash),
+      jwt: async (token) => {
+        seen.push(token);
+        return jwtPrincipal;
+      },
+    });
+    await expect(withJwt(`Bearer ${jwt}`)).resolves.toEqual(jwtPrincipal);
+    // An unsigned token still goes to the verifier, which refuses it with a reason.
+    await withJwt('Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.');
+    expect(seen).toEqual([jwt, 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.']);
+    await expect(withJwt(`Bearer ${issued.key}`)).resolves.toMatchObject({ keyId: 'k1' });
+    await expect(withJwt('Bearer admin-secret-key-0123456789')).resolves.toMatchObject({ system: true });
+  });
+});

@@ -16,18 +16,32 @@ export interface AuthenticatorOptions {
   defaultTenant: string;
   pepper: string;
   findKeyByHash: (hash: string) => Promise<StoredKey | undefined>;
+  /** Verifies bearer tokens shaped like a JWT (see createJwtVerifier); without it such tokens are refused. */
+  jwt?: (token: string) => Promise<Principal>;
 }
+
+/**
+ * Three base64url segments. The signature may be empty so that an unsigned (`alg: none`) token still
+ * reaches the verifier and is refused there with a reason, rather than as an unknown API key.
+ */
+const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export type Authenticator = (authorization: string | undefined) => Promise<Principal>;
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   return async (authorization) => {
     if (!authorization) {
-      throw new AppError('unauthenticated', 'Missing credential: send Authorization: Bearer <API key>');
+      throw new AppError(
+        'unauthenticated',
+        'Missing credential: send Authorization: Bearer <API key or JWT>',
+      );
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) {
-      throw new AppError('unauthenticated', 'Malformed Authorization header: expected "Bearer <API key>"');
+      throw new AppError(
+        'unauthenticated',
+        'Malformed Authorization header: expected "Bearer <API key or JWT>"',
+      );
     }
     const token = match[1]!;
     if (secretsEqual(token, options.adminApiKey)) {
@@ -40,6 +54,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         subject: 'bootstrap-admin',
         principals: null,
       };
+    }
+    if (jwtShape.test(token)) {
+      if (!options.jwt) throw new AppError('unauthenticated', 'JWT authentication is not configured');
+      return options.jwt(token);
     }
     if (!looksLikeApiKey(token)) throw new AppError('unauthenticated', 'Invalid credential');
     const key = await options.findKeyByHash(hashApiKey(token, options.pepper));
