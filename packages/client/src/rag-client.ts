@@ -1,0 +1,253 @@
+import {
+  apiKeyListSchema,
+  collectionDeletionSchema,
+  collectionListSchema,
+  collectionSchema,
+  type createApiKeySchema,
+  type createCollectionSchema,
+  type createDocumentSchema,
+  createdApiKeySchema,
+  type createTenantSchema,
+  type DocumentStatus,
+  documentAcceptedSchema,
+  documentDeletionSchema,
+  documentSchema,
+  problemSchema,
+  type searchRequestSchema,
+  searchResponseSchema,
+  tenantSchema,
+} from '@rag/contracts/public-api';
+import { z } from 'zod';
+import { RagApiError } from './rag-api-error.js';
+
+// Requests are typed by what the gateway accepts (defaults optional); responses by what it answers.
+export type CreateTenantRequest = z.input<typeof createTenantSchema>;
+export type CreateApiKeyRequest = z.input<typeof createApiKeySchema>;
+export type CreateCollectionRequest = z.input<typeof createCollectionSchema>;
+export type AddDocumentRequest = z.input<typeof createDocumentSchema>;
+export type SearchRequest = z.input<typeof searchRequestSchema>;
+
+export type Tenant = z.infer<typeof tenantSchema>;
+export type CreatedApiKey = z.infer<typeof createdApiKeySchema>;
+export type ApiKeyList = z.infer<typeof apiKeyListSchema>;
+export type Collection = z.infer<typeof collectionSchema>;
+export type CollectionList = z.infer<typeof collectionListSchema>;
+export type CollectionDeletion = z.infer<typeof collectionDeletionSchema>;
+export type DocumentAccepted = z.infer<typeof documentAcceptedSchema>;
+export type DocumentInfo = z.infer<typeof documentSchema>;
+export type DocumentDeletion = z.infer<typeof documentDeletionSchema>;
+export type SearchResponse = z.infer<typeof searchResponseSchema>;
+
+/** The answer of DELETE /v1/api-keys/{id}; the contracts package has no schema for it yet. */
+export const apiKeyRevocationSchema = z.object({ id: z.string(), revoked_at: z.string() });
+export type ApiKeyRevocation = z.infer<typeof apiKeyRevocationSchema>;
+
+export interface AddedDocument extends DocumentAccepted {
+  /** True when the gateway answered 200: the same external_id with the same text was already there. */
+  unchanged: boolean;
+}
+
+export interface RagClientOptions {
+  /** The gateway, e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  apiKey: string;
+  fetch?: typeof globalThis.fetch;
+  /** Per request; 30 s when left out. */
+  timeoutMs?: number;
+}
+
+export interface WaitForDocumentOptions {
+  /** The statuses that end the wait; `ready` and `failed` when left out. */
+  statuses?: readonly DocumentStatus[];
+  /** 60 s when left out. */
+  timeoutMs?: number;
+  /** Time between polls; 500 ms when left out. */
+  intervalMs?: number;
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/** A typed client of the public API. Every method throws `RagApiError` on failure. */
+export function createRagClient(options: RagClientOptions) {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+
+  async function call<S extends z.ZodType>(
+    method: Method,
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<{ status: number; data: z.infer<S> }> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${options.apiKey}`,
+      accept: 'application/json',
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetchImpl(`${base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      throw new RagApiError({
+        status: 0,
+        code: timedOut ? 'timeout' : 'network',
+        detail: timedOut
+          ? `${method} ${path}: no answer from ${base} within ${timeoutMs} ms`
+          : `${method} ${path}: cannot reach ${base}: ${describeCause(error)}`,
+        cause: error,
+      });
+    }
+    const requestId = response.headers.get('x-request-id') ?? undefined;
+    const json = parseJson(text);
+    if (!response.ok) throw problemError(method, path, response.status, json, text, requestId);
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      // A response that does not match the contract means client and gateway disagree: say so loudly.
+      throw new RagApiError({
+        status: response.status,
+        code: 'unexpected_response',
+        detail: `${method} ${path} answered a body that does not match the public API contract`,
+        requestId,
+        errors: parsed.error.issues.map((issue) => ({
+          path: issue.path.map(String).join('.'),
+          message: issue.message,
+        })),
+        cause: parsed.error,
+      });
+    }
+    return { status: response.status, data: parsed.data };
+  }
+
+  async function request<S extends z.ZodType>(
+    method: Method,
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
+    return (await call(method, path, schema, body)).data;
+  }
+
+  const segment = encodeURIComponent;
+
+  async function getDocument(id: string): Promise<DocumentInfo> {
+    return request('GET', `/v1/documents/${segment(id)}`, documentSchema);
+  }
+
+  return {
+    createTenant: (tenant: CreateTenantRequest): Promise<Tenant> =>
+      request('POST', '/v1/tenants', tenantSchema, tenant),
+
+    createApiKey: (key: CreateApiKeyRequest): Promise<CreatedApiKey> =>
+      request('POST', '/v1/api-keys', createdApiKeySchema, key),
+
+    listApiKeys: (filter: { tenant?: string } = {}): Promise<ApiKeyList> =>
+      request(
+        'GET',
+        filter.tenant === undefined ? '/v1/api-keys' : `/v1/api-keys?tenant=${segment(filter.tenant)}`,
+        apiKeyListSchema,
+      ),
+
+    revokeApiKey: (id: string): Promise<ApiKeyRevocation> =>
+      request('DELETE', `/v1/api-keys/${segment(id)}`, apiKeyRevocationSchema),
+
+    createCollection: (collection: CreateCollectionRequest): Promise<Collection> =>
+      request('POST', '/v1/collections', collectionSchema, collection),
+
+    listCollections: (): Promise<CollectionList> => request('GET', '/v1/collections', collectionListSchema),
+
+    deleteCollection: (name: string): Promise<CollectionDeletion> =>
+      request('DELETE', `/v1/collections/${segment(name)}`, collectionDeletionSchema),
+
+    async addDocument(collection: string, document: AddDocumentRequest): Promise<AddedDocument> {
+      const { status, data } = await call(
+        'POST',
+        `/v1/collections/${segment(collection)}/documents`,
+        documentAcceptedSchema,
+        document,
+      );
+      return { ...data, unchanged: status === 200 };
+    },
+
+    getDocument,
+
+    deleteDocument: (id: string): Promise<DocumentDeletion> =>
+      request('DELETE', `/v1/documents/${segment(id)}`, documentDeletionSchema),
+
+    search: (search: SearchRequest): Promise<SearchResponse> =>
+      request('POST', '/v1/search', searchResponseSchema, search),
+
+    /** Polls a document until it reaches one of `statuses`; throws a `timeout` RagApiError otherwise. */
+    async waitForDocument(id: string, wait: WaitForDocumentOptions = {}): Promise<DocumentInfo> {
+      const statuses = wait.statuses ?? ['ready', 'failed'];
+      const intervalMs = wait.intervalMs ?? 500;
+      const deadline = Date.now() + (wait.timeoutMs ?? 60_000);
+      for (;;) {
+        const document = await getDocument(id);
+        if (statuses.includes(document.status)) return document;
+        if (Date.now() + intervalMs > deadline) {
+          throw new RagApiError({
+            status: 0,
+            code: 'timeout',
+            detail: `Document ${id} is still ${document.status}, not ${statuses.join(' or ')}, after ${wait.timeoutMs ?? 60_000} ms`,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
+    },
+  };
+}
+
+export type RagClient = ReturnType<typeof createRagClient>;
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function problemError(
+  method: Method,
+  path: string,
+  status: number,
+  json: unknown,
+  text: string,
+  headerRequestId: string | undefined,
+): RagApiError {
+  const problem = problemSchema.safeParse(json);
+  if (problem.success) {
+    return new RagApiError({
+      status,
+      code: problem.data.code,
+      detail: problem.data.detail,
+      requestId: problem.data.request_id,
+      errors: problem.data.errors,
+    });
+  }
+  // Not problem+json (a proxy in front of the gateway, say): keep what it said.
+  const excerpt = text.trim().slice(0, 300);
+  return new RagApiError({
+    status,
+    code: `http_${status}`,
+    detail: `${method} ${path} failed with HTTP ${status}${excerpt ? `: ${excerpt}` : ''}`,
+    requestId: headerRequestId,
+  });
+}
+
+function describeCause(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // undici hides the reason (ECONNREFUSED, ENOTFOUND) in `cause`.
+  const cause = error.cause;
+  if (cause instanceof Error) return `${error.message} (${cause.message})`;
+  return error.message;
+}
