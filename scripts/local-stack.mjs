@@ -57,6 +57,9 @@ if (!adminKey) {
 }
 
 // Relative paths are the caller's (the repo root); the services run in their own folders.
+// Internal calls carry a token that only this stack knows; a new one each start is fine.
+const serviceToken = env.SERVICE_TOKEN ?? randomBytes(32).toString('hex');
+
 let modelDir = env.MODEL_DIR && resolve(env.MODEL_DIR);
 const modelManifest = env.MODEL_MANIFEST && resolve(env.MODEL_MANIFEST);
 if (!modelDir) {
@@ -101,6 +104,7 @@ try {
     MILVUS_ADDRESS: milvusAddress,
     EMBEDDING_SERVICE_URL: `http://127.0.0.1:${ports.embedding}`,
     SEARCH_SERVICE_URL: `http://127.0.0.1:${ports.search}`,
+    SERVICE_TOKEN: serviceToken,
   };
   const echo = env.LOG_LEVEL !== undefined;
   console.log('==> starting embedding-service');

@@ -53,6 +53,29 @@ describe('every service', () => {
   });
 });
 
+describe('internal services', () => {
+  it('refuse calls without the service token, so an exposed port does not bypass the gateway', async () => {
+    const [embedding, search] = stack.services;
+    const attempts = [
+      { url: `${embedding!.url}/v1/embed`, body: { texts: ['x'] } },
+      { url: `${search!.url}/v1/search`, body: {} },
+    ];
+    for (const { url, body } of attempts) {
+      for (const headers of [{}, { 'x-service-token': 'wrong-token-of-a-reasonable-length-000000' }]) {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        });
+        expect(response.status, url).toBe(401);
+        expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      }
+    }
+    // Probes stay open for the orchestrator.
+    expect((await fetch(`${search!.url}/health`)).status).toBe(200);
+  });
+});
+
 describe('the OpenAPI description', () => {
   it('is served without a credential, and every route it lists is served', async () => {
     const response = await fetch(`${stack.services.at(-1)!.url}/openapi.json`);
@@ -144,7 +167,7 @@ describe('the path through the gateway', () => {
     const logLines = (name: string) =>
       stack.services
         .find((s) => s.name === name)!
-        .output()
+        .output(400)
         .split('\n')
         .filter((line) => line.includes(traceId));
     expect(logLines('gateway').some((line) => line.includes('"msg":"request"'))).toBe(true);
@@ -271,7 +294,11 @@ describe('the path through the gateway', () => {
       docs.vacuum,
     ]);
     expect(rows[0].n).toBe(0);
-    const model = (await (await fetch(`${stack.services[0]!.url}/v1/model`)).json()) as {
+    const model = (await (
+      await fetch(`${stack.services[0]!.url}/v1/model`, {
+        headers: { 'x-service-token': stack.serviceToken },
+      })
+    ).json()) as {
       name: string;
       dim: number;
     };

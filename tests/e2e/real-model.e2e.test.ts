@@ -70,7 +70,11 @@ describe('search with a dense-only real model', () => {
   });
 
   it('reports the model it serves', async () => {
-    const info = await (await fetch(`${stack.services[0]!.url}/v1/model`)).json();
+    const info = await (
+      await fetch(`${stack.services[0]!.url}/v1/model`, {
+        headers: { 'x-service-token': stack.serviceToken },
+      })
+    ).json();
     expect(info).toMatchObject({ dim: 384, outputs: { dense: true, sparse: false, colbert: false } });
   });
 });

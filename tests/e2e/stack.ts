@@ -31,6 +31,7 @@ export interface CallOptions {
 export async function startStack(options: StackOptions) {
   const repoRoot = findRepoRoot();
   const adminKey = `admin-${randomBytes(24).toString('hex')}`;
+  const serviceToken = randomBytes(32).toString('hex');
   const schema = `e2e_${randomBytes(4).toString('hex')}`;
   const milvusPrefix = `${uniqueTestPrefix('e2e')}_`;
   const milvus: MilvusLite = await startMilvusLite();
@@ -49,6 +50,7 @@ export async function startStack(options: StackOptions) {
     MILVUS_COLLECTION_PREFIX: milvusPrefix,
     EMBEDDING_SERVICE_URL: `http://127.0.0.1:${embeddingPort}`,
     SEARCH_SERVICE_URL: `http://127.0.0.1:${searchPort}`,
+    SERVICE_TOKEN: serviceToken,
   };
   const services: ServiceProcess[] = [];
   const db = new pg.Pool({ connectionString: testPostgresUrl, options: `-c search_path=${schema}`, max: 2 });
@@ -131,7 +133,7 @@ export async function startStack(options: StackOptions) {
     }
   }
 
-  return { adminKey, milvus, milvusPrefix, services, db, call, waitForStatus, stop };
+  return { adminKey, serviceToken, milvus, milvusPrefix, services, db, call, waitForStatus, stop };
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;

@@ -1,5 +1,6 @@
 import { embedRequestSchema } from '@rag/contracts/embedding-api';
 import { createServiceApp, requireJson, type ServiceApp } from '@rag/http/service-app';
+import { requireServiceToken } from '@rag/http/service-token';
 import { parseInput } from '@rag/http/validate';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
@@ -10,6 +11,7 @@ export interface EmbeddingAppDeps {
   logger: Logger;
   metrics: ServiceMetrics;
   embedder: Embedder;
+  serviceToken: string;
 }
 
 export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
@@ -39,6 +41,7 @@ export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
     bodyLimit: '8mb',
     readiness: [],
     routes(app) {
+      app.use('/v1', requireServiceToken(deps.serviceToken));
       app.get('/v1/model', (_req, res) => {
         res.json(deps.embedder.info);
       });

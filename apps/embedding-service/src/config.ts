@@ -1,12 +1,13 @@
-import { defined, httpServerSchema, logLevelSchema } from '@rag/config/common-schemas';
+import { defined, httpServerSchema, logLevelSchema, serviceTokenSchema } from '@rag/config/common-schemas';
 import { httpFromEnv, sharedEnvNames } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
-import type { Env } from '@rag/config/secret';
+import { type Env, readSecret } from '@rag/config/secret';
 import { z } from 'zod';
 
 const schema = z.object({
   http: httpServerSchema.extend({ port: httpServerSchema.shape.port.default(8081) }),
   logLevel: logLevelSchema.default('info'),
+  serviceToken: serviceTokenSchema,
   model: z.object({
     dir: z.string().min(1, 'name the model folder (model.onnx, tokenizer.json, rag-model.json)'),
     manifestPath: z.string().min(1).optional(),
@@ -24,6 +25,7 @@ export function loadConfig(env: Env): EmbeddingConfig {
     {
       http: httpFromEnv(env),
       logLevel: env.LOG_LEVEL,
+      serviceToken: readSecret(env, 'SERVICE_TOKEN'),
       model: defined({
         dir: env.MODEL_DIR ?? '',
         manifestPath: env.MODEL_MANIFEST,

@@ -21,7 +21,12 @@ const embedder = await createEmbedder({
 });
 logger.info({ model: embedder.info }, 'model loaded');
 
-const { app, lifecycle } = createEmbeddingApp({ logger, metrics, embedder });
+const { app, lifecycle } = createEmbeddingApp({
+  logger,
+  metrics,
+  embedder,
+  serviceToken: config.serviceToken,
+});
 const server = await listen(app, config.http.host, config.http.port);
 logger.info({ port: config.http.port }, 'embedding service listening');
 

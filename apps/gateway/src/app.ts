@@ -4,9 +4,12 @@ import { checkPostgres, type Pool } from '@rag/db/pool';
 import { createServiceApp, type ServiceApp } from '@rag/http/service-app';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
+import cors from 'cors';
+import helmet from 'helmet';
 import type { IngestQueue } from './ingest-queue.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { authenticateRequests } from './principal-middleware.js';
+import type { RateLimits } from './rate-limits.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
 import { documentRoutes } from './routes/document-routes.js';
@@ -21,6 +24,8 @@ export interface GatewayDeps {
   authenticate: Authenticator;
   apiKeyPepper: string;
   bodyLimit: string;
+  rateLimits: RateLimits;
+  corsOrigins: string[];
 }
 
 export function createGatewayApp(deps: GatewayDeps): ServiceApp {
@@ -37,7 +42,28 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       app.get('/openapi.json', (_req, res) => {
         res.json(openApi);
       });
-      app.use('/v1', authenticateRequests(deps.authenticate));
+      app.use(helmet());
+      app.use(
+        cors({
+          origin: deps.corsOrigins,
+          allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+          exposedHeaders: [
+            'x-request-id',
+            'retry-after',
+            'ratelimit-limit',
+            'ratelimit-remaining',
+            'ratelimit-reset',
+          ],
+          maxAge: 600,
+        }),
+      );
+      // Per address before authentication, so guessing keys is as slow as anything else.
+      app.use(
+        '/v1',
+        deps.rateLimits.byAddress,
+        authenticateRequests(deps.authenticate),
+        deps.rateLimits.byCredential,
+      );
       app.use(adminRoutes({ pool: deps.pool, apiKeyPepper: deps.apiKeyPepper }));
       app.use(collectionRoutes({ pool: deps.pool, queue: deps.queue }));
       app.use(documentRoutes({ pool: deps.pool, queue: deps.queue }));

@@ -4,7 +4,7 @@ import { loadConfig } from './config.js';
 
 describe('gateway config', () => {
   it('starts on local defaults with only the admin key set', () => {
-    const config = loadConfig({ ADMIN_API_KEY: 'a-very-long-admin-key-000' });
+    const config = loadConfig({ ADMIN_API_KEY: 'a-very-long-admin-key-000', SERVICE_TOKEN: 's'.repeat(32) });
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(config.postgres).toMatchObject({
       url: 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -23,7 +23,7 @@ describe('gateway config', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
-    for (const name of ['PORT', 'DATABASE_SCHEMA', 'BODY_LIMIT', 'ADMIN_API_KEY'])
+    for (const name of ['PORT', 'DATABASE_SCHEMA', 'BODY_LIMIT', 'ADMIN_API_KEY', 'SERVICE_TOKEN'])
       expect(message).toContain(name);
   });
 });

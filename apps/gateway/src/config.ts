@@ -4,6 +4,7 @@ import {
   logLevelSchema,
   postgresSchema,
   redisSchema,
+  serviceTokenSchema,
   serviceUrlSchema,
 } from '@rag/config/common-schemas';
 import { httpFromEnv, postgresFromEnv, redisFromEnv, sharedEnvNames } from '@rag/config/env-groups';
@@ -17,12 +18,48 @@ const schema = z.object({
   postgres: postgresSchema,
   redis: redisSchema,
   searchServiceUrl: serviceUrlSchema.default('http://127.0.0.1:8082'),
+  serviceToken: serviceTokenSchema,
   auth: z.object({
     adminApiKey: z.string().min(20, 'must be at least 20 characters'),
     /** Key for the API-key hash; rotating it invalidates every issued key. */
     apiKeyPepper: z.string().default(''),
     defaultTenant: z.string().default('default'),
   }),
+  /** JWT bearer tokens are accepted when an issuer is configured; @rag/auth validates the rest. */
+  jwt: z
+    .object({
+      issuer: z.string().min(1),
+      audience: z.string().min(1),
+      algorithms: z
+        .string()
+        .min(1)
+        .transform((list) => list.split(',').map((a) => a.trim())),
+      jwksUrl: z.string().url().optional(),
+      publicKeyPem: z.string().optional(),
+      secret: z.string().optional(),
+      clockToleranceSec: z.coerce.number().int().min(0).max(600).default(30),
+      claims: z.object({
+        tenant: z.string().optional(),
+        roles: z.string().optional(),
+        groups: z.string().optional(),
+        collections: z.string().optional(),
+      }),
+    })
+    .optional(),
+  rateLimits: z.object({
+    perAddressPerMinute: z.coerce.number().int().positive().default(1200),
+    perCredentialPerMinute: z.coerce.number().int().positive().default(600),
+  }),
+  /** Origins allowed to call the API from a browser; none by default. */
+  corsOrigins: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   limits: z.object({
     /** Largest JSON body accepted, e.g. "10mb"; a document's text travels in it. */
     bodyLimit: z
@@ -47,6 +84,30 @@ export function loadConfig(env: Env): GatewayConfig {
       postgres: postgresFromEnv(env),
       redis: redisFromEnv(env),
       searchServiceUrl: env.SEARCH_SERVICE_URL,
+      serviceToken: readSecret(env, 'SERVICE_TOKEN'),
+      jwt:
+        env.JWT_ISSUER === undefined
+          ? undefined
+          : defined({
+              issuer: env.JWT_ISSUER,
+              audience: env.JWT_AUDIENCE,
+              algorithms: env.JWT_ALGORITHMS,
+              jwksUrl: env.JWT_JWKS_URL,
+              publicKeyPem: readSecret(env, 'JWT_PUBLIC_KEY'),
+              secret: readSecret(env, 'JWT_SECRET'),
+              clockToleranceSec: env.JWT_CLOCK_TOLERANCE_SEC,
+              claims: defined({
+                tenant: env.JWT_TENANT_CLAIM,
+                roles: env.JWT_ROLES_CLAIM,
+                groups: env.JWT_GROUPS_CLAIM,
+                collections: env.JWT_COLLECTIONS_CLAIM,
+              }),
+            }),
+      rateLimits: defined({
+        perAddressPerMinute: env.RATE_LIMIT_PER_ADDRESS,
+        perCredentialPerMinute: env.RATE_LIMIT_PER_CREDENTIAL,
+      }),
+      corsOrigins: env.CORS_ORIGINS,
       auth: defined({
         adminApiKey: readSecret(env, 'ADMIN_API_KEY'),
         apiKeyPepper: readSecret(env, 'API_KEY_PEPPER'),
@@ -55,6 +116,16 @@ export function loadConfig(env: Env): GatewayConfig {
       limits: defined({ bodyLimit: env.BODY_LIMIT }),
       ingest: defined({ attempts: env.INGEST_ATTEMPTS, backoffMs: env.INGEST_BACKOFF_MS }),
     },
-    { ...sharedEnvNames, 'auth.adminApiKey': 'ADMIN_API_KEY', 'limits.bodyLimit': 'BODY_LIMIT' },
+    {
+      ...sharedEnvNames,
+      'auth.adminApiKey': 'ADMIN_API_KEY',
+      'jwt.issuer': 'JWT_ISSUER',
+      'jwt.audience': 'JWT_AUDIENCE',
+      'jwt.algorithms': 'JWT_ALGORITHMS',
+      'jwt.jwksUrl': 'JWT_JWKS_URL',
+      'rateLimits.perAddressPerMinute': 'RATE_LIMIT_PER_ADDRESS',
+      'rateLimits.perCredentialPerMinute': 'RATE_LIMIT_PER_CREDENTIAL',
+      'limits.bodyLimit': 'BODY_LIMIT',
+    },
   );
 }

@@ -1,4 +1,7 @@
 import { createAuthenticator } from '@rag/auth/authenticate';
+import { isJwtAlgorithm } from '@rag/auth/jwt-config';
+import { createJwtVerifier } from '@rag/auth/jwt-verifier';
+import { AppError } from '@rag/contracts/app-error';
 import { createSearchClient } from '@rag/contracts/search-client';
 import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
 import { migrate } from '@rag/db/migrate';
@@ -13,6 +16,7 @@ import { Redis } from 'ioredis';
 import { createGatewayApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createIngestQueue } from './ingest-queue.js';
+import { createRateLimits } from './rate-limits.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'gateway', level: config.logLevel });
@@ -27,11 +31,13 @@ const redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetrie
 redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
 const queue = createIngestQueue({ connection: redis, prefix: config.redis.keyPrefix, ...config.ingest });
 
+const jwt = config.jwt && createJwtVerifier(jwtOptions(config.jwt));
 const authenticate = createAuthenticator({
   adminApiKey: config.auth.adminApiKey,
   defaultTenant: config.auth.defaultTenant,
   pepper: config.auth.apiKeyPepper,
   findKeyByHash: (hash) => findActiveApiKeyByHash(pool, hash),
+  ...(jwt ? { jwt } : {}),
 });
 
 const { app, lifecycle } = createGatewayApp({
@@ -39,7 +45,9 @@ const { app, lifecycle } = createGatewayApp({
   metrics,
   pool,
   queue,
-  search: createSearchClient(config.searchServiceUrl),
+  search: createSearchClient({ baseUrl: config.searchServiceUrl, serviceToken: config.serviceToken }),
+  rateLimits: createRateLimits({ redis, keyPrefix: config.redis.keyPrefix, ...config.rateLimits }),
+  corsOrigins: config.corsOrigins,
   authenticate,
   apiKeyPepper: config.auth.apiKeyPepper,
   bodyLimit: config.limits.bodyLimit,
@@ -60,3 +68,25 @@ onShutdownSignal(logger, [
   { name: 'close postgres', run: () => pool.end() },
   { name: 'flush telemetry', run: flushTelemetry },
 ]);
+
+function jwtOptions(jwt: NonNullable<typeof config.jwt>) {
+  const algorithms = jwt.algorithms.filter(isJwtAlgorithm);
+  if (algorithms.length !== jwt.algorithms.length) {
+    throw new AppError(
+      'bad_request',
+      `JWT_ALGORITHMS has an unknown algorithm: ${jwt.algorithms.join(', ')}`,
+    );
+  }
+  return {
+    issuer: jwt.issuer,
+    audience: jwt.audience,
+    algorithms,
+    clockToleranceSec: jwt.clockToleranceSec,
+    keys: {
+      ...(jwt.jwksUrl ? { jwksUrl: jwt.jwksUrl } : {}),
+      ...(jwt.publicKeyPem ? { publicKeyPem: jwt.publicKeyPem } : {}),
+      ...(jwt.secret ? { secret: jwt.secret } : {}),
+    },
+    claims: Object.fromEntries(Object.entries(jwt.claims).filter(([, v]) => v !== undefined)),
+  };
+}

@@ -5,6 +5,7 @@ import {
   milvusSchema,
   postgresSchema,
   redisSchema,
+  serviceTokenSchema,
   serviceUrlSchema,
 } from '@rag/config/common-schemas';
 import {
@@ -15,7 +16,7 @@ import {
   sharedEnvNames,
 } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
-import type { Env } from '@rag/config/secret';
+import { type Env, readSecret } from '@rag/config/secret';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -25,6 +26,7 @@ const schema = z.object({
   redis: redisSchema,
   milvus: milvusSchema,
   embeddingServiceUrl: serviceUrlSchema.default('http://127.0.0.1:8081'),
+  serviceToken: serviceTokenSchema,
   worker: z.object({
     /**
      * Jobs run one at a time per process by default: one writer per Milvus collection keeps a crash from
@@ -48,6 +50,7 @@ export function loadConfig(env: Env): WorkerConfig {
       redis: redisFromEnv(env),
       milvus: milvusFromEnv(env),
       embeddingServiceUrl: env.EMBEDDING_SERVICE_URL,
+      serviceToken: readSecret(env, 'SERVICE_TOKEN'),
       worker: defined({
         concurrency: env.WORKER_CONCURRENCY,
         chunkMaxChars: env.CHUNK_MAX_CHARS,

@@ -38,7 +38,11 @@ beforeAll(async () => {
   redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
   queue = new Queue(ingestQueueName, { connection: redis, prefix });
   // Nothing listens on this port: every embedding call fails like an outage would.
-  const embeddings = createEmbeddingClient(`http://127.0.0.1:${await freePort()}`, 2_000);
+  const embeddings = createEmbeddingClient({
+    baseUrl: `http://127.0.0.1:${await freePort()}`,
+    serviceToken: 'unused-because-nothing-listens-there',
+    timeoutMs: 2_000,
+  });
   const vectorStore = lazyVectorStore(
     async () => ({ model: 'worker-test', dim: 8, hasSparse: true }),
     (space) => createMilvusStore({ address: milvus.address, collectionPrefix: `${prefix}_`, space }),

@@ -29,7 +29,10 @@ const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
 redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
 const queue = new Queue(ingestQueueName, { connection: redis, prefix: config.redis.keyPrefix });
 
-const embeddings = createEmbeddingClient(config.embeddingServiceUrl);
+const embeddings = createEmbeddingClient({
+  baseUrl: config.embeddingServiceUrl,
+  serviceToken: config.serviceToken,
+});
 const vectorStore = lazyVectorStore(
   async () => {
     const model = await embeddings.modelInfo();

@@ -1,6 +1,7 @@
 import { internalSearchRequestSchema } from '@rag/contracts/search-api';
 import { checkPostgres, type Pool } from '@rag/db/pool';
 import { createServiceApp, requireJson, type ServiceApp } from '@rag/http/service-app';
+import { requireServiceToken } from '@rag/http/service-token';
 import { parseInput } from '@rag/http/validate';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
@@ -15,6 +16,7 @@ export interface SearchAppDeps {
   searchDuration: Histogram<'mode' | 'outcome'>;
   checkVectorStore: () => Promise<void>;
   checkEmbeddings: () => Promise<void>;
+  serviceToken: string;
 }
 
 export function createSearchApp(deps: SearchAppDeps): ServiceApp {
@@ -28,6 +30,7 @@ export function createSearchApp(deps: SearchAppDeps): ServiceApp {
       { name: 'embedding-service', check: deps.checkEmbeddings },
     ],
     routes(app) {
+      app.use('/v1', requireServiceToken(deps.serviceToken));
       app.post('/v1/search', requireJson, async (req, res) => {
         const request = parseInput(internalSearchRequestSchema, req.body);
         const stop = deps.searchDuration.startTimer({ mode: request.mode });

@@ -3,11 +3,12 @@ import {
   logLevelSchema,
   milvusSchema,
   postgresSchema,
+  serviceTokenSchema,
   serviceUrlSchema,
 } from '@rag/config/common-schemas';
 import { httpFromEnv, milvusFromEnv, postgresFromEnv, sharedEnvNames } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
-import type { Env } from '@rag/config/secret';
+import { type Env, readSecret } from '@rag/config/secret';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -16,6 +17,7 @@ const schema = z.object({
   postgres: postgresSchema,
   milvus: milvusSchema,
   embeddingServiceUrl: serviceUrlSchema.default('http://127.0.0.1:8081'),
+  serviceToken: serviceTokenSchema,
 });
 
 export type SearchConfig = z.infer<typeof schema>;
@@ -29,6 +31,7 @@ export function loadConfig(env: Env): SearchConfig {
       postgres: postgresFromEnv(env),
       milvus: milvusFromEnv(env),
       embeddingServiceUrl: env.EMBEDDING_SERVICE_URL,
+      serviceToken: readSecret(env, 'SERVICE_TOKEN'),
     },
     sharedEnvNames,
   );

@@ -33,7 +33,11 @@ const stageDuration = new Histogram({
 
 const pool = createPool({ ...config.postgres, applicationName: 'search-service' });
 await migrate(pool, config.postgres.schema);
-const embeddings = createEmbeddingClient(config.embeddingServiceUrl, 10_000);
+const embeddings = createEmbeddingClient({
+  baseUrl: config.embeddingServiceUrl,
+  serviceToken: config.serviceToken,
+  timeoutMs: 10_000,
+});
 const vectorStore = lazyVectorStore(
   async () => {
     const model = await embeddings.modelInfo();
@@ -50,6 +54,7 @@ const { app, lifecycle } = createSearchApp({
   search: createSearchEngine({ pool, embeddings, vectorStore: vectorStore.get, stageDuration }),
   checkVectorStore: async () => (await vectorStore.get()).checkHealth(),
   checkEmbeddings: async () => void (await embeddings.modelInfo()),
+  serviceToken: config.serviceToken,
 });
 const server = await listen(app, config.http.host, config.http.port);
 logger.info({ port: config.http.port }, 'search service listening');

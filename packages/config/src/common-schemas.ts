@@ -46,3 +46,6 @@ export const serviceUrlSchema = z.string().url();
 export function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** The shared secret that internal calls carry, so a leaked internal port does not bypass the gateway. */
+export const serviceTokenSchema = z.string().min(32, 'must be at least 32 characters');

@@ -45,4 +45,5 @@ export const sharedEnvNames: Record<string, string> = {
   'milvus.collectionPrefix': 'MILVUS_COLLECTION_PREFIX',
   embeddingServiceUrl: 'EMBEDDING_SERVICE_URL',
   searchServiceUrl: 'SEARCH_SERVICE_URL',
+  serviceToken: 'SERVICE_TOKEN',
 };

@@ -12,8 +12,17 @@ export interface EmbeddingClient {
   modelInfo(): Promise<ModelInfo>;
 }
 
-export function createEmbeddingClient(baseUrl: string, timeoutMs = 60_000): EmbeddingClient {
-  const client = createJsonClient({ baseUrl, service: 'embedding-service', timeoutMs });
+export function createEmbeddingClient(options: {
+  baseUrl: string;
+  serviceToken: string;
+  timeoutMs?: number;
+}): EmbeddingClient {
+  const client = createJsonClient({
+    baseUrl: options.baseUrl,
+    serviceToken: options.serviceToken,
+    service: 'embedding-service',
+    timeoutMs: options.timeoutMs ?? 60_000,
+  });
   return {
     embed: (request) => client.post('/v1/embed', request, embedResponseSchema),
     modelInfo: () => client.get('/v1/model', modelInfoSchema),

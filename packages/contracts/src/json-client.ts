@@ -6,6 +6,8 @@ export interface JsonClientOptions {
   /** Name of the remote service, used in error messages. */
   service: string;
   timeoutMs: number;
+  /** Sent as x-service-token, which internal services require. */
+  serviceToken: string;
 }
 
 /**
@@ -26,7 +28,10 @@ export function createJsonClient(options: JsonClientOptions) {
     try {
       response = await fetch(`${base}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          'x-service-token': options.serviceToken,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? null : JSON.stringify(body),
         signal: AbortSignal.timeout(options.timeoutMs),
       });

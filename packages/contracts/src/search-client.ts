@@ -9,8 +9,17 @@ export interface SearchClient {
   search(request: InternalSearchRequest): Promise<InternalSearchResponse>;
 }
 
-export function createSearchClient(baseUrl: string, timeoutMs = 30_000): SearchClient {
-  const client = createJsonClient({ baseUrl, service: 'search-service', timeoutMs });
+export function createSearchClient(options: {
+  baseUrl: string;
+  serviceToken: string;
+  timeoutMs?: number;
+}): SearchClient {
+  const client = createJsonClient({
+    baseUrl: options.baseUrl,
+    serviceToken: options.serviceToken,
+    service: 'search-service',
+    timeoutMs: options.timeoutMs ?? 30_000,
+  });
   return {
     search: (request) => client.post('/v1/search', request, internalSearchResponseSchema),
   };

@@ -7,8 +7,8 @@ export interface ServiceProcess {
   name: string;
   url: string;
   process: ChildProcess;
-  /** The last lines the service printed (JSON logs), for failure messages. */
-  output(): string;
+  /** The last lines the service printed (JSON logs; up to 400 are kept), for assertions and failure messages. */
+  output(lines?: number): string;
   /** SIGTERM, then SIGKILL after the grace period; resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -64,7 +64,7 @@ export async function startService(options: StartServiceOptions): Promise<Servic
     name: options.app,
     url,
     process: child,
-    output: () => lines.slice(-60).join('\n'),
+    output: (count = 60) => lines.slice(-count).join('\n'),
     async stop(graceMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit');
