@@ -40,6 +40,7 @@ export function buildOpenApiDocument(version: string) {
     paths[route.path]![route.method] = {
       summary: route.summary,
       description: `Needs the ${route.role} role.`,
+      'x-required-role': route.role,
       ...(parameters.length > 0 ? { parameters } : {}),
       ...('request' in route
         ? {

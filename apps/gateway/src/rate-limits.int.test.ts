@@ -1,0 +1,90 @@
+import type { Server } from 'node:http';
+import { AppError } from '@rag/contracts/app-error';
+import { closeServer, listen } from '@rag/http/http-server';
+import { createServiceApp } from '@rag/http/service-app';
+import { createLogger } from '@rag/telemetry/logger';
+import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
+import { uniqueTestPrefix } from '@rag/testing/test-database';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRateLimits } from './rate-limits.js';
+
+/** The limiter against the real Redis, under concurrent requests, as the gateway mounts it. */
+const prefix = uniqueTestPrefix('ratelimit');
+let redis: Redis;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  redis = new Redis('redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  await new Promise((resolve) => redis.once('ready', resolve));
+  const limits = createRateLimits({
+    redis,
+    keyPrefix: prefix,
+    perAddressPerMinute: 1000,
+    perCredentialPerMinute: 20,
+  });
+  const { app } = createServiceApp({
+    logger: createLogger({ service: 'test', level: 'silent' }),
+    metrics: createServiceMetrics('test'),
+    bodyLimit: '1kb',
+    readiness: [],
+    routes(router) {
+      router.get(
+        '/v1/ping',
+        limits.byAddress,
+        (req, _res, next) => {
+          const key = req.get('x-key');
+          if (!key) throw new AppError('unauthenticated', 'no key');
+          req.principal = {
+            tenantId: 't',
+            role: 'reader',
+            collections: null,
+            system: false,
+            keyId: key,
+            subject: null,
+            principals: null,
+          };
+          next();
+        },
+        limits.byCredential,
+        (_req, res) => {
+          res.json({ ok: true });
+        },
+      );
+    },
+  });
+  server = await listen(app, '127.0.0.1', 0);
+  const address = server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+
+afterAll(async () => {
+  await closeServer(server, 1000);
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+const ping = (key: string) => fetch(`${base}/v1/ping`, { headers: { 'x-key': key } });
+
+describe('rate limits', () => {
+  it('let exactly the limit through under 50 concurrent requests, then answer 429 with Retry-After', async () => {
+    const responses = await Promise.all(Array.from({ length: 50 }, () => ping('key-a')));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30);
+    const limited = responses.find((r) => r.status === 429)!;
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(limited.headers.get('ratelimit-limit')).toBe('20');
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+    expect(limited.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await limited.json()).toMatchObject({ status: 429, code: 'rate_limited' });
+  });
+
+  it('count each credential on its own', async () => {
+    const response = await ping('key-b');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('ratelimit-remaining')).toBe('19');
+  });
+});
