@@ -29,11 +29,15 @@ export interface RouteDescription {
   /** 'bootstrap admin' is the credential from config; the others are tenant roles (admin > editor > reader). */
   role: 'bootstrap admin' | 'admin' | 'editor' | 'reader';
   request?: z.ZodType;
+  /** Query parameters, all optional strings. */
+  query?: Record<string, string>;
   success: { status: number; description: string; schema: z.ZodType };
   errors: number[];
 }
 
-const common = [401, 403, 429];
+// Every route can answer these; routes with a body add 400 (malformed JSON), 413, 415 and 422.
+const common = [401, 403, 429, 500, 503];
+const withBody = [400, 413, 415, 422];
 
 export const publicRoutes = [
   {
@@ -43,7 +47,7 @@ export const publicRoutes = [
     role: 'bootstrap admin',
     request: createTenantSchema,
     success: { status: 201, description: 'The tenant', schema: tenantSchema },
-    errors: [...common, 409, 415, 422],
+    errors: [...common, ...withBody, 409],
   },
   {
     method: 'post',
@@ -52,15 +56,19 @@ export const publicRoutes = [
     role: 'admin',
     request: createApiKeySchema,
     success: { status: 201, description: 'The new key', schema: createdApiKeySchema },
-    errors: [...common, 404, 415, 422],
+    errors: [...common, ...withBody, 404],
   },
   {
     method: 'get',
     path: '/v1/api-keys',
-    summary: "List a tenant's API keys (never the keys themselves); ?tenant= for the bootstrap admin",
+    summary: "List a tenant's API keys (never the keys themselves)",
     role: 'admin',
+    query: {
+      tenant:
+        "The tenant whose keys to list (default: the caller's); another tenant needs the bootstrap admin",
+    },
     success: { status: 200, description: 'The keys', schema: apiKeyListSchema },
-    errors: [...common, 404],
+    errors: [...common, 404, 422],
   },
   {
     method: 'delete',
@@ -77,7 +85,7 @@ export const publicRoutes = [
     role: 'admin',
     request: createCollectionSchema,
     success: { status: 201, description: 'The collection', schema: collectionSchema },
-    errors: [...common, 409, 415, 422],
+    errors: [...common, ...withBody, 409],
   },
   {
     method: 'get',
@@ -102,7 +110,7 @@ export const publicRoutes = [
     role: 'editor',
     request: createDocumentSchema,
     success: { status: 202, description: 'Queued for indexing', schema: documentAcceptedSchema },
-    errors: [...common, 404, 409, 413, 415, 422],
+    errors: [...common, ...withBody, 404, 409],
   },
   {
     method: 'get',
@@ -127,6 +135,6 @@ export const publicRoutes = [
     role: 'reader',
     request: searchRequestSchema,
     success: { status: 200, description: 'Ranked chunks', schema: searchResponseSchema },
-    errors: [...common, 404, 413, 415, 422],
+    errors: [...common, ...withBody, 404],
   },
 ] as const satisfies readonly RouteDescription[];

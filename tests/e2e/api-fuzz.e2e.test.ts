@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeTinyModel } from '@rag/models/tiny-model';
+import { findRepoRoot } from '@rag/testing/milvus-lite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from './stack.js';
+
+/**
+ * Schemathesis generates requests from /openapi.json (valid and invalid ones) and checks every answer:
+ * no 5xx, and only documented status codes, content types and response shapes.
+ */
+const repoRoot = findRepoRoot();
+const schemathesis = join(repoRoot, '.venv', 'schemathesis', 'bin', 'schemathesis');
+
+let stack: Stack;
+let modelDir: string;
+
+beforeAll(async () => {
+  if (!existsSync(schemathesis))
+    throw new Error(`${schemathesis} is missing: run scripts/test.sh (it creates it)`);
+  modelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-'));
+  await writeTinyModel(modelDir);
+  stack = await startStack({
+    modelDir,
+    gatewayEnv: {
+      RATE_LIMIT_PER_CREDENTIAL: '1000000',
+      RATE_LIMIT_PER_ADDRESS: '1000000',
+      BODY_LIMIT: '256kb',
+    },
+  });
+  await stack.call('POST', '/v1/collections', { body: { name: 'kb' } });
+  const added = await stack.call('POST', '/v1/collections/kb/documents', {
+    body: { text: 'Fuzzing needs a target.' },
+  });
+  await stack.waitForStatus(added.body.id, undefined, ['ready']);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await rm(modelDir, { recursive: true, force: true });
+});
+
+function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(schemathesis, args, { env: { ...process.env, NO_COLOR: '1' } });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('the public API under a schema-driven fuzzer', () => {
+  it('never answers 5xx and always answers as documented', async () => {
+    const gateway = stack.services.at(-1)!.url;
+    const { code, output } = await run([
+      'run',
+      `${gateway}/openapi.json`,
+      '--header',
+      `Authorization: Bearer ${stack.adminKey}`,
+      '--checks',
+      'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+      '--phases',
+      'examples,coverage,fuzzing',
+      '--max-examples',
+      '25',
+      '--workers',
+      '1',
+      '--seed',
+      '1',
+    ]);
+    expect(code, output.slice(-6000)).toBe(0);
+    // The run's summary (operations and test cases), for the record.
+    console.info(output.split('\n').slice(-12).join('\n'));
+  });
+});
