@@ -45,7 +45,8 @@ afterAll(async () => {
 
 function run(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(schemathesis, args, { env: { ...process.env, NO_COLOR: '1' } });
+    // Schemathesis keeps a cache in its working folder: give it the temporary one.
+    const child = spawn(schemathesis, args, { cwd: modelDir, env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
