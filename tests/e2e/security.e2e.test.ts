@@ -50,6 +50,7 @@ beforeAll(async () => {
       JWT_SECRET: jwtSecret,
       RATE_LIMIT_PER_CREDENTIAL: '100000',
       RATE_LIMIT_PER_ADDRESS: '100000',
+      CORS_ORIGINS: 'https://app.example.test',
     },
   });
   call = stack.call;
@@ -128,6 +129,34 @@ describe('every route of the OpenAPI description', () => {
     expect((await call('GET', `/v1/documents/${docs.public}`, { key: keys['acme:reader']! })).status).toBe(
       200,
     );
+  });
+});
+
+describe('browser-facing headers', () => {
+  it('sends security headers and allows CORS only for the configured origin', async () => {
+    const gateway = stack.services.at(-1)!.url;
+    const preflight = (origin: string) =>
+      fetch(`${gateway}/v1/search`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization',
+        },
+      });
+    const allowed = await preflight('https://app.example.test');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.test');
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+    expect(
+      (await preflight('https://evil.example.test')).headers.get('access-control-allow-origin'),
+    ).toBeNull();
+    const response = await fetch(`${gateway}/v1/collections`, {
+      headers: { authorization: `Bearer ${keys['acme:reader']}` },
+    });
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('strict-transport-security')).toMatch(/max-age=/);
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get('ratelimit-limit')).toBe('100000');
   });
 });
 
