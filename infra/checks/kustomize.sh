@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Renders every overlay with `kubectl kustomize`, validates each object offline against the Kubernetes
+# OpenAPI schemas (PyPI's kubernetes-validate, strict: unknown fields fail) for the oldest and newest
+# Kubernetes versions we support, then runs the policy checks (infra/checks/k8s-policy.py) on the output.
+# One line per check; exits 1 if any fails. Needs kubectl and python3; creates .venv/k8s-tools on first run.
+#
+#   bash infra/checks/kustomize.sh
+#   K8S_VERSIONS="1.31.0" bash infra/checks/kustomize.sh
+set -uo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$repo_root"
+
+# 1.30 is the floor: the manifests use the preStop `sleep` action and topology spread `matchLabelKeys`.
+versions=(${K8S_VERSIONS:-1.30.0 1.37.0})
+overlays=(dev staging prod prod-gpu)
+
+command -v kubectl >/dev/null 2>&1 || { echo "kustomize: kubectl not found" >&2; exit 1; }
+bash scripts/python-venv.sh k8s-tools kubernetes-validate==1.37.0 || exit 1
+venv="$repo_root/.venv/k8s-tools/bin"
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+failed=0
+pass() { echo "$1: ok"; }
+fail() {
+  echo "$1: FAIL"
+  [[ -s "$2" ]] && sed 's/^/    /' "$2"
+  failed=1
+}
+
+if "$venv/python" infra/checks/k8s-policy.py --self-test >"$out/self-test.log" 2>&1; then
+  pass "policy self-test"
+else
+  fail "policy self-test" "$out/self-test.log"
+fi
+
+for overlay in "${overlays[@]}"; do
+  rendered="$out/$overlay.yaml"
+  if ! kubectl kustomize "infra/overlays/$overlay" >"$rendered" 2>"$out/$overlay.err"; then
+    fail "kustomize $overlay" "$out/$overlay.err"
+    continue
+  fi
+  pass "kustomize $overlay ($(grep -c '^kind:' "$rendered") objects)"
+
+  for version in "${versions[@]}"; do
+    if "$venv/kubernetes-validate" --kubernetes-version "$version" --strict --quiet "$rendered" \
+      >"$out/$overlay-$version.log" 2>&1; then
+      pass "schema $overlay (Kubernetes $version)"
+    else
+      fail "schema $overlay (Kubernetes $version)" "$out/$overlay-$version.log"
+    fi
+  done
+
+  if "$venv/python" infra/checks/k8s-policy.py "$rendered" >"$out/$overlay-policy.log" 2>&1; then
+    pass "policy $overlay"
+  else
+    grep -v ': ok$' "$out/$overlay-policy.log" | sed "s|$out/||" >"$out/$overlay-policy.fail" || true
+    fail "policy $overlay" "$out/$overlay-policy.fail"
+  fi
+done
+
+# The prometheus-adapter values are Helm input, not Kubernetes objects: check that they parse and name the
+# metrics the HPAs ask for.
+adapter=infra/monitoring/prometheus-adapter-values.yaml
+if "$venv/python" - "$adapter" >"$out/adapter.log" 2>&1 <<'PY'
+import sys, yaml
+rules = yaml.safe_load(open(sys.argv[1]))["rules"]
+names = {r["name"]["as"] for r in rules.get("custom", []) + rules.get("external", [])}
+missing = {"http_requests_per_second", "ingest_queue_depth"} - names
+sys.exit(f"no adapter rule for {sorted(missing)}" if missing else 0)
+PY
+then
+  pass "prometheus-adapter rules"
+else
+  fail "prometheus-adapter rules" "$out/adapter.log"
+fi
+
+exit "$failed"
