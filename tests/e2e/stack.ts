@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '@rag/testing/free-port';
 import { findRepoRoot, type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';
-import { type ServiceProcess, startService } from '@rag/testing/service-process';
+import { type ServiceProcess, type StartServiceOptions, startService } from '@rag/testing/service-process';
 import { testPostgresUrl, uniqueTestPrefix } from '@rag/testing/test-database';
 import pg from 'pg';
 
@@ -13,6 +13,8 @@ export interface StackOptions {
   modelManifest?: string;
   gatewayEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** Added to the environment of all four services (e.g. OTEL_* settings). */
+  extraEnv?: Record<string, string>;
 }
 
 export interface CallOptions {
@@ -51,8 +53,25 @@ export async function startStack(options: StackOptions) {
     EMBEDDING_SERVICE_URL: `http://127.0.0.1:${embeddingPort}`,
     SEARCH_SERVICE_URL: `http://127.0.0.1:${searchPort}`,
     SERVICE_TOKEN: serviceToken,
+    ...options.extraEnv,
   };
   const services: ServiceProcess[] = [];
+  const launchOptions = new Map<string, StartServiceOptions>();
+  const launch = (start: StartServiceOptions) => {
+    launchOptions.set(start.app, start);
+    return startService(start);
+  };
+
+  /** Stops a service (SIGTERM) if it still runs and starts it again with the same settings. */
+  async function restart(app: string): Promise<ServiceProcess> {
+    const index = services.findIndex((s) => s.name === app);
+    const start = launchOptions.get(app);
+    if (index < 0 || !start) throw new Error(`no service ${app} in this stack`);
+    await services[index]!.stop();
+    const replacement = await startService(start);
+    services[index] = replacement;
+    return replacement;
+  }
   const db = new pg.Pool({ connectionString: testPostgresUrl, options: `-c search_path=${schema}`, max: 2 });
 
   async function stop(): Promise<Array<[string, number | null]>> {
@@ -66,7 +85,7 @@ export async function startStack(options: StackOptions) {
 
   try {
     services.push(
-      await startService({
+      await launch({
         app: 'embedding-service',
         repoRoot,
         port: embeddingPort!,
@@ -79,8 +98,8 @@ export async function startStack(options: StackOptions) {
     );
     services.push(
       ...(await Promise.all([
-        startService({ app: 'search-service', repoRoot, port: searchPort!, env: common }),
-        startService({
+        launch({ app: 'search-service', repoRoot, port: searchPort!, env: common }),
+        launch({
           app: 'ingest-worker',
           repoRoot,
           port: workerPort!,
@@ -89,7 +108,7 @@ export async function startStack(options: StackOptions) {
       ])),
     );
     services.push(
-      await startService({
+      await launch({
         app: 'gateway',
         repoRoot,
         port: gatewayPort!,
@@ -133,7 +152,7 @@ export async function startStack(options: StackOptions) {
     }
   }
 
-  return { adminKey, serviceToken, milvus, milvusPrefix, services, db, call, waitForStatus, stop };
+  return { adminKey, serviceToken, restart, milvus, milvusPrefix, services, db, call, waitForStatus, stop };
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;

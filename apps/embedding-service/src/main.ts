@@ -32,9 +32,10 @@ logger.info({ port: config.http.port }, 'embedding service listening');
 
 onShutdownSignal(logger, [
   {
-    name: 'stop accepting',
+    name: 'fail readiness',
     run: async () => {
       lifecycle.shuttingDown = true;
+      await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
     },
   },
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },

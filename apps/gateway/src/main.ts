@@ -57,9 +57,10 @@ logger.info({ host: config.http.host, port: config.http.port }, 'gateway listeni
 
 onShutdownSignal(logger, [
   {
-    name: 'stop accepting',
+    name: 'fail readiness',
     run: async () => {
       lifecycle.shuttingDown = true;
+      await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
     },
   },
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },

@@ -77,9 +77,10 @@ logger.info({ port: config.http.port, concurrency: config.worker.concurrency }, 
 
 onShutdownSignal(logger, [
   {
-    name: 'stop accepting',
+    name: 'fail readiness',
     run: async () => {
       lifecycle.shuttingDown = true;
+      await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
     },
   },
   // close() waits for the active jobs to finish; unfinished ones would be retried by another worker.

@@ -61,9 +61,10 @@ logger.info({ port: config.http.port }, 'search service listening');
 
 onShutdownSignal(logger, [
   {
-    name: 'stop accepting',
+    name: 'fail readiness',
     run: async () => {
       lifecycle.shuttingDown = true;
+      await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
     },
   },
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },

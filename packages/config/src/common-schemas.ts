@@ -9,6 +9,11 @@ export const httpServerSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535),
   /** How long shutdown waits for in-flight requests before closing connections. */
   shutdownGraceMs: z.coerce.number().int().positive().default(10_000),
+  /**
+   * How long to keep serving after SIGTERM with readiness already failing, so that load balancers stop
+   * routing here before the listener closes (Kubernetes removes endpoints asynchronously; 5 s is typical).
+   */
+  shutdownDelayMs: z.coerce.number().int().min(0).max(60_000).default(0),
 });
 
 export const postgresSchema = z.object({

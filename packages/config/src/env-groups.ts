@@ -7,7 +7,12 @@ import { type Env, readSecret } from './secret.js';
  */
 
 export function httpFromEnv(env: Env) {
-  return defined({ host: env.HOST, port: env.PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS });
+  return defined({
+    host: env.HOST,
+    port: env.PORT,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
+  });
 }
 
 export function postgresFromEnv(env: Env) {
@@ -35,6 +40,7 @@ export const sharedEnvNames: Record<string, string> = {
   'http.host': 'HOST',
   'http.port': 'PORT',
   'http.shutdownGraceMs': 'SHUTDOWN_GRACE_MS',
+  'http.shutdownDelayMs': 'SHUTDOWN_DELAY_MS',
   logLevel: 'LOG_LEVEL',
   'postgres.url': 'DATABASE_URL',
   'postgres.schema': 'DATABASE_SCHEMA',

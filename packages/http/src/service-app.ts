@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, toAppError } from '@rag/contracts/app-error';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
+import { isProbePath } from '@rag/telemetry/probe-paths';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import { problemContentType, problemFromError } from './problem.js';
 import { type ReadinessCheck, runReadinessChecks } from './readiness.js';
@@ -105,6 +106,10 @@ function requestContext(logger: Logger): RequestHandler {
 function requestMetrics(metrics: ServiceMetrics): RequestHandler {
   return (req, res, next) => {
     const stop = metrics.httpRequestDuration.startTimer();
+    if (!isProbePath(req.path)) {
+      metrics.httpRequestsInFlight.inc();
+      res.once('close', () => metrics.httpRequestsInFlight.dec());
+    }
     res.on('finish', () => {
       // The route template, never the raw path: ids in paths would explode the label cardinality.
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
