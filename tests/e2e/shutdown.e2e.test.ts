@@ -33,7 +33,7 @@ describe('SIGTERM', () => {
   it('lets every request accepted by the embedding service finish before it exits', async () => {
     const embedding = stack.services.find((s) => s.name === 'embedding-service')!;
     const texts = Array.from(
-      { length: 256 },
+      { length: 64 },
       (_, i) => `passage ${i}: ${'retrieval augmented generation '.repeat(20)}`,
     );
     const requests = Array.from({ length: 8 }, () =>
