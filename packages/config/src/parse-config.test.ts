@@ -12,7 +12,12 @@ describe('parseConfig', () => {
 
   it('coerces strings from the environment and applies defaults', () => {
     const config = parseConfig(schema, { http: { port: '8080' }, name: 'x' });
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, shutdownGraceMs: 10_000, shutdownDelayMs: 0 });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      shutdownGraceMs: 10_000,
+      shutdownDelayMs: 0,
+    });
   });
 
   it('lists every problem with the variable that feeds it', () => {
