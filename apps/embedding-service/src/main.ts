@@ -1,5 +1,5 @@
 import { closeServer, listen } from '@rag/http/http-server';
-import { onShutdownSignal } from '@rag/http/shutdown';
+import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
@@ -31,13 +31,7 @@ const server = await listen(app, config.http.host, config.http.port);
 logger.info({ port: config.http.port }, 'embedding service listening');
 
 onShutdownSignal(logger, [
-  {
-    name: 'fail readiness',
-    run: async () => {
-      lifecycle.shuttingDown = true;
-      await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
-    },
-  },
+  failReadiness(lifecycle, config.http.shutdownDelayMs),
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
   { name: 'stop inference', run: () => embedder.close() },
   { name: 'flush telemetry', run: flushTelemetry },

@@ -8,7 +8,7 @@ import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
 import { insertTenant } from '@rag/db/tenant-repository';
 import { closeServer, listen } from '@rag/http/http-server';
-import { onShutdownSignal } from '@rag/http/shutdown';
+import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
@@ -56,13 +56,7 @@ const server = await listen(app, config.http.host, config.http.port);
 logger.info({ host: config.http.host, port: config.http.port }, 'gateway listening');
 
 onShutdownSignal(logger, [
-  {
-    name: 'fail readiness',
-    run: async () => {
-      lifecycle.shuttingDown = true;
-      await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
-    },
-  },
+  failReadiness(lifecycle, config.http.shutdownDelayMs),
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
   { name: 'close queue', run: () => queue.close() },
   { name: 'close redis', run: async () => void redis.disconnect() },

@@ -4,7 +4,7 @@ import { migrate } from '@rag/db/migrate';
 import { checkPostgres, createPool } from '@rag/db/pool';
 import { closeServer, listen } from '@rag/http/http-server';
 import { createServiceApp } from '@rag/http/service-app';
-import { onShutdownSignal } from '@rag/http/shutdown';
+import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
@@ -76,13 +76,7 @@ void worker.run();
 logger.info({ port: config.http.port, concurrency: config.worker.concurrency }, 'ingest worker running');
 
 onShutdownSignal(logger, [
-  {
-    name: 'fail readiness',
-    run: async () => {
-      lifecycle.shuttingDown = true;
-      await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
-    },
-  },
+  failReadiness(lifecycle, config.http.shutdownDelayMs),
   // close() waits for the active jobs to finish; unfinished ones would be retried by another worker.
   { name: 'drain jobs', run: () => worker.close() },
   { name: 'close http', run: () => closeServer(server, config.http.shutdownGraceMs) },

@@ -2,7 +2,7 @@ import { createEmbeddingClient } from '@rag/contracts/embedding-client';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
 import { closeServer, listen } from '@rag/http/http-server';
-import { onShutdownSignal } from '@rag/http/shutdown';
+import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
@@ -60,13 +60,7 @@ const server = await listen(app, config.http.host, config.http.port);
 logger.info({ port: config.http.port }, 'search service listening');
 
 onShutdownSignal(logger, [
-  {
-    name: 'fail readiness',
-    run: async () => {
-      lifecycle.shuttingDown = true;
-      await new Promise((resolve) => setTimeout(resolve, config.http.shutdownDelayMs));
-    },
-  },
+  failReadiness(lifecycle, config.http.shutdownDelayMs),
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
   { name: 'close milvus', run: () => vectorStore.close() },
   { name: 'close postgres', run: () => pool.end() },

@@ -34,3 +34,17 @@ export function onShutdownSignal(logger: Logger, steps: ShutdownStep[], exit = p
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
 }
+
+/**
+ * The first shutdown step of every service: readiness turns 503 at once, and the listener stays open for
+ * `delayMs` so load balancers stop routing here before connections are refused.
+ */
+export function failReadiness(lifecycle: { shuttingDown: boolean }, delayMs: number): ShutdownStep {
+  return {
+    name: 'fail readiness',
+    run: async () => {
+      lifecycle.shuttingDown = true;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    },
+  };
+}
