@@ -173,9 +173,9 @@ describe('keys', () => {
   });
 
   it('stop working when they expire', async () => {
-    const key = await newKey('acme', 'reader', { expires_at: new Date(Date.now() + 1500).toISOString() });
+    const key = await newKey('acme', 'reader', { expires_at: new Date(Date.now() + 3000).toISOString() });
     expect((await call('GET', '/v1/collections', { key })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await new Promise((resolve) => setTimeout(resolve, 3500));
     expect((await call('GET', '/v1/collections', { key })).status).toBe(401);
   });
 });

@@ -16,13 +16,26 @@ let modelDir: string;
 beforeAll(async () => {
   modelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-'));
   await writeTinyModel(modelDir);
-  stack = await startStack({ modelDir, gatewayEnv: { RATE_LIMIT_PER_CREDENTIAL: '100000' } });
+  // As behind a load balancer: after SIGTERM, readiness fails at once and the listener drains for a second.
+  stack = await startStack({
+    modelDir,
+    gatewayEnv: { RATE_LIMIT_PER_CREDENTIAL: '100000' },
+    extraEnv: { SHUTDOWN_DELAY_MS: '1000' },
+  });
 });
 
 afterAll(async () => {
   await stack?.stop();
   await rm(modelDir, { recursive: true, force: true });
 });
+
+async function waitUntil(condition: () => Promise<boolean>, failure: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(failure);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 async function inFlight(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -33,7 +46,7 @@ describe('SIGTERM', () => {
   it('lets every request accepted by the embedding service finish before it exits', async () => {
     const embedding = stack.services.find((s) => s.name === 'embedding-service')!;
     const texts = Array.from(
-      { length: 64 },
+      { length: 128 },
       (_, i) => `passage ${i}: ${'retrieval augmented generation '.repeat(20)}`,
     );
     const requests = Array.from({ length: 8 }, () =>
@@ -46,15 +59,19 @@ describe('SIGTERM', () => {
         count: ((await r.json()) as { data?: unknown[] }).data?.length,
       })),
     );
-    // Stop the service once all eight are accepted and waiting for inference.
-    const deadline = Date.now() + 10_000;
-    while ((await inFlight(embedding.url)) < 8) {
-      if (Date.now() > deadline) throw new Error('the requests were never all in flight');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    // Stop the service while the requests are being served.
+    await waitUntil(async () => (await inFlight(embedding.url)) >= 1, 'no request in flight');
     const exited = embedding.stop();
+    // Readiness fails at once, so a load balancer stops sending new requests, while accepted ones finish.
+    await waitUntil(
+      async () =>
+        (await fetch(`${embedding.url}/health/ready`)
+          .then((r) => r.status)
+          .catch(() => 0)) === 503,
+      'readiness never failed',
+    );
     const answers = await Promise.all(requests);
-    expect(answers).toEqual(Array.from({ length: 8 }, () => ({ status: 200, count: 64 })));
+    expect(answers).toEqual(Array.from({ length: 8 }, () => ({ status: 200, count: 128 })));
     expect(await exited).toBe(0);
     await stack.restart('embedding-service');
   });
