@@ -32,19 +32,11 @@ else
   compose=(docker-compose)
 fi
 
+# shellcheck source=infra/checks/check-lib.sh
+source infra/checks/check-lib.sh
 # PyYAML for the policy checks, from the same virtual environment as infra/checks/kustomize.sh.
-bash scripts/python-venv.sh k8s-tools kubernetes-validate==1.37.0 || exit 1
-python="$repo_root/.venv/k8s-tools/bin/python"
+python="$(k8s_tools)/python" || exit 1
 
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
-failed=0
-pass() { echo "$1: ok"; }
-fail() {
-  echo "$1: FAIL"
-  [[ -s "$2" ]] && sed 's/^/    /' "$2"
-  failed=1
-}
 
 version="$("${compose[@]}" version --short 2>/dev/null || "${compose[@]}" version 2>/dev/null | head -1)"
 if "${compose[@]}" --env-file "$env_example" -f "$compose_file" config -q >"$out/config.log" 2>&1; then

@@ -16,18 +16,10 @@ versions=(${K8S_VERSIONS:-1.30.0 1.37.0})
 overlays=(dev staging prod prod-gpu)
 
 command -v kubectl >/dev/null 2>&1 || { echo "kustomize: kubectl not found" >&2; exit 1; }
-bash scripts/python-venv.sh k8s-tools kubernetes-validate==1.37.0 || exit 1
-venv="$repo_root/.venv/k8s-tools/bin"
+# shellcheck source=infra/checks/check-lib.sh
+source infra/checks/check-lib.sh
+venv="$(k8s_tools)" || exit 1
 
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
-failed=0
-pass() { echo "$1: ok"; }
-fail() {
-  echo "$1: FAIL"
-  [[ -s "$2" ]] && sed 's/^/    /' "$2"
-  failed=1
-}
 
 if "$venv/python" infra/checks/k8s-policy.py --self-test >"$out/self-test.log" 2>&1; then
   pass "policy self-test"
