@@ -1,0 +1,114 @@
+/**
+ * Okapi BM25 split into two sparse vectors whose inner product is the BM25 score, so a vector engine can
+ * rank by it: the document side carries each term's saturated term frequency, the query side each term's
+ * IDF. Terms are token ids of the embedding model's tokenizer, which splits every language it was trained
+ * on (Japanese and Chinese included) without a language-specific analyzer.
+ *
+ *   score(q, d) = Σ_{t ∈ q} idf(t) · tf(t, d) · (k1 + 1) / (tf(t, d) + k1 · (1 − b + b · |d| / avgdl))
+ */
+
+export interface SparseTermVector {
+  /** Token ids, ascending and unique. */
+  indices: number[];
+  values: number[];
+}
+
+export interface Bm25Params {
+  /** Term-frequency saturation: how quickly repeated terms stop adding to the score. */
+  k1: number;
+  /** Length normalisation: 0 ignores document length, 1 normalises fully by |d| / avgdl. */
+  b: number;
+}
+
+export const defaultBm25Params: Bm25Params = { k1: 1.2, b: 0.75 };
+
+/** What the query side needs from a collection: its size and how many chunks contain each term. */
+export interface CollectionTermStats {
+  chunkCount: number;
+  documentFrequency: ReadonlyMap<number, number>;
+}
+
+export function assertBm25Params(params: Bm25Params): void {
+  if (!(Number.isFinite(params.k1) && params.k1 > 0)) {
+    throw new RangeError(`BM25 k1 must be a positive number, got ${params.k1}`);
+  }
+  if (!(Number.isFinite(params.b) && params.b >= 0 && params.b <= 1)) {
+    throw new RangeError(`BM25 b must be between 0 and 1, got ${params.b}`);
+  }
+}
+
+/** How often each token id occurs, in ascending id order. */
+export function termFrequencies(tokenIds: readonly number[]): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const id of tokenIds) {
+    if (!Number.isInteger(id) || id < 0)
+      throw new RangeError(`token ids must be non-negative integers, got ${id}`);
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return new Map([...counts].sort((a, b) => a[0] - b[0]));
+}
+
+/**
+ * The document side: per distinct token, tf·(k1+1) / (tf + k1·(1 − b + b·|d|/avgdl)). `averageLength` is the
+ * collection's average chunk length in tokens; a non-positive one (empty collection) counts as |d|.
+ */
+export function bm25DocumentVector(
+  tokenIds: readonly number[],
+  averageLength: number,
+  params: Bm25Params = defaultBm25Params,
+): SparseTermVector {
+  assertBm25Params(params);
+  const length = tokenIds.length;
+  const avgdl = Number.isFinite(averageLength) && averageLength > 0 ? averageLength : Math.max(length, 1);
+  const norm = params.k1 * (1 - params.b + (params.b * length) / avgdl);
+  const indices: number[] = [];
+  const values: number[] = [];
+  for (const [id, tf] of termFrequencies(tokenIds)) {
+    indices.push(id);
+    values.push((tf * (params.k1 + 1)) / (tf + norm));
+  }
+  return { indices, values };
+}
+
+/**
+ * Robertson–Spärck Jones IDF with Lucene's +1 inside the log, so it stays positive for terms in more than
+ * half of the chunks (a plain RSJ IDF would turn them into penalties).
+ */
+export function bm25Idf(documentFrequency: number, chunkCount: number): number {
+  const df = Math.min(Math.max(documentFrequency, 0), chunkCount);
+  return Math.log(1 + (chunkCount - df + 0.5) / (df + 0.5));
+}
+
+/**
+ * The query side: per distinct token, idf × its count in the query (a repeated query term counts each
+ * time, as in the sum above). Tokens no chunk contains are left out: they cannot match anything.
+ */
+export function bm25QueryVector(tokenIds: readonly number[], stats: CollectionTermStats): SparseTermVector {
+  const indices: number[] = [];
+  const values: number[] = [];
+  for (const [id, count] of termFrequencies(tokenIds)) {
+    const df = stats.documentFrequency.get(id) ?? 0;
+    if (df <= 0) continue;
+    indices.push(id);
+    values.push(count * bm25Idf(df, stats.chunkCount));
+  }
+  return { indices, values };
+}
+
+/** Sum of idf·saturated tf over the shared terms: what the vector engine computes from the two vectors. */
+export function sparseDot(a: SparseTermVector, b: SparseTermVector): number {
+  let i = 0;
+  let j = 0;
+  let sum = 0;
+  while (i < a.indices.length && j < b.indices.length) {
+    const ai = a.indices[i] as number;
+    const bj = b.indices[j] as number;
+    if (ai === bj) {
+      sum += (a.values[i] as number) * (b.values[j] as number);
+      i++;
+      j++;
+    } else if (ai < bj) i++;
+    else j++;
+  }
+  return sum;
+}
