@@ -6,6 +6,8 @@ export interface ChunkRecord {
   text: string;
   startOffset: number;
   endOffset: number;
+  /** Model token ids without special tokens; triggers turn them into the collection's BM25 statistics. */
+  tokenIds?: number[];
 }
 
 export interface ChunkWithDocument {
@@ -26,10 +28,10 @@ export async function replaceChunks(
   await db.query('DELETE FROM chunks WHERE document_id = $1', [doc.id]);
   if (chunks.length === 0) return;
   await db.query(
-    `INSERT INTO chunks (id, document_id, tenant_id, collection_id, document_version, ordinal, text, start_offset, end_offset)
-     SELECT c.id, $1, $2, $3, $4, c.ordinal, c.text, c.start_offset, c.end_offset
-       FROM unnest($5::uuid[], $6::int[], $7::text[], $8::int[], $9::int[])
-            AS c(id, ordinal, text, start_offset, end_offset)`,
+    `INSERT INTO chunks (id, document_id, tenant_id, collection_id, document_version, ordinal, text, start_offset, end_offset, token_ids)
+     SELECT c.id, $1, $2, $3, $4, c.ordinal, c.text, c.start_offset, c.end_offset, c.token_ids::int[]
+       FROM unnest($5::uuid[], $6::int[], $7::text[], $8::int[], $9::int[], $10::text[])
+            AS c(id, ordinal, text, start_offset, end_offset, token_ids)`,
     [
       doc.id,
       doc.tenantId,
@@ -40,6 +42,8 @@ export async function replaceChunks(
       chunks.map((c) => c.text),
       chunks.map((c) => c.startOffset),
       chunks.map((c) => c.endOffset),
+      // Arrays of different lengths cannot share one unnest, so each travels as an array literal.
+      chunks.map((c) => (c.tokenIds ? `{${c.tokenIds.join(',')}}` : null)),
     ],
   );
 }

@@ -96,4 +96,131 @@ export const migrations: Migration[] = [
       CREATE INDEX audit_log_tenant_at_idx ON audit_log (tenant_id, at DESC);
     `,
   },
+  {
+    version: 3,
+    name: 'document versions, stored sources, chunk places, webhooks',
+    sql: `
+      -- The version searchers see. It changes in the same transaction that swaps the chunks, so a search
+      -- sees the old version or the new one, never both and never neither.
+      ALTER TABLE documents ADD COLUMN ready_version integer;
+      UPDATE documents SET ready_version = version WHERE status = 'ready';
+      -- The latest version's file in object storage (null for text sent inline) and what it is.
+      ALTER TABLE documents ADD COLUMN source_key text;
+      ALTER TABLE documents ADD COLUMN media_type text;
+      ALTER TABLE documents ADD COLUMN filename text;
+      ALTER TABLE documents ADD COLUMN page_count integer;
+
+      ALTER TABLE chunks ADD COLUMN page integer;
+      ALTER TABLE chunks ADD COLUMN heading_path text[] NOT NULL DEFAULT '{}';
+      CREATE INDEX chunks_collection_idx ON chunks (collection_id);
+
+      -- Completion webhooks; the secret signs each delivery (HMAC-SHA256), so it is kept as given.
+      CREATE TABLE webhooks (
+        tenant_id text PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+        url text NOT NULL,
+        secret text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'BM25 term statistics per collection, kept by triggers on chunks; index version per collection',
+    sql: `
+      -- The chunk's token ids (model tokenizer, no special tokens): BM25 document length and terms.
+      ALTER TABLE chunks ADD COLUMN token_ids integer[];
+
+      -- How many chunks of the collection contain each token id (BM25 document frequency).
+      CREATE TABLE collection_term_stats (
+        collection_id uuid NOT NULL,
+        token_id integer NOT NULL,
+        chunk_frequency integer NOT NULL,
+        PRIMARY KEY (collection_id, token_id)
+      );
+
+      -- Chunk count and total length (chunks with token ids only) for IDF and the average length, and a
+      -- version bumped by every write that can change search results (the result cache's key).
+      CREATE TABLE collection_index_stats (
+        collection_id uuid PRIMARY KEY,
+        chunk_count bigint NOT NULL DEFAULT 0,
+        total_tokens bigint NOT NULL DEFAULT 0,
+        index_version bigint NOT NULL DEFAULT 0
+      );
+
+      -- Statement-level triggers over transition tables: the statistics change in the same transaction as
+      -- the chunks (replace, delete, cascade from documents and collections), once per statement rather than
+      -- per row. The collection's stats row is always updated first, which serialises concurrent writers of a
+      -- collection on that row, so the term rows are never locked in conflicting orders.
+      CREATE FUNCTION chunks_stats_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO collection_index_stats AS s (collection_id, chunk_count, total_tokens, index_version)
+        SELECT collection_id, count(token_ids), coalesce(sum(cardinality(token_ids)), 0), 1
+          FROM new_chunks GROUP BY collection_id ORDER BY collection_id
+        ON CONFLICT (collection_id) DO UPDATE
+          SET chunk_count = s.chunk_count + EXCLUDED.chunk_count,
+              total_tokens = s.total_tokens + EXCLUDED.total_tokens,
+              index_version = s.index_version + 1;
+        INSERT INTO collection_term_stats AS s (collection_id, token_id, chunk_frequency)
+        SELECT n.collection_id, t.token_id, count(*)
+          FROM new_chunks n CROSS JOIN LATERAL (SELECT DISTINCT unnest(n.token_ids) AS token_id) t
+         GROUP BY n.collection_id, t.token_id ORDER BY n.collection_id, t.token_id
+        ON CONFLICT (collection_id, token_id) DO UPDATE
+          SET chunk_frequency = s.chunk_frequency + EXCLUDED.chunk_frequency;
+        RETURN NULL;
+      END $$;
+
+      -- Deletes only decrement what exists: when a whole collection goes, its rows may already be gone.
+      CREATE FUNCTION chunks_stats_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE collection_index_stats s
+           SET chunk_count = s.chunk_count - o.chunks, total_tokens = s.total_tokens - o.tokens,
+               index_version = s.index_version + 1
+          FROM (SELECT collection_id, count(token_ids) AS chunks,
+                       coalesce(sum(cardinality(token_ids)), 0) AS tokens
+                  FROM old_chunks GROUP BY collection_id) o
+         WHERE s.collection_id = o.collection_id;
+        UPDATE collection_term_stats s SET chunk_frequency = s.chunk_frequency - o.chunks
+          FROM (SELECT c.collection_id, t.token_id, count(*) AS chunks
+                  FROM old_chunks c CROSS JOIN LATERAL (SELECT DISTINCT unnest(c.token_ids) AS token_id) t
+                 GROUP BY c.collection_id, t.token_id) o
+         WHERE s.collection_id = o.collection_id AND s.token_id = o.token_id;
+        DELETE FROM collection_term_stats s
+         USING (SELECT DISTINCT c.collection_id, unnest(c.token_ids) AS token_id FROM old_chunks c) o
+         WHERE s.collection_id = o.collection_id AND s.token_id = o.token_id AND s.chunk_frequency <= 0;
+        RETURN NULL;
+      END $$;
+
+      CREATE TRIGGER chunks_stats_insert AFTER INSERT ON chunks
+        REFERENCING NEW TABLE AS new_chunks FOR EACH STATEMENT EXECUTE FUNCTION chunks_stats_after_insert();
+      CREATE TRIGGER chunks_stats_delete AFTER DELETE ON chunks
+        REFERENCING OLD TABLE AS old_chunks FOR EACH STATEMENT EXECUTE FUNCTION chunks_stats_after_delete();
+
+      -- A document's status, ACL, metadata or title decide whether and how its chunks are found, so any
+      -- change to them is a new index version of its collection too.
+      CREATE FUNCTION documents_bump_index_version() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO collection_index_stats AS s (collection_id, index_version)
+        SELECT DISTINCT n.collection_id, 1
+          FROM new_documents n JOIN old_documents o ON o.id = n.id
+         WHERE (n.status, n.acl, n.metadata, n.title, n.version)
+               IS DISTINCT FROM (o.status, o.acl, o.metadata, o.title, o.version)
+         ORDER BY n.collection_id
+        ON CONFLICT (collection_id) DO UPDATE SET index_version = s.index_version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER documents_index_version AFTER UPDATE ON documents
+        REFERENCING OLD TABLE AS old_documents NEW TABLE AS new_documents
+        FOR EACH STATEMENT EXECUTE FUNCTION documents_bump_index_version();
+
+      CREATE FUNCTION collections_drop_stats() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        DELETE FROM collection_term_stats WHERE collection_id IN (SELECT id FROM old_collections);
+        DELETE FROM collection_index_stats WHERE collection_id IN (SELECT id FROM old_collections);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER collections_stats_delete AFTER DELETE ON collections
+        REFERENCING OLD TABLE AS old_collections FOR EACH STATEMENT EXECUTE FUNCTION collections_drop_stats();
+    `,
+  },
 ];

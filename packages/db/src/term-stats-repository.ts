@@ -1,0 +1,78 @@
+import type { Queryable } from './pool.js';
+
+/**
+ * Per-collection BM25 statistics and the collection's index version. Triggers on the chunks and documents
+ * tables keep them (migration 4); this module only reads them.
+ */
+
+export interface CollectionIndexStats {
+  /** Chunks that carry token ids. */
+  chunkCount: number;
+  /** Sum of their lengths in tokens. */
+  totalTokens: number;
+  /** Bumped by every write that can change the collection's search results. */
+  indexVersion: number;
+}
+
+export interface CollectionTermStats extends CollectionIndexStats {
+  /** Chunks containing each requested token id; ids no chunk contains are absent. */
+  documentFrequency: Map<number, number>;
+}
+
+const emptyStats: CollectionIndexStats = { chunkCount: 0, totalTokens: 0, indexVersion: 0 };
+
+export async function readCollectionIndexStats(
+  db: Queryable,
+  collectionId: string,
+): Promise<CollectionIndexStats> {
+  const { rows } = await db.query<{ chunk_count: string; total_tokens: string; index_version: string }>(
+    `SELECT chunk_count, total_tokens, index_version FROM collection_index_stats WHERE collection_id = $1`,
+    [collectionId],
+  );
+  const row = rows[0];
+  if (!row) return { ...emptyStats };
+  return {
+    chunkCount: Number(row.chunk_count),
+    totalTokens: Number(row.total_tokens),
+    indexVersion: Number(row.index_version),
+  };
+}
+
+/** The collection's counts and the document frequency of the given token ids, in one round trip. */
+export async function readCollectionTermStats(
+  db: Queryable,
+  collectionId: string,
+  tokenIds: readonly number[],
+): Promise<CollectionTermStats> {
+  const unique = [...new Set(tokenIds)];
+  const { rows } = await db.query<{
+    chunk_count: string | null;
+    total_tokens: string | null;
+    index_version: string | null;
+    frequencies: [number, number][] | null;
+  }>(
+    `SELECT s.chunk_count, s.total_tokens, s.index_version,
+            (SELECT json_agg(json_build_array(t.token_id, t.chunk_frequency))
+               FROM collection_term_stats t
+              WHERE t.collection_id = $1 AND t.token_id = ANY($2::int[])) AS frequencies
+       FROM (SELECT 1) one
+       LEFT JOIN collection_index_stats s ON s.collection_id = $1`,
+    [collectionId, unique],
+  );
+  const row = rows[0];
+  return {
+    chunkCount: Number(row?.chunk_count ?? 0),
+    totalTokens: Number(row?.total_tokens ?? 0),
+    indexVersion: Number(row?.index_version ?? 0),
+    documentFrequency: new Map(row?.frequencies ?? []),
+  };
+}
+
+/** Average chunk length in tokens, counting chunks about to be added; 0 when there are none. */
+export function averageChunkLength(
+  stats: Pick<CollectionIndexStats, 'chunkCount' | 'totalTokens'>,
+  adding: { chunks: number; tokens: number } = { chunks: 0, tokens: 0 },
+): number {
+  const chunks = stats.chunkCount + adding.chunks;
+  return chunks > 0 ? (stats.totalTokens + adding.tokens) / chunks : 0;
+}
