@@ -1,0 +1,179 @@
+import { collectionNameSchema, tenantIdSchema, uuidSchema } from '@rag/contracts/identifiers';
+import { z } from 'zod';
+
+/**
+ * The ingest queue's job contract. Upstream systems add version 2 jobs to the BullMQ queue `ingest`
+ * themselves (see README "Upstream queue contract"); the gateway produces them too. Version 1 jobs, the
+ * first contract, are still accepted so that jobs queued before an upgrade run. `trace` carries W3C trace
+ * context so a trace continues into the worker.
+ */
+export const ingestQueueName = 'ingest';
+/** Jobs that failed for good (invalid, a bad document, or retries exhausted), with the reason. */
+export const deadLetterQueueName = 'ingest-dead-letter';
+
+/** Inline text above this size belongs in object storage, referenced by a `storage` content. */
+export const maxInlineTextLength = 1_000_000;
+export const maxExternalIdLength = 512;
+export const maxTitleLength = 1000;
+export const maxAclEntries = 1000;
+
+const traceSchema = z
+  .record(z.string(), z.string())
+  .optional()
+  .describe('W3C trace context (traceparent, tracestate)');
+
+// ---------------------------------------------------------------------------------------------------------
+// Version 1 (kept for jobs queued by earlier releases)
+
+export const ingestDocumentJobV1Schema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('ingest'),
+  documentId: uuidSchema,
+  tenantId: tenantIdSchema,
+  collectionId: uuidSchema,
+  version: z.number().int().positive(),
+  title: z.string().max(maxTitleLength).nullable(),
+  text: z.string().min(1),
+  trace: traceSchema,
+});
+
+export const deleteDocumentJobV1Schema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('delete'),
+  documentId: uuidSchema,
+  tenantId: tenantIdSchema,
+  collectionId: uuidSchema,
+  trace: traceSchema,
+});
+
+export const deleteCollectionJobV1Schema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('delete-collection'),
+  tenantId: tenantIdSchema,
+  collectionId: uuidSchema,
+  trace: traceSchema,
+});
+
+export const ingestJobV1Schema = z.discriminatedUnion('type', [
+  ingestDocumentJobV1Schema,
+  deleteDocumentJobV1Schema,
+  deleteCollectionJobV1Schema,
+]);
+
+// ---------------------------------------------------------------------------------------------------------
+// Version 2
+
+export const inlineTextMediaTypes = ['text/plain', 'text/markdown', 'text/html'] as const;
+
+export const inlineContentSchema = z
+  .strictObject({
+    kind: z.literal('inline'),
+    text: z.string().min(1).max(maxInlineTextLength),
+    mediaType: z.enum(inlineTextMediaTypes).default('text/plain'),
+  })
+  .describe(`The document's text in the job itself (at most ${maxInlineTextLength} characters)`);
+
+export const storageContentSchema = z
+  .strictObject({
+    kind: z.literal('storage'),
+    key: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(/^(?!\/)(?!.*\.\.)[\w!\-.*'()/]+$/, 'use a relative key of letters, digits and !-_.*\'()/, no ".."')
+      .describe("The object's key in the system's object storage"),
+    mediaType: z.string().max(255).optional().describe('Detected from the content when left out'),
+    filename: z.string().max(1024).optional(),
+  })
+  .describe('A file already put into the object storage the worker reads (local disk or S3)');
+
+export const documentContentSchema = z.discriminatedUnion('kind', [inlineContentSchema, storageContentSchema]);
+
+const documentTarget = {
+  tenantId: tenantIdSchema,
+  collection: collectionNameSchema.describe('The collection name; it must exist'),
+  externalId: z
+    .string()
+    .min(1)
+    .max(maxExternalIdLength)
+    .optional()
+    .describe("The producer's id of the document: the same externalId again updates the document"),
+  documentId: uuidSchema.optional().describe('Our id of a document that already exists'),
+};
+
+export const ingestDocumentJobV2Schema = z
+  .strictObject({
+    v: z.literal(2),
+    type: z.literal('ingest'),
+    ...documentTarget,
+    /** Set by the gateway, which created the document's row and its version before queueing. */
+    version: z.number().int().positive().optional(),
+    title: z.string().max(maxTitleLength).nullable().optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    acl: z.array(z.string().min(1).max(256)).max(maxAclEntries).optional(),
+    content: documentContentSchema,
+    trace: traceSchema,
+  })
+  .refine((job) => job.externalId !== undefined || job.documentId !== undefined, {
+    message: 'an ingest job needs externalId (or documentId for an existing document)',
+    path: ['externalId'],
+  });
+
+export const deleteDocumentJobV2Schema = z
+  .strictObject({
+    v: z.literal(2),
+    type: z.literal('delete'),
+    ...documentTarget,
+    trace: traceSchema,
+  })
+  .refine((job) => job.externalId !== undefined || job.documentId !== undefined, {
+    message: 'a delete job needs externalId or documentId',
+    path: ['externalId'],
+  });
+
+export const ingestJobV2Schema = z.discriminatedUnion('type', [
+  ingestDocumentJobV2Schema,
+  deleteDocumentJobV2Schema,
+]);
+
+export type IngestJobV1 = z.infer<typeof ingestJobV1Schema>;
+export type IngestDocumentJobV1 = z.infer<typeof ingestDocumentJobV1Schema>;
+export type DeleteDocumentJobV1 = z.infer<typeof deleteDocumentJobV1Schema>;
+export type DeleteCollectionJob = z.infer<typeof deleteCollectionJobV1Schema>;
+export type IngestJobV2 = z.infer<typeof ingestJobV2Schema>;
+export type IngestDocumentJobV2 = z.infer<typeof ingestDocumentJobV2Schema>;
+export type DeleteDocumentJobV2 = z.infer<typeof deleteDocumentJobV2Schema>;
+export type DocumentContent = z.infer<typeof documentContentSchema>;
+export type IngestJob = IngestJobV1 | IngestJobV2;
+/** What a producer writes: defaults (e.g. an inline mediaType) may be left out. */
+export type IngestJobV2Input = z.input<typeof ingestJobV2Schema>;
+
+export type ParsedIngestJob = { ok: true; job: IngestJob } | { ok: false; reason: string };
+
+/** Validates a queued job of any supported version; the reason names every offending field. */
+export function parseIngestJob(data: unknown): ParsedIngestJob {
+  const v = typeof data === 'object' && data !== null ? (data as { v?: unknown }).v : undefined;
+  const schema = v === 1 ? ingestJobV1Schema : v === 2 ? ingestJobV2Schema : undefined;
+  if (!schema) return { ok: false, reason: `v: unsupported job version ${JSON.stringify(v)} (use 1 or 2)` };
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return { ok: true, job: parsed.data };
+  const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return { ok: false, reason };
+}
+
+/**
+ * One BullMQ job id per document and action, so a re-enqueue of the same action is deduplicated. (BullMQ
+ * refuses custom ids with a single colon, hence the dashes.) Upstream producers choose their own ids.
+ */
+export function ingestJobId(job: IngestJob): string {
+  switch (job.type) {
+    case 'ingest':
+      return job.v === 1
+        ? `ingest-${job.documentId}-v${job.version}`
+        : `ingest-${job.documentId ?? job.externalId}-v${job.version ?? 'next'}`;
+    case 'delete':
+      return `delete-${job.documentId ?? job.externalId}`;
+    case 'delete-collection':
+      return `delete-collection-${job.collectionId}`;
+  }
+}
