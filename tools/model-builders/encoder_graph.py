@@ -276,7 +276,11 @@ def _mean_pooled_head(g: _Graph, hidden: str) -> list:
 
 
 def _bge_m3_head(g: _Graph, hidden: str, weights: EncoderWeights, size: int) -> list:
-    first = g.op("Gather", [hidden, _scalar(g, "first_token", 0, np.int64)], "cls_hidden", axis=1)
+    # Slice + Squeeze rather than Gather with a scalar index, which ONNX Runtime's optimiser rewrites wrongly.
+    first = g.op("Slice", [hidden, g.constant("cls_start", np.array([0], np.int64)),
+                           g.constant("cls_end", np.array([1], np.int64)),
+                           g.constant("cls_axis", np.array([1], np.int64))], "cls_hidden_3d")
+    first = g.op("Squeeze", [first, g.constant("cls_squeeze_axis", np.array([1], np.int64))], "cls_hidden")
     _l2_normalise(g, first, "dense_vecs")
     g.op("Relu", [_linear(g, hidden, "sparse_linear", weights.sparse)], "sparse_vecs")
     after_first = g.op(
