@@ -1,4 +1,5 @@
-import { embedRequestSchema } from '@rag/contracts/embedding-api';
+import { AppError } from '@rag/contracts/app-error';
+import { embedRequestSchema, tokenizeRequestSchema } from '@rag/contracts/embedding-api';
 import { createServiceApp, requireJson, type ServiceApp } from '@rag/http/service-app';
 import { requireServiceToken } from '@rag/http/service-token';
 import { parseInput } from '@rag/http/validate';
@@ -13,6 +14,9 @@ export interface EmbeddingAppDeps {
   embedder: Embedder;
   serviceToken: string;
 }
+
+// Tokenisation serves chunking of whole documents, so its limits are the body size and this count only.
+const maxTokenizeInputs = 4096;
 
 export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
   const registers = [deps.metrics.registry];
@@ -37,8 +41,8 @@ export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
   return createServiceApp({
     logger: deps.logger,
     metrics: deps.metrics,
-    // 256 texts of a few thousand characters each.
-    bodyLimit: '8mb',
+    // Whole documents come to /v1/tokenize.
+    bodyLimit: '32mb',
     readiness: [],
     routes(app) {
       app.use('/v1', requireServiceToken(deps.serviceToken));
@@ -48,14 +52,29 @@ export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
       app.post('/v1/embed', requireJson, async (req, res) => {
         const request = parseInput(embedRequestSchema, req.body);
         const stop = duration.startTimer();
-        const data = await deps.embedder.embed(request.texts, {
+        const data = await deps.embedder.embed(request.inputs, {
           kind: request.kind,
           outputs: request.outputs,
         });
         stop();
-        textsTotal.inc({ kind: request.kind }, request.texts.length);
+        textsTotal.inc({ kind: request.kind }, request.inputs.length);
         tokensTotal.inc(data.reduce((sum, e) => sum + e.tokens, 0));
         res.json({ model: deps.embedder.info, data });
+      });
+      app.post('/v1/tokenize', requireJson, async (req, res) => {
+        const request = parseInput(tokenizeRequestSchema, req.body);
+        if (request.inputs.length > maxTokenizeInputs) {
+          throw new AppError(
+            'payload_too_large',
+            `Tokenize at most ${maxTokenizeInputs} inputs per request, got ${request.inputs.length}`,
+          );
+        }
+        const data = await deps.embedder.tokenize(request.inputs, {
+          addSpecialTokens: request.add_special_tokens,
+          offsets: request.offsets,
+          truncate: request.truncate,
+        });
+        res.json({ model: deps.embedder.info.name, data });
       });
     },
   });

@@ -4,12 +4,26 @@ import {
   embedResponseSchema,
   type ModelInfo,
   modelInfoSchema,
+  type TokenizeResponse,
+  tokenizeResponseSchema,
 } from './embedding-api.js';
 import { createJsonClient } from './json-client.js';
 
 export interface EmbeddingClient {
   embed(request: EmbedRequest): Promise<EmbedResponse>;
   modelInfo(): Promise<ModelInfo>;
+  /** Token ids (and optionally UTF-16 offsets) of whole texts, without any kind prefix. */
+  tokenize(request: TokenizeRequest): Promise<TokenizeResponse>;
+}
+
+export interface TokenizeRequest {
+  inputs: string[];
+  /** Default true. */
+  addSpecialTokens?: boolean;
+  /** Default false. */
+  offsets?: boolean;
+  /** Default false: every token of the text, however long. */
+  truncate?: boolean;
 }
 
 export function createEmbeddingClient(options: {
@@ -24,7 +38,13 @@ export function createEmbeddingClient(options: {
     timeoutMs: options.timeoutMs ?? 60_000,
   });
   return {
-    embed: (request) => client.post('/v1/embed', request, embedResponseSchema),
+    embed: ({ texts, ...rest }) => client.post('/v1/embed', { inputs: texts, ...rest }, embedResponseSchema),
     modelInfo: () => client.get('/v1/model', modelInfoSchema),
+    tokenize: ({ inputs, addSpecialTokens, offsets, truncate }) =>
+      client.post(
+        '/v1/tokenize',
+        { inputs, add_special_tokens: addSpecialTokens, offsets, truncate },
+        tokenizeResponseSchema,
+      ),
   };
 }

@@ -75,9 +75,33 @@ describe('multilingual-e5-small against its reference outputs', () => {
     const tokenizer = await loadModelTokenizer(tokenizerPath, manifest);
     for (const line of reference) {
       expect(line.input, line.id).toBe(line.prefix + line.text);
-      const [ids] = await tokenizer.encode([line.text], kindOf(line.prefix));
-      expect(ids, line.id).toEqual(line.input_ids);
+      const [encoded] = await tokenizer.encode([line.text], kindOf(line.prefix));
+      expect(encoded!.ids, line.id).toEqual(line.input_ids);
+      // The reference's long text (en-10) was cut to maxLength as well.
+      expect(encoded!.truncated, line.id).toBe(line.input_ids.length === manifest.maxLength);
     }
+  });
+
+  it('gives UTF-16 offsets that slice Japanese, emoji and characters outside the BMP out of the text', async () => {
+    const { manifest, tokenizerPath } = await loadModelFolder(modelDir, { manifestPath });
+    const tokenizer = await loadModelTokenizer(tokenizerPath, manifest);
+    const texts = ['日本語のテキストです', 'I like 🍣 and 🍜 in 東京', 'math 𝔘𝔫𝔦 and émigré'];
+    const tokenized = await tokenizer.tokenize(texts, {
+      addSpecialTokens: true,
+      offsets: true,
+      truncate: false,
+    });
+    const pieces = tokenized.map(({ offsets }, i) =>
+      offsets!.slice(1, -1).map(([start, end]) => texts[i]!.slice(start, end).trim()),
+    );
+    expect(pieces[0]).toEqual(['日', '日本語', 'の', 'テキスト', 'です']);
+    // Every emoji comes out whole, as two UTF-16 units, never as half a surrogate pair.
+    expect(pieces[1]).toContain('🍣');
+    expect(pieces[1]).toContain('🍜');
+    expect(pieces[1]).toContain('東京');
+    expect(pieces[2]!.join('')).toBe('math𝔘𝔫𝔦andémigré');
+    const halfPair = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    expect(pieces.flat().filter((piece) => halfPair.test(piece))).toEqual([]);
   });
 
   it('reproduces every reference embedding, applying the prefix of the requested kind', async () => {

@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { AppError } from '@rag/contracts/app-error';
-import type { Embedding, ModelInfo, OutputKind, TextKind } from '@rag/contracts/embedding-api';
+import type { Embedding, ModelInfo, OutputKind, TextKind, TokenizedText } from '@rag/contracts/embedding-api';
 import { loadModelFolder } from '@rag/models/model-manifest';
 import { InferenceWorkerHost } from './inference-worker-host.js';
+import { loadModelTokenizer, type TokenizeOptions } from './model-tokenizer.js';
 
 export interface EmbedderOptions {
   /** Folder with model.onnx and tokenizer.json (and rag-model.json unless manifestPath is given). */
@@ -25,6 +26,8 @@ export interface Embedder {
   info: ModelInfo;
   /** One embedding per text, in order, holding exactly the requested outputs. */
   embed(texts: readonly string[], options: EmbedOptions): Promise<Embedding[]>;
+  /** Token ids of texts as they are (no prefix), with UTF-16 offsets when asked. */
+  tokenize(texts: readonly string[], options: TokenizeOptions): Promise<TokenizedText[]>;
   /** Waits for calls in flight, then stops the worker; later calls fail with 'shutting_down'. */
   close(): Promise<void>;
 }
@@ -58,6 +61,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     maxBatchSize,
   });
   await host.start();
+  const tokenizer = await loadModelTokenizer(folder.tokenizerPath, manifest);
 
   const info: ModelInfo = {
     name: manifest.name,
@@ -90,6 +94,10 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       } finally {
         inFlight.delete(call);
       }
+    },
+    async tokenize(texts, tokenizeOptions) {
+      if (closed) throw new AppError('shutting_down', 'The embedder is closed');
+      return tokenizer.tokenize(texts, tokenizeOptions);
     },
     async close() {
       if (closed) return;

@@ -58,7 +58,7 @@ port.on('message', (message: ToWorkerMessage) => {
   tokenizer.encode(texts, kind).then(
     (encoded) => {
       requests.set(id, { results: new Array(texts.length), remaining: texts.length });
-      encoded.forEach((ids, index) => {
+      encoded.forEach(({ ids }, index) => {
         queue.push({ requestId: id, index, ids, tokenCount: ids.length, outputs });
       });
       void pump();
