@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 bash scripts/milvus-venv.sh
 # The API fuzzer of the e2e tests.
 bash scripts/python-venv.sh schemathesis schemathesis==4.32.5
+# A real S3-protocol server (moto in server mode) for the object storage tests.
+bash scripts/python-venv.sh s3 "moto[server]==5.2.5"
 # The end-to-end tests run the built services as processes.
 pnpm exec turbo run build --output-logs=errors-only
 exec pnpm exec vitest run "$@"

@@ -53,12 +53,16 @@ describe('ingest job contract', () => {
   });
 
   it('names what is wrong with a version 2 job', () => {
-    expect(reason({ ...v2Job, externalId: undefined })).toMatch(/^externalId: an ingest job needs externalId/);
-    expect(reason({ ...v2Job, collection: 'Hand Book' })).toMatch(/^collection:/);
-    expect(reason({ ...v2Job, content: { kind: 'inline', text: 'x'.repeat(maxInlineTextLength + 1) } })).toMatch(
-      /^content\.text:/,
+    expect(reason({ ...v2Job, externalId: undefined })).toMatch(
+      /^externalId: an ingest job needs externalId/,
     );
-    expect(reason({ ...v2Job, content: { kind: 'storage', key: '../etc/passwd' } })).toMatch(/^content\.key:/);
+    expect(reason({ ...v2Job, collection: 'Hand Book' })).toMatch(/^collection:/);
+    expect(
+      reason({ ...v2Job, content: { kind: 'inline', text: 'x'.repeat(maxInlineTextLength + 1) } }),
+    ).toMatch(/^content\.text:/);
+    expect(reason({ ...v2Job, content: { kind: 'storage', key: '../etc/passwd' } })).toMatch(
+      /^content\.key:/,
+    );
     expect(reason({ ...v2Job, content: { kind: 'url', url: 'http://x' } })).toMatch(/^content\.kind:/);
     expect(reason({ ...v2Job, v: 3 })).toMatch(/^v: unsupported job version 3/);
     expect(reason('just a string')).toMatch(/^v: unsupported job version/);

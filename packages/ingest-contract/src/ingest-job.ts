@@ -80,14 +80,20 @@ export const storageContentSchema = z
       .string()
       .min(1)
       .max(1024)
-      .regex(/^(?!\/)(?!.*\.\.)[\w!\-.*'()/]+$/, 'use a relative key of letters, digits and !-_.*\'()/, no ".."')
+      .regex(
+        /^(?!\/)(?!.*\.\.)[\w!\-.*'()/]+$/,
+        'use a relative key of letters, digits and !-_.*\'()/, no ".."',
+      )
       .describe("The object's key in the system's object storage"),
     mediaType: z.string().max(255).optional().describe('Detected from the content when left out'),
     filename: z.string().max(1024).optional(),
   })
   .describe('A file already put into the object storage the worker reads (local disk or S3)');
 
-export const documentContentSchema = z.discriminatedUnion('kind', [inlineContentSchema, storageContentSchema]);
+export const documentContentSchema = z.discriminatedUnion('kind', [
+  inlineContentSchema,
+  storageContentSchema,
+]);
 
 const documentTarget = {
   tenantId: tenantIdSchema,

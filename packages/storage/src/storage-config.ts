@@ -1,0 +1,58 @@
+import { defined } from '@rag/config/common-schemas';
+import { type Env, readSecret } from '@rag/config/secret';
+import { z } from 'zod';
+import { createLocalStorage } from './local-storage.js';
+import type { ObjectStorage } from './object-storage.js';
+import { createS3Storage } from './s3-storage.js';
+
+/** The storage settings every service that reads or writes documents shares (gateway and worker). */
+export const storageSchema = z.discriminatedUnion('driver', [
+  z.object({ driver: z.literal('local'), root: z.string().min(1).default('.data/storage') }),
+  z.object({
+    driver: z.literal('s3'),
+    bucket: z.string().min(3),
+    endpoint: z.url().optional(),
+    region: z.string().min(1).default('us-east-1'),
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+    forcePathStyle: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
+    keyPrefix: z.string().default(''),
+  }),
+]);
+
+export type StorageConfig = z.infer<typeof storageSchema>;
+
+/** STORAGE_DRIVER=local (STORAGE_ROOT) or s3 (S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID, ...). */
+export function storageFromEnv(env: Env) {
+  const driver = env.STORAGE_DRIVER ?? 'local';
+  if (driver !== 's3') return defined({ driver, root: env.STORAGE_ROOT });
+  return defined({
+    driver,
+    bucket: env.S3_BUCKET,
+    endpoint: env.S3_ENDPOINT,
+    region: env.S3_REGION,
+    accessKeyId: env.S3_ACCESS_KEY_ID,
+    secretAccessKey: readSecret(env, 'S3_SECRET_ACCESS_KEY'),
+    forcePathStyle: env.S3_FORCE_PATH_STYLE,
+    keyPrefix: env.S3_KEY_PREFIX,
+  });
+}
+
+export const storageEnvNames = {
+  'storage.driver': 'STORAGE_DRIVER',
+  'storage.root': 'STORAGE_ROOT',
+  'storage.bucket': 'S3_BUCKET',
+  'storage.endpoint': 'S3_ENDPOINT',
+  'storage.region': 'S3_REGION',
+  'storage.accessKeyId': 'S3_ACCESS_KEY_ID',
+  'storage.secretAccessKey': 'S3_SECRET_ACCESS_KEY',
+  'storage.forcePathStyle': 'S3_FORCE_PATH_STYLE',
+  'storage.keyPrefix': 'S3_KEY_PREFIX',
+};
+
+export function createObjectStorage(config: StorageConfig): ObjectStorage {
+  return config.driver === 'local' ? createLocalStorage({ root: config.root }) : createS3Storage(config);
+}
