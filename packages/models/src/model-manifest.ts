@@ -6,6 +6,11 @@ import { z } from 'zod';
 export const manifestFileName = 'rag-model.json';
 
 const outputName = z.string().min(1);
+/**
+ * Position of the output in the graph's output list. Some exports give their outputs generated names ('1234',
+ * 'output_2'); with `index` set the output is taken by position and `name` only labels it in messages.
+ */
+const outputIndex = z.number().int().nonnegative().optional();
 
 export const modelManifestSchema = z
   .object({
@@ -27,13 +32,14 @@ export const modelManifestSchema = z
         dense: z
           .object({
             name: outputName,
+            index: outputIndex,
             /** 'none': the graph output is already pooled to [batch, dim]; otherwise pool [batch, seq, dim]. */
             pooling: z.enum(['none', 'cls', 'mean']),
             normalize: z.boolean(),
           })
           .strict(),
-        sparse: z.object({ name: outputName }).strict().nullable(),
-        colbert: z.object({ name: outputName }).strict().nullable(),
+        sparse: z.object({ name: outputName, index: outputIndex }).strict().nullable(),
+        colbert: z.object({ name: outputName, index: outputIndex }).strict().nullable(),
       })
       .strict(),
     /** Prepended to the text before tokenisation, per kind of text (E5 wants "query: " / "passage: "). */
