@@ -44,11 +44,11 @@ RUN --mount=type=cache,id=rag-turbo-cache,target=/repo/.turbo/cache \
 RUN --mount=type=cache,id=rag-pnpm-store,target=/pnpm/store \
     pnpm deploy --legacy --prod --filter "@rag/${APP}" --store-dir /pnpm/store "/prod/${APP}" \
  && arch=$(node -p process.arch) \
- && for bin in /prod/${APP}/node_modules/.pnpm/onnxruntime-node@*/node_modules/onnxruntime-node/bin/napi-v*; do \
+ && for bin in "/prod/${APP}"/node_modules/.pnpm/onnxruntime-node@*/node_modules/onnxruntime-node/bin/napi-v*; do \
       [ -d "$bin" ] || continue; \
       find "$bin" -mindepth 2 -maxdepth 2 -type d ! -path "$bin/linux/$arch" -exec rm -rf {} +; \
     done \
- && for lib in /prod/${APP}/node_modules/.pnpm/tokenizers@*/node_modules/tokenizers/*.node; do \
+ && for lib in "/prod/${APP}"/node_modules/.pnpm/tokenizers@*/node_modules/tokenizers/*.node; do \
       case "$lib" in *"linux-$arch-gnu.node"|*"/*.node") ;; *) rm -f "$lib" ;; esac; \
     done
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/deploy/{render,staging,production}.sh (source it; it sets no shell options).
 #
 # Rendering never edits the repository: render_overlay copies infra/ to a scratch folder and writes one

@@ -102,6 +102,7 @@ error_ratio_gate() {
   query="sum(rate(http_requests_total{namespace=\"$namespace\",pod=~\"gateway-$color-.*\",status=~\"5..\",route!~\"/health.*|/metrics\"}[2m])) / sum(rate(http_requests_total{namespace=\"$namespace\",pod=~\"gateway-$color-.*\",route!~\"/health.*|/metrics\"}[2m]))"
   deadline=$((SECONDS + watch_seconds))
   while :; do
+    # shellcheck disable=SC2016 # JavaScript, not shell
     ratio=$(node -e '
       const [url, query] = process.argv.slice(1);
       fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`, { signal: AbortSignal.timeout(10000) })
