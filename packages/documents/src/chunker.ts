@@ -1,0 +1,295 @@
+import { AppError } from '@rag/contracts/app-error';
+import { type BreakLevel, breakLevel, findBreakPoints, isGraphemeBoundary } from './break-points.js';
+import type { DocumentSection, ExtractedDocument } from './extracted-document.js';
+
+/**
+ * The embedding model's tokenizer: token ids without special tokens, and each token's [start, end) in UTF-16 code
+ * units of its input text.
+ */
+export type TokenizeFn = (texts: string[]) => Promise<{ ids: number[]; offsets: [number, number][] }[]>;
+
+export interface ChunkOptions {
+  /** Most tokens a chunk may have (without special tokens): the model's input length less its specials and prefix. */
+  maxTokens: number;
+  /** Tokens at the end of a chunk that the next chunk of the same section starts with again. */
+  overlapTokens: number;
+}
+
+export interface DocumentChunk {
+  /** 0-based position in the document. */
+  ordinal: number;
+  /** Equal to `doc.text.slice(start, end)`. */
+  text: string;
+  start: number;
+  end: number;
+  page: number | null;
+  headingPath: string[];
+  /** `tokenize([text])[0].ids`: the chunk tokenized on its own, as the embedding service will see it. */
+  tokenIds: number[];
+}
+
+interface Range {
+  start: number;
+  end: number;
+}
+
+interface PlannedRange extends Range {
+  /** Where the planner started this chunk before trimming whitespace; budgets are keyed by it. */
+  planStart: number;
+}
+
+/** Re-planning rounds before giving up; each round only shrinks budgets, so a handful always suffices. */
+const maxRounds = 32;
+
+/**
+ * Cuts a document into chunks of at most `maxTokens` tokens of the model's own tokenizer. A chunk never crosses a
+ * section (so headings and pages split first and every chunk has one page and one heading path); inside a section
+ * the cut goes at the best place in the last half of the token budget: a paragraph end, else a line end, a sentence
+ * end (。！？ and Latin . ! ? with care for abbreviations and numbers), a clause, a word, and only as a last resort
+ * between two tokens, never inside a character. The next chunk starts up to `overlapTokens` tokens earlier, at the
+ * best such place.
+ *
+ * Budgets are planned on each section tokenized as a whole, where a token's count can differ slightly from the
+ * chunk tokenized alone (the tokenizer marks the first word of an input). So every chunk is then tokenized alone,
+ * which gives its `tokenIds`, and a chunk that came out over budget is planned again with a smaller budget.
+ * The result is deterministic for a given tokenizer.
+ */
+export async function chunkDocument(
+  doc: ExtractedDocument,
+  tokenize: TokenizeFn,
+  options: ChunkOptions,
+): Promise<DocumentChunk[]> {
+  validateOptions(options);
+  const sections = doc.sections.filter((section) => doc.text.slice(section.start, section.end).trim() !== '');
+  const sectionTokens = await tokenize(sections.map((section) => doc.text.slice(section.start, section.end)));
+  const planners = sections.map((section, index) => {
+    const tokens = sectionTokens[index];
+    if (!tokens || tokens.offsets.length !== tokens.ids.length)
+      throw new AppError('internal', 'the tokenizer returned no offsets for a section', { retryable: false });
+    return new SectionPlanner(doc.text, section, tokens.offsets, options);
+  });
+
+  // Ids of each chunk tokenized alone, by "start:end"; a section that is one chunk is already known.
+  const idsByRange = new Map<string, number[]>();
+  sections.forEach((section, index) => {
+    const trimmed = trimRange(doc.text, section);
+    if (trimmed.start === section.start && trimmed.end === section.end)
+      idsByRange.set(rangeKey(section), sectionTokens[index]?.ids ?? []);
+  });
+
+  for (let round = 0; round < maxRounds; round++) {
+    const plans = planners.map((planner) => planner.plan());
+    const unknown = [
+      ...new Map(
+        plans
+          .flat()
+          .filter((range) => !idsByRange.has(rangeKey(range)))
+          .map((range) => [rangeKey(range), range]),
+      ).values(),
+    ];
+    if (unknown.length > 0) {
+      const tokenized = await tokenize(unknown.map((range) => doc.text.slice(range.start, range.end)));
+      for (const [index, range] of unknown.entries())
+        idsByRange.set(rangeKey(range), tokenized[index]?.ids ?? []);
+    }
+    let overBudget = false;
+    plans.forEach((ranges, index) => {
+      for (const range of ranges) {
+        const count = idsByRange.get(rangeKey(range))?.length ?? 0;
+        if (count > options.maxTokens) {
+          planners[index]?.shrink(range.planStart, count - options.maxTokens);
+          overBudget = true;
+          // Later chunks of this section move with this one; check them in the next round.
+          break;
+        }
+      }
+    });
+    if (!overBudget) return toChunks(doc.text, sections, plans, idsByRange);
+  }
+  throw new AppError('internal', `chunking did not converge within ${maxRounds} rounds`, {
+    retryable: false,
+  });
+}
+
+function toChunks(
+  text: string,
+  sections: DocumentSection[],
+  plans: PlannedRange[][],
+  idsByRange: Map<string, number[]>,
+): DocumentChunk[] {
+  const chunks: DocumentChunk[] = [];
+  plans.forEach((ranges, index) => {
+    const section = sections[index] as DocumentSection;
+    for (const range of ranges)
+      chunks.push({
+        ordinal: chunks.length,
+        text: text.slice(range.start, range.end),
+        start: range.start,
+        end: range.end,
+        page: section.page,
+        headingPath: [...section.headingPath],
+        tokenIds: idsByRange.get(rangeKey(range)) ?? [],
+      });
+  });
+  return chunks;
+}
+
+/** Plans the chunks of one section from the section's own tokenization (offsets made absolute). */
+class SectionPlanner {
+  private readonly sectionText: string;
+  /** Token [start, end) in document offsets. */
+  private readonly tokens: [number, number][];
+  private readonly breaks: Map<number, BreakLevel>;
+  /** Break positions in ascending order, for range lookups. */
+  private readonly breakPositions: number[];
+  /** Smaller budgets for chunks that start at a given position, learnt from chunks that came out too long. */
+  private readonly budgets = new Map<number, number>();
+
+  constructor(
+    private readonly text: string,
+    private readonly section: DocumentSection,
+    offsets: [number, number][],
+    private readonly options: ChunkOptions,
+  ) {
+    this.sectionText = text.slice(section.start, section.end);
+    this.tokens = offsets
+      .filter(([start, end]) => end > start)
+      .map(([start, end]) => [start + section.start, end + section.start]);
+    this.breaks = new Map();
+    for (const [position, level] of findBreakPoints(this.sectionText))
+      this.breaks.set(position + section.start, level);
+    this.breakPositions = [...this.breaks.keys()].sort((a, b) => a - b);
+  }
+
+  plan(): PlannedRange[] {
+    const ranges: PlannedRange[] = [];
+    let start = this.section.start;
+    const end = this.section.end;
+    while (start < end) {
+      const first = this.firstTokenAtOrAfter(start);
+      const budget = this.budgets.get(start) ?? this.options.maxTokens;
+      const last = this.tokens.length - first <= budget;
+      const cut = last ? end : this.chooseCut(start, first, budget);
+      const range = trimRange(this.text, { start, end: cut });
+      if (range.end > range.start) ranges.push({ ...range, planStart: start });
+      if (last) break;
+      start = Math.max(this.overlapStart(start, cut), start + 1);
+    }
+    return ranges;
+  }
+
+  /** The chunk planned from `planStart` had `excess` tokens too many alone: give it that many fewer. */
+  shrink(planStart: number, excess: number): void {
+    const current = this.budgets.get(planStart) ?? this.options.maxTokens;
+    this.budgets.set(planStart, Math.max(1, current - Math.max(1, excess)));
+  }
+
+  /** The best cut after `start` that keeps at most `budget` tokens (counted in the section's tokenization). */
+  private chooseCut(start: number, first: number, budget: number): number {
+    const lastFitting = this.tokens[first + budget - 1] as [number, number];
+    const nextToken = this.tokens[first + budget];
+    // Anything up to the start of the first token that does not fit; whitespace before it belongs to no token.
+    const limit = nextToken ? nextToken[0] : lastFitting[1];
+    const halfway = this.tokens[first + Math.floor(budget / 2)]?.[0] ?? start + 1;
+    for (const from of [halfway, start + 1]) {
+      const cut = this.bestBreak(from, limit, 'latest');
+      if (cut !== null) return cut;
+    }
+    // No break and no token start in reach (budget of one token longer than the text): take the whole token.
+    return this.snapToGrapheme(Math.max(lastFitting[1], start + 1));
+  }
+
+  /** Where the next chunk starts: at most `overlapTokens` tokens before `cut`, at the best break there. */
+  private overlapStart(start: number, cut: number): number {
+    if (this.options.overlapTokens === 0) return cut;
+    const next = this.firstTokenAtOrAfter(cut);
+    const from =
+      this.tokens[Math.max(next - this.options.overlapTokens, this.firstTokenAtOrAfter(start) + 1)]?.[0];
+    if (from === undefined || from >= cut) return cut;
+    return this.bestBreak(from, cut - 1, 'earliest') ?? cut;
+  }
+
+  /**
+   * The break with the highest level in [from, to], the latest or the earliest of that level. Token starts count
+   * as the lowest level, so there is an answer whenever a token starts in the range on a character boundary.
+   */
+  private bestBreak(from: number, to: number, prefer: 'latest' | 'earliest'): number | null {
+    let best: { position: number; level: number } | null = null;
+    const consider = (position: number, level: number) => {
+      if (position < from || position > to || !isGraphemeBoundary(this.text, position)) return;
+      if (
+        !best ||
+        level > best.level ||
+        (level === best.level && (prefer === 'latest' ? position > best.position : position < best.position))
+      )
+        best = { position, level };
+    };
+    for (let i = lowerBound(this.breakPositions, from); i < this.breakPositions.length; i++) {
+      const position = this.breakPositions[i] as number;
+      if (position > to) break;
+      consider(position, this.breaks.get(position) ?? breakLevel.token);
+    }
+    for (let i = this.firstTokenAtOrAfter(from); i < this.tokens.length; i++) {
+      const tokenStart = (this.tokens[i] as [number, number])[0];
+      if (tokenStart > to) break;
+      consider(tokenStart, breakLevel.token);
+    }
+    return (best as { position: number } | null)?.position ?? null;
+  }
+
+  private firstTokenAtOrAfter(position: number): number {
+    let low = 0;
+    let high = this.tokens.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.tokens[middle] as [number, number])[1] <= position) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  private snapToGrapheme(position: number): number {
+    let snapped = Math.min(position, this.section.end);
+    while (snapped < this.section.end && !isGraphemeBoundary(this.text, snapped)) snapped++;
+    return snapped;
+  }
+}
+
+/** Index of the first element >= value in an ascending array. */
+function lowerBound(sorted: number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((sorted[middle] as number) < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function trimRange(text: string, range: Range): Range {
+  let { start, end } = range;
+  while (start < end && /\s/.test(text[start] ?? '')) start++;
+  while (end > start && /\s/.test(text[end - 1] ?? '')) end--;
+  return { start, end };
+}
+
+function rangeKey(range: Range): string {
+  return `${range.start}:${range.end}`;
+}
+
+function validateOptions(options: ChunkOptions): void {
+  const { maxTokens, overlapTokens } = options;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1)
+    throw new AppError('validation_failed', `maxTokens must be a positive integer, got ${maxTokens}`, {
+      retryable: false,
+    });
+  if (!Number.isInteger(overlapTokens) || overlapTokens < 0 || overlapTokens >= maxTokens)
+    throw new AppError(
+      'validation_failed',
+      `overlapTokens must be an integer from 0 to maxTokens - 1, got ${overlapTokens}`,
+      {
+        retryable: false,
+      },
+    );
+}

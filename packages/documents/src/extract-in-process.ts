@@ -1,0 +1,65 @@
+import { AppError } from '@rag/contracts/app-error';
+import { extractCsv } from './csv-extractor.js';
+import { extractDocx } from './docx-extractor.js';
+import type { DocumentHints, ExtractedDocument } from './extracted-document.js';
+import { type ExtractionLimits, limitExceeded } from './extraction-limits.js';
+import { extractHtml } from './html-extractor.js';
+import { extractMarkdown } from './markdown-extractor.js';
+import { detectBinaryFormat, detectTextFormat, type TextFormat } from './media-type-detection.js';
+import { extractPdf } from './pdf-extractor.js';
+import { extractPlainText } from './plain-text-extractor.js';
+import { extractPptx } from './pptx-extractor.js';
+import { decodeText } from './text-decoding.js';
+import { extractXlsx } from './xlsx-extractor.js';
+
+/**
+ * Detects the format from the bytes and runs its extractor in the calling thread. `extractDocument` runs this in a
+ * worker thread with a time and memory budget; call it directly only for trusted input.
+ */
+export async function extractInProcess(
+  bytes: Uint8Array,
+  hints: DocumentHints,
+  limits: ExtractionLimits,
+): Promise<ExtractedDocument> {
+  checkInputSize(bytes, hints, limits);
+  switch (detectBinaryFormat(bytes)) {
+    case 'pdf':
+      return extractPdf(bytes, limits);
+    case 'docx':
+      return extractDocx(bytes, limits);
+    case 'xlsx':
+      return extractXlsx(bytes, limits);
+    case 'pptx':
+      return extractPptx(bytes, limits);
+    case null: {
+      const { text } = decodeText(bytes);
+      return extractText(text, detectTextFormat(text, hints), limits);
+    }
+  }
+}
+
+export function extractText(
+  text: string,
+  format: TextFormat,
+  limits: Pick<ExtractionLimits, 'maxTextChars'>,
+): ExtractedDocument {
+  switch (format) {
+    case 'html':
+      return extractHtml(text, { maxTextChars: limits.maxTextChars });
+    case 'markdown':
+      return extractMarkdown(text, limits);
+    case 'csv':
+      return extractCsv(text, limits);
+    case 'plain':
+      return extractPlainText(text, limits);
+  }
+}
+
+export function checkInputSize(bytes: Uint8Array, hints: DocumentHints, limits: ExtractionLimits): void {
+  if (bytes.length === 0) {
+    const name = hints.filename ? ` "${hints.filename}"` : '';
+    throw new AppError('validation_failed', `the document${name} is empty (0 bytes)`, { retryable: false });
+  }
+  if (bytes.length > limits.maxInputBytes)
+    throw limitExceeded('maxInputBytes', limits.maxInputBytes, bytes.length);
+}
