@@ -1,16 +1,12 @@
 import { AppError } from '@rag/contracts/app-error';
 import { extractCsv } from './csv-extractor.js';
-import { extractDocx } from './docx-extractor.js';
 import type { DocumentHints, ExtractedDocument } from './extracted-document.js';
 import { type ExtractionLimits, limitExceeded } from './extraction-limits.js';
 import { extractHtml } from './html-extractor.js';
 import { extractMarkdown } from './markdown-extractor.js';
 import { detectBinaryFormat, detectTextFormat, type TextFormat } from './media-type-detection.js';
-import { extractPdf } from './pdf-extractor.js';
 import { extractPlainText } from './plain-text-extractor.js';
-import { extractPptx } from './pptx-extractor.js';
 import { decodeText } from './text-decoding.js';
-import { extractXlsx } from './xlsx-extractor.js';
 
 /**
  * Detects the format from the bytes and runs its extractor in the calling thread. `extractDocument` runs this in a
@@ -22,15 +18,16 @@ export async function extractInProcess(
   limits: ExtractionLimits,
 ): Promise<ExtractedDocument> {
   checkInputSize(bytes, hints, limits);
+  // The binary formats' parsers are loaded on first use: a thread that only ever sees text never loads pdf.js.
   switch (detectBinaryFormat(bytes)) {
     case 'pdf':
-      return extractPdf(bytes, limits);
+      return (await import('./pdf-extractor.js')).extractPdf(bytes, limits);
     case 'docx':
-      return extractDocx(bytes, limits);
+      return (await import('./docx-extractor.js')).extractDocx(bytes, limits);
     case 'xlsx':
-      return extractXlsx(bytes, limits);
+      return (await import('./xlsx-extractor.js')).extractXlsx(bytes, limits);
     case 'pptx':
-      return extractPptx(bytes, limits);
+      return (await import('./pptx-extractor.js')).extractPptx(bytes, limits);
     case null: {
       const { text } = decodeText(bytes);
       return extractText(text, detectTextFormat(text, hints), limits);

@@ -1,27 +1,20 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { toAppError } from '@rag/contracts/app-error';
 import { extractInProcess } from './extract-in-process.js';
 import type { ExtractJob, ExtractOutcome } from './extract-worker-protocol.js';
 
-// One document per thread: the host ends the thread when it answers or when the parse time runs out.
-const job = workerData as ExtractJob;
-
-async function run(): Promise<ExtractOutcome> {
+// Extracts one document at a time for the host; the host ends the thread when a document runs out of time.
+async function run(job: ExtractJob): Promise<ExtractOutcome> {
   try {
-    return { ok: true, document: await extractInProcess(job.bytes, job.hints, job.limits) };
+    return { id: job.id, ok: true, document: await extractInProcess(job.bytes, job.hints, job.limits) };
   } catch (error) {
     // A parser's own exception (not an AppError) means the file is malformed for that parser.
     const appError = toAppError(error, 'validation_failed');
-    return {
-      ok: false,
-      error: {
-        code: appError.code,
-        message: appError.message,
-        retryable: appError.retryable,
-        context: appError.context,
-      },
-    };
+    const { code, message, retryable, context } = appError;
+    return { id: job.id, ok: false, error: { code, message, retryable, context } };
   }
 }
 
-parentPort?.postMessage(await run());
+parentPort?.on('message', (job: ExtractJob) => {
+  void run(job).then((outcome) => parentPort?.postMessage(outcome));
+});
