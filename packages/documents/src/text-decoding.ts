@@ -45,7 +45,7 @@ export function decodeText(bytes: Uint8Array): DecodedText {
     return { text: lossyUtf8, encoding: 'utf-8', lossy: true };
 
   if (controlByteRatio(bytes) < 0.01)
-    return { text: new TextDecoder('windows-1252').decode(bytes), encoding: 'windows-1252', lossy: false };
+    return { text: decodeWindows1252(bytes), encoding: 'windows-1252', lossy: false };
 
   throw new AppError(
     'unsupported_media_type',
@@ -54,6 +54,23 @@ export function decodeText(bytes: Uint8Array): DecodedText {
       retryable: false,
     },
   );
+}
+
+/** Windows-1252 differs from Latin-1 in 0x80-0x9F (€, curly quotes, dashes); undefined bytes stay as they are. */
+const windows1252High =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+/**
+ * Node's TextDecoder decodes the "windows-1252" label as plain Latin-1 (ISO-8859-1) (unlike the WHATWG table), so the 32 bytes
+ * where the two differ are mapped here.
+ */
+function decodeWindows1252(bytes: Uint8Array): string {
+  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return latin1.replace(/\p{Cc}/gu, (char) => {
+    const code = char.charCodeAt(0);
+    return code >= 0x80 && code <= 0x9f ? (windows1252High[code - 0x80] as string) : char;
+  });
 }
 
 function decodeWithBom(bytes: Uint8Array): DecodedText | null {

@@ -56,10 +56,15 @@ export function extractXlsx(bytes: Uint8Array, limits: ExtractionLimits): Extrac
     if (!worksheet) return;
     builder.resetHeadings();
     builder.heading(1, name);
+    let firstRow = true;
     for (const row of children(child(worksheet, 'worksheet', 'sheetData'), 'row')) {
       const cells = children(row, 'c').map((cell) => cellText(cell, sharedStrings).trim());
       while (cells.length > 0 && cells.at(-1) === '') cells.pop();
-      if (cells.length > 0) builder.line(cells.join(' | '));
+      if (cells.length === 0) continue;
+      // The sheet's rows form one block below its name.
+      if (firstRow) builder.paragraph(cells.join(' | '));
+      else builder.line(cells.join(' | '));
+      firstRow = false;
     }
   });
   return builder.build({ mediaType: mediaTypes.xlsx, title: null, pageCount: null });
