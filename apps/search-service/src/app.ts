@@ -1,3 +1,4 @@
+import type { SearchTimings } from '@rag/contracts/search-api';
 import { internalSearchRequestSchema } from '@rag/contracts/search-api';
 import { checkPostgres, type Pool } from '@rag/db/pool';
 import { createServiceApp, requireJson, type ServiceApp } from '@rag/http/service-app';
@@ -37,6 +38,7 @@ export function createSearchApp(deps: SearchAppDeps): ServiceApp {
         try {
           const answer = await deps.search(request);
           stop({ outcome: 'ok' });
+          res.setHeader('Server-Timing', serverTiming(answer.timings));
           res.json(answer);
         } catch (error) {
           stop({ outcome: 'error' });
@@ -45,4 +47,16 @@ export function createSearchApp(deps: SearchAppDeps): ServiceApp {
       });
     },
   });
+}
+
+/** Stage timings for callers and benchmarks: embedding and Milvus time versus the service's own. */
+export function serverTiming(timings: SearchTimings): string {
+  return [
+    `embed;dur=${timings.embedMs.toFixed(2)}`,
+    `milvus;dur=${timings.vectorMs.toFixed(2)}`,
+    `db;dur=${timings.databaseMs.toFixed(2)}`,
+    `rerank;dur=${timings.rerankMs.toFixed(2)}`,
+    `search;dur=${timings.totalMs.toFixed(2)}`,
+    ...(timings.cached ? ['cache;desc=hit'] : []),
+  ].join(', ');
 }

@@ -3,10 +3,17 @@ import {
   logLevelSchema,
   milvusSchema,
   postgresSchema,
+  redisSchema,
   serviceTokenSchema,
   serviceUrlSchema,
 } from '@rag/config/common-schemas';
-import { httpFromEnv, milvusFromEnv, postgresFromEnv, sharedEnvNames } from '@rag/config/env-groups';
+import {
+  httpFromEnv,
+  milvusFromEnv,
+  postgresFromEnv,
+  redisFromEnv,
+  sharedEnvNames,
+} from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
 import { type Env, readSecret } from '@rag/config/secret';
 import { z } from 'zod';
@@ -16,6 +23,13 @@ const schema = z.object({
   logLevel: logLevelSchema.default('info'),
   postgres: postgresSchema,
   milvus: milvusSchema,
+  redis: redisSchema,
+  cache: z.object({
+    /** Seconds a query embedding stays cached; 0 turns the cache off. */
+    embeddingTtlSeconds: z.coerce.number().int().nonnegative().default(3600),
+    /** Seconds an answer stays cached; any write to its collection invalidates it sooner. 0 turns it off. */
+    answerTtlSeconds: z.coerce.number().int().nonnegative().default(300),
+  }),
   embeddingServiceUrl: serviceUrlSchema.default('http://127.0.0.1:8081'),
   serviceToken: serviceTokenSchema,
 });
@@ -30,9 +44,18 @@ export function loadConfig(env: Env): SearchConfig {
       logLevel: env.LOG_LEVEL,
       postgres: postgresFromEnv(env),
       milvus: milvusFromEnv(env),
+      redis: redisFromEnv(env),
+      cache: {
+        embeddingTtlSeconds: env.SEARCH_EMBEDDING_CACHE_TTL_SECONDS,
+        answerTtlSeconds: env.SEARCH_ANSWER_CACHE_TTL_SECONDS,
+      },
       embeddingServiceUrl: env.EMBEDDING_SERVICE_URL,
       serviceToken: readSecret(env, 'SERVICE_TOKEN'),
     },
-    sharedEnvNames,
+    {
+      ...sharedEnvNames,
+      'cache.embeddingTtlSeconds': 'SEARCH_EMBEDDING_CACHE_TTL_SECONDS',
+      'cache.answerTtlSeconds': 'SEARCH_ANSWER_CACHE_TTL_SECONDS',
+    },
   );
 }

@@ -17,3 +17,17 @@ describe('highlightTerms', () => {
     expect(highlightTerms('anything', '?? !')).toEqual([]);
   });
 });
+
+describe('highlightTerms in Japanese', () => {
+  it('marks query bigrams in text without spaces and merges touching ones', () => {
+    const text = '梅雨の時期が始まることを梅雨入りという。';
+    const ranges = highlightTerms(text, '梅雨の時期はいつ？');
+    expect(ranges.map((r) => text.slice(r.start, r.end))).toEqual(['梅雨', '時期', '梅雨']);
+  });
+
+  it('merges overlapping bigrams into one range and keeps Latin words in mixed text', () => {
+    const text = '東京都庁はTokyoにある';
+    const ranges = highlightTerms(text, '東京都 tokyo');
+    expect(ranges.map((r) => text.slice(r.start, r.end))).toEqual(['東京都', 'Tokyo']);
+  });
+});

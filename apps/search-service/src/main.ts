@@ -8,9 +8,11 @@ import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
+import { Redis } from 'ioredis';
 import { Histogram } from 'prom-client';
 import { createSearchApp } from './app.js';
 import { loadConfig } from './config.js';
+import { createSearchCache } from './search-cache.js';
 import { createSearchEngine } from './search-engine.js';
 
 const config = loadConfig(process.env);
@@ -25,7 +27,7 @@ const searchDuration = new Histogram({
 });
 const stageDuration = new Histogram({
   name: 'search_stage_duration_seconds',
-  help: 'Time spent in each stage of a search (embed, vector_search, join).',
+  help: 'Time spent in each stage of a search (index_version, embed, vector_search, rerank, join).',
   labelNames: ['stage'] as const,
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
   registers: [metrics.registry],
@@ -37,6 +39,22 @@ const embeddings = createEmbeddingClient({
   baseUrl: config.embeddingServiceUrl,
   serviceToken: config.serviceToken,
   timeoutMs: 10_000,
+});
+// The model does not change while the service runs; a failed lookup is retried on the next search.
+let modelInfo: ReturnType<typeof embeddings.modelInfo> | undefined;
+const model = () => {
+  modelInfo ??= embeddings.modelInfo().catch((error: unknown) => {
+    modelInfo = undefined;
+    throw error;
+  });
+  return modelInfo;
+};
+const redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+redis.on('error', (error) => logger.warn({ err: error }, 'redis error; searching without the cache'));
+const cache = createSearchCache(redis, {
+  keyPrefix: config.redis.keyPrefix,
+  ...config.cache,
+  onError: (error) => logger.debug({ err: error }, 'search cache unavailable'),
 });
 const vectorStore = lazyVectorStore(
   async () => {
@@ -51,7 +69,7 @@ const { app, lifecycle } = createSearchApp({
   metrics,
   pool,
   searchDuration,
-  search: createSearchEngine({ pool, embeddings, vectorStore: vectorStore.get, stageDuration }),
+  search: createSearchEngine({ pool, embeddings, vectorStore: vectorStore.get, model, stageDuration, cache }),
   checkVectorStore: async () => (await vectorStore.get()).checkHealth(),
   checkEmbeddings: async () => void (await embeddings.modelInfo()),
   serviceToken: config.serviceToken,
@@ -64,5 +82,6 @@ onShutdownSignal(logger, [
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
   { name: 'close milvus', run: () => vectorStore.close() },
   { name: 'close postgres', run: () => pool.end() },
+  { name: 'close redis', run: async () => void (await redis.quit()) },
   { name: 'flush telemetry', run: flushTelemetry },
 ]);

@@ -1,27 +1,57 @@
 import { AppError } from '@rag/contracts/app-error';
-import type { OutputKind } from '@rag/contracts/embedding-api';
+import type { Embedding, ModelInfo, OutputKind } from '@rag/contracts/embedding-api';
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import type { SearchMode } from '@rag/contracts/public-api';
 import type {
   InternalSearchHit,
-  InternalSearchRequest,
   InternalSearchResponse,
+  ParsedSearchRequest,
+  SignalName,
 } from '@rag/contracts/search-api';
-import { findSearchableChunks } from '@rag/db/chunk-repository';
 import type { Queryable } from '@rag/db/pool';
-import type { ChunkVectorStore, HybridQuery } from '@rag/vector-store/chunk-vector-store';
+import { findVisibleChunks } from '@rag/db/searchable-chunk-repository';
+import { readCollectionIndexStats, readCollectionTermStats } from '@rag/db/term-stats-repository';
+import { bm25QueryVector } from '@rag/lexical/bm25';
+import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
+import { compileMilvusFilter } from '@rag/vector-store/metadata-filter-milvus';
 import type { Histogram } from 'prom-client';
+import { colbertRerank } from './colbert-rerank.js';
+import { type FusedHit, fuse, resolveWeights, single } from './fusion.js';
 import { highlightTerms } from './highlight.js';
+import { noSearchCache, type SearchCache } from './search-cache.js';
 
 export interface SearchEngineDeps {
   pool: Queryable;
   embeddings: EmbeddingClient;
   vectorStore: () => Promise<ChunkVectorStore>;
+  model: () => Promise<ModelInfo>;
   stageDuration: Histogram<'stage'>;
+  cache?: SearchCache;
+  tuning?: Partial<SearchTuning>;
 }
 
+export interface SearchTuning {
+  /** Weights of the signals in weighted fusion when the caller names none (normalised over those in use). */
+  defaultWeights: Record<SignalName, number>;
+  /** Candidates each signal contributes; the ranking that pages are cut from. */
+  candidates: number;
+  /** How many of the top candidates a ColBERT re-rank re-scores. */
+  rerankDepth: number;
+}
+
+/**
+ * Dense + BM25 with equal weights is the measured default (README, Search quality): 0.947 nDCG@10 on
+ * jsquad-valid and 0.377 on cranfield with multilingual-e5-small. The learned sparse head joins with a
+ * smaller weight where the model has one.
+ */
+export const defaultTuning: SearchTuning = {
+  defaultWeights: { dense: 0.5, bm25: 0.5, sparse: 0.25 },
+  candidates: 200,
+  rerankDepth: 32,
+};
+
 /** Which signals a mode uses, given what the model offers; a mode the model cannot serve is a 422. */
-export function signalsFor(mode: SearchMode, hasSparse: boolean): OutputKind[] {
+export function signalsFor(mode: SearchMode, hasSparse: boolean): SignalName[] {
   switch (mode) {
     case 'dense':
       return ['dense'];
@@ -32,74 +62,194 @@ export function signalsFor(mode: SearchMode, hasSparse: boolean): OutputKind[] {
           'mode "sparse" needs a model with a sparse head; this one has none',
         );
       return ['sparse'];
-    case 'hybrid':
-      return hasSparse ? ['dense', 'sparse'] : ['dense'];
     case 'bm25':
-      throw new AppError('validation_failed', 'mode "bm25" is not available on this deployment yet');
+      return ['bm25'];
+    case 'hybrid':
+      return hasSparse ? ['dense', 'sparse', 'bm25'] : ['dense', 'bm25'];
   }
 }
 
 export function createSearchEngine(deps: SearchEngineDeps) {
-  async function timed<T>(stage: string, work: () => Promise<T>): Promise<T> {
+  const cache = deps.cache ?? noSearchCache;
+  const tuning = { ...defaultTuning, ...deps.tuning };
+
+  async function timed<T>(stage: string, work: () => Promise<T>): Promise<[T, number]> {
     const stop = deps.stageDuration.startTimer({ stage });
+    const started = performance.now();
     try {
-      return await work();
+      return [await work(), performance.now() - started];
     } finally {
       stop();
     }
   }
 
-  return async function search(request: InternalSearchRequest): Promise<InternalSearchResponse> {
-    const started = performance.now();
-    const store = await deps.vectorStore();
-    const signals = signalsFor(request.mode, store.space.hasSparse);
-    const scope = { tenantId: request.tenantId, collectionId: request.collectionId };
-
-    const answer = await timed('embed', () =>
-      deps.embeddings.embed({ texts: [request.query], kind: 'query', outputs: signals }),
-    );
+  /** Dense / sparse / ColBERT query vectors, from the cache when this query was embedded before. */
+  async function embedQuery(model: ModelInfo, query: string, outputs: OutputKind[]): Promise<Embedding> {
+    const cached = await cache.getEmbedding(model.name, outputs, query);
+    if (cached) return cached;
+    const answer = await deps.embeddings.embed({ texts: [query], kind: 'query', outputs });
     const embedding = answer.data[0];
-    const query: HybridQuery = {
-      scope,
-      principals: request.principals,
-      // Grouping by document keeps one chunk per document, so fetch more chunks to fill the page.
-      topK: request.groupByDocument ? Math.min(request.topK * 4, 200) : request.topK,
+    if (!embedding) throw new AppError('model_error', 'The embedding service returned no query embedding');
+    await cache.putEmbedding(model.name, outputs, query, embedding);
+    return embedding;
+  }
+
+  /** The query's BM25 vector: its token ids (no special tokens, no prefix) weighted by the collection's IDF. */
+  async function bm25Query(collectionId: string, query: string) {
+    const tokenized = await deps.embeddings.tokenize({ inputs: [query], addSpecialTokens: false });
+    const ids = tokenized.data[0]?.ids ?? [];
+    const stats = await readCollectionTermStats(deps.pool, collectionId, ids);
+    return bm25QueryVector(ids, stats);
+  }
+
+  return async function search(request: ParsedSearchRequest): Promise<InternalSearchResponse> {
+    const started = performance.now();
+    const [store, model] = await Promise.all([deps.vectorStore(), deps.model()]);
+    const signals = signalsFor(request.mode, store.space.hasSparse);
+    if (request.rerank === 'colbert' && !model.outputs.colbert) {
+      throw new AppError(
+        'validation_failed',
+        `rerank "colbert" needs a model with ColBERT vectors; ${model.name} has none`,
+      );
+    }
+    const [stats, statsMs] = await timed('index_version', () =>
+      readCollectionIndexStats(deps.pool, request.collectionId),
+    );
+    if (request.indexVersion !== undefined && request.indexVersion !== stats.indexVersion) {
+      throw new AppError(
+        'conflict',
+        'The collection changed since the first page of this search; search again from the first page',
+      );
+    }
+    const weights =
+      signals.length > 1
+        ? resolveWeights(signals, request.weights, tuning.defaultWeights)
+        : { [signals[0] as string]: 1 };
+    const answerKey = {
+      tenantId: request.tenantId,
+      collectionId: request.collectionId,
+      indexVersion: stats.indexVersion,
+      request: {
+        query: request.query,
+        mode: request.mode,
+        rerank: request.rerank,
+        fusion: request.fusion,
+        weights,
+        filter: request.filter ?? null,
+        group: request.groupByDocument,
+        offset: request.offset,
+        topK: request.topK,
+        principals: request.principals === null ? null : [...request.principals].sort(),
+      },
+    };
+    const cached = await cache.getAnswer(answerKey);
+    if (cached) {
+      const totalMs = performance.now() - started;
+      return {
+        ...cached,
+        tookMs: totalMs,
+        timings: { ...zeroTimings, databaseMs: statsMs, totalMs, cached: true },
+      };
+    }
+
+    const embeddingOutputs = signals.filter((s): s is 'dense' | 'sparse' => s === 'dense' || s === 'sparse');
+    const [[embedding, bm25], embedMs] = await timed('embed', () =>
+      Promise.all([
+        embeddingOutputs.length > 0 ? embedQuery(model, request.query, embeddingOutputs) : undefined,
+        signals.includes('bm25') ? bm25Query(request.collectionId, request.query) : undefined,
+      ]),
+    );
+    const vectors = {
       ...(embedding?.dense && signals.includes('dense') ? { dense: embedding.dense } : {}),
       ...(embedding?.sparse && signals.includes('sparse') ? { sparse: embedding.sparse } : {}),
+      ...(bm25 ? { bm25 } : {}),
     };
-    if (query.sparse && query.sparse.indices.length === 0 && !query.dense) return empty(signals, started);
+    const scope = { tenantId: request.tenantId, collectionId: request.collectionId };
+    const [lists, vectorMs] = await timed('vector_search', () =>
+      store.searchSignals({
+        scope,
+        principals: request.principals,
+        metadataFilter: request.filter ? compileMilvusFilter(request.filter) : '',
+        vectors,
+        limit: tuning.candidates,
+      }),
+    );
+    let ranked: FusedHit[] =
+      signals.length === 1
+        ? single(signals[0] as SignalName, lists[signals[0] as SignalName] ?? [])
+        : fuse(lists, weights, request.fusion);
 
-    const hits = await timed('vector_search', () => store.search(query));
-    const chunks = await timed('join', () =>
-      findSearchableChunks(
+    let rerankMs = 0;
+    const visibility = { ...scope, principals: request.principals, filter: request.filter };
+    if (request.rerank === 'colbert') {
+      [ranked, rerankMs] = await timed('rerank', () =>
+        colbertRerank(ranked, tuning.rerankDepth, {
+          query: () => embedQuery(model, request.query, ['colbert']),
+          passages: async (texts) =>
+            (await deps.embeddings.embed({ texts, kind: 'passage', outputs: ['colbert'] })).data,
+          texts: async (ids) =>
+            new Map(
+              [...(await findVisibleChunks(deps.pool, visibility, ids))].map(([id, c]) => [id, c.text]),
+            ),
+        }),
+      );
+    }
+    if (request.groupByDocument) ranked = firstPerDocument(ranked);
+
+    // Pages are fixed slices of one deterministic ranking, so they never overlap or skip. PostgreSQL has the
+    // last word on visibility: a chunk it no longer shows (document deleted or replaced a moment ago) is
+    // left out of its page rather than pulling the next page's first hit forward.
+    const page = ranked.slice(request.offset, request.offset + request.topK);
+    const [chunks, joinMs] = await timed('join', () =>
+      findVisibleChunks(
         deps.pool,
-        { ...scope, principals: request.principals },
-        hits.map((h) => h.chunkId),
+        visibility,
+        page.map((hit) => hit.chunkId),
       ),
     );
-
     const results: InternalSearchHit[] = [];
-    const seenDocuments = new Set<string>();
-    for (const hit of hits) {
+    for (const hit of page) {
       const chunk = chunks.get(hit.chunkId);
-      if (!chunk) continue; // being deleted or replaced: PostgreSQL is the source of truth
-      if (request.groupByDocument) {
-        if (seenDocuments.has(chunk.documentId)) continue;
-        seenDocuments.add(chunk.documentId);
-      }
+      if (!chunk) continue;
       results.push({
-        ...chunk,
+        chunkId: chunk.chunkId,
+        documentId: chunk.documentId,
+        externalId: chunk.externalId,
+        title: chunk.title,
+        text: chunk.text,
+        metadata: chunk.metadata,
         score: hit.score,
+        scores: hit.scores,
         highlights: highlightTerms(chunk.text, request.query),
       });
-      if (results.length === request.topK) break;
     }
-    return { results, signals, tookMs: performance.now() - started };
+    const nextOffset = request.offset + request.topK < ranked.length ? request.offset + request.topK : null;
+    const totalMs = performance.now() - started;
+    const answer: InternalSearchResponse = {
+      results,
+      signals: request.rerank === 'colbert' ? [...signals, 'colbert'] : signals,
+      fusion: signals.length > 1 ? request.fusion : 'none',
+      weights,
+      reranked: request.rerank === 'colbert',
+      nextOffset,
+      indexVersion: stats.indexVersion,
+      tookMs: totalMs,
+      timings: { embedMs, vectorMs, databaseMs: statsMs + joinMs, rerankMs, totalMs, cached: false },
+    };
+    await cache.putAnswer(answerKey, answer);
+    return answer;
   };
 }
 
-function empty(signals: string[], started: number): InternalSearchResponse {
-  return { results: [], signals, tookMs: performance.now() - started };
+const zeroTimings = { embedMs: 0, vectorMs: 0, databaseMs: 0, rerankMs: 0 };
+
+function firstPerDocument(ranked: FusedHit[]): FusedHit[] {
+  const seen = new Set<string>();
+  return ranked.filter((hit) => {
+    if (seen.has(hit.documentId)) return false;
+    seen.add(hit.documentId);
+    return true;
+  });
 }
 
 export type SearchEngine = ReturnType<typeof createSearchEngine>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { collectionNameSchema, roles, slugSchema, tenantIdSchema } from './identifiers.js';
+import { searchFilterSchema } from './search-filter.js';
 
 /** Request and response shapes of the public HTTP API served by the gateway. */
 
@@ -77,6 +78,22 @@ export const searchRequestSchema = z.strictObject({
   mode: z.enum(searchModes).default('hybrid'),
   rerank: z.enum(['none', 'colbert']).default('none'),
   group_by_document: z.boolean().default(false),
+  /** Metadata filter (search-filter.ts), applied inside the vector query. */
+  filter: z.lazy(() => searchFilterSchema).optional(),
+  /** Weighted fusion (default) or reciprocal rank fusion of the hybrid signals. */
+  fusion: z.enum(['weighted', 'rrf']).default('weighted'),
+  /** Per-signal fusion weights, e.g. {"dense": 0.5, "bm25": 0.5}; unnamed signals count 0. */
+  weights: z
+    .strictObject({
+      dense: z.number().min(0).max(1).optional(),
+      sparse: z.number().min(0).max(1).optional(),
+      bm25: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
+  /** Results to skip; offset + top_k stays within the first 200 results. */
+  offset: z.number().int().min(0).max(199).optional(),
+  /** next_cursor of the previous page; carries the offset and the collection version. */
+  cursor: z.string().max(200).optional(),
 });
 export type SearchRequest = z.infer<typeof searchRequestSchema>;
 
@@ -94,11 +111,24 @@ export const searchResultSchema = z.object({
   text: z.string(),
   highlights: z.array(highlightSchema),
   metadata: z.record(z.string(), z.unknown()),
+  /** Each signal's own score for this chunk, where it was among that signal's candidates. */
+  scores: z
+    .object({
+      dense: z.number().optional(),
+      sparse: z.number().optional(),
+      bm25: z.number().optional(),
+      colbert: z.number().optional(),
+    })
+    .optional(),
 });
 
 export const searchResponseSchema = z.object({
   results: z.array(searchResultSchema),
   signals: z.array(z.string()),
+  fusion: z.string().optional(),
+  weights: z.record(z.string(), z.number()).optional(),
+  /** Pass as `cursor` for the next page; null when there is none. */
+  next_cursor: z.string().nullable().optional(),
   took_ms: z.number(),
 });
 export type SearchResponse = z.infer<typeof searchResponseSchema>;

@@ -1,20 +1,67 @@
 import { z } from 'zod';
 import { tenantIdSchema, uuidSchema } from './identifiers.js';
 import { aclPrincipalSchema, highlightSchema, searchModes } from './public-api.js';
+import { searchFilterSchema } from './search-filter.js';
 
 /** The search service's internal contract: the gateway has already resolved tenant and collection. */
 
-export const internalSearchRequestSchema = z.strictObject({
-  tenantId: tenantIdSchema,
-  collectionId: uuidSchema,
-  query: z.string().min(1).max(4000),
-  topK: z.number().int().min(1).max(100),
-  mode: z.enum(searchModes),
-  groupByDocument: z.boolean(),
-  /** The caller's ACL principals; null for an unrestricted caller. */
-  principals: z.array(aclPrincipalSchema).max(1000).nullable(),
+export const signalNames = ['dense', 'sparse', 'bm25'] as const;
+export type SignalName = (typeof signalNames)[number];
+
+export const fusionMethods = ['weighted', 'rrf'] as const;
+export type FusionMethod = (typeof fusionMethods)[number];
+
+/** How far a search's ranking reaches: offset + top_k must stay within it, so every page is of one ranking. */
+export const maxResultWindow = 200;
+
+export const signalWeightsSchema = z
+  .strictObject({
+    dense: z.number().min(0).max(1).optional(),
+    sparse: z.number().min(0).max(1).optional(),
+    bm25: z.number().min(0).max(1).optional(),
+  })
+  .refine(
+    (w) => Object.values(w).some((value) => value !== undefined && value > 0),
+    'a weight must be above 0',
+  );
+
+export const internalSearchRequestSchema = z
+  .strictObject({
+    tenantId: tenantIdSchema,
+    collectionId: uuidSchema,
+    query: z.string().min(1).max(4000),
+    topK: z.number().int().min(1).max(100),
+    offset: z
+      .number()
+      .int()
+      .min(0)
+      .max(maxResultWindow - 1)
+      .default(0),
+    mode: z.enum(searchModes),
+    rerank: z.enum(['none', 'colbert']).default('none'),
+    fusion: z.enum(fusionMethods).default('weighted'),
+    weights: signalWeightsSchema.optional(),
+    filter: searchFilterSchema.optional(),
+    groupByDocument: z.boolean(),
+    /** The caller's ACL principals; null for an unrestricted caller. */
+    principals: z.array(aclPrincipalSchema).max(1000).nullable(),
+    /** The collection's index version the first page was computed at (from a cursor); a change is a 409. */
+    indexVersion: z.number().int().nonnegative().optional(),
+  })
+  .refine((r) => r.offset + r.topK <= maxResultWindow, {
+    message: `offset + top_k must not exceed ${maxResultWindow}`,
+    path: ['offset'],
+  });
+export type InternalSearchRequest = z.input<typeof internalSearchRequestSchema>;
+export type ParsedSearchRequest = z.output<typeof internalSearchRequestSchema>;
+
+export const signalScoresSchema = z.object({
+  dense: z.number().optional(),
+  sparse: z.number().optional(),
+  bm25: z.number().optional(),
+  colbert: z.number().optional(),
 });
-export type InternalSearchRequest = z.infer<typeof internalSearchRequestSchema>;
+export type SignalScores = z.infer<typeof signalScoresSchema>;
 
 export const internalSearchHitSchema = z.object({
   chunkId: z.string(),
@@ -23,14 +70,33 @@ export const internalSearchHitSchema = z.object({
   title: z.string().nullable(),
   text: z.string(),
   score: z.number(),
+  /** Each signal's own score for this chunk, where the chunk was among that signal's candidates. */
+  scores: signalScoresSchema,
   highlights: z.array(highlightSchema),
   metadata: z.record(z.string(), z.unknown()),
 });
 export type InternalSearchHit = z.infer<typeof internalSearchHitSchema>;
 
+export const searchTimingsSchema = z.object({
+  embedMs: z.number(),
+  vectorMs: z.number(),
+  databaseMs: z.number(),
+  rerankMs: z.number(),
+  totalMs: z.number(),
+  cached: z.boolean(),
+});
+export type SearchTimings = z.infer<typeof searchTimingsSchema>;
+
 export const internalSearchResponseSchema = z.object({
   results: z.array(internalSearchHitSchema),
   signals: z.array(z.string()),
+  fusion: z.enum([...fusionMethods, 'none']),
+  weights: z.record(z.string(), z.number()),
+  reranked: z.boolean(),
+  /** Offset of the next page, or null when the ranking is exhausted. */
+  nextOffset: z.number().int().nullable(),
+  indexVersion: z.number().int(),
   tookMs: z.number(),
+  timings: searchTimingsSchema,
 });
 export type InternalSearchResponse = z.infer<typeof internalSearchResponseSchema>;

@@ -19,6 +19,13 @@ export interface ChunkVectorRow {
   documentId: string;
   dense: number[];
   sparse?: SparseVector;
+  /**
+   * BM25 document vector over the model's token ids (@rag/lexical). A row without one (written before
+   * BM25 existed, or with no tokens) gets a placeholder that no BM25 query can match.
+   */
+  bm25?: SparseVector;
+  /** The document's metadata, for metadata filters inside the vector query. */
+  metadata?: Record<string, unknown>;
   /** The document's ACL principals; null (or empty) means visible to the whole tenant. */
   acl: string[] | null;
 }
@@ -40,6 +47,23 @@ export interface HybridQuery {
   topK: number;
 }
 
+/** The signals a space can be searched by, each a vector field of its own. */
+export type SignalName = 'dense' | 'sparse' | 'bm25';
+
+export interface SignalSearch {
+  scope: VectorScope;
+  /** As in HybridQuery: applied inside every signal's query. */
+  principals: string[] | null;
+  /** A compiled metadata filter (metadata-filter-milvus.ts), ANDed into the scope filter; '' for none. */
+  metadataFilter: string;
+  /** One query vector per signal to search; each runs as its own search, concurrently. */
+  vectors: { dense?: number[]; sparse?: SparseVector; bm25?: SparseVector };
+  /** Hits per signal. */
+  limit: number;
+}
+
+export type SignalHits = Partial<Record<SignalName, VectorHit[]>>;
+
 export interface VectorHit {
   chunkId: string;
   documentId: string;
@@ -52,10 +76,16 @@ export interface ChunkVectorStore {
   ensureReady(): Promise<void>;
   insert(rows: ChunkVectorRow[]): Promise<void>;
   deleteByDocument(scope: VectorScope, documentId: string): Promise<void>;
+  /** Deletes the given chunks (e.g. an old version's, after the new one became visible). */
+  deleteByIds(scope: VectorScope, chunkIds: string[]): Promise<void>;
+  /** Every chunk of a collection, in batches (the doctor compares them with PostgreSQL). */
+  listChunks(scope: VectorScope): AsyncIterable<Array<{ chunkId: string; documentId: string }>>;
   /** Makes written rows durable (Milvus flush); call once at the end of each ingest job. */
   flush(): Promise<void>;
   /** Dense + sparse with RRF when both vectors are given, a single-signal search otherwise. */
   search(query: HybridQuery): Promise<VectorHit[]>;
+  /** Searches each given signal on its own (for fusion in the caller), best first. */
+  searchSignals(query: SignalSearch): Promise<SignalHits>;
   countByDocument(scope: VectorScope, documentId: string): Promise<number>;
   checkHealth(): Promise<void>;
   close(): Promise<void>;

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { milvusCollectionName } from './milvus-collection-name.js';
 
 describe('milvusCollectionName', () => {
-  it('folds the model name into the Milvus alphabet and appends the dimension', () => {
+  it('folds the model name into the Milvus alphabet and appends the dimension and schema version', () => {
     expect(milvusCollectionName('dev_', { model: 'multilingual-e5-small', dim: 384, hasSparse: false })).toBe(
-      'dev_chunks_multilingual_e5_small_384',
+      'dev_chunks_multilingual_e5_small_384_v2',
     );
   });
 

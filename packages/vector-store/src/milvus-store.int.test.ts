@@ -70,7 +70,7 @@ afterAll(async () => {
 
 describe('MilvusStore', () => {
   it('names its collection after the prefix, model and dimension', () => {
-    expect(store.collectionName).toBe(`${collectionPrefix}chunks_tiny_m3_4`);
+    expect(store.collectionName).toBe(`${collectionPrefix}chunks_tiny_m3_4_v2`);
   });
 
   it('ensureReady is idempotent', async () => {

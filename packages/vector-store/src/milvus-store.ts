@@ -13,6 +13,9 @@ import type {
   ChunkVectorRow,
   ChunkVectorStore,
   HybridQuery,
+  SignalHits,
+  SignalName,
+  SignalSearch,
   VectorHit,
   VectorScope,
   VectorSpace,
@@ -24,6 +27,7 @@ import {
   assertSafePrincipal,
   documentFilter,
   maxIdLength,
+  scopeFilter,
   searchFilter,
 } from './scope-filter.js';
 
@@ -58,6 +62,8 @@ const fields = {
   documentId: 'document_id',
   dense: 'dense',
   sparse: 'sparse',
+  bm25: 'bm25',
+  metadata: 'metadata',
   aclPublic: 'acl_public',
   acl: 'acl',
 } as const;
@@ -70,6 +76,9 @@ const maxChunkIdLength = 256;
 const maxTopK = 16_384;
 const rrfK = 60;
 const defaultInsertBatchSize = 500;
+// Ids per delete expression, and rows per batch when listing a collection.
+const deleteBatchSize = 1000;
+const listBatchSize = 1000;
 const defaultTimeoutMs = 30_000;
 
 // HNSW on the dense field: supported by Milvus standalone and, through FAISS, by Milvus Lite.
@@ -83,6 +92,16 @@ const denseSearchEf = 64;
 // Milvus Lite: rejects `inverted_index_algo: DAAT_MAXSCORE` (only TAAT_NAIVE), so no algorithm is named
 // and each server uses its own default (DAAT_MAXSCORE on Milvus 2.5+).
 const sparseIndex = { index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'IP' } as const;
+// Inverted indexes on the scalar fields every filter tests, so filters do not scan rows one by one.
+// (Milvus Lite accepts them too; its JSON and array filters are still evaluated row by row.)
+const scalarIndex = { index_type: 'INVERTED' } as const;
+const scalarIndexedFields = ['collection_id', 'document_id'] as const;
+/**
+ * Milvus rejects a sparse vector without a non-zero weight. Rows without BM25 terms get this dimension,
+ * beyond every tokenizer's vocabulary, which no query vector ever contains.
+ */
+export const noTermsDimension = 2 ** 32 - 2;
+const noTermsVector: SparseVector = { indices: [noTermsDimension], values: [1] };
 
 export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   const { space } = options;
@@ -135,6 +154,8 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
       dense === undefined || Number(dim) !== space.dim ? `dense dim ${String(dim)} != ${space.dim}` : '',
       byName.has(fields.sparse) !== space.hasSparse ? `sparse field present != ${space.hasSparse}` : '',
       ...[
+        fields.bm25,
+        fields.metadata,
         fields.chunkId,
         fields.tenantId,
         fields.collectionId,
@@ -170,6 +191,27 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
           field_name: fields.dense,
           index_name: fields.dense,
           ...denseIndex,
+        }),
+      );
+    }
+    if (!indexed.has(fields.bm25)) {
+      await call('createIndex', () =>
+        client.createIndex({
+          collection_name: collectionName,
+          field_name: fields.bm25,
+          index_name: fields.bm25,
+          ...sparseIndex,
+        }),
+      );
+    }
+    for (const field of scalarIndexedFields) {
+      if (indexed.has(field)) continue;
+      await call('createIndex', () =>
+        client.createIndex({
+          collection_name: collectionName,
+          field_name: field,
+          index_name: field,
+          ...scalarIndex,
         }),
       );
     }
@@ -209,6 +251,37 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
     await call('delete', () =>
       client.delete({ collection_name: collectionName, filter, consistency_level: 'Strong' }),
     );
+  }
+
+  async function deleteByIds(scope: VectorScope, chunkIds: string[]): Promise<void> {
+    for (const id of chunkIds) assertSafeId('chunkId', id);
+    for (let start = 0; start < chunkIds.length; start += deleteBatchSize) {
+      const ids = chunkIds.slice(start, start + deleteBatchSize);
+      const filter = `${scopeFilter(scope)} && ${fields.chunkId} in [${ids.map((id) => `"${id}"`).join(',')}]`;
+      await call('delete', () =>
+        client.delete({ collection_name: collectionName, filter, consistency_level: 'Strong' }),
+      );
+    }
+  }
+
+  async function* listChunks(
+    scope: VectorScope,
+  ): AsyncIterable<Array<{ chunkId: string; documentId: string }>> {
+    const iterator = await call('queryIterator', () =>
+      client.queryIterator({
+        collection_name: collectionName,
+        expr: scopeFilter(scope),
+        output_fields: [fields.chunkId, fields.documentId],
+        batchSize: listBatchSize,
+        consistency_level: ConsistencyLevelEnum.Strong,
+      }),
+    );
+    for await (const batch of iterator as AsyncIterable<Array<Record<string, unknown>>>) {
+      yield batch.map((row) => ({
+        chunkId: String(row[fields.chunkId]),
+        documentId: String(row[fields.documentId]),
+      }));
+    }
   }
 
   async function countByDocument(scope: VectorScope, documentId: string): Promise<number> {
@@ -295,6 +368,55 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
     return result.results.map(toHit);
   }
 
+  async function searchSignals(query: SignalSearch): Promise<SignalHits> {
+    const scope = searchFilter(query.scope, query.principals);
+    const filter = query.metadataFilter ? `${scope} && (${query.metadataFilter})` : scope;
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > maxTopK) {
+      throw new AppError('bad_request', `limit must be an integer from 1 to ${maxTopK}`);
+    }
+    const requests: [SignalName, Record<string, unknown>][] = [];
+    const { dense, sparse, bm25 } = query.vectors;
+    if (dense !== undefined) {
+      assertDense(dense, space.dim, 'query dense vector');
+      requests.push([
+        'dense',
+        {
+          anns_field: fields.dense,
+          data: dense,
+          metric_type: denseIndex.metric_type,
+          params: { ef: Math.max(denseSearchEf, query.limit) },
+        },
+      ]);
+    }
+    if (sparse !== undefined) {
+      if (!space.hasSparse) throw new AppError('bad_request', `space ${space.model} has no sparse vectors`);
+      assertSparse(sparse, 'query sparse vector');
+      requests.push(['sparse', { anns_field: fields.sparse, data: sparse, metric_type: 'IP', params: {} }]);
+    }
+    if (bm25 !== undefined) {
+      assertSparse(bm25, 'query BM25 vector');
+      requests.push(['bm25', { anns_field: fields.bm25, data: bm25, metric_type: 'IP', params: {} }]);
+    }
+    const answers = await Promise.all(
+      requests.map(async ([signal, request]): Promise<[SignalName, VectorHit[]]> => {
+        // An empty sparse query matches nothing; Milvus would reject it.
+        const data = request.data as SparseVector | number[];
+        if (!Array.isArray(data) && data.indices.length === 0) return [signal, []];
+        const result = await call(`search ${signal}`, () =>
+          client.search({
+            collection_name: collectionName,
+            ...request,
+            filter,
+            limit: query.limit,
+            output_fields: [fields.chunkId, fields.documentId],
+          } as Parameters<typeof client.search>[0]),
+        );
+        return [signal, result.results.map(toHit)];
+      }),
+    );
+    return Object.fromEntries(answers);
+  }
+
   async function checkHealth(): Promise<void> {
     const health = await call('checkHealth', () => client.checkHealth());
     if (!health.isHealthy) {
@@ -315,8 +437,11 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
     ensureReady,
     insert,
     deleteByDocument,
+    deleteByIds,
+    listChunks,
     flush,
     search,
+    searchSignals,
     countByDocument,
     checkHealth,
     close,
@@ -360,11 +485,16 @@ function schemaFields(space: VectorSpace): FieldType[] {
     },
   ];
   if (space.hasSparse) schema.push({ name: fields.sparse, data_type: DataType.SparseFloatVector });
+  schema.push(
+    { name: fields.bm25, data_type: DataType.SparseFloatVector },
+    // Document metadata for metadata filters. Milvus Lite evaluates JSON filters row by row.
+    { name: fields.metadata, data_type: DataType.JSON },
+  );
   return schema;
 }
 
 interface MilvusRow {
-  [field: string]: string | boolean | string[] | number[] | SparseVector;
+  [field: string]: string | boolean | string[] | number[] | SparseVector | Record<string, unknown>;
 }
 
 function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace): MilvusRow {
@@ -384,7 +514,11 @@ function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace): Mi
     [fields.dense]: row.dense,
     [fields.aclPublic]: row.acl === null || row.acl.length === 0,
     [fields.acl]: row.acl ?? [],
+    [fields.metadata]: row.metadata ?? {},
   };
+  const bm25 = row.bm25 !== undefined && row.bm25.indices.length > 0 ? row.bm25 : noTermsVector;
+  assertSparse(bm25, `${where} BM25 vector`);
+  data[fields.bm25] = bm25;
   if (row.acl !== null) {
     if (row.acl.length > maxAclEntries)
       throw new AppError('bad_request', `${where}: more than ${maxAclEntries} ACL entries`);

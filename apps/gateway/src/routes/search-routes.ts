@@ -5,8 +5,28 @@ import type { Pool } from '@rag/db/pool';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
 import { Router } from 'express';
+import { z } from 'zod';
 import { resolveCollection } from '../collection-access.js';
 import { mountRoute } from '../mount-route.js';
+
+/**
+ * A cursor is the next page's offset and the collection's index version when the first page was served,
+ * so a later page comes from the same ranking or fails with 409 if the collection has changed since.
+ */
+const cursorSchema = z.strictObject({ o: z.number().int().min(0), v: z.number().int().min(0) });
+
+function encodeCursor(offset: number, indexVersion: number): string {
+  return Buffer.from(JSON.stringify({ o: offset, v: indexVersion })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { offset: number; indexVersion: number } {
+  try {
+    const parsed = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return { offset: parsed.o, indexVersion: parsed.v };
+  } catch {
+    throw new AppError('bad_request', 'cursor is not a next_cursor returned by this API');
+  }
+}
 
 export function searchRoutes(deps: { pool: Pool; search: SearchClient }): Router {
   const router = Router();
@@ -14,31 +34,52 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient }): Router
   mountRoute(router, 'post', '/v1/search', requireJson, async (req, res, principal) => {
     const started = performance.now();
     const body = parseInput(searchRequestSchema, req.body);
-    if (body.rerank !== 'none') {
-      throw new AppError('validation_failed', `rerank "${body.rerank}" is not available on this deployment`);
+    if (body.cursor !== undefined && body.offset !== undefined) {
+      throw new AppError('bad_request', 'give either offset or cursor, not both');
     }
+    const page = body.cursor !== undefined ? decodeCursor(body.cursor) : { offset: body.offset ?? 0 };
     const collection = await resolveCollection(deps.pool, principal, body.collection);
     const answer = await deps.search.search({
       tenantId: principal.tenantId,
       collectionId: collection.id,
       query: body.query,
       topK: body.top_k,
+      offset: page.offset,
       mode: body.mode,
+      rerank: body.rerank,
+      fusion: body.fusion,
+      ...(body.weights ? { weights: body.weights } : {}),
+      ...(body.filter ? { filter: body.filter } : {}),
       groupByDocument: body.group_by_document,
       principals: principal.principals,
+      ...('indexVersion' in page ? { indexVersion: page.indexVersion } : {}),
     });
+    res.setHeader(
+      'Server-Timing',
+      [
+        `embed;dur=${answer.timings.embedMs.toFixed(2)}`,
+        `milvus;dur=${answer.timings.vectorMs.toFixed(2)}`,
+        `search;dur=${answer.timings.totalMs.toFixed(2)}`,
+        `gateway;dur=${(performance.now() - started).toFixed(2)}`,
+        ...(answer.timings.cached ? ['cache;desc=hit'] : []),
+      ].join(', '),
+    );
     res.json({
       results: answer.results.map((hit) => ({
         document_id: hit.documentId,
         external_id: hit.externalId,
         chunk_id: hit.chunkId,
         score: hit.score,
+        scores: hit.scores,
         title: hit.title,
         text: hit.text,
         highlights: hit.highlights,
         metadata: hit.metadata,
       })),
       signals: answer.signals,
+      fusion: answer.fusion,
+      weights: answer.weights,
+      next_cursor: answer.nextOffset === null ? null : encodeCursor(answer.nextOffset, answer.indexVersion),
       took_ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { fuse, resolveWeights, rrfK } from './fusion.js';
+
+const hit = (chunkId: string, score: number) => ({ chunkId, documentId: `doc-${chunkId}`, score });
+
+describe('fuse (weighted)', () => {
+  it('min-max normalises each list and adds the weighted parts', () => {
+    const fused = fuse(
+      {
+        dense: [hit('a', 0.9), hit('b', 0.7), hit('c', 0.5)],
+        bm25: [hit('c', 12), hit('a', 2)],
+      },
+      { dense: 0.5, bm25: 0.5 },
+      'weighted',
+    );
+    // a: dense 1, bm25 0 -> 0.5; b: dense 0.5 -> 0.25; c: dense 0, bm25 1 -> 0.5
+    expect(fused.map((f) => [f.chunkId, Math.round(f.score * 1e9) / 1e9])).toEqual([
+      ['a', 0.5],
+      ['c', 0.5],
+      ['b', 0.25],
+    ]);
+    expect(fused[1]?.scores).toEqual({ dense: 0.5, bm25: 12 });
+  });
+
+  it('breaks ties by chunk id and scores a one-hit list as 1', () => {
+    const fused = fuse(
+      { dense: [hit('z', 0.3)], bm25: [hit('y', 4)] },
+      { dense: 0.5, bm25: 0.5 },
+      'weighted',
+    );
+    expect(fused.map((f) => [f.chunkId, f.score])).toEqual([
+      ['y', 0.5],
+      ['z', 0.5],
+    ]);
+  });
+});
+
+describe('fuse (rrf)', () => {
+  it('sums weight / (k + rank)', () => {
+    const fused = fuse(
+      { dense: [hit('a', 0.9), hit('b', 0.8)], bm25: [hit('b', 5)] },
+      { dense: 1, bm25: 1 },
+      'rrf',
+    );
+    expect(fused[0]?.chunkId).toBe('b');
+    expect(fused[0]?.score).toBeCloseTo(1 / (rrfK + 2) + 1 / (rrfK + 1), 12);
+    expect(fused[1]?.score).toBeCloseTo(1 / (rrfK + 1), 12);
+  });
+});
+
+describe('resolveWeights', () => {
+  const defaults = { dense: 0.5, sparse: 0.2, bm25: 0.5 };
+  it('normalises the defaults over the signals in use', () => {
+    expect(resolveWeights(['dense', 'bm25'], undefined, defaults)).toEqual({ dense: 0.5, bm25: 0.5 });
+  });
+  it('takes caller weights, unnamed signals counting 0', () => {
+    expect(resolveWeights(['dense', 'bm25'], { dense: 0.3 }, defaults)).toEqual({ dense: 1, bm25: 0 });
+    expect(resolveWeights(['dense', 'bm25'], { dense: 0.25, bm25: 0.75 }, defaults)).toEqual({
+      dense: 0.25,
+      bm25: 0.75,
+    });
+  });
+});

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import type { Embedding } from '@rag/contracts/embedding-api';
+import type { InternalSearchResponse } from '@rag/contracts/search-api';
+import type { Redis } from 'ioredis';
+
+/**
+ * Redis cache of query embeddings and of search answers. An answer's key holds the collection's index
+ * version, which every write to the collection bumps (PostgreSQL triggers, migration 4), so a write makes
+ * every cached answer of that collection unreachable at once; they expire on their own. A cache that fails
+ * is skipped, never fatal: search works without it.
+ */
+export interface SearchCache {
+  getEmbedding(model: string, outputs: readonly string[], query: string): Promise<Embedding | undefined>;
+  putEmbedding(model: string, outputs: readonly string[], query: string, embedding: Embedding): Promise<void>;
+  getAnswer(key: AnswerKey): Promise<InternalSearchResponse | undefined>;
+  putAnswer(key: AnswerKey, answer: InternalSearchResponse): Promise<void>;
+}
+
+export interface AnswerKey {
+  tenantId: string;
+  collectionId: string;
+  indexVersion: number;
+  /** Everything else that shapes the answer: query, mode, page, filter, weights, principals, ... */
+  request: unknown;
+}
+
+export interface SearchCacheOptions {
+  keyPrefix: string;
+  embeddingTtlSeconds: number;
+  answerTtlSeconds: number;
+  onError: (error: unknown) => void;
+}
+
+export function createSearchCache(redis: Redis, options: SearchCacheOptions): SearchCache {
+  const prefix = `${options.keyPrefix}:search`;
+  const embeddingKey = (model: string, outputs: readonly string[], query: string) =>
+    `${prefix}:embedding:${digest([model, [...outputs].sort(), query])}`;
+  const answerKey = (key: AnswerKey) =>
+    `${prefix}:answer:${key.tenantId}:${key.collectionId}:v${key.indexVersion}:${digest(key.request)}`;
+
+  async function get<T>(key: string): Promise<T | undefined> {
+    try {
+      const value = await redis.get(key);
+      return value === null ? undefined : (JSON.parse(value) as T);
+    } catch (error) {
+      options.onError(error);
+      return undefined;
+    }
+  }
+  async function put(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    if (ttlSeconds <= 0) return;
+    try {
+      await redis.set(key, JSON.stringify(value), 'EX', ttlSeconds);
+    } catch (error) {
+      options.onError(error);
+    }
+  }
+
+  return {
+    getEmbedding: (model, outputs, query) => get(embeddingKey(model, outputs, query)),
+    putEmbedding: (model, outputs, query, embedding) =>
+      put(embeddingKey(model, outputs, query), embedding, options.embeddingTtlSeconds),
+    getAnswer: (key) => get(answerKey(key)),
+    putAnswer: (key, answer) => put(answerKey(key), answer, options.answerTtlSeconds),
+  };
+}
+
+/** A cache that never hits, for deployments without one. */
+export const noSearchCache: SearchCache = {
+  getEmbedding: async () => undefined,
+  putEmbedding: async () => {},
+  getAnswer: async () => undefined,
+  putAnswer: async () => {},
+};
+
+function digest(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+}

@@ -1,0 +1,326 @@
+// `pnpm eval <BEIR folder>`: measures search quality on a BEIR-layout data set (corpus.jsonl,
+// queries.jsonl, qrels/test.tsv) through the public API. Ingests the corpus into a fresh collection, waits
+// until every document is ready, runs every query in each mode the model supports, and prints nDCG@10,
+// Recall@100, MRR@10 and latency per mode as a table and as JSON (also written with --out FILE).
+//
+// Against a running gateway: --url URL --key KEY (or RAG_URL / RAG_API_KEY). Without --url it starts a
+// private stack from the builds (Milvus Lite, PostgreSQL schema, the four services) with MODEL_DIR and
+// MODEL_MANIFEST, and removes it at the end. Options: --modes dense,bm25,hybrid  --limit-queries N
+// --concurrency N  --keep (keep the collection)  --out results.json
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: 'string' },
+    key: { type: 'string' },
+    modes: { type: 'string' },
+    'limit-queries': { type: 'string' },
+    concurrency: { type: 'string', default: '2' },
+    out: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const folder = positionals[0];
+if (!folder) {
+  console.error('usage: pnpm eval <BEIR folder> [--url URL --key KEY] [--modes dense,bm25,hybrid] [--out FILE]');
+  process.exit(2);
+}
+const concurrency = Number(args.concurrency);
+
+function log(message) {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
+}
+
+async function readJsonl(path) {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line));
+}
+
+async function readQrels(path) {
+  const qrels = new Map();
+  const lines = (await readFile(path, 'utf8')).split('\n').slice(1);
+  for (const line of lines) {
+    const [queryId, docId, score] = line.trim().split('\t');
+    if (!queryId || !docId) continue;
+    const relevance = Number(score);
+    if (!(relevance > 0)) continue;
+    if (!qrels.has(queryId)) qrels.set(queryId, new Map());
+    qrels.get(queryId).set(docId, relevance);
+  }
+  return qrels;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+async function pool(items, limit, work) {
+  let next = 0;
+  const results = new Array(items.length);
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index], index);
+      }
+    }),
+  );
+  return results;
+}
+
+// --- metrics (as pytrec_eval / BEIR: linear gain, ideal ranking from the qrels) ---
+function ndcgAt(ranked, relevant, k) {
+  let dcg = 0;
+  ranked.slice(0, k).forEach((id, i) => {
+    dcg += (relevant.get(id) ?? 0) / Math.log2(i + 2);
+  });
+  const ideal = [...relevant.values()].sort((a, b) => b - a).slice(0, k);
+  const idcg = ideal.reduce((sum, gain, i) => sum + gain / Math.log2(i + 2), 0);
+  return idcg > 0 ? dcg / idcg : 0;
+}
+function recallAt(ranked, relevant, k) {
+  if (relevant.size === 0) return 0;
+  return ranked.slice(0, k).filter((id) => relevant.has(id)).length / relevant.size;
+}
+function mrrAt(ranked, relevant, k) {
+  const index = ranked.slice(0, k).findIndex((id) => relevant.has(id));
+  return index < 0 ? 0 : 1 / (index + 1);
+}
+function percentile(sorted, p) {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+// --- the system under test ---
+async function privateStack() {
+  const { startMilvusLite } = await import('../packages/testing/dist/milvus-lite.js');
+  const { startService } = await import('../packages/testing/dist/service-process.js');
+  const { freePort } = await import('../packages/testing/dist/free-port.js');
+  const modelDir = process.env.MODEL_DIR && resolve(process.env.MODEL_DIR);
+  if (!modelDir) throw new Error('set MODEL_DIR (and MODEL_MANIFEST) or give --url and --key');
+  const adminKey = `admin_${randomBytes(24).toString('base64url')}`;
+  const tag = randomBytes(4).toString('hex');
+  const schema = `eval_${tag}`;
+  const milvus = await startMilvusLite();
+  const [embeddingPort, searchPort, workerPort, gatewayPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const common = {
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    DATABASE_SCHEMA: schema,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `eval_${tag}`,
+    MILVUS_ADDRESS: milvus.address,
+    MILVUS_COLLECTION_PREFIX: `eval_${tag}_`,
+    EMBEDDING_SERVICE_URL: `http://127.0.0.1:${embeddingPort}`,
+    SEARCH_SERVICE_URL: `http://127.0.0.1:${searchPort}`,
+    SERVICE_TOKEN: randomBytes(32).toString('hex'),
+  };
+  const services = [];
+  const stop = async () => {
+    for (const service of services.reverse()) await service.stop().catch(() => {});
+    await milvus.stop().catch(() => {});
+    const pg = await import('pg');
+    const db = new pg.default.Client({ connectionString: common.DATABASE_URL });
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db.end();
+  };
+  try {
+    services.push(
+      await startService({
+        app: 'embedding-service',
+        repoRoot,
+        port: embeddingPort,
+        readyTimeoutMs: 300_000,
+        env: {
+          ...common,
+          MODEL_DIR: modelDir,
+          ...(process.env.MODEL_MANIFEST ? { MODEL_MANIFEST: resolve(process.env.MODEL_MANIFEST) } : {}),
+        },
+      }),
+    );
+    services.push(await startService({ app: 'search-service', repoRoot, port: searchPort, env: common }));
+    services.push(await startService({ app: 'ingest-worker', repoRoot, port: workerPort, env: common }));
+    services.push(
+      await startService({
+        app: 'gateway',
+        repoRoot,
+        port: gatewayPort,
+        env: {
+          ...common,
+          ADMIN_API_KEY: adminKey,
+          RATE_LIMIT_PER_ADDRESS: '1000000',
+          RATE_LIMIT_PER_CREDENTIAL: '1000000',
+        },
+      }),
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: services.at(-1).url, key: adminKey, stop };
+}
+
+function client(url, key) {
+  return async function call(method, path, body) {
+    for (let attempt = 0; ; attempt++) {
+      const started = performance.now();
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      const ms = performance.now() - started;
+      if (response.status === 429 && attempt < 20) {
+        await new Promise((done) => setTimeout(done, 1000));
+        continue;
+      }
+      return { status: response.status, body: text ? JSON.parse(text) : {}, ms };
+    }
+  };
+}
+
+// --- main ---
+const corpus = await readJsonl(join(folder, 'corpus.jsonl'));
+let queries = await readJsonl(join(folder, 'queries.jsonl'));
+const qrels = await readQrels(join(folder, 'qrels', 'test.tsv'));
+queries = queries.filter((q) => qrels.has(String(q._id)));
+if (args['limit-queries']) queries = queries.slice(0, Number(args['limit-queries']));
+const dataset = basename(resolve(folder));
+
+const url = args.url ?? process.env.RAG_URL;
+const stack = url ? undefined : await privateStack();
+const call = client(url ?? stack.url, args.key ?? process.env.RAG_API_KEY ?? stack?.key);
+let exitCode = 0;
+try {
+  const collection = `eval-${dataset.replace(/[^a-z0-9-]/gi, '-').toLowerCase()}-${randomBytes(3).toString('hex')}`.slice(0, 60);
+  const created = await call('POST', '/v1/collections', { name: collection });
+  if (created.status !== 201) throw new Error(`creating ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
+
+  log(`ingesting ${corpus.length} documents of ${dataset} into ${collection}`);
+  const ingestStarted = performance.now();
+  let skipped = 0;
+  const documentIds = (
+    await pool(corpus, 4, async (doc) => {
+      const text = [doc.text, doc.title].find((t) => typeof t === 'string' && t.trim() !== '');
+      if (!text) {
+        skipped++;
+        return undefined;
+      }
+      const answer = await call('POST', `/v1/collections/${collection}/documents`, {
+        external_id: String(doc._id),
+        ...(doc.title ? { title: String(doc.title).slice(0, 1000) } : {}),
+        text: doc.text && doc.text.trim() !== '' ? doc.text : text,
+      });
+      if (answer.status !== 202 && answer.status !== 200) {
+        throw new Error(`document ${doc._id}: ${answer.status} ${JSON.stringify(answer.body)}`);
+      }
+      return answer.body.id;
+    })
+  ).filter(Boolean);
+  if (skipped > 0) log(`skipped ${skipped} documents without text`);
+
+  let pending = documentIds;
+  let failed = 0;
+  while (pending.length > 0) {
+    const states = await pool(pending, 8, async (id) => (await call('GET', `/v1/documents/${id}`)).body.status);
+    failed += states.filter((s) => s === 'failed').length;
+    pending = pending.filter((_, i) => states[i] !== 'ready' && states[i] !== 'failed');
+    if (pending.length > 0) {
+      log(`${documentIds.length - pending.length}/${documentIds.length} documents done`);
+      await new Promise((done) => setTimeout(done, 5000));
+    }
+  }
+  const ingestSeconds = (performance.now() - ingestStarted) / 1000;
+  log(`ingested in ${ingestSeconds.toFixed(1)} s (${failed} failed)`);
+
+  // Which modes the model supports: sparse and ColBERT only where it has the heads.
+  const probe = await call('POST', '/v1/search', { collection, query: 'probe', top_k: 1, mode: 'sparse' });
+  const colbertProbe = await call('POST', '/v1/search', { collection, query: 'probe', top_k: 1, rerank: 'colbert' });
+  const available = [
+    ['dense', { mode: 'dense' }],
+    ['bm25', { mode: 'bm25' }],
+    ...(probe.status === 200 ? [['sparse', { mode: 'sparse' }]] : []),
+    ['hybrid', { mode: 'hybrid' }],
+    ['hybrid-rrf', { mode: 'hybrid', fusion: 'rrf' }],
+    ...(colbertProbe.status === 200 ? [['hybrid+colbert', { mode: 'hybrid', rerank: 'colbert' }]] : []),
+  ];
+  const wanted = args.modes?.split(',');
+  const modes = wanted ? available.filter(([name]) => wanted.includes(name)) : available;
+
+  const results = [];
+  for (const [name, settings] of modes) {
+    log(`${name}: ${queries.length} queries`);
+    const latencies = [];
+    const scores = await pool(queries, concurrency, async (query) => {
+      const answer = await call('POST', '/v1/search', {
+        collection,
+        query: String(query.text).slice(0, 4000),
+        top_k: 100,
+        group_by_document: true,
+        ...settings,
+      });
+      if (answer.status !== 200) throw new Error(`query ${query._id} (${name}): ${answer.status} ${JSON.stringify(answer.body)}`);
+      latencies.push(answer.ms);
+      const ranked = answer.body.results.map((r) => r.external_id);
+      const relevant = qrels.get(String(query._id));
+      return { ndcg: ndcgAt(ranked, relevant, 10), recall: recallAt(ranked, relevant, 100), mrr: mrrAt(ranked, relevant, 10) };
+    });
+    const mean = (key) => scores.reduce((sum, s) => sum + s[key], 0) / scores.length;
+    latencies.sort((a, b) => a - b);
+    results.push({
+      mode: name,
+      ndcg_at_10: mean('ndcg'),
+      recall_at_100: mean('recall'),
+      mrr_at_10: mean('mrr'),
+      latency_p50_ms: percentile(latencies, 50),
+      latency_p95_ms: percentile(latencies, 95),
+      queries: scores.length,
+    });
+  }
+
+  const report = {
+    dataset,
+    documents: documentIds.length,
+    queries: queries.length,
+    ingest_seconds: Number(ingestSeconds.toFixed(1)),
+    model: process.env.MODEL_DIR ? basename(resolve(process.env.MODEL_DIR)) : undefined,
+    results,
+  };
+  const pad = (value, width) => String(value).padEnd(width);
+  const lines = [
+    `${pad('mode', 16)}${pad('nDCG@10', 10)}${pad('R@100', 10)}${pad('MRR@10', 10)}${pad('p50 ms', 10)}p95 ms`,
+    ...results.map(
+      (r) =>
+        `${pad(r.mode, 16)}${pad(r.ndcg_at_10.toFixed(4), 10)}${pad(r.recall_at_100.toFixed(4), 10)}${pad(
+          r.mrr_at_10.toFixed(4),
+          10,
+        )}${pad(r.latency_p50_ms.toFixed(1), 10)}${r.latency_p95_ms.toFixed(1)}`,
+    ),
+  ];
+  console.log(`${dataset}: ${documentIds.length} documents, ${queries.length} queries`);
+  console.log(lines.join('\n'));
+  console.log(JSON.stringify(report));
+  if (args.out) await writeFile(args.out, `${JSON.stringify(report, null, 2)}\n`);
+  if (!args.keep) await call('DELETE', `/v1/collections/${collection}`);
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  exitCode = 1;
+} finally {
+  await stack?.stop();
+}
+process.exit(exitCode);
