@@ -8,8 +8,11 @@ export interface ZipEntryInfo {
   declaredSize: number;
 }
 
-/** Slice of compressed input handed to the inflater at a time: the size check runs between slices. */
-const pushSliceBytes = 64 * 1024;
+/**
+ * Compressed input handed to the inflater at a time; the size check runs between slices. Deflate expands at most
+ * about 1032:1, so one 4 KiB slice yields at most about 4 MiB: that is how far past the budget inflation can get.
+ */
+const pushSliceBytes = 4 * 1024;
 
 export function isZip(bytes: Uint8Array): boolean {
   return (
@@ -46,8 +49,8 @@ export function listZipEntries(bytes: Uint8Array, what: string): ZipEntryInfo[] 
 /**
  * Inflates the wanted entries of an OOXML archive with a budget of `maxBytes` for all of them together. The
  * sizes declared in the central directory are checked before anything is inflated (a classic bomb declares its
- * size honestly and fails here at once); the actual output is counted while streaming, 64 KiB of input at a time,
- * so an archive that lies about its sizes stops as soon as it passes the budget instead of filling memory.
+ * size honestly and fails here at once); the actual output is counted while streaming, 4 KiB of input at a time,
+ * so an archive that lies about its sizes stops within about 4 MiB past the budget instead of filling memory.
  */
 export function readZipEntries(
   bytes: Uint8Array,
