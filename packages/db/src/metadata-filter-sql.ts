@@ -3,8 +3,8 @@ import type { FilterScalar, SearchFilter } from '@rag/contracts/search-filter';
 /**
  * Compiles a validated metadata filter into a PostgreSQL condition on `documents.metadata` (jsonb), with
  * every key and value passed as a query parameter. It keeps Milvus's semantics (metadata-filter-milvus.ts):
- * a comparison on a missing key, a JSON null or a value of another type is NULL (unknown), so neither it
- * nor its NOT matches; `exists` is true or false. Strings compare by code point (COLLATE "C"), as in Milvus.
+ * a comparison on a missing key, a JSON null or a scalar of another type is NULL (unknown), so neither it
+ * nor its NOT matches; equality with an array or object is false; `exists` is true or false. Strings compare by code point (COLLATE "C"), as in Milvus.
  */
 export interface SqlFilter {
   sql: string;
@@ -18,22 +18,35 @@ export function compileSqlFilter(filter: SearchFilter, column: string, firstPara
     return `$${firstParam + params.length - 1}::${cast}`;
   };
 
-  function typed(field: string, value: FilterScalar, test: (json: string) => string): string {
+  function typed(
+    field: string,
+    operator: string,
+    value: FilterScalar,
+    test: (json: string) => string,
+  ): string {
     const json = `(${column} -> ${param(field, 'text')})`;
     const type = typeof value === 'string' ? 'string' : typeof value === 'number' ? 'number' : 'boolean';
-    return `(CASE WHEN jsonb_typeof(${json}) = '${type}' THEN ${test(json)} END)`;
+    // Milvus: equality with an array or object is false; any other mismatch is unknown.
+    const containers = operator === '=' ? ` WHEN 'array' THEN false WHEN 'object' THEN false` : '';
+    return `(CASE jsonb_typeof(${json}) WHEN '${type}' THEN ${test(json)}${containers} END)`;
   }
 
   function compare(field: string, operator: string, value: FilterScalar): string {
     if (typeof value === 'string') {
       return typed(
         field,
+        operator,
         value,
         (json) => `(${json} #>> '{}') COLLATE "C" ${operator} ${param(value, 'text')} COLLATE "C"`,
       );
     }
     // jsonb compares numbers numerically (1 = 1.0) and booleans as booleans.
-    return typed(field, value, (json) => `${json} ${operator} ${param(JSON.stringify(value), 'jsonb')}`);
+    return typed(
+      field,
+      operator,
+      value,
+      (json) => `${json} ${operator} ${param(JSON.stringify(value), 'jsonb')}`,
+    );
   }
 
   function compile(node: SearchFilter): string {
