@@ -254,7 +254,10 @@ async function request(
 
 function describeNetworkError(error: unknown): string {
   const cause =
-    error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+    error instanceof Error
+      ? (error.cause as { code?: string; hostname?: string; message?: string } | undefined)
+      : undefined;
+  if (cause?.code === 'ENOTFOUND' && cause.hostname) return `ENOTFOUND: no address for ${cause.hostname}`;
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
 
