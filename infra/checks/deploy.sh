@@ -6,7 +6,8 @@
 #     for blue-green: every object of a color carries the color in its name and selectors, the shared part
 #     has no workloads and its gateway Service selects exactly one color;
 #   - shellcheck on scripts/deploy and this script, hadolint on docker/*.Dockerfile (both from PyPI, in
-#     .venv/deploy-tools).
+#     .venv/deploy-tools), and the CUDA Dockerfile's build stages against the CPU one's (it cannot be built
+#     here: no NVIDIA base image, no NuGet for the CUDA provider libraries).
 # One line per check; exits 1 if any fails.
 #
 #   bash infra/checks/deploy.sh
@@ -123,6 +124,13 @@ if "$tools/shellcheck" -x scripts/deploy/*.sh scripts/deploy/testing/bin/kubectl
   pass "shellcheck scripts/deploy"
 else
   fail "shellcheck scripts/deploy" "$out/sc.log"
+fi
+# The CUDA image builds the app exactly as the CPU one does; only the provider libraries and the base differ.
+stages() { sed -n '/ AS tools$/,/turbo run build --filter/p' "$1"; }
+if diff <(stages docker/embedding-service.Dockerfile) <(stages docker/embedding-service-cuda.Dockerfile) >"$out/d.log"; then
+  pass "embedding-service-cuda.Dockerfile build stages match embedding-service.Dockerfile"
+else
+  fail "embedding-service-cuda.Dockerfile build stages match embedding-service.Dockerfile" "$out/d.log"
 fi
 for dockerfile in docker/*.Dockerfile; do
   if "$tools/hadolint" --config infra/checks/hadolint.yaml "$dockerfile" >"$out/h.log" 2>&1; then

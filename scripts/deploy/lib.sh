@@ -14,25 +14,25 @@ die() {
   exit 1
 }
 
-# image_entry APP=REF: one kustomize `images:` entry for rag/APP. REF is NAME@sha256:DIGEST (preferred) or
-# NAME:TAG; `latest` and untagged references are refused, as the policy check refuses them in manifests.
+# image_entry IMAGE=REF: one kustomize `images:` entry for rag/IMAGE (an app, or embedding-service-cuda, the
+# name the embedding service has in overlays with infra/components/gpu). REF is NAME@sha256:DIGEST
+# (preferred) or NAME:TAG; `latest` and untagged references are refused, as the policy check refuses them.
 image_entry() {
-  local spec=$1 app ref name
+  local spec=$1 image ref name version kind
   [[ $spec == *=* ]] || die "--image wants APP=REFERENCE, got '$spec'"
-  app=${spec%%=*}
+  image=${spec%%=*}
   ref=${spec#*=}
-  [[ " ${deploy_apps[*]} " == *" $app "* ]] || die "--image: unknown app '$app' (one of: ${deploy_apps[*]})"
+  [[ " ${deploy_apps[*]} embedding-service-cuda " == *" $image "* ]] ||
+    die "--image: unknown app '$image' (one of: ${deploy_apps[*]} embedding-service-cuda)"
   if [[ $ref == *@* ]]; then
-    name=${ref%@*}
-    [[ ${ref#*@} =~ ^sha256:[0-9a-f]{64}$ ]] || die "--image $app: '${ref#*@}' is not a sha256 digest"
-    printf '  - name: rag/%s\n    newName: %s\n    digest: "%s"\n' "$app" "$name" "${ref#*@}"
+    name=${ref%@*} kind=digest version=${ref#*@}
+    [[ $version =~ ^sha256:[0-9a-f]{64}$ ]] || die "--image $image: '$version' is not a sha256 digest"
   else
-    local last=${ref##*/}
-    [[ $last == *:* ]] || die "--image $app: '$ref' has no tag or digest (it would mean latest)"
-    name=${ref%:*}
-    [[ ${ref##*:} != latest ]] || die "--image $app: the latest tag is not a release"
-    printf '  - name: rag/%s\n    newName: %s\n    newTag: "%s"\n' "$app" "$name" "${ref##*:}"
+    [[ ${ref##*/} == *:* ]] || die "--image $image: '$ref' has no tag or digest (it would mean latest)"
+    name=${ref%:*} kind=newTag version=${ref##*:}
+    [[ $version != latest ]] || die "--image $image: the latest tag is not a release"
   fi
+  printf '  - name: rag/%s\n    newName: %s\n    %s: "%s"\n' "$image" "$name" "$kind" "$version"
 }
 
 # render_overlay OVERLAY PART COLOR OUT IMAGE_SPEC...
@@ -95,21 +95,34 @@ render_overlay() {
     die "kubectl kustomize failed for overlay $overlay ($part)"
   fi
   rm -rf "$scratch"
+  # An entry whose name the overlay does not use would change nothing, silently.
+  if [[ $part != shared ]]; then
+    for spec in "$@"; do
+      if grep -q "^ *image: rag/${spec%%=*}[:@]" "$out"; then
+        die "overlay $overlay ($part): rag/${spec%%=*} was not replaced by ${spec#*=}"
+      fi
+    done
+  fi
 }
 
-# images_from_args REGISTRY TAG IMAGE_SPEC...: prints one APP=REF per app: explicit --image specs win,
-# the others are REGISTRY/APP:TAG (nothing when neither is given: the overlay's own images stay).
+# images_from_args REGISTRY TAG IMAGE_SPEC...: prints the IMAGE=REF specs to render with. Explicit --image
+# specs win; the other apps are REGISTRY/APP:TAG (none when neither is given: the overlay's images stay).
+# The CUDA variant of the embedding service follows: an explicit embedding-service reference is used for
+# it too (the caller names the image of the overlay it deploys), a tag gives REGISTRY/embedding-service-cuda:TAG.
 images_from_args() {
-  local registry=$1 tag=$2 app spec found
+  local registry=$1 tag=$2 image spec found
   shift 2
-  for app in "${deploy_apps[@]}"; do
+  [[ -z $tag || -n $registry ]] || die "--tag needs --registry"
+  for image in "${deploy_apps[@]}" embedding-service-cuda; do
     found=""
-    for spec in "$@"; do [[ ${spec%%=*} == "$app" ]] && found=$spec; done
+    for spec in "$@"; do [[ ${spec%%=*} == "$image" ]] && found=$spec; done
+    if [[ -z $found && $image == embedding-service-cuda ]]; then
+      for spec in "$@"; do [[ ${spec%%=*} == embedding-service ]] && found="$image=${spec#*=}"; done
+    fi
     if [[ -n $found ]]; then
       echo "$found"
     elif [[ -n $tag ]]; then
-      [[ -n $registry ]] || die "--tag needs --registry"
-      echo "$app=$registry/$app:$tag"
+      echo "$image=$registry/$image:$tag"
     fi
   done
 }

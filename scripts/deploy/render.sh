@@ -22,5 +22,6 @@ while [[ $# -gt 0 ]]; do
 done
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-render_overlay "$overlay" "$part" "$color" "$out" ${images[@]+"${images[@]}"}
+mapfile -t resolved < <(images_from_args "" "" ${images[@]+"${images[@]}"})
+render_overlay "$overlay" "$part" "$color" "$out" ${resolved[@]+"${resolved[@]}"}
 cat "$out"

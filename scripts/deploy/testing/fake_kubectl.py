@@ -27,7 +27,6 @@ import sys
 import threading
 from pathlib import Path
 
-import kubernetes_validate
 import yaml
 
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume", "StorageClass"}
@@ -124,6 +123,8 @@ def merge_patch(target, patch):
 
 
 def validate(obj: dict) -> None:
+    import kubernetes_validate  # slow to import: only the commands that write objects need it
+
     version = os.environ.get("FAKE_KUBE_VERSION", "1.30.0")
     try:
         kubernetes_validate.validate(obj, version, strict=True)
