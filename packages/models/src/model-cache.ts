@@ -1,4 +1,4 @@
-import { access, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultHubEndpoint, defaultHubTimeouts, downloadHfModel, type HubOptions } from './hf-download.js';
 import { inferManifest, readJsonIfPresent } from './infer-manifest.js';
@@ -75,6 +75,7 @@ export async function materializeModel(
     }
     await completeFolder(staging, spec, details);
     if (await exists(marker)) return { dir, reused: true }; // another process finished first
+    await chmod(staging, 0o755); // mkdtemp makes it private; a model folder is often shared or mounted
     await rm(dir, { recursive: true, force: true });
     try {
       await rename(staging, dir);
