@@ -27,7 +27,9 @@ const { values: args, positionals } = parseArgs({
 });
 const folder = positionals[0];
 if (!folder) {
-  console.error('usage: pnpm eval <BEIR folder> [--url URL --key KEY] [--modes dense,bm25,hybrid] [--out FILE]');
+  console.error(
+    'usage: pnpm eval <BEIR folder> [--url URL --key KEY] [--modes dense,bm25,hybrid] [--out FILE]',
+  );
   process.exit(2);
 }
 const concurrency = Number(args.concurrency);
@@ -207,9 +209,14 @@ const stack = url ? undefined : await privateStack();
 const call = client(url ?? stack.url, args.key ?? process.env.RAG_API_KEY ?? stack?.key);
 let exitCode = 0;
 try {
-  const collection = `eval-${dataset.replace(/[^a-z0-9-]/gi, '-').toLowerCase()}-${randomBytes(3).toString('hex')}`.slice(0, 60);
+  const collection =
+    `eval-${dataset.replace(/[^a-z0-9-]/gi, '-').toLowerCase()}-${randomBytes(3).toString('hex')}`.slice(
+      0,
+      60,
+    );
   const created = await call('POST', '/v1/collections', { name: collection });
-  if (created.status !== 201) throw new Error(`creating ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
+  if (created.status !== 201)
+    throw new Error(`creating ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
 
   log(`ingesting ${corpus.length} documents of ${dataset} into ${collection}`);
   const ingestStarted = performance.now();
@@ -237,7 +244,11 @@ try {
   let pending = documentIds;
   let failed = 0;
   while (pending.length > 0) {
-    const states = await pool(pending, 8, async (id) => (await call('GET', `/v1/documents/${id}`)).body.status);
+    const states = await pool(
+      pending,
+      8,
+      async (id) => (await call('GET', `/v1/documents/${id}`)).body.status,
+    );
     failed += states.filter((s) => s === 'failed').length;
     pending = pending.filter((_, i) => states[i] !== 'ready' && states[i] !== 'failed');
     if (pending.length > 0) {
@@ -250,7 +261,12 @@ try {
 
   // Which modes the model supports: sparse and ColBERT only where it has the heads.
   const probe = await call('POST', '/v1/search', { collection, query: 'probe', top_k: 1, mode: 'sparse' });
-  const colbertProbe = await call('POST', '/v1/search', { collection, query: 'probe', top_k: 1, rerank: 'colbert' });
+  const colbertProbe = await call('POST', '/v1/search', {
+    collection,
+    query: 'probe',
+    top_k: 1,
+    rerank: 'colbert',
+  });
   const available = [
     ['dense', { mode: 'dense' }],
     ['bm25', { mode: 'bm25' }],
@@ -274,11 +290,16 @@ try {
         group_by_document: true,
         ...settings,
       });
-      if (answer.status !== 200) throw new Error(`query ${query._id} (${name}): ${answer.status} ${JSON.stringify(answer.body)}`);
+      if (answer.status !== 200)
+        throw new Error(`query ${query._id} (${name}): ${answer.status} ${JSON.stringify(answer.body)}`);
       latencies.push(answer.ms);
       const ranked = answer.body.results.map((r) => r.external_id);
       const relevant = qrels.get(String(query._id));
-      return { ndcg: ndcgAt(ranked, relevant, 10), recall: recallAt(ranked, relevant, 100), mrr: mrrAt(ranked, relevant, 10) };
+      return {
+        ndcg: ndcgAt(ranked, relevant, 10),
+        recall: recallAt(ranked, relevant, 100),
+        mrr: mrrAt(ranked, relevant, 10),
+      };
     });
     const mean = (key) => scores.reduce((sum, s) => sum + s[key], 0) / scores.length;
     latencies.sort((a, b) => a - b);

@@ -1,5 +1,6 @@
 import { AppError } from '@rag/contracts/app-error';
 import { searchRequestSchema } from '@rag/contracts/public-api';
+import { maxResultWindow } from '@rag/contracts/search-api';
 import type { SearchClient } from '@rag/contracts/search-client';
 import type { Pool } from '@rag/db/pool';
 import { requireJson } from '@rag/http/service-app';
@@ -35,9 +36,15 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient }): Router
     const started = performance.now();
     const body = parseInput(searchRequestSchema, req.body);
     if (body.cursor !== undefined && body.offset !== undefined) {
-      throw new AppError('bad_request', 'give either offset or cursor, not both');
+      throw new AppError('validation_failed', 'give either offset or cursor, not both');
     }
     const page = body.cursor !== undefined ? decodeCursor(body.cursor) : { offset: body.offset ?? 0 };
+    if (page.offset + body.top_k > maxResultWindow) {
+      throw new AppError(
+        'validation_failed',
+        `offset + top_k must not exceed ${maxResultWindow}: pages reach the first ${maxResultWindow} results`,
+      );
+    }
     const collection = await resolveCollection(deps.pool, principal, body.collection);
     const answer = await deps.search.search({
       tenantId: principal.tenantId,

@@ -1,0 +1,334 @@
+// `pnpm bench:search`: search latency and throughput through the gateway on corpora of 10k and 100k chunks.
+//
+// Starts a private stack from the builds (Milvus Lite, a PostgreSQL schema, the four services) with the model
+// in MODEL_DIR (+ MODEL_MANIFEST), or the generated tiny model when unset. The corpora are synthetic and
+// written straight into PostgreSQL and Milvus (ingesting 100k chunks through the embedding model would take
+// hours on a laptop): random unit dense vectors, learned-sparse weights when the model has them, and token ids
+// drawn from a Zipf distribution, whose BM25 vectors and statistics are built exactly as ingestion builds
+// them. Queries are distinct random word sequences (so neither cache helps) sent by --concurrency clients for
+// --seconds per corpus. The service overhead is the request time minus embedding and Milvus time, both taken
+// from the Server-Timing header the gateway returns, as a share of the request time. The last line is
+// key=value pairs. Options: --sizes 10000,100000  --concurrency 8  --seconds 20  --mode hybrid
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '10000,100000' },
+    concurrency: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '20' },
+    mode: { type: 'string', default: 'hybrid' },
+  },
+});
+const sizes = args.sizes.split(',').map(Number);
+const concurrency = Number(args.concurrency);
+const seconds = Number(args.seconds);
+
+const { startMilvusLite } = await import(`${repoRoot}/packages/testing/dist/milvus-lite.js`);
+const { startService } = await import(`${repoRoot}/packages/testing/dist/service-process.js`);
+const { freePort } = await import(`${repoRoot}/packages/testing/dist/free-port.js`);
+const { createMilvusStore } = await import(`${repoRoot}/packages/vector-store/dist/milvus-store.js`);
+const { bm25DocumentVector } = await import(`${repoRoot}/packages/lexical/dist/bm25.js`);
+
+function log(message) {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
+}
+
+// A small deterministic generator, so two runs measure the same corpus.
+let seed = 42;
+function random() {
+  seed = (seed * 1664525 + 1013904223) >>> 0;
+  return seed / 2 ** 32;
+}
+function gaussian() {
+  return Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+}
+function unitVector(dim) {
+  const v = Array.from({ length: dim }, gaussian);
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}
+// Token ids with a Zipf-like frequency (rank^-1), over a vocabulary slice of real-looking ids.
+const vocabularyStart = 1000;
+const vocabularySize = 30_000;
+function zipfToken() {
+  return vocabularyStart + Math.floor(Math.exp(random() * Math.log(vocabularySize))) - 1;
+}
+const words = (
+  'policy travel budget office holiday printer security laptop parking meeting invoice contract salary ' +
+  'customer support ticket release deploy server network storage backup restore incident report quarter ' +
+  'revenue forecast hiring training safety fire exit kitchen coffee desk chair badge password account'
+).split(' ');
+function randomQuery() {
+  const length = 3 + Math.floor(random() * 5);
+  return (
+    Array.from({ length }, () => words[Math.floor(random() * words.length)]).join(' ') +
+    ` ${Math.floor(random() * 1e6)}`
+  );
+}
+function randomSparse(tokens) {
+  const indices = [...new Set(tokens.slice(0, 20))].sort((a, b) => a - b);
+  return { indices, values: indices.map(() => 0.05 + random()) };
+}
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+}
+
+// --- the stack ---
+let modelDir = process.env.MODEL_DIR && resolve(process.env.MODEL_DIR);
+let tinyDir;
+if (!modelDir) {
+  const { writeTinyModel } = await import(`${repoRoot}/packages/models/dist/tiny-model.js`);
+  tinyDir = await mkdtemp(join(tmpdir(), 'bench-tiny-'));
+  await writeTinyModel(tinyDir);
+  modelDir = tinyDir;
+  log('MODEL_DIR not set: using the generated tiny model');
+}
+const tag = randomBytes(4).toString('hex');
+const adminKey = `admin_${randomBytes(24).toString('base64url')}`;
+const serviceToken = randomBytes(32).toString('hex');
+const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const schema = `bench_${tag}`;
+const milvusPrefix = `bench_${tag}_`;
+const milvus = await startMilvusLite();
+const [embeddingPort, searchPort, workerPort, gatewayPort] = await Promise.all([
+  freePort(),
+  freePort(),
+  freePort(),
+  freePort(),
+]);
+const common = {
+  LOG_LEVEL: 'warn',
+  DATABASE_URL: databaseUrl,
+  DATABASE_SCHEMA: schema,
+  REDIS_KEY_PREFIX: `bench_${tag}`,
+  MILVUS_ADDRESS: milvus.address,
+  MILVUS_COLLECTION_PREFIX: milvusPrefix,
+  EMBEDDING_SERVICE_URL: `http://127.0.0.1:${embeddingPort}`,
+  SEARCH_SERVICE_URL: `http://127.0.0.1:${searchPort}`,
+  SERVICE_TOKEN: serviceToken,
+};
+const services = [];
+const db = new pg.Pool({ connectionString: databaseUrl, options: `-c search_path=${schema}`, max: 4 });
+async function stopAll() {
+  for (const service of services.reverse()) await service.stop().catch(() => {});
+  await milvus.stop().catch(() => {});
+  await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+  await db.end();
+  if (tinyDir) await rm(tinyDir, { recursive: true, force: true });
+}
+
+let summary;
+try {
+  services.push(
+    await startService({
+      app: 'embedding-service',
+      repoRoot,
+      port: embeddingPort,
+      readyTimeoutMs: 300_000,
+      env: {
+        ...common,
+        MODEL_DIR: modelDir,
+        ...(process.env.MODEL_MANIFEST ? { MODEL_MANIFEST: resolve(process.env.MODEL_MANIFEST) } : {}),
+      },
+    }),
+  );
+  services.push(await startService({ app: 'search-service', repoRoot, port: searchPort, env: common }));
+  services.push(await startService({ app: 'ingest-worker', repoRoot, port: workerPort, env: common }));
+  services.push(
+    await startService({
+      app: 'gateway',
+      repoRoot,
+      port: gatewayPort,
+      env: {
+        ...common,
+        ADMIN_API_KEY: adminKey,
+        RATE_LIMIT_PER_ADDRESS: '10000000',
+        RATE_LIMIT_PER_CREDENTIAL: '10000000',
+      },
+    }),
+  );
+  const gateway = services.at(-1).url;
+  const api = async (method, path, body) => {
+    const response = await fetch(`${gateway}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return {
+      status: response.status,
+      body: await response.json(),
+      timing: response.headers.get('server-timing') ?? '',
+    };
+  };
+  const model = await (
+    await fetch(`http://127.0.0.1:${embeddingPort}/v1/model`, {
+      headers: { authorization: `Bearer ${serviceToken}` },
+    })
+  ).json();
+  const space = { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse };
+  const store = createMilvusStore({ address: milvus.address, collectionPrefix: milvusPrefix, space });
+  await store.ensureReady();
+  await api('POST', '/v1/tenants', { id: 'bench' });
+  const benchKey = (await api('POST', '/v1/api-keys', { tenant: 'bench', role: 'admin' })).body.key;
+  const { rows: readyColumn } = await db.query(
+    `SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'documents' AND column_name = 'ready_version'`,
+    [schema],
+  );
+
+  const results = [];
+  for (const size of sizes) {
+    const name = `bench-${size}`;
+    const created = await fetch(`${gateway}/v1/collections`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${benchKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    if (created.status !== 201) throw new Error(`creating ${name}: ${created.status}`);
+    const { rows } = await db.query('SELECT id FROM collections WHERE tenant_id = $1 AND name = $2', [
+      'bench',
+      name,
+    ]);
+    const collectionId = rows[0].id;
+    log(`writing ${size} synthetic chunks into ${name}`);
+    const chunkLength = 120;
+    const batch = 2000;
+    for (let start = 0; start < size; start += batch) {
+      const count = Math.min(batch, size - start);
+      // One document per 4 chunks.
+      const documents = Array.from({ length: Math.ceil(count / 4) }, () => crypto.randomUUID());
+      await db.query(
+        `INSERT INTO documents (id, tenant_id, collection_id, external_id, content_hash, status, chunk_count)
+         SELECT id, 'bench', $2, id::text, 'synthetic', 'ready', 4 FROM unnest($1::uuid[]) AS d(id)`,
+        [documents, collectionId],
+      );
+      if (readyColumn.length > 0)
+        await db.query('UPDATE documents SET ready_version = version WHERE id = ANY($1::uuid[])', [
+          documents,
+        ]);
+      const chunks = Array.from({ length: count }, (_, i) => ({
+        id: crypto.randomUUID(),
+        documentId: documents[Math.floor(i / 4)],
+        ordinal: i % 4,
+        tokens: Array.from({ length: chunkLength }, zipfToken),
+      }));
+      await db.query(
+        `INSERT INTO chunks (id, document_id, tenant_id, collection_id, document_version, ordinal, text, start_offset, end_offset, token_ids)
+         SELECT c.id, c.document_id, 'bench', $1, 1, c.ordinal, c.text, 0, length(c.text), c.token_ids::int[]
+           FROM unnest($2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[]) AS c(id, document_id, ordinal, text, token_ids)`,
+        [
+          collectionId,
+          chunks.map((c) => c.id),
+          chunks.map((c) => c.documentId),
+          chunks.map((c) => c.ordinal),
+          chunks.map(() =>
+            Array.from({ length: 30 }, () => words[Math.floor(random() * words.length)]).join(' '),
+          ),
+          chunks.map((c) => `{${c.tokens.join(',')}}`),
+        ],
+      );
+      await store.insert(
+        chunks.map((c) => ({
+          chunkId: c.id,
+          tenantId: 'bench',
+          collectionId,
+          documentId: c.documentId,
+          dense: unitVector(space.dim),
+          ...(space.hasSparse ? { sparse: randomSparse(c.tokens) } : {}),
+          bm25: bm25DocumentVector(c.tokens, chunkLength),
+          metadata: {},
+          acl: null,
+        })),
+      );
+      if ((start / batch) % 10 === 9) log(`  ${start + count} chunks`);
+    }
+    await store.flush();
+
+    log(`${name}: ${args.mode} queries, ${concurrency} clients, ${seconds} s`);
+    // Warm-up: load the collection and the model's first batches.
+    for (let i = 0; i < 5; i++)
+      await api('POST', '/v1/search', { collection: name, query: randomQuery(), mode: args.mode });
+    const latencies = [];
+    let requestMs = 0;
+    let embedMs = 0;
+    let milvusMs = 0;
+    let errors = 0;
+    let cached = 0;
+    const deadline = performance.now() + seconds * 1000;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < deadline) {
+          const sent = performance.now();
+          const response = await fetch(`${gateway}/v1/search`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${benchKey}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ collection: name, query: randomQuery(), top_k: 10, mode: args.mode }),
+          });
+          await response.arrayBuffer();
+          const elapsed = performance.now() - sent;
+          if (response.status !== 200) {
+            errors++;
+            continue;
+          }
+          const timing = Object.fromEntries(
+            (response.headers.get('server-timing') ?? '').split(',').map((part) => {
+              const [metric, ...params] = part.trim().split(';');
+              const duration = params.find((p) => p.startsWith('dur='));
+              return [metric, duration ? Number(duration.slice(4)) : params.join(';')];
+            }),
+          );
+          if (timing.cache) cached++;
+          latencies.push(elapsed);
+          requestMs += timing.gateway ?? elapsed;
+          embedMs += timing.embed ?? 0;
+          milvusMs += timing.milvus ?? 0;
+        }
+      }),
+    );
+    const wall = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    const result = {
+      chunks: size,
+      requests: latencies.length,
+      errors,
+      cached,
+      qps: latencies.length / wall,
+      p50_ms: percentile(latencies, 50),
+      p95_ms: percentile(latencies, 95),
+      p99_ms: percentile(latencies, 99),
+      embed_share: embedMs / requestMs,
+      milvus_share: milvusMs / requestMs,
+      overhead: (requestMs - embedMs - milvusMs) / requestMs,
+    };
+    results.push(result);
+    log(
+      `${name}: ${result.requests} requests, ${result.qps.toFixed(1)} QPS, p50 ${result.p50_ms.toFixed(1)} ms, p95 ${result.p95_ms.toFixed(1)} ms, p99 ${result.p99_ms.toFixed(1)} ms, overhead ${(result.overhead * 100).toFixed(1)}% (embedding ${(result.embed_share * 100).toFixed(1)}%, Milvus ${(result.milvus_share * 100).toFixed(1)}%)`,
+    );
+  }
+  await store.close();
+  console.log(JSON.stringify({ model: model.name, mode: args.mode, concurrency, seconds, results }));
+  const largest = results.at(-1);
+  summary = [
+    `model=${model.name}`,
+    `mode=${args.mode}`,
+    ...results.flatMap((r) => [
+      `qps_${r.chunks}=${r.qps.toFixed(1)}`,
+      `p99_ms_${r.chunks}=${r.p99_ms.toFixed(1)}`,
+    ]),
+    `overhead=${Math.max(...results.map((r) => r.overhead)).toFixed(3)}`,
+    `p50_ms=${largest.p50_ms.toFixed(1)}`,
+    `p95_ms=${largest.p95_ms.toFixed(1)}`,
+    `p99_ms=${largest.p99_ms.toFixed(1)}`,
+    `qps=${largest.qps.toFixed(1)}`,
+    `errors=${results.reduce((sum, r) => sum + r.errors, 0)}`,
+  ].join(' ');
+} finally {
+  await stopAll();
+}
+console.log(summary);
