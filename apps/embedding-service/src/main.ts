@@ -12,20 +12,29 @@ const logger = createLogger({ service: 'embedding-service', level: config.logLev
 const metrics = createServiceMetrics('embedding-service');
 
 // The model loads before we listen: readiness is simply "the port answers".
+const { inference } = config;
 const embedder = await createEmbedder({
   modelDir: config.model.dir,
   manifestPath: config.model.manifestPath,
-  threads: config.model.threads,
-  maxBatchTokens: config.model.maxBatchTokens,
-  maxBatchSize: config.model.maxBatchSize,
+  provider: inference.provider,
+  deviceId: inference.deviceId,
+  cores: inference.cores,
+  poolSize: inference.poolSize,
+  threads: inference.intraOpThreads,
+  maxBatchTokens: inference.maxBatchTokens,
+  maxBatchSize: inference.maxBatchSize,
+  maxQueuedTexts: inference.maxQueuedTexts,
+  batchWaitMs: inference.batchWaitMs,
+  requestTimeoutMs: inference.requestTimeoutMs,
 });
-logger.info({ model: embedder.info }, 'model loaded');
+logger.info({ model: embedder.info, settings: embedder.settings }, 'model loaded');
 
 const { app, lifecycle } = createEmbeddingApp({
   logger,
   metrics,
   embedder,
   serviceToken: config.serviceToken,
+  limits: config.limits,
 });
 const server = await listen(app, config.http.host, config.http.port);
 logger.info({ port: config.http.port }, 'embedding service listening');

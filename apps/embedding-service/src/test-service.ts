@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { closeServer, listen } from '@rag/http/http-server';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
-import { createEmbeddingApp, type EmbeddingAppDeps } from './app.js';
+import { createEmbeddingApp, defaultRequestLimits, type EmbeddingAppDeps } from './app.js';
 import { createEmbedder, type Embedder, type EmbedderOptions } from './engine/embedder.js';
 
 export const testServiceToken = 'test-service-token-0123456789abcdef';
@@ -27,6 +27,7 @@ export async function startTestService(
     metrics: createServiceMetrics('embedding-service'),
     embedder,
     serviceToken: testServiceToken,
+    limits: defaultRequestLimits,
     ...appOptions,
   });
   const server = await listen(app, '127.0.0.1', 0);

@@ -18,7 +18,10 @@ export function problemFromError(error: AppError, requestId: string, instance?: 
   const { status, title } = errorCodes[error.code];
   // A 5xx says nothing about internals to the caller; the request id finds the logged cause.
   const detail =
-    status >= 500 && error.code !== 'dependency_unavailable' && error.code !== 'shutting_down'
+    status >= 500 &&
+    error.code !== 'dependency_unavailable' &&
+    error.code !== 'shutting_down' &&
+    error.code !== 'timeout'
       ? `The request failed on our side; quote request id ${requestId} when reporting it.`
       : error.message;
   const problem: Problem = {

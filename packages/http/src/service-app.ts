@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { AppError, toAppError } from '@rag/contracts/app-error';
 import type { Logger } from '@rag/telemetry/logger';
@@ -19,6 +20,13 @@ export interface ServiceAppOptions {
   /** Largest accepted JSON body, e.g. "1mb". */
   bodyLimit: string;
   readinessTimeoutMs?: number;
+  /**
+   * Refuse JSON bodies that are not valid UTF-8 (400) instead of decoding bad bytes to U+FFFD, for services that
+   * must not act on silently altered text.
+   */
+  strictUtf8?: boolean;
+  /** Extra fields for the /health/ready answer, e.g. where inference runs. */
+  readinessDetails?: () => Record<string, unknown>;
   /** Mounts the service's own routes between the common middleware and the error handler. */
   routes: (app: Express) => void;
 }
@@ -59,6 +67,7 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
       limit: options.bodyLimit,
       strict: false,
       type: ['application/json', 'application/*+json'],
+      ...(options.strictUtf8 ? { verify: rejectInvalidUtf8 } : {}),
     }),
   );
 
@@ -71,7 +80,7 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
       return;
     }
     const report = await runReadinessChecks(options.readiness, options.readinessTimeoutMs ?? 3000);
-    res.status(report.ready ? 200 : 503).json(report);
+    res.status(report.ready ? 200 : 503).json({ ...options.readinessDetails?.(), ...report });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -135,9 +144,18 @@ function problemHandler(): ErrorRequestHandler {
   };
 }
 
+function rejectInvalidUtf8(_req: unknown, _res: unknown, body: Buffer): void {
+  if (isUtf8(body)) return;
+  // A plain Error with a type: body-parser decorates what verify throws with a status, which an AppError refuses.
+  throw Object.assign(new Error('Request body is not valid UTF-8; send JSON encoded as UTF-8'), {
+    type: 'encoding.invalid_utf8',
+  });
+}
+
 /** body-parser reports its failures with a `type`; turn them into errors that name the problem. */
 function fromBodyParserError(error: unknown): AppError | undefined {
   const type = (error as { type?: unknown } | null)?.type;
+  if (type === 'encoding.invalid_utf8') return new AppError('bad_request', (error as Error).message);
   if (type === 'entity.too.large') {
     const limit = (error as { limit?: number }).limit;
     return new AppError('payload_too_large', `Request body exceeds the limit of ${limit} bytes`);

@@ -40,6 +40,14 @@ describe('planBatches', () => {
     ]);
   });
 
+  it('starts a new batch rather than pad short texts to a much longer one', () => {
+    // 4 rows of up to 29 tokens would compute 116 tokens for 38 real ones; split, they compute 12 + 60.
+    expect(ids(planBatches(texts(30, 2, 29, 3, 4), { maxBatchTokens: 1000, maxBatchSize: 10 }))).toEqual([
+      [1, 3, 4],
+      [2, 0],
+    ]);
+  });
+
   it('returns no batches for no texts', () => {
     expect(planBatches([], { maxBatchTokens: 10, maxBatchSize: 10 })).toEqual([]);
   });

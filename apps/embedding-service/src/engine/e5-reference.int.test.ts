@@ -134,10 +134,13 @@ describe('multilingual-e5-small against its reference outputs', () => {
       dim: 384,
       maxLength: 512,
       outputs: { dense: true, sparse: false, colbert: false },
+      family: 'encoder',
+      prefixes: { query: 'query: ', passage: 'passage: ' },
+      provider: 'cpu',
     });
     await expect(embedder.embed(['x'], { kind: 'query', outputs: ['sparse'] })).rejects.toMatchObject({
       code: 'bad_request',
-      message: expect.stringContaining('sparse'),
+      message: expect.stringMatching(/no sparse output .*dense only, being a sentence encoder/),
     });
   });
 });

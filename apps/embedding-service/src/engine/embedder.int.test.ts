@@ -45,6 +45,9 @@ describe('embedder with the generated tiny model', () => {
       dim: 32,
       maxLength: 512,
       outputs: { dense: true, sparse: true, colbert: true },
+      family: 'bge-m3',
+      prefixes: { query: '', passage: '' },
+      provider: 'cpu',
     });
   });
 

@@ -1,7 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { AppError } from '@rag/contracts/app-error';
-import type { Embedding, ModelInfo, OutputKind, TextKind, TokenizedText } from '@rag/contracts/embedding-api';
+import type {
+  Embedding,
+  ExecutionProvider,
+  ModelInfo,
+  OutputKind,
+  TextKind,
+  TokenizedText,
+} from '@rag/contracts/embedding-api';
 import { loadModelFolder } from '@rag/models/model-manifest';
+import { BatchScheduler, type SchedulerEvents } from './batch-scheduler.js';
+import { cudaProviderProblem, type ExecutionProviderConfig } from './execution-provider.js';
 import { InferenceWorkerHost } from './inference-worker-host.js';
 import { loadModelTokenizer, type TokenizeOptions } from './model-tokenizer.js';
 
@@ -10,32 +19,103 @@ export interface EmbedderOptions {
   modelDir: string;
   /** Manifest kept outside a read-only model folder. */
   manifestPath?: string | undefined;
-  /** ONNX Runtime intra-op threads; default: all cores. */
+  /** Cores inference may use (a container's CPU limit); default: all of the machine's. */
+  cores?: number | undefined;
+  /** Inference workers, each with its own ONNX Runtime session; default from the cores (defaultPool). */
+  poolSize?: number | undefined;
+  /** ONNX Runtime intra-op threads per worker; default: the cores divided among the workers. */
   threads?: number | undefined;
   /** Upper bound on padded tokens (rows × longest row) per inference batch. */
   maxBatchTokens?: number | undefined;
   maxBatchSize?: number | undefined;
+  /** Texts that may wait for a worker before new requests get 429. */
+  maxQueuedTexts?: number | undefined;
+  /** How long a free worker waits for a batch to fill, in ms (0: start at once). */
+  batchWaitMs?: number | undefined;
+  /** Default deadline of one embed call, in ms; past it the call fails with 504 and its queued texts are dropped. */
+  requestTimeoutMs?: number | undefined;
+  provider?: ExecutionProvider | undefined;
+  /** CUDA device ordinal. */
+  deviceId?: number | undefined;
 }
 
 export interface EmbedOptions {
   kind: TextKind;
   outputs: readonly OutputKind[];
+  /** Default true: cut texts longer than maxLength; false refuses them with 413. */
+  truncate?: boolean | undefined;
+  /** Aborted when the client went away: the texts leave the queue. */
+  signal?: AbortSignal | undefined;
+  /** Overrides the default deadline, in ms from now. */
+  timeoutMs?: number | undefined;
+  /** Refuse (413) a call whose texts have more tokens than this in all, after truncation. */
+  maxTotalTokens?: number | undefined;
+}
+
+/** Timings of one embed call, for the te_request_* metrics. */
+export interface EmbedTimings {
+  texts: number;
+  tokens: number;
+  tokenizeSeconds: number;
+  queueSeconds: number;
+  inferenceSeconds: number;
+}
+
+/** Hooks for metrics; every one is optional. */
+export interface EmbedderObserver extends SchedulerEvents {
+  requestFinished?(timings: EmbedTimings): void;
+  inputLength?(tokens: number): void;
+}
+
+export interface EmbedderSettings {
+  poolSize: number;
+  threads: number;
+  maxBatchTokens: number;
+  maxBatchSize: number;
+  maxQueuedTexts: number;
+  batchWaitMs: number;
+  requestTimeoutMs: number;
+  provider: ExecutionProviderConfig;
 }
 
 export interface Embedder {
   info: ModelInfo;
+  settings: EmbedderSettings;
+  /** Texts waiting for a worker now. */
+  readonly queuedTexts: number;
   /** One embedding per text, in order, holding exactly the requested outputs. */
   embed(texts: readonly string[], options: EmbedOptions): Promise<Embedding[]>;
   /** Token ids of texts as they are (no prefix), with UTF-16 offsets when asked. */
   tokenize(texts: readonly string[], options: TokenizeOptions): Promise<TokenizedText[]>;
-  /** Waits for calls in flight, then stops the worker; later calls fail with 'shutting_down'. */
+  /** Seconds a refused caller should wait before retrying. */
+  retryAfterSeconds(): number;
+  /** Adds hooks (metrics) called on every batch and request; returns a function that removes them. */
+  observe(observer: EmbedderObserver): () => void;
+  /** Waits for calls in flight, then stops the workers; later calls fail with 'shutting_down'. */
   close(): Promise<void>;
 }
 
 export const defaultMaxBatchTokens = 8192;
 export const defaultMaxBatchSize = 32;
+export const defaultMaxQueuedTexts = 4096;
+export const defaultRequestTimeoutMs = 60_000;
 
-/** Loads the model in a worker thread and resolves once it is ready to embed. */
+/**
+ * Workers that fit the machine: on CPU, two once there are at least two cores, so that one worker's next batch
+ * forms while the other's runs; on CUDA one per device, as the GPU runs one batch at a time anyway.
+ */
+export function defaultPoolSize(cores: number, provider: ExecutionProvider): number {
+  if (provider === 'cuda') return 1;
+  return cores >= 2 ? 2 : 1;
+}
+
+/** Intra-op threads per worker: the cores shared out among the workers (CUDA needs one to feed the GPU). */
+export function defaultThreads(cores: number, poolSize: number, provider: ExecutionProvider): number {
+  if (provider === 'cuda') return 1;
+  return Math.max(1, Math.floor(cores / poolSize));
+}
+
+/** Loads the model in a pool of worker threads and resolves once every worker is ready to embed. */
 export async function createEmbedder(options: EmbedderOptions): Promise<Embedder> {
   const folder = await loadModelFolder(options.modelDir, { manifestPath: options.manifestPath }).catch(
     (error: unknown) => {
@@ -43,25 +123,84 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     },
   );
   const { manifest } = folder;
-  const threads = options.threads ?? availableParallelism();
-  const maxBatchTokens = options.maxBatchTokens ?? defaultMaxBatchTokens;
-  const maxBatchSize = options.maxBatchSize ?? defaultMaxBatchSize;
-  for (const [name, value] of Object.entries({ threads, maxBatchTokens, maxBatchSize })) {
+  const providerName = options.provider ?? 'cpu';
+  const cores = options.cores ?? availableParallelism();
+  const poolSize = options.poolSize ?? defaultPoolSize(cores, providerName);
+  const settings: EmbedderSettings = {
+    poolSize,
+    threads: options.threads ?? defaultThreads(cores, poolSize, providerName),
+    maxBatchTokens: options.maxBatchTokens ?? defaultMaxBatchTokens,
+    maxBatchSize: options.maxBatchSize ?? defaultMaxBatchSize,
+    maxQueuedTexts: options.maxQueuedTexts ?? defaultMaxQueuedTexts,
+    batchWaitMs: options.batchWaitMs ?? 0,
+    requestTimeoutMs: options.requestTimeoutMs ?? defaultRequestTimeoutMs,
+    provider: { name: providerName, deviceId: options.deviceId ?? 0 },
+  };
+  for (const name of [
+    'poolSize',
+    'threads',
+    'maxBatchTokens',
+    'maxBatchSize',
+    'maxQueuedTexts',
+    'requestTimeoutMs',
+  ] as const) {
+    const value = settings[name];
     if (!Number.isInteger(value) || value < 1) {
       throw new AppError('bad_request', `Embedder option ${name} must be a positive integer, got ${value}`);
     }
   }
+  if (!Number.isFinite(settings.batchWaitMs) || settings.batchWaitMs < 0) {
+    throw new AppError(
+      'bad_request',
+      `Embedder option batchWaitMs must be 0 or more, got ${settings.batchWaitMs}`,
+    );
+  }
+  if (providerName === 'cuda') {
+    const problem = cudaProviderProblem();
+    if (problem !== undefined) {
+      throw new AppError('model_error', `EMBED_EXECUTION_PROVIDER=cuda is not available: ${problem}`);
+    }
+  }
 
-  const host = new InferenceWorkerHost({
-    modelPath: folder.modelPath,
-    tokenizerPath: folder.tokenizerPath,
-    manifest,
-    threads,
-    maxBatchTokens,
-    maxBatchSize,
+  const tokenizer = await loadModelTokenizer(folder.tokenizerPath, manifest).catch((error: unknown) => {
+    throw new AppError('model_error', `Could not load ${folder.tokenizerPath}: ${(error as Error).message}`, {
+      cause: error,
+    });
   });
-  await host.start();
-  const tokenizer = await loadModelTokenizer(folder.tokenizerPath, manifest);
+  const hosts = Array.from(
+    { length: settings.poolSize },
+    () =>
+      new InferenceWorkerHost({
+        modelPath: folder.modelPath,
+        manifest,
+        threads: settings.threads,
+        provider: settings.provider,
+        padId: tokenizer.padId,
+        specialIds: [...tokenizer.specialIds],
+      }),
+  );
+  const started = await Promise.allSettled(hosts.map((host) => host.start()));
+  const failure = started.find((result) => result.status === 'rejected');
+  if (failure !== undefined) {
+    await Promise.allSettled(hosts.map((host) => host.stop()));
+    throw failure.reason;
+  }
+  const observers = new Set<EmbedderObserver>();
+  const observer: Required<EmbedderObserver> = {
+    batchStarted(...args) {
+      for (const o of observers) o.batchStarted?.(...args);
+    },
+    batchFinished(...args) {
+      for (const o of observers) o.batchFinished?.(...args);
+    },
+    requestFinished(...args) {
+      for (const o of observers) o.requestFinished?.(...args);
+    },
+    inputLength(...args) {
+      for (const o of observers) o.inputLength?.(...args);
+    },
+  };
+  const scheduler = new BatchScheduler(hosts, settings, observer);
 
   const info: ModelInfo = {
     name: manifest.name,
@@ -72,22 +211,87 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       sparse: manifest.outputs.sparse !== null,
       colbert: manifest.outputs.colbert !== null,
     },
+    family: manifest.family,
+    prefixes: manifest.prefixes,
+    provider: settings.provider.name,
+    ...(settings.provider.name === 'cuda' ? { deviceId: settings.provider.deviceId } : {}),
   };
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
+  // Texts accepted but still being tokenised: they count against the queue so a burst cannot overshoot it.
+  let tokenizing = 0;
+
+  async function embed(texts: readonly string[], options: EmbedOptions): Promise<Embedding[]> {
+    const { kind, outputs } = options;
+    const missing = outputs.filter((output) => !info.outputs[output]);
+    if (missing.length > 0) {
+      throw new AppError(
+        'bad_request',
+        `Model ${info.name} has no ${missing.join(', ')} output (it serves ${describeOutputs(info)})`,
+        { context: { model: info.name, missing } },
+      );
+    }
+    if (texts.length === 0) return [];
+    if (!scheduler.hasRoomFor(texts.length, tokenizing)) {
+      throw new AppError(
+        'rate_limited',
+        `The embedding queue is full (${scheduler.queuedTexts + tokenizing} of ${settings.maxQueuedTexts} texts waiting); retry in ${scheduler.retryAfterSeconds()} s`,
+        { context: { retryAfterSeconds: scheduler.retryAfterSeconds() } },
+      );
+    }
+    const deadline = performance.now() + (options.timeoutMs ?? settings.requestTimeoutMs);
+    const tokenizeStarted = performance.now();
+    tokenizing += texts.length;
+    let encoded: Awaited<ReturnType<typeof tokenizer.encode>>;
+    try {
+      encoded = await tokenizer.encode(texts, kind);
+    } finally {
+      tokenizing -= texts.length;
+    }
+    const tokenizeSeconds = (performance.now() - tokenizeStarted) / 1000;
+    if (options.truncate === false) {
+      const tooLong = encoded.flatMap((text, index) => (text.truncated ? [index] : []));
+      if (tooLong.length > 0) {
+        throw new AppError(
+          'payload_too_large',
+          `Input ${tooLong.slice(0, 10).join(', ')}${tooLong.length > 10 ? ', ...' : ''} ${tooLong.length === 1 ? 'is' : 'are'} longer than the model's ${info.maxLength} tokens; shorten ${tooLong.length === 1 ? 'it' : 'them'} or send truncate: true`,
+          { context: { inputs: tooLong, maxLength: info.maxLength } },
+        );
+      }
+    }
+    const totalTokens = encoded.reduce((sum, text) => sum + text.ids.length, 0);
+    if (options.maxTotalTokens !== undefined && totalTokens > options.maxTotalTokens) {
+      throw new AppError(
+        'payload_too_large',
+        `The inputs have ${totalTokens} tokens in all, more than the limit of ${options.maxTotalTokens}; split the request`,
+        { context: { tokens: totalTokens, limit: options.maxTotalTokens } },
+      );
+    }
+    for (const text of encoded) observer.inputLength(text.ids.length);
+    const { embeddings, timings } = await scheduler.submit({
+      texts: encoded.map((text) => text.ids),
+      outputs: [...new Set(outputs)],
+      signal: options.signal,
+      deadline,
+    });
+    observer.requestFinished({
+      texts: texts.length,
+      tokens: embeddings.reduce((sum, embedding) => sum + embedding.tokens, 0),
+      tokenizeSeconds,
+      ...timings,
+    });
+    return embeddings;
+  }
 
   return {
     info,
-    async embed(texts, { kind, outputs }) {
+    settings,
+    get queuedTexts() {
+      return scheduler.queuedTexts;
+    },
+    async embed(texts, options) {
       if (closed) throw new AppError('shutting_down', 'The embedder is closed');
-      const missing = outputs.filter((output) => !info.outputs[output]);
-      if (missing.length > 0) {
-        throw new AppError('bad_request', `Model ${info.name} has no ${missing.join(', ')} output`, {
-          context: { model: info.name, missing },
-        });
-      }
-      if (texts.length === 0) return [];
-      const call = host.embed([...texts], kind, [...new Set(outputs)]);
+      const call = embed(texts, options);
       inFlight.add(call);
       try {
         return await call;
@@ -99,11 +303,24 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       if (closed) throw new AppError('shutting_down', 'The embedder is closed');
       return tokenizer.tokenize(texts, tokenizeOptions);
     },
+    retryAfterSeconds: () => scheduler.retryAfterSeconds(),
+    observe(added) {
+      observers.add(added);
+      return () => observers.delete(added);
+    },
     async close() {
       if (closed) return;
       closed = true;
       await Promise.allSettled(inFlight);
-      await host.stop();
+      scheduler.close();
+      await Promise.allSettled(hosts.map((host) => host.stop()));
     },
   };
+}
+
+function describeOutputs(info: ModelInfo): string {
+  const outputs = (['dense', 'sparse', 'colbert'] as const).filter((output) => info.outputs[output]);
+  return info.family === 'encoder'
+    ? `${outputs.join(', ')} only, being a sentence encoder`
+    : outputs.join(', ');
 }

@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { AppError } from '@rag/contracts/app-error';
-import type { Embedding, OutputKind, TextKind } from '@rag/contracts/embedding-api';
+import type { Embedding } from '@rag/contracts/embedding-api';
+import type { BatchRow } from './model-runner.js';
 import { spawnInferenceWorker } from './spawn-inference-worker.js';
 import type { FromWorkerMessage, InferenceWorkerConfig, ToWorkerMessage } from './worker-protocol.js';
 
@@ -10,8 +11,8 @@ interface Waiter {
 }
 
 /**
- * The main-thread side of one inference worker: matches answers to callers by request id, and if the worker
- * thread dies (a native crash, out of memory) fails only the calls it had and starts a fresh worker for the next.
+ * The main-thread side of one inference worker: matches answers to batches by id, and if the worker thread dies
+ * (a native crash, out of memory) fails only the batch it had and starts a fresh worker for the next.
  */
 export class InferenceWorkerHost {
   private worker: Worker | undefined;
@@ -30,12 +31,13 @@ export class InferenceWorkerHost {
     return this.starting;
   }
 
-  async embed(texts: string[], kind: TextKind, outputs: OutputKind[]): Promise<Embedding[]> {
+  /** Runs one padded batch on this worker's session. */
+  async run(rows: BatchRow[]): Promise<Embedding[]> {
     const worker = await this.start();
     const id = this.nextId++;
     return new Promise<Embedding[]>((resolve, reject) => {
       this.waiters.set(id, { resolve, reject });
-      const message: ToWorkerMessage = { type: 'embed', id, texts, kind, outputs };
+      const message: ToWorkerMessage = { type: 'run', id, rows };
       worker.postMessage(message);
     });
   }

@@ -1,6 +1,11 @@
 import type { Embedding, OutputKind } from '@rag/contracts/embedding-api';
 import type { ModelManifest } from '@rag/models/model-manifest';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import {
+  type ExecutionProviderConfig,
+  explainProviderFailure,
+  providerSessionOptions,
+} from './execution-provider.js';
 import { colbertEmbedding, denseEmbedding, type OutputTensor, sparseEmbedding } from './post-processing.js';
 
 export interface BatchRow {
@@ -18,26 +23,35 @@ export interface ModelRunnerOptions {
   modelPath: string;
   manifest: ModelManifest;
   threads: number;
+  provider?: ExecutionProviderConfig | undefined;
   padId: number;
+  /** Token ids that carry no lexical weight in the sparse output (CLS, EOS, PAD, UNK). */
   specialIds: ReadonlySet<number>;
 }
 
 export async function loadModelRunner(options: ModelRunnerOptions): Promise<ModelRunner> {
   const { manifest, padId, specialIds } = options;
-  const session = await InferenceSession.create(options.modelPath, {
+  const provider = options.provider ?? { name: 'cpu', deviceId: 0 };
+  const sessionOptions: InferenceSession.SessionOptions = {
+    executionProviders: providerSessionOptions(provider),
     intraOpNumThreads: options.threads,
     // One batch runs at a time per worker, so parallelism inside an operator is all there is to use.
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-  });
-  checkGraphMatchesManifest(session, manifest, options.modelPath);
-
-  const outputNames: Record<OutputKind, string | undefined> = {
-    dense: manifest.outputs.dense.name,
-    sparse: manifest.outputs.sparse?.name,
-    colbert: manifest.outputs.colbert?.name,
+    extra: {
+      // Idle intra-op threads would otherwise spin for a while after each batch, taking the cores that the
+      // other workers' sessions and the HTTP thread need.
+      session: { intra_op: { allow_spinning: '0' } },
+    },
   };
+  let session: InferenceSession;
+  try {
+    session = await InferenceSession.create(options.modelPath, sessionOptions);
+  } catch (error) {
+    throw explainProviderFailure(provider, error);
+  }
+  const outputNames = resolveGraphOutputs(session, manifest, options.modelPath);
 
   return {
     async run(rows) {
@@ -91,27 +105,46 @@ export async function loadModelRunner(options: ModelRunnerOptions): Promise<Mode
   };
 }
 
-function checkGraphMatchesManifest(
-  session: InferenceSession,
+/**
+ * Checks the graph against the manifest and returns the graph's name for each output the manifest declares:
+ * the manifest's name, or the name at the manifest's index for positional exports.
+ */
+export function resolveGraphOutputs(
+  session: Pick<InferenceSession, 'inputNames' | 'outputNames'>,
   manifest: ModelManifest,
   modelPath: string,
-): void {
+): Record<OutputKind, string | undefined> {
   const inputs = ['input_ids', 'attention_mask', ...(manifest.tokenTypeIds ? ['token_type_ids'] : [])];
   const missingInputs = inputs.filter((name) => !session.inputNames.includes(name));
   const extraInputs = session.inputNames.filter((name) => !inputs.includes(name));
-  const declared = [manifest.outputs.dense, manifest.outputs.sparse, manifest.outputs.colbert];
-  const missingOutputs = declared
-    .flatMap((output) => (output === null ? [] : [output.name]))
-    .filter((name) => !session.outputNames.includes(name));
   const problems = [
     ...missingInputs.map((name) => `has no input '${name}'`),
     ...extraInputs.map((name) => `has an input '${name}' the manifest does not feed (tokenTypeIds?)`),
-    ...missingOutputs.map((name) => `has no output '${name}' named in the manifest`),
   ];
+  const resolved: Record<OutputKind, string | undefined> = {
+    dense: undefined,
+    sparse: undefined,
+    colbert: undefined,
+  };
+  for (const kind of ['dense', 'sparse', 'colbert'] as const) {
+    const output = manifest.outputs[kind];
+    if (output === null) continue;
+    if (output.index !== undefined) {
+      const name = session.outputNames[output.index];
+      if (name === undefined)
+        problems.push(`has no output at index ${output.index} (${kind}, '${output.name}')`);
+      resolved[kind] = name;
+    } else if (session.outputNames.includes(output.name)) {
+      resolved[kind] = output.name;
+    } else {
+      problems.push(`has no output '${output.name}' named in the manifest (${kind})`);
+    }
+  }
   if (problems.length > 0) {
     throw new Error(
       `${modelPath} does not match manifest ${manifest.name}: it ${problems.join('; ')} ` +
         `(graph inputs: ${session.inputNames.join(', ')}; outputs: ${session.outputNames.join(', ')})`,
     );
   }
+  return resolved;
 }

@@ -18,7 +18,10 @@ export interface TokenizeOptions {
 
 export interface ModelTokenizer {
   padId: number;
-  /** Ids of the tokenizer's special tokens (<s>, </s>, <pad>, <unk>, ...), which carry no lexical weight. */
+  /**
+   * Ids of the CLS, EOS, PAD and UNK tokens, which BGE-M3's sparse output drops (FlagEmbedding's unused_tokens).
+   * Other special tokens such as <mask> keep their weight there, as in FlagEmbedding.
+   */
   specialIds: ReadonlySet<number>;
   /** Token ids per text, with the kind's prefix prepended, special tokens added and truncated to maxLength. */
   encode(texts: readonly string[], kind: TextKind): Promise<EncodedText[]>;
@@ -33,9 +36,12 @@ const tokenizerFileSchema = z.object({
     .array(z.object({ id: z.number().int(), content: z.string(), special: z.boolean() }))
     .default([]),
   padding: z.object({ pad_id: z.number().int() }).nullable().optional(),
+  model: z.object({ unk_token: z.string().nullable().optional() }).passthrough().optional(),
 });
 
 const conventionalPadTokens = ['<pad>', '[PAD]'];
+/** CLS, EOS, PAD and UNK in the spellings of XLM-R/RoBERTa and of BERT. */
+const unusedTokenContents = ['<s>', '</s>', '<pad>', '<unk>', '[CLS]', '[SEP]', '[PAD]', '[UNK]'];
 
 /**
  * The binding's encode() runs on libuv's thread pool, not on the calling thread, so the HTTP thread tokenises
@@ -66,7 +72,16 @@ export async function loadModelTokenizer(
 
   return {
     padId,
-    specialIds: new Set(specials.map((token) => token.id)),
+    specialIds: new Set(
+      specials
+        .filter(
+          (token) =>
+            unusedTokenContents.includes(token.content) ||
+            token.content === file.model?.unk_token ||
+            token.id === padId,
+        )
+        .map((token) => token.id),
+    ),
     async encode(texts, kind) {
       const prefix = manifest.prefixes[kind];
       const encodings = await truncating.encodeBatch(texts.map((text) => prefix + text));

@@ -1,19 +1,21 @@
-import type { Embedding, OutputKind, TextKind } from '@rag/contracts/embedding-api';
+import type { Embedding } from '@rag/contracts/embedding-api';
 import type { ModelManifest } from '@rag/models/model-manifest';
-import type { BatchLimits } from './batch-planner.js';
+import type { ExecutionProviderConfig } from './execution-provider.js';
+import type { BatchRow } from './model-runner.js';
 
-/** Messages between the embedder (main thread) and its inference worker. Only structured-cloneable data. */
+/** Messages between the embedder (main thread) and one inference worker. Only structured-cloneable data. */
 
-export interface InferenceWorkerConfig extends BatchLimits {
+export interface InferenceWorkerConfig {
   modelPath: string;
-  tokenizerPath: string;
   manifest: ModelManifest;
+  /** ONNX Runtime intra-op threads of this worker's session. */
   threads: number;
+  provider: ExecutionProviderConfig;
+  padId: number;
+  specialIds: number[];
 }
 
-export type ToWorkerMessage =
-  | { type: 'embed'; id: number; texts: string[]; kind: TextKind; outputs: OutputKind[] }
-  | { type: 'close' };
+export type ToWorkerMessage = { type: 'run'; id: number; rows: BatchRow[] } | { type: 'close' };
 
 export type FromWorkerMessage =
   | { type: 'ready' }

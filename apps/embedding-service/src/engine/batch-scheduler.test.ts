@@ -1,0 +1,202 @@
+import type { Embedding } from '@rag/contracts/embedding-api';
+import { describe, expect, it } from 'vitest';
+import { BatchScheduler, type BatchWorker, type SchedulerOptions } from './batch-scheduler.js';
+import type { BatchRow } from './model-runner.js';
+
+/**
+ * A worker whose batches finish when the test says so, recording what it was given. Each embedding's `tokens` is
+ * the first id of its row, so results can be matched to texts.
+ */
+class ManualWorker implements BatchWorker {
+  readonly batches: BatchRow[][] = [];
+  private readonly pending: { rows: BatchRow[]; finish: () => void; fail: (error: Error) => void }[] = [];
+
+  run(rows: BatchRow[]): Promise<Embedding[]> {
+    this.batches.push(rows);
+    return new Promise((resolve, reject) => {
+      this.pending.push({
+        rows,
+        finish: () => resolve(rows.map((row) => ({ tokens: row.ids[0]! }))),
+        fail: reject,
+      });
+    });
+  }
+
+  get running(): number {
+    return this.pending.length;
+  }
+
+  async finishNext(): Promise<void> {
+    this.pending.shift()!.finish();
+    await flush();
+  }
+
+  async failNext(error: Error): Promise<void> {
+    this.pending.shift()!.fail(error);
+    await flush();
+  }
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+const options: SchedulerOptions = {
+  maxBatchTokens: 1000,
+  maxBatchSize: 4,
+  maxQueuedTexts: 100,
+  batchWaitMs: 0,
+};
+/** A text of `length` tokens whose first id is `tag`. */
+const text = (tag: number, length = 3) => [tag, ...Array.from({ length: length - 1 }, () => 5)];
+const firstIds = (rows: BatchRow[]) => rows.map((row) => row.ids[0]);
+
+describe('BatchScheduler', () => {
+  it('starts the first text at once and batches what arrives while the worker is busy, by length', async () => {
+    const worker = new ManualWorker();
+    const scheduler = new BatchScheduler([worker], options);
+    const first = scheduler.submit({ texts: [text(1)], outputs: ['dense'] });
+    const rest = [
+      scheduler.submit({ texts: [text(2, 30), text(3, 2)], outputs: ['dense'] }),
+      scheduler.submit({ texts: [text(4, 29), text(5, 3)], outputs: ['dense'] }),
+      scheduler.submit({ texts: [text(6, 4)], outputs: ['dense'] }),
+    ];
+    expect(worker.batches.map(firstIds)).toEqual([[1]]);
+
+    await worker.finishNext();
+    await expect(first).resolves.toMatchObject({ embeddings: [{ tokens: 1 }] });
+    // The oldest waiting text (2, 30 tokens) goes next, with the texts nearest its length: the short ones wait
+    // for their own batch instead of being padded to 30 tokens.
+    expect(worker.batches.map(firstIds).at(-1)).toEqual([4, 2]);
+    await worker.finishNext();
+    expect(worker.batches.map(firstIds).at(-1)).toEqual([3, 5, 6]);
+    await worker.finishNext();
+    const results = await Promise.all(rest);
+    expect(results.map((result) => result.embeddings.map((e) => e.tokens))).toEqual([[2, 3], [4, 5], [6]]);
+  });
+
+  it('keeps batches under the size cap and the padded-token budget', async () => {
+    const worker = new ManualWorker();
+    const scheduler = new BatchScheduler([worker], { ...options, maxBatchTokens: 40, maxBatchSize: 3 });
+    const blocker = scheduler.submit({ texts: [text(0)], outputs: ['dense'] });
+    const all = scheduler.submit({
+      texts: [text(1, 10), text(2, 10), text(3, 10), text(4, 10), text(5, 20), text(6, 20)],
+      outputs: ['sparse'],
+    });
+    await worker.finishNext();
+    while (worker.running > 0) await worker.finishNext();
+    await Promise.all([blocker, all]);
+    const planned = worker.batches.slice(1);
+    for (const batch of planned) {
+      expect(batch.length).toBeLessThanOrEqual(3);
+      expect(batch.length * Math.max(...batch.map((row) => row.ids.length))).toBeLessThanOrEqual(40);
+    }
+    expect(planned.flatMap(firstIds).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('hands batches to every free worker', async () => {
+    const workers = [new ManualWorker(), new ManualWorker()];
+    const scheduler = new BatchScheduler(workers, { ...options, maxBatchSize: 1 });
+    const calls = [1, 2, 3].map((tag) => scheduler.submit({ texts: [text(tag)], outputs: ['dense'] }));
+    expect(workers.map((worker) => worker.running)).toEqual([1, 1]);
+    expect(scheduler.queuedTexts).toBe(1);
+    await workers[1]!.finishNext();
+    expect(workers[1]!.running).toBe(1);
+    await workers[0]!.finishNext();
+    await workers[1]!.finishNext();
+    await expect(Promise.all(calls)).resolves.toHaveLength(3);
+  });
+
+  it('refuses texts beyond the queue capacity with rate_limited and a retry delay', async () => {
+    const worker = new ManualWorker();
+    const scheduler = new BatchScheduler([worker], { ...options, maxQueuedTexts: 3 });
+    const running = scheduler.submit({ texts: [text(1)], outputs: ['dense'] });
+    const queued = scheduler.submit({ texts: [text(2), text(3)], outputs: ['dense'] });
+    expect(scheduler.queuedTexts).toBe(2);
+    await expect(scheduler.submit({ texts: [text(4), text(5)], outputs: ['dense'] })).rejects.toMatchObject({
+      code: 'rate_limited',
+      context: { retryAfterSeconds: expect.any(Number) },
+    });
+    await worker.finishNext();
+    await worker.finishNext();
+    await expect(Promise.all([running, queued])).resolves.toHaveLength(2);
+  });
+
+  it('drops the queued texts of a caller that went away, and never runs them', async () => {
+    const worker = new ManualWorker();
+    const scheduler = new BatchScheduler([worker], { ...options, maxBatchSize: 1 });
+    const running = scheduler.submit({ texts: [text(1)], outputs: ['dense'] });
+    const client = new AbortController();
+    const abandoned = scheduler.submit({
+      texts: [text(2), text(3), text(4)],
+      outputs: ['dense'],
+      signal: client.signal,
+    });
+    const other = scheduler.submit({ texts: [text(5)], outputs: ['dense'] });
+    client.abort();
+    await expect(abandoned).rejects.toMatchObject({ message: expect.stringContaining('client closed') });
+    expect(scheduler.queuedTexts).toBe(1);
+    await worker.finishNext();
+    await worker.finishNext();
+    await Promise.all([running, other]);
+    expect(worker.batches.map(firstIds)).toEqual([[1], [5]]);
+  });
+
+  it('fails a request at its deadline with timeout and takes its texts out of the queue', async () => {
+    const worker = new ManualWorker();
+    const scheduler = new BatchScheduler([worker], options);
+    const running = scheduler.submit({ texts: [text(1)], outputs: ['dense'] });
+    const late = scheduler.submit({ texts: [text(2)], outputs: ['dense'], deadline: performance.now() });
+    await expect(late).rejects.toMatchObject({
+      code: 'timeout',
+      message: expect.stringContaining('deadline'),
+    });
+    expect(scheduler.queuedTexts).toBe(0);
+    await worker.finishNext();
+    await running;
+    expect(worker.batches).toHaveLength(1);
+  });
+
+  it('reruns a failed batch per request so that only the request with the bad text fails', async () => {
+    const worker = new ManualWorker();
+    const scheduler = new BatchScheduler([worker], options);
+    const blocker = scheduler.submit({ texts: [text(1)], outputs: ['dense'] });
+    const bad = scheduler.submit({ texts: [text(2)], outputs: ['dense'] });
+    const good = scheduler.submit({ texts: [text(3)], outputs: ['dense'] });
+    const outcomes = Promise.allSettled([bad, good]);
+    await worker.finishNext();
+    expect(worker.batches.at(-1)!.map((row) => row.ids[0])).toEqual([2, 3]);
+    await worker.failNext(new Error('Gather index out of range'));
+    // Each request now runs alone; the bad one fails again, the good one succeeds.
+    await worker.failNext(new Error('Gather index out of range'));
+    await worker.finishNext();
+    const [badOutcome, goodOutcome] = await outcomes;
+    expect(badOutcome).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'model_error', message: expect.stringContaining('Gather') },
+    });
+    expect(goodOutcome).toMatchObject({ status: 'fulfilled', value: { embeddings: [{ tokens: 3 }] } });
+    await blocker;
+  });
+
+  it('waits up to batchWaitMs for a batch to fill when asked to', async () => {
+    const worker = new ManualWorker();
+    const scheduler = new BatchScheduler([worker], { ...options, batchWaitMs: 50 });
+    const calls = [1, 2, 3, 4].map((tag) => scheduler.submit({ texts: [text(tag)], outputs: ['dense'] }));
+    // The fourth text filled the batch (maxBatchSize 4), so it started without waiting out the 50 ms.
+    expect(worker.batches.map(firstIds)).toEqual([[1, 2, 3, 4]]);
+    await worker.finishNext();
+    await Promise.all(calls);
+  });
+
+  it('fails what is queued when closed, and refuses new requests', async () => {
+    const worker = new ManualWorker();
+    const scheduler = new BatchScheduler([worker], options);
+    const running = scheduler.submit({ texts: [text(1)], outputs: ['dense'] });
+    const queued = scheduler.submit({ texts: [text(2)], outputs: ['dense'] });
+    scheduler.close();
+    await expect(queued).rejects.toMatchObject({ code: 'shutting_down' });
+    await expect(scheduler.submit({ texts: [text(3)], outputs: ['dense'] })).rejects.toMatchObject({
+      code: 'shutting_down',
+    });
+    await worker.finishNext();
+    await expect(running).resolves.toMatchObject({ embeddings: [{ tokens: 1 }] });
+  });
+});

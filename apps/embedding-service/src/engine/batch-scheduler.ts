@@ -1,0 +1,313 @@
+import { AppError } from '@rag/contracts/app-error';
+import type { Embedding, OutputKind } from '@rag/contracts/embedding-api';
+import { type BatchLimits, planBatches } from './batch-planner.js';
+import type { BatchRow } from './model-runner.js';
+
+/** Something that runs one padded batch: an inference worker with its own session. */
+export interface BatchWorker {
+  run(rows: BatchRow[]): Promise<Embedding[]>;
+}
+
+export interface SchedulerOptions extends BatchLimits {
+  /** Texts that may wait for a worker; beyond it, submit() refuses with 429 (rate_limited). */
+  maxQueuedTexts: number;
+  /**
+   * How long a worker that could start a batch that is not yet full waits for more texts, in ms. 0 starts at once;
+   * a few ms trade a little latency for fuller batches when requests trickle in one by one.
+   */
+  batchWaitMs: number;
+}
+
+export interface SchedulerEvents {
+  /** A batch was formed and handed to a worker: its texts and padded tokens. */
+  batchStarted?(size: number, paddedTokens: number, queueSize: number): void;
+  /** A batch ran: its real (unpadded) tokens and how long inference took. */
+  batchFinished?(tokens: number, seconds: number): void;
+}
+
+export interface SubmittedRequest {
+  /** Token ids per text, already prefixed, tokenised and truncated. */
+  texts: readonly (readonly number[])[];
+  outputs: readonly OutputKind[];
+  /** Aborted when the caller went away: its texts leave the queue and it rejects. */
+  signal?: AbortSignal | undefined;
+  /** Absolute time (performance.now() ms) by which the request must be answered, else 504 (timeout). */
+  deadline?: number | undefined;
+}
+
+export interface RequestTimings {
+  /** From submit() until its last text was handed to a worker. */
+  queueSeconds: number;
+  /** Summed inference time of the batches its texts ran in. */
+  inferenceSeconds: number;
+}
+
+interface PendingRequest {
+  results: (Embedding | undefined)[];
+  remaining: number;
+  settled: boolean;
+  submittedAt: number;
+  dispatchedAt: number;
+  inferenceSeconds: number;
+  resolve(result: { embeddings: Embedding[]; timings: RequestTimings }): void;
+  reject(error: AppError): void;
+  cleanup(): void;
+}
+
+interface QueuedText {
+  request: PendingRequest;
+  index: number;
+  ids: readonly number[];
+  tokenCount: number;
+  outputs: readonly OutputKind[];
+  /** Arrival order, so that the oldest waiting text always goes into the next batch. */
+  seq: number;
+}
+
+/**
+ * The dynamic batcher. Texts of all requests wait in one queue; whenever a worker is free, the queue is planned
+ * into length-sorted batches under the token budget and the batch holding the oldest text goes to that worker.
+ * Sorting by length cuts padding; always serving the oldest text means no text waits behind newer ones forever.
+ */
+export class BatchScheduler {
+  private queue: QueuedText[] = [];
+  private readonly idle: BatchWorker[];
+  private nextSeq = 0;
+  private waitTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Recent tokens per second of inference, for Retry-After. */
+  private throughput = 0;
+
+  constructor(
+    workers: readonly BatchWorker[],
+    private readonly options: SchedulerOptions,
+    private readonly events: SchedulerEvents = {},
+  ) {
+    if (workers.length === 0) throw new Error('BatchScheduler needs at least one worker');
+    this.idle = [...workers];
+  }
+
+  get queuedTexts(): number {
+    return this.queue.length;
+  }
+
+  get queuedTokens(): number {
+    return this.queue.reduce((sum, text) => sum + text.tokenCount, 0);
+  }
+
+  /** Seconds until the queue has likely drained, for a Retry-After header (at least 1). */
+  retryAfterSeconds(): number {
+    if (this.throughput <= 0) return 1;
+    return Math.min(60, Math.max(1, Math.ceil(this.queuedTokens / this.throughput)));
+  }
+
+  /** Whether `count` more texts fit in the queue now. */
+  hasRoomFor(count: number, reserved = 0): boolean {
+    return this.queue.length + reserved + count <= this.options.maxQueuedTexts;
+  }
+
+  submit(request: SubmittedRequest): Promise<{ embeddings: Embedding[]; timings: RequestTimings }> {
+    if (this.closed) return Promise.reject(new AppError('shutting_down', 'The embedder is closed'));
+    if (request.texts.length === 0) {
+      return Promise.resolve({ embeddings: [], timings: { queueSeconds: 0, inferenceSeconds: 0 } });
+    }
+    if (!this.hasRoomFor(request.texts.length)) {
+      return Promise.reject(this.queueFullError(request.texts.length));
+    }
+    if (request.signal?.aborted) return Promise.reject(clientGoneError());
+
+    return new Promise((resolve, reject) => {
+      const now = performance.now();
+      const pending: PendingRequest = {
+        results: new Array(request.texts.length),
+        remaining: request.texts.length,
+        settled: false,
+        submittedAt: now,
+        dispatchedAt: now,
+        inferenceSeconds: 0,
+        resolve,
+        reject,
+        cleanup: () => undefined,
+      };
+      const texts = request.texts.map(
+        (ids, index): QueuedText => ({
+          request: pending,
+          index,
+          ids,
+          tokenCount: ids.length,
+          outputs: request.outputs,
+          seq: this.nextSeq++,
+        }),
+      );
+      this.queue.push(...texts);
+
+      const onAbort = () => this.cancel(pending, clientGoneError());
+      request.signal?.addEventListener('abort', onAbort, { once: true });
+      let timer: NodeJS.Timeout | undefined;
+      if (request.deadline !== undefined) {
+        const budget = Math.max(0, request.deadline - now);
+        timer = setTimeout(() => {
+          this.cancel(
+            pending,
+            new AppError(
+              'timeout',
+              `The request was not answered within its deadline of ${Math.round(budget)} ms`,
+              {
+                context: { deadlineMs: Math.round(budget), queuedTexts: this.queue.length },
+              },
+            ),
+          );
+        }, budget);
+      }
+      pending.cleanup = () => {
+        request.signal?.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clearTimeout(timer);
+      };
+      this.pump();
+    });
+  }
+
+  /** Refuses new requests, fails the queued ones, and lets running batches finish. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.waitTimer);
+    const requests = new Set(this.queue.map((text) => text.request));
+    this.queue = [];
+    for (const request of requests) {
+      this.settle(request, () => request.reject(new AppError('shutting_down', 'The embedder is closing')));
+    }
+  }
+
+  private queueFullError(count: number): AppError {
+    return new AppError(
+      'rate_limited',
+      `The embedding queue is full (${this.queue.length} of ${this.options.maxQueuedTexts} texts waiting); ` +
+        `retry in ${this.retryAfterSeconds()} s`,
+      {
+        context: {
+          retryAfterSeconds: this.retryAfterSeconds(),
+          queuedTexts: this.queue.length,
+          texts: count,
+        },
+      },
+    );
+  }
+
+  /** Takes a request's texts out of the queue and rejects it; batches already running finish unseen. */
+  private cancel(request: PendingRequest, error: AppError): void {
+    if (request.settled) return;
+    this.queue = this.queue.filter((text) => text.request !== request);
+    this.settle(request, () => request.reject(error));
+  }
+
+  private settle(request: PendingRequest, finish: () => void): void {
+    if (request.settled) return;
+    request.settled = true;
+    request.cleanup();
+    finish();
+  }
+
+  private pump(): void {
+    clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const batch = this.nextBatch();
+      if (batch === undefined) return; // waiting for the batch to fill
+      const worker = this.idle.pop()!;
+      void this.runOn(worker, batch);
+    }
+  }
+
+  /** The length-homogeneous batch that holds the oldest queued text, removed from the queue. */
+  private nextBatch(): QueuedText[] | undefined {
+    const oldest = this.queue[0]!;
+    const batch = planBatches(this.queue, this.options).find((candidate) => candidate.includes(oldest))!;
+    // Full: the limits cut it (texts were left over), or one more text like its longest would not fit.
+    const full =
+      batch.length < this.queue.length ||
+      batch.length >= this.options.maxBatchSize ||
+      (batch.length + 1) * Math.max(...batch.map((text) => text.tokenCount)) > this.options.maxBatchTokens;
+    const waited = performance.now() - oldest.request.submittedAt;
+    if (!full && this.options.batchWaitMs > 0 && waited < this.options.batchWaitMs) {
+      this.waitTimer = setTimeout(() => this.pump(), this.options.batchWaitMs - waited);
+      return undefined;
+    }
+    const taken = new Set(batch);
+    this.queue = this.queue.filter((text) => !taken.has(text));
+    return batch;
+  }
+
+  private async runOn(worker: BatchWorker, batch: QueuedText[]): Promise<void> {
+    const now = performance.now();
+    const paddedTokens = batch.length * Math.max(...batch.map((text) => text.tokenCount));
+    this.events.batchStarted?.(batch.length, paddedTokens, this.queue.length);
+    for (const text of batch) {
+      text.request.dispatchedAt = Math.max(text.request.dispatchedAt, now);
+    }
+    try {
+      await this.runIsolated(worker, batch);
+    } finally {
+      this.idle.push(worker);
+      this.pump();
+    }
+  }
+
+  /** Runs a batch; if it fails and holds several requests, reruns each alone so that one bad text fails only its own. */
+  private async runIsolated(worker: BatchWorker, batch: QueuedText[]): Promise<void> {
+    const live = batch.filter((text) => !text.request.settled);
+    if (live.length === 0) return;
+    const started = performance.now();
+    try {
+      const embeddings = await worker.run(live.map((text) => ({ ids: text.ids, outputs: text.outputs })));
+      const seconds = (performance.now() - started) / 1000;
+      const tokens = live.reduce((sum, text) => sum + text.tokenCount, 0);
+      this.throughput =
+        this.throughput === 0 ? tokens / seconds : 0.8 * this.throughput + (0.2 * tokens) / seconds;
+      this.events.batchFinished?.(tokens, seconds);
+      this.deliver(live, embeddings, seconds);
+    } catch (error) {
+      const requests = [...new Set(live.map((text) => text.request))];
+      if (requests.length === 1) {
+        const request = requests[0]!;
+        this.cancel(request, error instanceof AppError ? error : new AppError('model_error', String(error)));
+        return;
+      }
+      for (const request of requests) {
+        await this.runIsolated(
+          worker,
+          live.filter((text) => text.request === request),
+        );
+      }
+    }
+  }
+
+  private deliver(batch: readonly QueuedText[], embeddings: readonly Embedding[], seconds: number): void {
+    const requests = new Set<PendingRequest>();
+    batch.forEach((text, i) => {
+      const request = text.request;
+      if (request.settled) return;
+      requests.add(request);
+      request.results[text.index] = embeddings[i];
+      request.remaining -= 1;
+    });
+    for (const request of requests) {
+      request.inferenceSeconds += seconds;
+      if (request.remaining > 0) continue;
+      this.settle(request, () =>
+        request.resolve({
+          embeddings: request.results as Embedding[],
+          timings: {
+            queueSeconds: (request.dispatchedAt - request.submittedAt) / 1000,
+            inferenceSeconds: request.inferenceSeconds,
+          },
+        }),
+      );
+    }
+  }
+}
+
+function clientGoneError(): AppError {
+  return new AppError('bad_request', 'The client closed the request before it was answered', {
+    context: { reason: 'client_closed' },
+  });
+}

@@ -1,0 +1,336 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EmbedResponse } from '@rag/contracts/embedding-api';
+import { writeTinyModel } from '@rag/models/tiny-model';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmbedder } from './engine/embedder.js';
+import { decodeBase64Float32 } from './openai-embeddings.js';
+import { startTestService, type TestService, testServiceToken } from './test-service.js';
+
+/** Polls until `condition` holds; fails if `meanwhile` settles first, as then it never will. */
+async function until(condition: () => boolean, meanwhile: Promise<unknown>): Promise<void> {
+  let settled = false;
+  void meanwhile.finally(() => {
+    settled = true;
+  });
+  while (!condition()) {
+    if (settled) throw new Error('the request finished before the condition held');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+const problem = async (response: Response) => (await response.json()) as { code: string; detail: string };
+
+interface OpenAiList {
+  object: string;
+  model: string;
+  data: { object: string; index: number; embedding: number[] | string }[];
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+function expectClose(actual: readonly number[], expected: readonly number[]): void {
+  expect(actual).toHaveLength(expected.length);
+  actual.forEach((value, i) => {
+    expect(value).toBeCloseTo(expected[i]!, 5);
+  });
+}
+
+/** Value of a Prometheus sample line, e.g. metric('te_request_failure{err="timeout"}'). */
+async function metric(service: TestService, sample: string): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
+describe('embedding service over HTTP (tiny model, real ONNX Runtime)', () => {
+  let root: string;
+  let modelDir: string;
+  let service: TestService;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'rag-embedding-http-'));
+    modelDir = join(root, 'tiny');
+    await writeTinyModel(modelDir, { seed: 3 });
+    service = await startTestService(
+      { modelDir, poolSize: 2, threads: 1 },
+      { limits: { maxInputs: 8, maxInputChars: 2000, maxTotalTokens: 600 } },
+    );
+  });
+  afterAll(async () => {
+    await service?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('embeds inputs with the requested outputs, one result per input, and still takes the old texts field', async () => {
+    const response = await service.post('/v1/embed', {
+      inputs: ['the old mill', 'a river'],
+      outputs: ['dense', 'sparse', 'colbert'],
+      kind: 'query',
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as EmbedResponse;
+    expect(body.model.name).toBe('tiny-bge-m3-d32-s3');
+    expect(body.data).toHaveLength(2);
+    expect(Object.keys(body.data[0]!).sort()).toEqual(['colbert', 'dense', 'sparse', 'tokens']);
+
+    const alias = (await (
+      await service.post('/v1/embed', { texts: ['the old mill'], outputs: ['dense'], kind: 'query' })
+    ).json()) as EmbedResponse;
+    // Another batch, so the same text may differ in the last float bits.
+    expectClose(alias.data[0]!.dense!, body.data[0]!.dense!);
+
+    const both = await service.post('/v1/embed', { inputs: ['a'], texts: ['b'] });
+    expect(both.status).toBe(422);
+  });
+
+  it('truncates an over-long input by default and refuses it with 413 when truncate is false', async () => {
+    const long = 'x '.repeat(520);
+    const cut = await service.post('/v1/embed', { inputs: [long], outputs: ['dense'] });
+    expect(cut.status).toBe(200);
+    expect(((await cut.json()) as EmbedResponse).data[0]!.tokens).toBe(512);
+
+    const refused = await service.post('/v1/embed', {
+      inputs: ['short', long],
+      outputs: ['dense'],
+      truncate: false,
+    });
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toMatchObject({
+      code: 'payload_too_large',
+      detail: expect.stringMatching(/Input 1 is longer than the model's 512 tokens.*truncate: true/),
+    });
+  });
+
+  it('embeds the empty string (its special tokens)', async () => {
+    const response = await service.post('/v1/embed', { inputs: [''], outputs: ['dense', 'sparse'] });
+    expect(response.status).toBe(200);
+    const { data } = (await response.json()) as EmbedResponse;
+    expect(data[0]).toMatchObject({ tokens: 2, sparse: { indices: [], values: [] } });
+  });
+
+  it('enforces the count, length and total-token limits with 413s that name them', async () => {
+    const tooMany = await service.post('/v1/embed', { inputs: Array.from({ length: 9 }, () => 'x') });
+    expect(tooMany.status).toBe(413);
+    expect((await problem(tooMany)).detail).toContain('At most 8 inputs');
+
+    const tooLong = await service.post('/v1/embed', { inputs: ['ok', 'y'.repeat(2001)] });
+    expect(tooLong.status).toBe(413);
+    expect((await problem(tooLong)).detail).toContain('inputs[1] has 2001 characters');
+
+    // Two texts of 512 tokens each: 1024 tokens in all, over the limit of 600.
+    const tooManyTokens = await service.post('/v1/embed', {
+      inputs: ['mill '.repeat(400), 'mill '.repeat(400)],
+    });
+    expect(tooManyTokens.status).toBe(413);
+    expect((await problem(tooManyTokens)).detail).toContain('1024 tokens in all, more than the limit of 600');
+  });
+
+  it('refuses a body with invalid UTF-8 bytes, and text holding half a surrogate pair', async () => {
+    const prefix = Buffer.from('{"inputs":["caf');
+    const suffix = Buffer.from('"]}');
+    const invalid = Buffer.concat([prefix, Buffer.from([0xc3, 0x28]), suffix]);
+    const bytes = await service.post('/v1/embed', new Uint8Array(invalid));
+    expect(bytes.status).toBe(400);
+    expect((await problem(bytes)).detail).toContain('not valid UTF-8');
+
+    const surrogate = await service.post('/v1/embed', '{"inputs":["fine", "bad \\ud800 text"]}');
+    expect(surrogate.status).toBe(422);
+    expect((await problem(surrogate)).detail).toContain('inputs[1] is not well-formed Unicode');
+  });
+
+  it('says which outputs a model lacks', async () => {
+    const response = await service.post('/v1/embed', { inputs: ['x'], outputs: ['dense'], kind: 'essay' });
+    expect(response.status).toBe(422);
+    expect((await problem(response)).detail).toContain('kind');
+  });
+
+  it('answers the OpenAI embeddings API with floats or base64, and usage', async () => {
+    const floats = await service.post('/v1/embeddings', {
+      input: ['the old mill', 'a river'],
+      model: 'anything',
+    });
+    expect(floats.status).toBe(200);
+    const body = (await floats.json()) as OpenAiList;
+    expect(body).toMatchObject({
+      object: 'list',
+      model: 'tiny-bge-m3-d32-s3',
+      data: [
+        { object: 'embedding', index: 0 },
+        { object: 'embedding', index: 1 },
+      ],
+    });
+    expect(body.data[0]!.embedding).toHaveLength(32);
+    const embedded = (await (
+      await service.post('/v1/embed', { inputs: ['the old mill', 'a river'], outputs: ['dense'] })
+    ).json()) as EmbedResponse;
+    const floatVector = body.data[0]!.embedding as number[];
+    expectClose(floatVector, embedded.data[0]!.dense!);
+    const tokens = embedded.data[0]!.tokens + embedded.data[1]!.tokens;
+    expect(body.usage).toEqual({ prompt_tokens: tokens, total_tokens: tokens });
+
+    const base64 = (await (
+      await service.post('/v1/embeddings', { input: 'the old mill', encoding_format: 'base64' })
+    ).json()) as OpenAiList;
+    expect(typeof base64.data[0]!.embedding).toBe('string');
+    expectClose(decodeBase64Float32(base64.data[0]!.embedding as string), floatVector);
+  });
+
+  it('refuses OpenAI requests it cannot honour, naming why', async () => {
+    const tokens = await service.post('/v1/embeddings', { input: [[1, 2, 3]] });
+    expect(tokens.status).toBe(422);
+    expect((await problem(tokens)).detail).toContain('token arrays are not supported');
+    const dimensions = await service.post('/v1/embeddings', { input: 'x', dimensions: 16 });
+    expect(dimensions.status).toBe(422);
+    expect((await problem(dimensions)).detail).toContain('32 dimensions only');
+  });
+
+  it('lists the model, with its provider, in /v1/models, /v1/model and /health/ready', async () => {
+    const models = await (await service.get('/v1/models')).json();
+    expect(models).toMatchObject({
+      object: 'list',
+      data: [{ id: 'tiny-bge-m3-d32-s3', object: 'model', provider: 'cpu', family: 'bge-m3', dim: 32 }],
+    });
+    const ready = await (await fetch(`${service.url}/health/ready`)).json();
+    expect(ready).toMatchObject({ ready: true, provider: 'cpu', model: 'tiny-bge-m3-d32-s3' });
+  });
+
+  it('exports TEI-named metrics and the provider', async () => {
+    await service.post('/v1/embed', { inputs: ['metrics please'] });
+    expect(
+      await metric(service, 'te_request_count{method="embed",service="embedding-service"}'),
+    ).toBeGreaterThan(0);
+    expect(await metric(service, 'te_batch_next_size_count{service="embedding-service"}')).toBeGreaterThan(0);
+    expect(
+      await metric(service, 'te_request_queue_duration_count{service="embedding-service"}'),
+    ).toBeGreaterThan(0);
+    expect(await metric(service, 'te_queue_size{service="embedding-service"}')).toBe(0);
+    const text = await (await fetch(`${service.url}/metrics`)).text();
+    expect(text).toMatch(/embedding_model_info\{model="tiny-bge-m3-d32-s3",family="bge-m3",provider="cpu",/);
+    expect(text).toContain('te_request_tokenization_duration_bucket');
+    expect(text).toContain('te_request_inference_duration_bucket');
+    expect(text).toContain('embedding_texts_total');
+  });
+});
+
+describe('embedding service under pressure (one worker, one text per batch)', () => {
+  let root: string;
+  let modelDir: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'rag-embedding-pressure-'));
+    modelDir = join(root, 'tiny');
+    await writeTinyModel(modelDir, { seed: 3 });
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const manyTexts = (count: number) =>
+    Array.from({ length: count }, (_, i) => `text ${i} ${'river '.repeat(100)}`);
+
+  it('tokenizes while inference is busy: tokenisation does not wait behind the queue', async () => {
+    const service = await startTestService(
+      { modelDir, poolSize: 1, threads: 1, maxBatchSize: 1 },
+      { limits: { maxInputs: 200, maxInputChars: 10_000, maxTotalTokens: 1_000_000 } },
+    );
+    try {
+      const busy = service.post('/v1/embed', { inputs: manyTexts(200), outputs: ['colbert'] });
+      let embedDone = false;
+      void busy.then(() => {
+        embedDone = true;
+      });
+      await until(() => service.embedder.queuedTexts > 0, busy);
+      const tokenized = await service.post('/v1/tokenize', { inputs: ['quick'] });
+      expect(tokenized.status).toBe(200);
+      expect(embedDone).toBe(false);
+      expect(service.embedder.queuedTexts).toBeGreaterThan(0);
+      expect((await busy).status).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('answers 429 with Retry-After when the queue is full', async () => {
+    const service = await startTestService(
+      { modelDir, poolSize: 1, threads: 1, maxBatchSize: 1, maxQueuedTexts: 100 },
+      { limits: { maxInputs: 100, maxInputChars: 10_000, maxTotalTokens: 1_000_000 } },
+    );
+    try {
+      const first = service.post('/v1/embed', { inputs: manyTexts(100), outputs: ['colbert'] });
+      await until(() => service.embedder.queuedTexts > 0, first);
+      // The first request's texts fill the queue but for the one running: two more do not fit.
+      const refused = await service.post('/v1/embed', { inputs: manyTexts(2), outputs: ['dense'] });
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await refused.json()).toMatchObject({
+        code: 'rate_limited',
+        detail: expect.stringContaining('queue is full'),
+      });
+      expect((await first).status).toBe(200);
+      expect(
+        await metric(service, 'te_request_failure{err="rate_limited",service="embedding-service"}'),
+      ).toBe(1);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('stops working for a client that disconnects: its queued texts never reach the model', async () => {
+    const service = await startTestService(
+      { modelDir, poolSize: 1, threads: 1, maxBatchSize: 1 },
+      { limits: { maxInputs: 200, maxInputChars: 10_000, maxTotalTokens: 1_000_000 } },
+    );
+    try {
+      const body = JSON.stringify({ inputs: manyTexts(200), outputs: ['colbert'] });
+      const { port } = new URL(service.url);
+      const request = httpRequest({
+        host: '127.0.0.1',
+        port,
+        path: '/v1/embed',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-service-token': testServiceToken },
+      });
+      const answered = new Promise((resolve) => request.on('response', resolve));
+      request.on('error', () => undefined);
+      request.end(body);
+      await until(() => service.embedder.queuedTexts > 0, answered);
+      request.destroy();
+      await until(() => service.embedder.queuedTexts === 0, answered);
+      const batches = await metric(service, 'te_batch_next_size_count{service="embedding-service"}');
+      expect(batches).toBeLessThan(200);
+      // The service still answers others.
+      expect((await service.post('/v1/embed', { inputs: ['still here'] })).status).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('fails a request that misses its deadline with 504 and drops its queued texts', async () => {
+    const service = await startTestService(
+      { modelDir, poolSize: 1, threads: 1, maxBatchSize: 1, requestTimeoutMs: 1 },
+      { limits: { maxInputs: 64, maxInputChars: 10_000, maxTotalTokens: 1_000_000 } },
+    );
+    try {
+      const response = await service.post('/v1/embed', { inputs: manyTexts(50), outputs: ['colbert'] });
+      expect(response.status).toBe(504);
+      expect(await response.json()).toMatchObject({
+        code: 'timeout',
+        detail: expect.stringContaining('deadline'),
+      });
+      expect(service.embedder.queuedTexts).toBe(0);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('refuses to start on CUDA where onnxruntime-node has no CUDA provider, saying what to do', async () => {
+    await expect(createEmbedder({ modelDir, provider: 'cuda', deviceId: 0 })).rejects.toMatchObject({
+      code: 'model_error',
+      message: expect.stringMatching(
+        /EMBED_EXECUTION_PROVIDER=cuda is not available: .*ONNXRUNTIME_NODE_INSTALL_CUDA.*docs\/gpu\.md/,
+      ),
+    });
+  });
+});
