@@ -102,8 +102,12 @@ export function findBreakPoints(text: string): Map<number, BreakLevel> {
     mark(after, newlines >= 2 ? breakLevel.paragraph : newlines === 1 ? breakLevel.line : breakLevel.word);
   }
   // CJK sentence ends need no space after them.
-  for (const match of text.matchAll(new RegExp(`[。！？｡．]+${closerClass}\\s*`, 'g')))
-    mark(match.index + match[0].length, breakLevel.sentence);
+  for (const match of text.matchAll(new RegExp(`[。！？｡．]+(${closerClass})\\s*`, 'g'))) {
+    const after = match.index + match[0].length;
+    // 「本当ですか？」と聞いた: a quoted question followed by the quoting particle is inside the sentence.
+    if (match[1] !== '' && /^[とっ]/.test(text[after] ?? '')) continue;
+    mark(after, breakLevel.sentence);
+  }
   for (const match of text.matchAll(new RegExp(`[!?]+${closerClass}\\s+`, 'g')))
     mark(match.index + match[0].length, breakLevel.sentence);
   for (const match of text.matchAll(new RegExp(`\\.+${closerClass}\\s+(?=\\S)`, 'g'))) {

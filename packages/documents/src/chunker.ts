@@ -94,14 +94,12 @@ export async function chunkDocument(
     }
     let overBudget = false;
     plans.forEach((ranges, index) => {
+      // Every chunk over budget gets a smaller budget at once; chunks after it may move, and are checked again.
       for (const range of ranges) {
         const count = idsByRange.get(rangeKey(range))?.length ?? 0;
-        if (count > options.maxTokens) {
-          planners[index]?.shrink(range.planStart, count - options.maxTokens);
-          overBudget = true;
-          // Later chunks of this section move with this one; check them in the next round.
-          break;
-        }
+        if (count <= options.maxTokens) continue;
+        planners[index]?.shrink(range, count - options.maxTokens);
+        overBudget = true;
       }
     });
     if (!overBudget) return toChunks(doc.text, sections, plans, idsByRange);
@@ -178,10 +176,16 @@ class SectionPlanner {
     return ranges;
   }
 
-  /** The chunk planned from `planStart` had `excess` tokens too many alone: give it that many fewer. */
-  shrink(planStart: number, excess: number): void {
-    const current = this.budgets.get(planStart) ?? this.options.maxTokens;
-    this.budgets.set(planStart, Math.max(1, current - Math.max(1, excess)));
+  /** The chunk had `excess` tokens too many when tokenized alone: plan it with that many fewer. */
+  shrink(range: PlannedRange, excess: number): void {
+    const current = this.budgets.get(range.planStart) ?? this.options.maxTokens;
+    if (current === 1)
+      throw new AppError(
+        'validation_failed',
+        `the text at offset ${range.start} has a single character that needs more than maxTokens=${this.options.maxTokens} tokens`,
+        { retryable: false },
+      );
+    this.budgets.set(range.planStart, Math.max(1, current - Math.max(1, excess)));
   }
 
   /** The best cut after `start` that keeps at most `budget` tokens (counted in the section's tokenization). */
@@ -190,7 +194,7 @@ class SectionPlanner {
     const nextToken = this.tokens[first + budget];
     // Anything up to the start of the first token that does not fit; whitespace before it belongs to no token.
     const limit = nextToken ? nextToken[0] : lastFitting[1];
-    const halfway = this.tokens[first + Math.floor(budget / 2)]?.[0] ?? start + 1;
+    const halfway = Math.max(this.tokens[first + Math.floor(budget / 2)]?.[0] ?? start + 1, start + 1);
     for (const from of [halfway, start + 1]) {
       const cut = this.bestBreak(from, limit, 'latest');
       if (cut !== null) return cut;
@@ -214,27 +218,23 @@ class SectionPlanner {
    * as the lowest level, so there is an answer whenever a token starts in the range on a character boundary.
    */
   private bestBreak(from: number, to: number, prefer: 'latest' | 'earliest'): number | null {
-    let best: { position: number; level: number } | null = null;
-    const consider = (position: number, level: number) => {
-      if (position < from || position > to || !isGraphemeBoundary(this.text, position)) return;
-      if (
-        !best ||
-        level > best.level ||
-        (level === best.level && (prefer === 'latest' ? position > best.position : position < best.position))
-      )
-        best = { position, level };
-    };
+    const candidates: { position: number; level: number }[] = [];
     for (let i = lowerBound(this.breakPositions, from); i < this.breakPositions.length; i++) {
       const position = this.breakPositions[i] as number;
       if (position > to) break;
-      consider(position, this.breaks.get(position) ?? breakLevel.token);
+      candidates.push({ position, level: this.breaks.get(position) ?? breakLevel.token });
     }
     for (let i = this.firstTokenAtOrAfter(from); i < this.tokens.length; i++) {
       const tokenStart = (this.tokens[i] as [number, number])[0];
       if (tokenStart > to) break;
-      consider(tokenStart, breakLevel.token);
+      if (tokenStart >= from) candidates.push({ position: tokenStart, level: breakLevel.token });
     }
-    return (best as { position: number } | null)?.position ?? null;
+    const direction = prefer === 'latest' ? -1 : 1;
+    candidates.sort((a, b) => b.level - a.level || direction * (a.position - b.position));
+    // Checking character boundaries is the costly part, so only as far down the ranking as needed.
+    return (
+      candidates.find((candidate) => isGraphemeBoundary(this.text, candidate.position))?.position ?? null
+    );
   }
 
   private firstTokenAtOrAfter(position: number): number {
