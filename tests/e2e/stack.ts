@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '@rag/testing/free-port';
 import { findRepoRoot, type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';
 import { type ServiceProcess, type StartServiceOptions, startService } from '@rag/testing/service-process';
@@ -37,6 +40,9 @@ export async function startStack(options: StackOptions) {
   const schema = `e2e_${randomBytes(4).toString('hex')}`;
   const milvusPrefix = `${uniqueTestPrefix('e2e')}_`;
   const milvus: MilvusLite = await startMilvusLite();
+  // Uploaded files, shared by the gateway (writes) and the worker (reads), as a volume would be.
+  const storageRoot = await mkdtemp(join(tmpdir(), 'rag-e2e-storage-'));
+  const redisPrefix = uniqueTestPrefix('e2e');
   const [embeddingPort, searchPort, workerPort, gatewayPort] = await Promise.all([
     freePort(),
     freePort(),
@@ -47,7 +53,8 @@ export async function startStack(options: StackOptions) {
     LOG_LEVEL: 'info',
     DATABASE_URL: testPostgresUrl,
     DATABASE_SCHEMA: schema,
-    REDIS_KEY_PREFIX: uniqueTestPrefix('e2e'),
+    REDIS_KEY_PREFIX: redisPrefix,
+    STORAGE_ROOT: storageRoot,
     MILVUS_ADDRESS: milvus.address,
     MILVUS_COLLECTION_PREFIX: milvusPrefix,
     EMBEDDING_SERVICE_URL: `http://127.0.0.1:${embeddingPort}`,
@@ -62,12 +69,22 @@ export async function startStack(options: StackOptions) {
     return startService(start);
   };
 
-  /** Stops a service (SIGTERM) if it still runs and starts it again with the same settings. */
-  async function restart(app: string): Promise<ServiceProcess> {
+  /**
+   * Stops a service (SIGTERM, or SIGKILL for a crash) if it still runs and starts it again with the same
+   * settings.
+   */
+  async function restart(app: string, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<ServiceProcess> {
     const index = services.findIndex((s) => s.name === app);
     const start = launchOptions.get(app);
     if (index < 0 || !start) throw new Error(`no service ${app} in this stack`);
-    await services[index]!.stop();
+    const running = services[index]!;
+    if (signal === 'SIGKILL' && running.process.exitCode === null && running.process.signalCode === null) {
+      const exited = new Promise((resolve) => running.process.once('exit', resolve));
+      running.process.kill('SIGKILL');
+      await exited;
+    } else {
+      await running.stop();
+    }
     const replacement = await startService(start);
     services[index] = replacement;
     return replacement;
@@ -80,6 +97,7 @@ export async function startStack(options: StackOptions) {
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await db.end();
     await milvus.stop();
+    await rm(storageRoot, { recursive: true, force: true });
     return exitCodes;
   }
 
@@ -152,7 +170,20 @@ export async function startStack(options: StackOptions) {
     }
   }
 
-  return { adminKey, serviceToken, restart, milvus, milvusPrefix, services, db, call, waitForStatus, stop };
+  return {
+    adminKey,
+    serviceToken,
+    restart,
+    milvus,
+    milvusPrefix,
+    redisPrefix,
+    storageRoot,
+    services,
+    db,
+    call,
+    waitForStatus,
+    stop,
+  };
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;

@@ -6,6 +6,7 @@ import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
 import cors from 'cors';
 import helmet from 'helmet';
+import type { ObjectStorage } from '@rag/storage/object-storage';
 import type { IngestQueue } from './ingest-queue.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { authenticateRequests } from './principal-middleware.js';
@@ -14,12 +15,16 @@ import { adminRoutes } from './routes/admin-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
 import { documentRoutes } from './routes/document-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
+import { webhookRoutes } from './routes/webhook-routes.js';
 
 export interface GatewayDeps {
   logger: Logger;
   metrics: ServiceMetrics;
   pool: Pool;
   queue: IngestQueue;
+  storage: ObjectStorage;
+  /** Largest uploaded document file. */
+  maxUploadBytes: number;
   search: SearchClient;
   authenticate: Authenticator;
   apiKeyPepper: string;
@@ -66,7 +71,15 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       );
       app.use(adminRoutes({ pool: deps.pool, apiKeyPepper: deps.apiKeyPepper }));
       app.use(collectionRoutes({ pool: deps.pool, queue: deps.queue }));
-      app.use(documentRoutes({ pool: deps.pool, queue: deps.queue }));
+      app.use(
+        documentRoutes({
+          pool: deps.pool,
+          queue: deps.queue,
+          storage: deps.storage,
+          upload: { maxFileBytes: deps.maxUploadBytes, maxFieldBytes: 256 * 1024 },
+        }),
+      );
+      app.use(webhookRoutes({ pool: deps.pool }));
       app.use(searchRoutes({ pool: deps.pool, search: deps.search }));
     },
   });

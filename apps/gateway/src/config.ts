@@ -10,6 +10,7 @@ import {
 import { httpFromEnv, postgresFromEnv, redisFromEnv, sharedEnvNames } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
 import { type Env, readSecret } from '@rag/config/secret';
+import { storageEnvNames, storageFromEnv, storageSchema } from '@rag/storage/storage-config';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -70,7 +71,14 @@ const schema = z.object({
   ingest: z.object({
     attempts: z.coerce.number().int().min(1).max(50).default(5),
     backoffMs: z.coerce.number().int().positive().default(2000),
+    /** Largest uploaded file; it streams to storage, so this bounds disk, not memory. */
+    maxUploadBytes: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(50 * 1024 * 1024),
   }),
+  storage: storageSchema,
 });
 
 export type GatewayConfig = z.infer<typeof schema>;
@@ -114,10 +122,17 @@ export function loadConfig(env: Env): GatewayConfig {
         defaultTenant: env.DEFAULT_TENANT,
       }),
       limits: defined({ bodyLimit: env.BODY_LIMIT }),
-      ingest: defined({ attempts: env.INGEST_ATTEMPTS, backoffMs: env.INGEST_BACKOFF_MS }),
+      ingest: defined({
+        attempts: env.INGEST_ATTEMPTS,
+        backoffMs: env.INGEST_BACKOFF_MS,
+        maxUploadBytes: env.MAX_UPLOAD_BYTES,
+      }),
+      storage: storageFromEnv(env),
     },
     {
       ...sharedEnvNames,
+      ...storageEnvNames,
+      'ingest.maxUploadBytes': 'MAX_UPLOAD_BYTES',
       'auth.adminApiKey': 'ADMIN_API_KEY',
       'jwt.issuer': 'JWT_ISSUER',
       'jwt.audience': 'JWT_AUDIENCE',

@@ -1,5 +1,10 @@
 import { AppError } from '@rag/contracts/app-error';
-import { type IngestJob, ingestJobId, ingestJobSchema, ingestQueueName } from '@rag/contracts/ingest-job';
+import {
+  type IngestJob,
+  ingestJobId,
+  ingestQueueName,
+  parseIngestJob,
+} from '@rag/ingest-contract/ingest-job';
 import { injectTraceCarrier } from '@rag/telemetry/trace-carrier';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -29,12 +34,16 @@ export function createIngestQueue(options: IngestQueueOptions): IngestQueue {
   const queue = new Queue(ingestQueueName, { connection: options.connection, prefix: options.prefix });
   return {
     async enqueue(job) {
-      const payload = ingestJobSchema.parse({ ...job, trace: injectTraceCarrier() });
+      const parsed = parseIngestJob({ ...job, trace: injectTraceCarrier() });
+      if (!parsed.ok)
+        throw new AppError('internal', `The gateway built an invalid ingest job: ${parsed.reason}`);
+      const payload = parsed.job;
       try {
         await queue.add(payload.type, payload, {
           jobId: ingestJobId(payload),
           attempts: options.attempts,
-          backoff: { type: 'exponential', delay: options.backoffMs },
+          // Jitter spreads the retries of many jobs that failed together (an outage) over time.
+          backoff: { type: 'exponential', delay: options.backoffMs, jitter: 0.5 },
           removeOnComplete: { age: 24 * 3600, count: 10_000 },
           removeOnFail: { age: 7 * 24 * 3600 },
         });

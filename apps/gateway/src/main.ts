@@ -15,6 +15,7 @@ import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { Redis } from 'ioredis';
 import { createGatewayApp } from './app.js';
 import { loadConfig } from './config.js';
+import { createObjectStorage } from '@rag/storage/storage-config';
 import { createIngestQueue } from './ingest-queue.js';
 import { createRateLimits } from './rate-limits.js';
 
@@ -30,6 +31,7 @@ await insertTenant(pool, config.auth.defaultTenant, config.auth.defaultTenant);
 const redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
 redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
 const queue = createIngestQueue({ connection: redis, prefix: config.redis.keyPrefix, ...config.ingest });
+const storage = createObjectStorage(config.storage);
 
 const jwt = config.jwt && createJwtVerifier(jwtOptions(config.jwt));
 const authenticate = createAuthenticator({
@@ -45,6 +47,8 @@ const { app, lifecycle } = createGatewayApp({
   metrics,
   pool,
   queue,
+  storage,
+  maxUploadBytes: config.ingest.maxUploadBytes,
   search: createSearchClient({ baseUrl: config.searchServiceUrl, serviceToken: config.serviceToken }),
   rateLimits: createRateLimits({ redis, keyPrefix: config.redis.keyPrefix, ...config.rateLimits }),
   corsOrigins: config.corsOrigins,
@@ -60,6 +64,7 @@ onShutdownSignal(logger, [
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
   { name: 'close queue', run: () => queue.close() },
   { name: 'close redis', run: async () => void redis.disconnect() },
+  { name: 'close storage', run: () => storage.close() },
   { name: 'close postgres', run: () => pool.end() },
   { name: 'flush telemetry', run: flushTelemetry },
 ]);

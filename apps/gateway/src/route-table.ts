@@ -1,6 +1,8 @@
 import {
   apiKeyInfoSchema,
   apiKeyListSchema,
+  batchDocumentsResponseSchema,
+  batchDocumentsSchema,
   collectionDeletionSchema,
   collectionListSchema,
   collectionSchema,
@@ -14,7 +16,9 @@ import {
   documentSchema,
   searchRequestSchema,
   searchResponseSchema,
+  setWebhookSchema,
   tenantSchema,
+  webhookSchema,
 } from '@rag/contracts/public-api';
 import type { z } from 'zod';
 
@@ -106,11 +110,26 @@ export const publicRoutes = [
   {
     method: 'post',
     path: '/v1/collections/{name}/documents',
-    summary: 'Add a document (indexed asynchronously)',
+    summary:
+      'Add a document or a new version of it (indexed asynchronously): JSON, or multipart/form-data with a `file` part and a `document` field holding the JSON fields. The same content again answers 200 and changes nothing.',
     role: 'editor',
     request: createDocumentSchema,
     success: { status: 202, description: 'Queued for indexing', schema: documentAcceptedSchema },
     errors: [...common, ...withBody, 404, 409],
+  },
+  {
+    method: 'post',
+    path: '/v1/collections/{name}/documents/batch',
+    summary:
+      'Add many documents in one request, each with its own result (202 queued, 200 unchanged, 4xx refused)',
+    role: 'editor',
+    request: batchDocumentsSchema,
+    success: {
+      status: 200,
+      description: 'One result per document, in order',
+      schema: batchDocumentsResponseSchema,
+    },
+    errors: [...common, ...withBody, 404],
   },
   {
     method: 'get',
@@ -136,5 +155,30 @@ export const publicRoutes = [
     request: searchRequestSchema,
     success: { status: 200, description: 'Ranked chunks', schema: searchResponseSchema },
     errors: [...common, ...withBody, 404],
+  },
+  {
+    method: 'post',
+    path: '/v1/webhook',
+    summary: "Set the tenant's completion webhook (document.ready / document.failed, HMAC-SHA256 signed)",
+    role: 'admin',
+    request: setWebhookSchema,
+    success: { status: 200, description: 'The webhook (without its secret)', schema: webhookSchema },
+    errors: [...common, ...withBody],
+  },
+  {
+    method: 'get',
+    path: '/v1/webhook',
+    summary: "The tenant's completion webhook (without its secret)",
+    role: 'admin',
+    success: { status: 200, description: 'The webhook', schema: webhookSchema },
+    errors: [...common, 404],
+  },
+  {
+    method: 'delete',
+    path: '/v1/webhook',
+    summary: "Remove the tenant's completion webhook",
+    role: 'admin',
+    success: { status: 200, description: 'The removed webhook', schema: webhookSchema },
+    errors: [...common, 404],
   },
 ] as const satisfies readonly RouteDescription[];

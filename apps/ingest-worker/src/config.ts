@@ -17,6 +17,7 @@ import {
 } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
 import { type Env, readSecret } from '@rag/config/secret';
+import { storageEnvNames, storageFromEnv, storageSchema } from '@rag/storage/storage-config';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -33,9 +34,28 @@ const schema = z.object({
      * losing rows on servers without a write-ahead log (Milvus Lite); raise it against Milvus proper.
      */
     concurrency: z.coerce.number().int().min(1).max(64).default(1),
-    chunkMaxChars: z.coerce.number().int().min(64).max(20_000).default(1200),
+    /** Tokens shared by neighbouring chunks; the chunk size itself is the model's input length. */
+    chunkOverlapTokens: z.coerce.number().int().min(0).max(1024).default(32),
     embedBatchSize: z.coerce.number().int().min(1).max(256).default(32),
+    /** Largest file a job may reference; extraction has its own limits (pages, decompressed size, time). */
+    maxFileBytes: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(50 * 1024 * 1024),
+    parseTimeoutMs: z.coerce.number().int().min(100).default(60_000),
+    maxPages: z.coerce.number().int().min(1).default(2_000),
+    /** A job whose worker died is taken back after about this long (BullMQ lock and stalled check). */
+    lockDurationMs: z.coerce.number().int().min(1000).default(30_000),
+    stalledIntervalMs: z.coerce.number().int().min(1000).default(30_000),
+    maxStalledCount: z.coerce.number().int().min(1).default(10),
   }),
+  webhooks: z.object({
+    attempts: z.coerce.number().int().min(1).max(50).default(10),
+    backoffMs: z.coerce.number().int().min(10).default(1000),
+    timeoutMs: z.coerce.number().int().min(100).default(10_000),
+  }),
+  storage: storageSchema,
 });
 
 export type WorkerConfig = z.infer<typeof schema>;
@@ -53,15 +73,37 @@ export function loadConfig(env: Env): WorkerConfig {
       serviceToken: readSecret(env, 'SERVICE_TOKEN'),
       worker: defined({
         concurrency: env.WORKER_CONCURRENCY,
-        chunkMaxChars: env.CHUNK_MAX_CHARS,
+        chunkOverlapTokens: env.CHUNK_OVERLAP_TOKENS,
         embedBatchSize: env.EMBED_BATCH_SIZE,
+        maxFileBytes: env.MAX_FILE_BYTES,
+        parseTimeoutMs: env.PARSE_TIMEOUT_MS,
+        maxPages: env.MAX_PAGES,
+        lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+        stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+        maxStalledCount: env.WORKER_MAX_STALLED_COUNT,
       }),
+      webhooks: defined({
+        attempts: env.WEBHOOK_ATTEMPTS,
+        backoffMs: env.WEBHOOK_BACKOFF_MS,
+        timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      }),
+      storage: storageFromEnv(env),
     },
     {
       ...sharedEnvNames,
+      ...storageEnvNames,
       'worker.concurrency': 'WORKER_CONCURRENCY',
-      'worker.chunkMaxChars': 'CHUNK_MAX_CHARS',
+      'worker.chunkOverlapTokens': 'CHUNK_OVERLAP_TOKENS',
       'worker.embedBatchSize': 'EMBED_BATCH_SIZE',
+      'worker.maxFileBytes': 'MAX_FILE_BYTES',
+      'worker.parseTimeoutMs': 'PARSE_TIMEOUT_MS',
+      'worker.maxPages': 'MAX_PAGES',
+      'worker.lockDurationMs': 'WORKER_LOCK_DURATION_MS',
+      'worker.stalledIntervalMs': 'WORKER_STALLED_INTERVAL_MS',
+      'worker.maxStalledCount': 'WORKER_MAX_STALLED_COUNT',
+      'webhooks.attempts': 'WEBHOOK_ATTEMPTS',
+      'webhooks.backoffMs': 'WEBHOOK_BACKOFF_MS',
+      'webhooks.timeoutMs': 'WEBHOOK_TIMEOUT_MS',
     },
   );
 }

@@ -1,57 +1,216 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
-import type {
-  DeleteCollectionJob,
-  DeleteDocumentJob,
-  IngestDocumentJob,
-  IngestJob,
-} from '@rag/contracts/ingest-job';
-import { replaceChunks } from '@rag/db/chunk-repository';
-import { deleteCollection } from '@rag/db/collection-repository';
+import { tenantIdSchema, uuidSchema } from '@rag/contracts/identifiers';
+import type { ChunkRecord } from '@rag/db/chunk-repository';
 import {
+  type Collection,
+  deleteCollection,
+  findCollectionById,
+  findCollectionByName,
+} from '@rag/db/collection-repository';
+import {
+  type DocumentRecord,
   deleteDocumentRow,
   findDocument,
+  findDocumentByExternalId,
   listDocumentIds,
+  markDocumentDeleting,
+  recordExtraction,
   transitionDocument,
 } from '@rag/db/document-repository';
-import { type Pool, withTransaction } from '@rag/db/pool';
+import { swapDocumentVersion, upsertDocument } from '@rag/db/document-version';
+import type { Pool } from '@rag/db/pool';
+import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
+import type { DocumentChunk } from '@rag/documents/chunker';
+import type {
+  DeleteCollectionJob,
+  DeleteDocumentJobV1,
+  DeleteDocumentJobV2,
+  DocumentContent,
+  IngestDocumentJobV1,
+  IngestDocumentJobV2,
+  IngestJob,
+} from '@rag/ingest-contract/ingest-job';
+import { bm25DocumentVector } from '@rag/lexical/bm25';
+import type { ObjectStorage } from '@rag/storage/object-storage';
 import type { Logger } from '@rag/telemetry/logger';
-import type { ChunkVectorRow, ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
+import type { ChunkVectorRow, ChunkVectorStore, VectorScope } from '@rag/vector-store/chunk-vector-store';
 import { chunkId } from './chunk-id.js';
-import { chunkText } from './chunker.js';
+import type { CollectionLock } from './collection-lock.js';
+import type { CompletionEvents } from './completion-events.js';
+import type { DocumentPipeline } from './document-pipeline.js';
 
 export interface ProcessorDeps {
   pool: Pool;
   embeddings: EmbeddingClient;
   vectorStore: () => Promise<ChunkVectorStore>;
+  storage: ObjectStorage;
+  pipeline: DocumentPipeline;
+  collectionLock: CollectionLock;
+  events: CompletionEvents;
   logger: Logger;
-  chunkMaxChars: number;
   embedBatchSize: number;
 }
 
-export type JobOutcome = 'ready' | 'deleted' | 'skipped';
+export type JobOutcome = 'ready' | 'unchanged' | 'deleted' | 'skipped';
+
+type IngestDocumentJob = IngestDocumentJobV1 | IngestDocumentJobV2;
+type DeleteDocumentJob = DeleteDocumentJobV1 | DeleteDocumentJobV2;
 
 /** Runs one validated job. Throws AppErrors; the worker decides between retry and failure. */
 export function createIngestProcessor(deps: ProcessorDeps) {
-  async function ingest(job: IngestDocumentJob): Promise<JobOutcome> {
-    const document = await findDocument(deps.pool, job.tenantId, job.documentId);
-    if (!document || document.version !== job.version || document.status === 'deleting') {
-      deps.logger.info({ document_id: job.documentId }, 'document gone or superseded; skipping ingest');
-      return 'skipped';
+  /** The collection a job names (by id in version 1, by name in version 2); a missing one is a bad job. */
+  async function resolveCollection(job: IngestJob): Promise<Collection> {
+    const collection =
+      job.v === 1
+        ? await findCollectionById(deps.pool, job.tenantId, job.collectionId)
+        : await findCollectionByName(deps.pool, job.tenantId, job.collection);
+    const named = job.v === 1 ? job.collectionId : job.collection;
+    if (!collection || collection.deleting) {
+      throw new AppError(
+        'validation_failed',
+        `Collection "${named}" does not exist in tenant "${job.tenantId}"`,
+      );
     }
+    return collection;
+  }
+
+  function contentOf(job: IngestDocumentJob): DocumentContent {
+    return job.v === 1 ? { kind: 'inline', text: job.text, mediaType: 'text/plain' } : job.content;
+  }
+
+  /**
+   * The document and version this job builds. A gateway job names both (its row exists); an upstream job
+   * names an external id, and its content hash decides between a new document, a new version, and nothing.
+   */
+  async function resolveDocument(
+    job: IngestDocumentJob,
+    collection: Collection,
+    contentHash: string,
+  ): Promise<DocumentRecord | 'unchanged' | 'skipped'> {
+    if (job.documentId !== undefined && job.version !== undefined) {
+      const document = await findDocument(deps.pool, job.tenantId, job.documentId);
+      if (!document || document.status === 'deleting' || document.collectionId !== collection.id)
+        return 'skipped';
+      // A newer version was queued meanwhile: its own job builds it.
+      if (document.version !== job.version) return 'skipped';
+      return document;
+    }
+    const v2 = job as IngestDocumentJobV2;
+    const source =
+      v2.content.kind === 'storage'
+        ? {
+            sourceKey: v2.content.key,
+            mediaType: v2.content.mediaType ?? null,
+            filename: v2.content.filename ?? null,
+          }
+        : { sourceKey: null, mediaType: v2.content.mediaType, filename: null };
+    const upserted = await upsertDocument(
+      deps.pool,
+      {
+        tenantId: v2.tenantId,
+        collectionId: collection.id,
+        externalId: v2.externalId ?? null,
+        title: v2.title ?? null,
+        contentHash,
+        metadata: v2.metadata ?? {},
+        acl: v2.acl && v2.acl.length > 0 ? v2.acl : null,
+        source,
+      },
+      v2.documentId,
+    );
+    if (upserted.outcome === 'unchanged') {
+      // The same content again: nothing to do once it is ready; a crashed or failed attempt is resumed.
+      return upserted.document.status === 'ready' ? 'unchanged' : upserted.document;
+    }
+    if (upserted.previousSourceKey && upserted.previousSourceKey !== source.sourceKey) {
+      await deps.storage.delete(upserted.previousSourceKey);
+    }
+    return upserted.document;
+  }
+
+  async function ingest(job: IngestDocumentJob): Promise<JobOutcome> {
+    const collection = await resolveCollection(job);
+    const loaded = await deps.pipeline.load(contentOf(job));
+    const resolved = await resolveDocument(job, collection, loaded.contentHash);
+    if (resolved === 'unchanged' || resolved === 'skipped') {
+      deps.logger.info(
+        { document_id: job.documentId, external_id: job.v === 2 ? job.externalId : undefined },
+        `ingest ${resolved}`,
+      );
+      return resolved;
+    }
+    const document = resolved;
     await transitionDocument(deps.pool, document.id, document.version, ['queued', 'processing', 'failed'], {
       status: 'processing',
       error: null,
     });
 
-    const chunks = chunkText(job.text, { maxChars: deps.chunkMaxChars });
+    const extracted = await loaded.extract();
+    await recordExtraction(deps.pool, document.id, document.version, extracted);
+    const chunks = await deps.pipeline.chunk(extracted);
     if (chunks.length === 0) {
       throw new AppError('validation_failed', 'The document has no indexable text (no letters or digits)');
     }
     const store = await deps.vectorStore();
-    const outputs = store.space.hasSparse ? (['dense', 'sparse'] as const) : (['dense'] as const);
-    const scope = { tenantId: job.tenantId, collectionId: job.collectionId };
+    const scope: VectorScope = { tenantId: document.tenantId, collectionId: document.collectionId };
+    const rows = await buildRows(store, document, chunks);
+    const newIds = rows.map((row) => row.chunkId);
 
+    // Write vectors, then swap the version in PostgreSQL, with the collection's single writer lock held.
+    const swap = await deps.collectionLock.withLock(document.collectionId, async () => {
+      // Leftovers of an interrupted attempt go first; ids are deterministic, so nothing is duplicated.
+      await store.deleteByIds(scope, newIds);
+      await store.insert(rows);
+      await store.flush();
+      const result = await swapDocumentVersion(
+        deps.pool,
+        document,
+        chunks.map((c) => toChunkRecord(document, c)),
+      );
+      // The old version's vectors stopped joining at the commit; now they go. (Crashing in between leaves
+      // orphans that search ignores and the doctor removes.)
+      await store.deleteByIds(scope, result.swapped ? result.replacedChunkIds : newIds);
+      await store.flush();
+      return result;
+    });
+    if (!swap.swapped) {
+      deps.logger.info(
+        { document_id: document.id, reason: swap.reason },
+        'document changed while indexing; skipped',
+      );
+      return 'skipped';
+    }
+    await deps.events.publish({
+      type: 'document.ready',
+      status: 'ready',
+      tenantId: document.tenantId,
+      collection: collection.name,
+      collectionId: collection.id,
+      documentId: document.id,
+      externalId: document.externalId,
+      version: document.version,
+      chunks: chunks.length,
+      error: null,
+    });
+    return 'ready';
+  }
+
+  /** The "build rows" step: embeds chunks in batches into vector rows (dense, and sparse when the model has it). */
+  async function buildRows(
+    store: ChunkVectorStore,
+    document: DocumentRecord,
+    chunks: DocumentChunk[],
+  ): Promise<ChunkVectorRow[]> {
+    const outputs = store.space.hasSparse ? (['dense', 'sparse'] as const) : (['dense'] as const);
+    // BM25 length normalisation uses the collection's average chunk length, this document included.
+    const averageLength = averageChunkLength(
+      await readCollectionIndexStats(deps.pool, document.collectionId),
+      {
+        chunks: chunks.length,
+        tokens: chunks.reduce((sum, chunk) => sum + chunk.tokenIds.length, 0),
+      },
+    );
     const rows: ChunkVectorRow[] = [];
     for (let i = 0; i < chunks.length; i += deps.embedBatchSize) {
       const batch = chunks.slice(i, i + deps.embedBatchSize);
@@ -66,66 +225,58 @@ export function createIngestProcessor(deps: ProcessorDeps) {
           throw new AppError('model_error', 'The embedding service returned no dense vector');
         rows.push({
           chunkId: chunkId(document.id, document.version, chunk.ordinal),
-          ...scope,
+          tenantId: document.tenantId,
+          collectionId: document.collectionId,
           documentId: document.id,
           dense: embedding.dense,
           ...(embedding.sparse ? { sparse: embedding.sparse } : {}),
+          bm25: bm25DocumentVector(chunk.tokenIds, averageLength),
+          metadata: document.metadata,
           acl: document.acl,
         });
       });
     }
-
-    // Leftovers of an interrupted attempt go first; ids are deterministic, so nothing is duplicated.
-    await store.deleteByDocument(scope, document.id);
-    await store.insert(rows);
-    await store.flush();
-
-    const becameReady = await withTransaction(deps.pool, async (client) => {
-      await replaceChunks(
-        client,
-        {
-          id: document.id,
-          tenantId: job.tenantId,
-          collectionId: job.collectionId,
-          version: document.version,
-        },
-        chunks.map((c) => ({
-          id: chunkId(document.id, document.version, c.ordinal),
-          ordinal: c.ordinal,
-          text: c.text,
-          startOffset: c.start,
-          endOffset: c.end,
-        })),
-      );
-      return transitionDocument(client, document.id, document.version, ['processing'], {
-        status: 'ready',
-        chunkCount: chunks.length,
-      });
-    });
-    if (!becameReady) {
-      // Deleted while we worked: take our vectors back out so nothing is left behind.
-      await store.deleteByDocument(scope, document.id);
-      await store.flush();
-      return 'skipped';
-    }
-    return 'ready';
+    return rows;
   }
 
   async function deleteDocument(job: DeleteDocumentJob): Promise<JobOutcome> {
+    let document: DocumentRecord | undefined;
+    if (job.documentId !== undefined) {
+      document = await findDocument(deps.pool, job.tenantId, job.documentId);
+    } else if (job.v === 2 && job.externalId !== undefined) {
+      const collection = await resolveCollection(job);
+      document = await findDocumentByExternalId(deps.pool, collection.id, job.externalId);
+    }
+    if (!document) return 'skipped';
+    // Leaves search results at once, and any ingest still running for it stops at its swap.
+    await markDocumentDeleting(deps.pool, document.tenantId, document.id);
     const store = await deps.vectorStore();
-    await store.deleteByDocument({ tenantId: job.tenantId, collectionId: job.collectionId }, job.documentId);
-    await store.flush();
-    await deleteDocumentRow(deps.pool, job.documentId);
+    const scope = { tenantId: document.tenantId, collectionId: document.collectionId };
+    await deps.collectionLock.withLock(document.collectionId, async () => {
+      await store.deleteByDocument(scope, document.id);
+      await store.flush();
+    });
+    await deleteStoredFiles(document);
+    await deleteDocumentRow(deps.pool, document.id);
     return 'deleted';
+  }
+
+  async function deleteStoredFiles(document: DocumentRecord): Promise<void> {
+    if (document.sourceKey) await deps.storage.delete(document.sourceKey);
   }
 
   async function deleteWholeCollection(job: DeleteCollectionJob): Promise<JobOutcome> {
     const store = await deps.vectorStore();
     const scope = { tenantId: job.tenantId, collectionId: job.collectionId };
-    for (const documentId of await listDocumentIds(deps.pool, job.collectionId)) {
-      await store.deleteByDocument(scope, documentId);
+    const documentIds = await listDocumentIds(deps.pool, job.collectionId);
+    await deps.collectionLock.withLock(job.collectionId, async () => {
+      for (const documentId of documentIds) await store.deleteByDocument(scope, documentId);
+      await store.flush();
+    });
+    for (const documentId of documentIds) {
+      const document = await findDocument(deps.pool, job.tenantId, documentId);
+      if (document) await deleteStoredFiles(document);
     }
-    await store.flush();
     await deleteCollection(deps.pool, job.collectionId);
     return 'deleted';
   }
@@ -141,14 +292,81 @@ export function createIngestProcessor(deps: ProcessorDeps) {
           return deleteWholeCollection(job);
       }
     },
-    /** Records the final failure of an ingest on the document, for callers polling its status. */
+
+    /**
+     * Records the final failure of an ingest on the document, for callers polling its status, and publishes
+     * `document.failed`. A document whose job never got as far as a row (a bad upstream job) has nothing to mark.
+     */
     async markFailed(job: IngestJob, message: string): Promise<void> {
       if (job.type !== 'ingest') return;
-      await transitionDocument(deps.pool, job.documentId, job.version, ['queued', 'processing'], {
+      await failDocument(await findFailedJobDocument(job), message);
+    },
+
+    /**
+     * An invalid job may still name a document (e.g. the gateway's row for it): that document shows the
+     * reason instead of waiting forever. Only ids that look right are followed.
+     */
+    async markInvalid(data: unknown, reason: string): Promise<void> {
+      const fields = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+      const { tenantId, documentId } = fields;
+      if (typeof tenantId !== 'string' || typeof documentId !== 'string') return;
+      if (!uuidSchema.safeParse(documentId).success || !tenantIdSchema.safeParse(tenantId).success) return;
+      await failDocument(await findDocument(deps.pool, tenantId, documentId), reason);
+    },
+  };
+
+  async function failDocument(document: DocumentRecord | undefined, message: string): Promise<void> {
+    if (!document) return;
+    const marked = await transitionDocument(
+      deps.pool,
+      document.id,
+      document.version,
+      ['queued', 'processing'],
+      {
         status: 'failed',
         error: message,
-      });
-    },
+      },
+    );
+    if (!marked) return;
+    const collection = await findCollectionById(deps.pool, document.tenantId, document.collectionId);
+    await deps.events.publish({
+      type: 'document.failed',
+      status: 'failed',
+      tenantId: document.tenantId,
+      collection: collection?.name ?? '',
+      collectionId: document.collectionId,
+      documentId: document.id,
+      externalId: document.externalId,
+      version: document.version,
+      chunks: document.readyVersion === null ? 0 : document.chunkCount,
+      error: message,
+    });
+  }
+
+  async function findFailedJobDocument(job: IngestDocumentJob): Promise<DocumentRecord | undefined> {
+    if (job.documentId !== undefined) {
+      const document = await findDocument(deps.pool, job.tenantId, job.documentId);
+      return document && (job.version === undefined || document.version === job.version)
+        ? document
+        : undefined;
+    }
+    if (job.v !== 2 || job.externalId === undefined) return undefined;
+    const collection = await findCollectionByName(deps.pool, job.tenantId, job.collection);
+    return collection && findDocumentByExternalId(deps.pool, collection.id, job.externalId);
+  }
+}
+
+/** The "replace chunks" rows: text, offsets, page and heading path, and the token ids BM25 counts. */
+function toChunkRecord(document: DocumentRecord, chunk: DocumentChunk): ChunkRecord {
+  return {
+    id: chunkId(document.id, document.version, chunk.ordinal),
+    ordinal: chunk.ordinal,
+    text: chunk.text,
+    startOffset: chunk.start,
+    endOffset: chunk.end,
+    page: chunk.page,
+    headingPath: chunk.headingPath,
+    tokenIds: chunk.tokenIds,
   };
 }
 

@@ -1,8 +1,9 @@
 import { createEmbeddingClient } from '@rag/contracts/embedding-client';
-import { ingestQueueName } from '@rag/contracts/ingest-job';
 import { insertCollection } from '@rag/db/collection-repository';
 import { findDocument, insertDocument } from '@rag/db/document-repository';
 import { migrate } from '@rag/db/migrate';
+import { deadLetterQueueName, ingestQueueName } from '@rag/ingest-contract/ingest-job';
+import { createLocalStorage } from '@rag/storage/local-storage';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { freePort } from '@rag/testing/free-port';
@@ -13,6 +14,10 @@ import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { type Job, Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCollectionLock } from './collection-lock.js';
+import { createCompletionEvents } from './completion-events.js';
+import { createDeadLetterQueue } from './dead-letter-queue.js';
+import { createDocumentPipeline } from './document-pipeline.js';
 import { createIngestProcessor } from './ingest-processor.js';
 import { createIngestWorker } from './ingest-worker.js';
 import { createWorkerMetrics } from './worker-metrics.js';
@@ -25,6 +30,7 @@ let db: TestDatabase;
 let milvus: MilvusLite;
 let redis: Redis;
 let queue: Queue;
+let deadLetterQueue: Queue;
 let worker: Worker;
 let collectionId: string;
 const prefix = uniqueTestPrefix('worker');
@@ -37,6 +43,7 @@ beforeAll(async () => {
   milvus = await startMilvusLite();
   redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
   queue = new Queue(ingestQueueName, { connection: redis, prefix });
+  deadLetterQueue = new Queue(deadLetterQueueName, { connection: redis, prefix });
   // Nothing listens on this port: every embedding call fails like an outage would.
   const embeddings = createEmbeddingClient({
     baseUrl: `http://127.0.0.1:${await freePort()}`,
@@ -48,18 +55,34 @@ beforeAll(async () => {
     (space) => createMilvusStore({ address: milvus.address, collectionPrefix: `${prefix}_`, space }),
   );
   const logger = createLogger({ service: 'ingest-worker-test', level: 'silent' });
+  const storage = createLocalStorage({ root: `/tmp/${prefix}-storage` });
   worker = createIngestWorker({
     connection: redis,
     prefix,
     concurrency: 1,
     logger,
+    deadLetters: createDeadLetterQueue({ connection: redis, prefix }),
     ...createWorkerMetrics(metrics, queue),
     processor: createIngestProcessor({
       pool: db.pool,
       embeddings,
       vectorStore: vectorStore.get,
+      storage,
+      pipeline: createDocumentPipeline({
+        storage,
+        embeddings,
+        limits: { maxInputBytes: 1_000_000 },
+        overlapTokens: 8,
+      }),
+      collectionLock: createCollectionLock({ redis, prefix }),
+      events: createCompletionEvents({
+        connection: redis,
+        prefix,
+        pool: db.pool,
+        webhookAttempts: 1,
+        webhookBackoffMs: 10,
+      }),
       logger,
-      chunkMaxChars: 500,
       embedBatchSize: 8,
     }),
   });
@@ -70,6 +93,8 @@ afterAll(async () => {
   await worker?.close();
   await queue?.obliterate({ force: true });
   await queue?.close();
+  await deadLetterQueue?.obliterate({ force: true });
+  await deadLetterQueue?.close();
   redis?.disconnect();
   await milvus?.stop();
   await db?.drop();
@@ -115,6 +140,33 @@ describe('ingest worker', () => {
     expect(await done.getState()).toBe('failed');
     expect(done.attemptsMade).toBe(1);
     expect(done.failedReason).toMatch(/^Invalid ingest job: .*documentId/);
+    const letter = (await deadLetterQueue.getJob(`dead-${job.id}`))?.data;
+    expect(letter).toMatchObject({ queue: 'ingest', jobId: job.id, data: { documentId: 'nope' } });
+    expect(letter.reason).toMatch(/documentId/);
+  });
+
+  it('marks the document an invalid job names as failed, with the reason', async () => {
+    const { document, job } = await newDocument('Text of a job that a producer got wrong.');
+    const done = await settled(await queue.add('ingest', { ...job, version: 'one' }, { attempts: 5 }));
+    expect(done.attemptsMade).toBe(1);
+    const stored = await findDocument(db.pool, 'acme', document.id);
+    expect(stored).toMatchObject({ status: 'failed' });
+    expect(stored?.error).toMatch(/^Invalid ingest job: version:/);
+  });
+
+  it('refuses a version 2 job for a collection that does not exist, at once and into the dead letters', async () => {
+    const job = {
+      v: 2,
+      type: 'ingest',
+      tenantId: 'acme',
+      collection: 'no-such-collection',
+      externalId: 'doc-1',
+      content: { kind: 'inline', text: 'Some text.' },
+    };
+    const done = await settled(await queue.add('ingest', job, { attempts: 5 }));
+    expect(done.attemptsMade).toBe(1);
+    expect(done.failedReason).toBe('Collection "no-such-collection" does not exist in tenant "acme"');
+    expect((await deadLetterQueue.getJob(`dead-${done.id}`))?.data.reason).toBe(done.failedReason);
   });
 
   it('retries while the embedding service is down, then marks the document failed with the reason', async () => {
@@ -129,10 +181,10 @@ describe('ingest worker', () => {
   });
 
   it('fails a document with nothing to index on the first attempt', async () => {
-    const { document, job } = await newDocument('\u200B \u200B');
+    const { document, job } = await newDocument(' \n\t ');
     const done = await settled(await queue.add('ingest', job, { attempts: 5 }));
     expect(done.attemptsMade).toBe(1);
-    expect((await findDocument(db.pool, 'acme', document.id))?.error).toMatch(/no indexable text/);
+    expect((await findDocument(db.pool, 'acme', document.id))?.error).toMatch(/the document text is empty/);
   });
 
   it('deletes a document row and counts outcomes in its metrics', async () => {
@@ -145,6 +197,6 @@ describe('ingest worker', () => {
     expect(text).toMatch(
       /ingest_jobs_total\{type="delete",outcome="deleted",service="ingest-worker-test"\} 1/,
     );
-    expect(text).toMatch(/ingest_queue_depth\{state="failed",service="ingest-worker-test"\} 3/);
+    expect(text).toMatch(/ingest_queue_depth\{state="failed",service="ingest-worker-test"\} 5/);
   });
 });

@@ -1,10 +1,11 @@
-import { isAppError, toAppError } from '@rag/contracts/app-error';
-import { type IngestJob, ingestJobSchema, ingestQueueName } from '@rag/contracts/ingest-job';
+import { toAppError } from '@rag/contracts/app-error';
+import { ingestQueueName, parseIngestJob } from '@rag/ingest-contract/ingest-job';
 import type { Logger } from '@rag/telemetry/logger';
 import { withConsumerSpan } from '@rag/telemetry/trace-carrier';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Counter, Histogram } from 'prom-client';
+import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { IngestProcessor } from './ingest-processor.js';
 
 export interface IngestWorkerOptions {
@@ -12,15 +13,22 @@ export interface IngestWorkerOptions {
   prefix: string;
   concurrency: number;
   processor: IngestProcessor;
+  deadLetters: DeadLetterQueue;
   logger: Logger;
   jobsTotal: Counter<'type' | 'outcome'>;
   jobDuration: Histogram<'type'>;
+  /** How long a job's lock lasts without renewal: a killed worker's job is taken back after about this. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** How often a job may be taken back from a dead worker before it fails; every retry is safe. */
+  maxStalledCount?: number;
 }
 
 /**
  * Consumes the ingest queue. Transient failures (retryable AppErrors: embedding service, Milvus,
- * PostgreSQL down) are retried with BullMQ's backoff; a malformed job or a bad document fails at once
- * with UnrecoverableError, and the document shows `failed` with the reason.
+ * PostgreSQL, storage down) are retried with the job's backoff; a malformed job or a bad document fails at
+ * once with UnrecoverableError. Every final failure goes to the dead-letter queue with its reason, and the
+ * document (if the job names one) shows `failed` with it.
  */
 export function createIngestWorker(options: IngestWorkerOptions): Worker {
   const { processor, logger } = options;
@@ -34,15 +42,16 @@ export function createIngestWorker(options: IngestWorkerOptions): Worker {
   }
 
   async function handleInSpan(job: Job): Promise<string> {
-    const parsed = ingestJobSchema.safeParse(job.data);
-    if (!parsed.success) {
+    const parsed = parseIngestJob(job.data);
+    if (!parsed.ok) {
       options.jobsTotal.inc({ type: 'invalid', outcome: 'failed' });
-      const reason = parsed.error.issues
-        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-        .join('; ');
-      throw new UnrecoverableError(`Invalid ingest job: ${reason}`);
+      const reason = `Invalid ingest job: ${parsed.reason}`;
+      logger.warn({ job_id: job.id, reason }, 'invalid job');
+      await processor.markInvalid(job.data, reason);
+      await deadLetter(job, reason);
+      throw new UnrecoverableError(reason);
     }
-    const data: IngestJob = parsed.data;
+    const data = parsed.job;
     const stop = options.jobDuration.startTimer({ type: data.type });
     const log = logger.child({ job_id: job.id, type: data.type, attempt: job.attemptsMade + 1 });
     try {
@@ -57,12 +66,23 @@ export function createIngestWorker(options: IngestWorkerOptions): Worker {
       if (lastAttempt) {
         options.jobsTotal.inc({ type: data.type, outcome: 'failed' });
         await processor.markFailed(data, error.message);
+        await deadLetter(job, error.message);
       }
       if (!error.retryable) throw new UnrecoverableError(error.message);
-      throw isAppError(thrown) ? thrown : error;
+      throw error;
     } finally {
       stop();
     }
+  }
+
+  async function deadLetter(job: Job, reason: string): Promise<void> {
+    await options.deadLetters.add({
+      jobId: job.id ?? null,
+      jobName: job.name,
+      reason,
+      attemptsMade: job.attemptsMade + 1,
+      data: job.data,
+    });
   }
 
   return new Worker(ingestQueueName, handle, {
@@ -70,5 +90,8 @@ export function createIngestWorker(options: IngestWorkerOptions): Worker {
     prefix: options.prefix,
     concurrency: options.concurrency,
     autorun: false,
+    ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+    maxStalledCount: options.maxStalledCount ?? 10,
   });
 }

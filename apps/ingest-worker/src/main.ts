@@ -1,10 +1,11 @@
 import { createEmbeddingClient } from '@rag/contracts/embedding-client';
-import { ingestQueueName } from '@rag/contracts/ingest-job';
 import { migrate } from '@rag/db/migrate';
 import { checkPostgres, createPool } from '@rag/db/pool';
 import { closeServer, listen } from '@rag/http/http-server';
 import { createServiceApp } from '@rag/http/service-app';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
+import { ingestQueueName } from '@rag/ingest-contract/ingest-job';
+import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
@@ -12,7 +13,11 @@ import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { createCollectionLock } from './collection-lock.js';
+import { createCompletionEvents, createWebhookDeliveryWorker } from './completion-events.js';
 import { loadConfig } from './config.js';
+import { createDeadLetterQueue } from './dead-letter-queue.js';
+import { createDocumentPipeline } from './document-pipeline.js';
 import { createIngestProcessor } from './ingest-processor.js';
 import { createIngestWorker } from './ingest-worker.js';
 import { createWorkerMetrics } from './worker-metrics.js';
@@ -28,6 +33,7 @@ await migrate(pool, config.postgres.schema);
 const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
 redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
 const queue = new Queue(ingestQueueName, { connection: redis, prefix: config.redis.keyPrefix });
+const storage = createObjectStorage(config.storage);
 
 const embeddings = createEmbeddingClient({
   baseUrl: config.embeddingServiceUrl,
@@ -40,25 +46,57 @@ const vectorStore = lazyVectorStore(
   },
   (space) => createMilvusStore({ ...config.milvus, space }),
 );
+const events = createCompletionEvents({
+  connection: redis,
+  prefix: config.redis.keyPrefix,
+  pool,
+  webhookAttempts: config.webhooks.attempts,
+  webhookBackoffMs: config.webhooks.backoffMs,
+});
+const deadLetters = createDeadLetterQueue({ connection: redis, prefix: config.redis.keyPrefix });
 
 const { jobsTotal, jobDuration } = createWorkerMetrics(metrics, queue);
 const worker = createIngestWorker({
   connection: redis,
   prefix: config.redis.keyPrefix,
   concurrency: config.worker.concurrency,
+  lockDurationMs: config.worker.lockDurationMs,
+  stalledIntervalMs: config.worker.stalledIntervalMs,
+  maxStalledCount: config.worker.maxStalledCount,
   logger,
   jobsTotal,
   jobDuration,
+  deadLetters,
   processor: createIngestProcessor({
     pool,
     embeddings,
     vectorStore: vectorStore.get,
+    storage,
+    pipeline: createDocumentPipeline({
+      storage,
+      embeddings,
+      limits: {
+        maxInputBytes: config.worker.maxFileBytes,
+        maxPages: config.worker.maxPages,
+        parseTimeoutMs: config.worker.parseTimeoutMs,
+      },
+      overlapTokens: config.worker.chunkOverlapTokens,
+    }),
+    collectionLock: createCollectionLock({ redis, prefix: config.redis.keyPrefix }),
+    events,
     logger,
-    chunkMaxChars: config.worker.chunkMaxChars,
     embedBatchSize: config.worker.embedBatchSize,
   }),
 });
 worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+const webhookWorker = createWebhookDeliveryWorker({
+  connection: redis,
+  prefix: config.redis.keyPrefix,
+  pool,
+  logger,
+  timeoutMs: config.webhooks.timeoutMs,
+});
+webhookWorker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));
 
 const { app, lifecycle } = createServiceApp({
   logger,
@@ -68,21 +106,28 @@ const { app, lifecycle } = createServiceApp({
     { name: 'postgres', check: () => checkPostgres(pool) },
     { name: 'redis', check: async () => void (await redis.ping()) },
     { name: 'milvus', check: async () => (await vectorStore.get()).checkHealth() },
+    { name: 'storage', check: () => storage.checkHealth() },
   ],
   routes: () => {},
 });
 const server = await listen(app, config.http.host, config.http.port);
 void worker.run();
+void webhookWorker.run();
 logger.info({ port: config.http.port, concurrency: config.worker.concurrency }, 'ingest worker running');
 
 onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
   // close() waits for the active jobs to finish; unfinished ones would be retried by another worker.
   { name: 'drain jobs', run: () => worker.close() },
+  { name: 'drain webhooks', run: () => webhookWorker.close() },
   { name: 'close http', run: () => closeServer(server, config.http.shutdownGraceMs) },
-  { name: 'close queue', run: () => queue.close() },
+  {
+    name: 'close queues',
+    run: async () => void (await Promise.all([queue.close(), events.close(), deadLetters.close()])),
+  },
   { name: 'close redis', run: async () => void redis.disconnect() },
   { name: 'close milvus', run: () => vectorStore.close() },
+  { name: 'close storage', run: () => storage.close() },
   { name: 'close postgres', run: () => pool.end() },
   { name: 'flush telemetry', run: flushTelemetry },
 ]);

@@ -62,6 +62,8 @@ export const createDocumentSchema = z.strictObject({
   metadata: metadataSchema.optional(),
   /** Principals allowed to see the document; without an ACL every caller of the tenant may. */
   acl: z.array(aclPrincipalSchema).max(1000).optional(),
+  /** How to read `text`: plain (default), Markdown (headings become each chunk's heading path) or HTML. */
+  media_type: z.enum(['text/plain', 'text/markdown', 'text/html']).optional(),
 });
 export type CreateDocumentRequest = z.infer<typeof createDocumentSchema>;
 
@@ -183,6 +185,12 @@ export const documentSchema = z.object({
   metadata: z.record(z.string(), z.unknown()),
   created_at: z.string(),
   updated_at: z.string(),
+  /** The version searches see while a newer one is processed; null until one is ready. */
+  ready_version: z.number().int().nullable().optional(),
+  /** Detected from the content of an uploaded file. */
+  media_type: z.string().nullable().optional(),
+  filename: z.string().nullable().optional(),
+  page_count: z.number().int().nullable().optional(),
 });
 
 export const documentDeletionSchema = z.object({
@@ -201,3 +209,34 @@ export const problemSchema = z.object({
   request_id: z.string(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
+
+/** Many documents in one request; each gets its own result, and one bad document fails only itself. */
+export const maxBatchDocuments = 100;
+export const batchDocumentsSchema = z.strictObject({
+  documents: z.array(z.unknown()).min(1).max(maxBatchDocuments),
+});
+export const batchDocumentResultSchema = z.object({
+  index: z.number().int(),
+  /** The status this document alone would have had: 202 queued, 200 unchanged, 4xx refused. */
+  status: z.number().int(),
+  id: z.string().optional(),
+  version: z.number().int().optional(),
+  document_status: z.enum(documentStatuses).optional(),
+  status_url: z.string().optional(),
+  code: z.string().optional(),
+  detail: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export const batchDocumentsResponseSchema = z.object({
+  results: z.array(batchDocumentResultSchema),
+  accepted: z.number().int(),
+  unchanged: z.number().int(),
+  rejected: z.number().int(),
+});
+
+/** The tenant's completion webhook: each `document.ready` / `document.failed` event, signed with the secret. */
+export const setWebhookSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).max(2048),
+  secret: z.string().min(16, 'use a secret of at least 16 characters').max(256),
+});
+export const webhookSchema = z.object({ url: z.string(), updated_at: z.string() });

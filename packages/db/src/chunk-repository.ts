@@ -8,6 +8,9 @@ export interface ChunkRecord {
   endOffset: number;
   /** Model token ids without special tokens; triggers turn them into the collection's BM25 statistics. */
   tokenIds?: number[];
+  /** Where the chunk sits in the source: its page (PDF, slides) and the headings above it. */
+  page?: number | null;
+  headingPath?: string[];
 }
 
 export interface ChunkWithDocument {
@@ -17,6 +20,11 @@ export interface ChunkWithDocument {
   title: string | null;
   text: string;
   metadata: Record<string, unknown>;
+  /** Character offsets of the chunk in the document's extracted text, its page and heading path. */
+  startOffset: number;
+  endOffset: number;
+  page: number | null;
+  headingPath: string[];
 }
 
 /** Replaces every chunk of a document with the chunks of the given version (call inside a transaction). */
@@ -28,10 +36,11 @@ export async function replaceChunks(
   await db.query('DELETE FROM chunks WHERE document_id = $1', [doc.id]);
   if (chunks.length === 0) return;
   await db.query(
-    `INSERT INTO chunks (id, document_id, tenant_id, collection_id, document_version, ordinal, text, start_offset, end_offset, token_ids)
-     SELECT c.id, $1, $2, $3, $4, c.ordinal, c.text, c.start_offset, c.end_offset, c.token_ids::int[]
-       FROM unnest($5::uuid[], $6::int[], $7::text[], $8::int[], $9::int[], $10::text[])
-            AS c(id, ordinal, text, start_offset, end_offset, token_ids)`,
+    `INSERT INTO chunks (id, document_id, tenant_id, collection_id, document_version, ordinal, text, start_offset, end_offset, token_ids, page, heading_path)
+     SELECT c.id, $1, $2, $3, $4, c.ordinal, c.text, c.start_offset, c.end_offset, c.token_ids::int[], c.page,
+            ARRAY(SELECT jsonb_array_elements_text(c.heading_path))
+       FROM unnest($5::uuid[], $6::int[], $7::text[], $8::int[], $9::int[], $10::text[], $11::int[], $12::jsonb[])
+            AS c(id, ordinal, text, start_offset, end_offset, token_ids, page, heading_path)`,
     [
       doc.id,
       doc.tenantId,
@@ -44,14 +53,17 @@ export async function replaceChunks(
       chunks.map((c) => c.endOffset),
       // Arrays of different lengths cannot share one unnest, so each travels as an array literal.
       chunks.map((c) => (c.tokenIds ? `{${c.tokenIds.join(',')}}` : null)),
+      chunks.map((c) => c.page ?? null),
+      chunks.map((c) => JSON.stringify(c.headingPath ?? [])),
     ],
   );
 }
 
 /**
- * Joins chunk text and document fields for search hits. Only ready documents of the caller's tenant and
- * collection that its principals may see come back (the same ACL rule as the vector filter), so a
- * document being deleted disappears from results immediately.
+ * Joins chunk text and document fields for search hits. Only chunks of the version each document shows
+ * searchers (`ready_version`, flipped in the transaction that swaps the chunks) in the caller's tenant and
+ * collection that its principals may see come back (the same ACL rule as the vector filter), so a search
+ * sees exactly one version of a document, and a document being deleted disappears from results at once.
  */
 export async function findSearchableChunks(
   db: Queryable,
@@ -66,11 +78,16 @@ export async function findSearchableChunks(
     title: string | null;
     text: string;
     metadata: Record<string, unknown>;
+    start_offset: number;
+    end_offset: number;
+    page: number | null;
+    heading_path: string[];
   }>(
-    `SELECT c.id, c.document_id, d.external_id, d.title, c.text, d.metadata
+    `SELECT c.id, c.document_id, d.external_id, d.title, c.text, d.metadata,
+            c.start_offset, c.end_offset, c.page, c.heading_path
        FROM chunks c
-       JOIN documents d ON d.id = c.document_id AND d.version = c.document_version
-      WHERE c.id = ANY($1::uuid[]) AND d.tenant_id = $2 AND d.collection_id = $3 AND d.status = 'ready'
+       JOIN documents d ON d.id = c.document_id AND d.ready_version = c.document_version
+      WHERE c.id = ANY($1::uuid[]) AND d.tenant_id = $2 AND d.collection_id = $3 AND d.status <> 'deleting'
         AND ($4::text[] IS NULL OR d.acl IS NULL OR d.acl && $4::text[])`,
     [chunkIds, scope.tenantId, scope.collectionId, scope.principals],
   );
@@ -84,6 +101,10 @@ export async function findSearchableChunks(
         title: r.title,
         text: r.text,
         metadata: r.metadata,
+        startOffset: r.start_offset,
+        endOffset: r.end_offset,
+        page: r.page,
+        headingPath: r.heading_path,
       },
     ]),
   );

@@ -14,6 +14,13 @@ export interface DocumentRecord {
   metadata: Record<string, unknown>;
   acl: string[] | null;
   chunkCount: number;
+  /** The version searchers see (null until a first version is ready). */
+  readyVersion: number | null;
+  /** The latest version's file in object storage; null for text sent inline. */
+  sourceKey: string | null;
+  mediaType: string | null;
+  filename: string | null;
+  pageCount: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -31,12 +38,17 @@ interface DocumentRow {
   metadata: Record<string, unknown>;
   acl: string[] | null;
   chunk_count: number;
+  ready_version: number | null;
+  source_key: string | null;
+  media_type: string | null;
+  filename: string | null;
+  page_count: number | null;
   created_at: Date;
   updated_at: Date;
 }
 
 const columns =
-  'id, tenant_id, collection_id, external_id, title, content_hash, version, status, error, metadata, acl, chunk_count, created_at, updated_at';
+  'id, tenant_id, collection_id, external_id, title, content_hash, version, status, error, metadata, acl, chunk_count, ready_version, source_key, media_type, filename, page_count, created_at, updated_at';
 
 function toRecord(row: DocumentRow): DocumentRecord {
   return {
@@ -52,6 +64,11 @@ function toRecord(row: DocumentRow): DocumentRecord {
     metadata: row.metadata,
     acl: row.acl,
     chunkCount: row.chunk_count,
+    readyVersion: row.ready_version,
+    sourceKey: row.source_key,
+    mediaType: row.media_type,
+    filename: row.filename,
+    pageCount: row.page_count,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -65,13 +82,22 @@ export interface NewDocument {
   contentHash: string;
   metadata: Record<string, unknown>;
   acl: string[] | null;
+  source?: DocumentSource;
+}
+
+/** Where a version's content lives when it is not sent inline. */
+export interface DocumentSource {
+  sourceKey: string | null;
+  mediaType: string | null;
+  filename: string | null;
 }
 
 /** Inserts a queued document; returns undefined when the external id is already taken in the collection. */
 export async function insertDocument(db: Queryable, doc: NewDocument): Promise<DocumentRecord | undefined> {
   const { rows } = await db.query<DocumentRow>(
-    `INSERT INTO documents (tenant_id, collection_id, external_id, title, content_hash, status, metadata, acl)
-     VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7)
+    `INSERT INTO documents (tenant_id, collection_id, external_id, title, content_hash, status, metadata, acl,
+                            source_key, media_type, filename)
+     VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10)
      ON CONFLICT (collection_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
      RETURNING ${columns}`,
     [
@@ -82,9 +108,87 @@ export async function insertDocument(db: Queryable, doc: NewDocument): Promise<D
       doc.contentHash,
       JSON.stringify(doc.metadata),
       doc.acl,
+      doc.source?.sourceKey ?? null,
+      doc.source?.mediaType ?? null,
+      doc.source?.filename ?? null,
     ],
   );
   return rows[0] && toRecord(rows[0]);
+}
+
+export interface NewVersion {
+  contentHash: string;
+  title: string | null;
+  metadata: Record<string, unknown>;
+  acl: string[] | null;
+  source: DocumentSource;
+}
+
+/**
+ * Starts a new version of an existing document with other content; the version searchers see stays until
+ * the new one is ready. Returns undefined when the content is the same (nothing to do) or the document is
+ * being deleted.
+ */
+export async function startNewVersion(
+  db: Queryable,
+  id: string,
+  next: NewVersion,
+): Promise<(DocumentRecord & { previousSourceKey: string | null }) | undefined> {
+  const { rows } = await db.query<DocumentRow & { old_source_key: string | null }>(
+    `WITH old AS (SELECT id AS old_id, source_key AS old_source_key FROM documents WHERE id = $1 FOR UPDATE)
+     UPDATE documents
+        SET version = version + 1, content_hash = $2, title = $3, metadata = $4, acl = $5,
+            source_key = $6, media_type = $7, filename = $8, status = 'queued', error = NULL, updated_at = now()
+       FROM old
+      WHERE id = old.old_id AND content_hash <> $2 AND status <> 'deleting'
+      RETURNING ${columns}, old.old_source_key`,
+    [
+      id,
+      next.contentHash,
+      next.title,
+      JSON.stringify(next.metadata),
+      next.acl,
+      next.source.sourceKey,
+      next.source.mediaType,
+      next.source.filename,
+    ],
+  );
+  return rows[0] && { ...toRecord(rows[0]), previousSourceKey: rows[0].old_source_key };
+}
+
+/** Locks a document's row for the rest of the transaction (the version flip and deletes serialise on it). */
+export async function lockDocument(db: Queryable, id: string): Promise<DocumentRecord | undefined> {
+  const { rows } = await db.query<DocumentRow>(`SELECT ${columns} FROM documents WHERE id = $1 FOR UPDATE`, [
+    id,
+  ]);
+  return rows[0] && toRecord(rows[0]);
+}
+
+/** Records what extraction found out about the version being processed. */
+export async function recordExtraction(
+  db: Queryable,
+  id: string,
+  version: number,
+  found: { mediaType: string; pageCount: number | null },
+): Promise<void> {
+  await db.query('UPDATE documents SET media_type = $3, page_count = $4 WHERE id = $1 AND version = $2', [
+    id,
+    version,
+    found.mediaType,
+    found.pageCount,
+  ]);
+}
+
+/** Every document of a collection with the version searchers see, for the doctor. */
+export async function listCollectionDocuments(
+  db: Queryable,
+  collectionId: string,
+): Promise<DocumentRecord[]> {
+  const { rows } = await db.query<DocumentRow>(
+    `SELECT ${columns} FROM documents WHERE collection_id = $1 ORDER BY id`,
+    [collectionId],
+  );
+  return rows.map(toRecord);
 }
 
 /** Reads a document within its tenant: another tenant's id reads as missing. */

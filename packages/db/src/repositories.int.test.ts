@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '@rag/testing/test-database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findActiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey } from './api-key-repository.js';
-import { findSearchableChunks, replaceChunks } from './chunk-repository.js';
+import { findSearchableChunks } from './chunk-repository.js';
 import { insertCollection } from './collection-repository.js';
 import {
   findDocument,
@@ -9,6 +9,7 @@ import {
   markDocumentDeleting,
   transitionDocument,
 } from './document-repository.js';
+import { swapDocumentVersion, upsertDocument } from './document-version.js';
 import { migrate } from './migrate.js';
 import { insertTenant } from './tenant-repository.js';
 
@@ -101,20 +102,37 @@ describe('documents and chunks', () => {
     expect(await findDocument(db.pool, 'globex', doc.id)).toBeUndefined();
 
     const chunkId = '00000000-0000-4000-8000-000000000001';
-    await replaceChunks(db.pool, { id: doc.id, tenantId: 'acme', collectionId: collection.id, version: 1 }, [
-      { id: chunkId, ordinal: 0, text: 'hello world', startOffset: 0, endOffset: 11 },
-    ]);
     const scope = { tenantId: 'acme', collectionId: collection.id, principals: null };
     expect((await findSearchableChunks(db.pool, scope, [chunkId])).size).toBe(0);
 
-    expect(await transitionDocument(db.pool, doc.id, 1, ['queued'], { status: 'ready', chunkCount: 1 })).toBe(
-      true,
+    const swap = await swapDocumentVersion(
+      db.pool,
+      { id: doc.id, tenantId: 'acme', collectionId: collection.id, version: 1 },
+      [
+        {
+          id: chunkId,
+          ordinal: 0,
+          text: 'hello world',
+          startOffset: 0,
+          endOffset: 11,
+          page: 2,
+          headingPath: ['A', 'B'],
+        },
+      ],
     );
+    expect(swap).toEqual({ swapped: true, replacedChunkIds: [], previousVersion: null });
     const joined = await findSearchableChunks(db.pool, scope, [chunkId]);
     expect(joined.get(chunkId)).toMatchObject({
       text: 'hello world',
       externalId: 'ext-1',
       metadata: { lang: 'en' },
+      page: 2,
+      headingPath: ['A', 'B'],
+    });
+    expect(await findDocument(db.pool, 'acme', doc.id)).toMatchObject({
+      status: 'ready',
+      readyVersion: 1,
+      chunkCount: 1,
     });
     expect((await findSearchableChunks(db.pool, { ...scope, tenantId: 'globex' }, [chunkId])).size).toBe(0);
 
@@ -125,5 +143,63 @@ describe('documents and chunks', () => {
     );
     expect((await findDocument(db.pool, 'acme', doc.id))?.status).toBe('deleting');
     expect((await findSearchableChunks(db.pool, scope, [chunkId])).size).toBe(0);
+  });
+
+  it('swaps versions atomically: the old chunks join until the commit, the new ones from then on', async () => {
+    const collection = (await insertCollection(db.pool, 'acme', 'versions'))!;
+    const scope = { tenantId: 'acme', collectionId: collection.id, principals: null };
+    const base = {
+      tenantId: 'acme',
+      collectionId: collection.id,
+      externalId: 'doc',
+      title: null,
+      metadata: {},
+      acl: null,
+      source: { sourceKey: 'uploads/acme/1/a.pdf', mediaType: null, filename: 'a.pdf' },
+    };
+    const created = await upsertDocument(db.pool, { ...base, contentHash: 'one' });
+    expect(created.outcome).toBe('created');
+    const id = created.document.id;
+    const v1 = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b'];
+    await swapDocumentVersion(
+      db.pool,
+      { ...base, id, version: 1 },
+      v1.map((cid, ordinal) => ({ id: cid, ordinal, text: `v1 ${ordinal}`, startOffset: 0, endOffset: 1 })),
+    );
+
+    expect(await upsertDocument(db.pool, { ...base, contentHash: 'one' })).toMatchObject({
+      outcome: 'unchanged',
+      document: { version: 1 },
+    });
+    const next = await upsertDocument(db.pool, {
+      ...base,
+      contentHash: 'two',
+      source: { ...base.source, sourceKey: 'uploads/acme/2/a.pdf' },
+    });
+    expect(next).toMatchObject({
+      outcome: 'new-version',
+      document: { version: 2, status: 'queued', readyVersion: 1 },
+      previousSourceKey: 'uploads/acme/1/a.pdf',
+    });
+    // While version 2 is built, searches still see version 1.
+    expect((await findSearchableChunks(db.pool, scope, v1)).size).toBe(2);
+
+    // A job of the superseded version cannot swap.
+    expect(await swapDocumentVersion(db.pool, { ...base, id, version: 1 }, [])).toEqual({
+      swapped: false,
+      reason: 'superseded',
+    });
+    const v2 = '00000000-0000-4000-8000-00000000000c';
+    const swap = await swapDocumentVersion(db.pool, { ...base, id, version: 2 }, [
+      { id: v2, ordinal: 0, text: 'v2', startOffset: 0, endOffset: 2 },
+    ]);
+    expect(swap).toEqual({ swapped: true, replacedChunkIds: v1, previousVersion: 1 });
+    expect([...(await findSearchableChunks(db.pool, scope, [...v1, v2])).keys()]).toEqual([v2]);
+
+    await markDocumentDeleting(db.pool, 'acme', id);
+    await expect(upsertDocument(db.pool, { ...base, contentHash: 'three' })).rejects.toMatchObject({
+      code: 'conflict',
+      retryable: true,
+    });
   });
 });

@@ -178,7 +178,7 @@ export function ingestJobId(job: IngestJob): string {
         ? `ingest-${job.documentId}-v${job.version}`
         : `ingest-${job.documentId ?? job.externalId}-v${job.version ?? 'next'}`;
     case 'delete':
-      return `delete-${job.documentId ?? job.externalId}`;
+      return `delete-${job.v === 1 ? job.documentId : (job.documentId ?? job.externalId)}`;
     case 'delete-collection':
       return `delete-collection-${job.collectionId}`;
   }

@@ -1,0 +1,129 @@
+import type { Pool } from '@rag/db/pool';
+import { findWebhook } from '@rag/db/webhook-repository';
+import {
+  type IngestEvent,
+  ingestEventSchema,
+  ingestEventsQueueName,
+} from '@rag/ingest-contract/ingest-event';
+import {
+  eventIdHeader,
+  signatureHeader,
+  signWebhookBody,
+  timestampHeader,
+} from '@rag/ingest-contract/webhook-signature';
+import type { Logger } from '@rag/telemetry/logger';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** Webhook deliveries wait on this queue, so a slow or failing receiver never holds up ingestion. */
+export const webhookQueueName = 'ingest-webhooks';
+
+export interface CompletionEvents {
+  publish(event: Omit<IngestEvent, 'v' | 'id' | 'at'>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CompletionEventsOptions {
+  connection: Redis;
+  prefix: string;
+  pool: Pool;
+  /** Delivery attempts per webhook event (exponential backoff with jitter between them). */
+  webhookAttempts: number;
+  webhookBackoffMs: number;
+}
+
+/**
+ * Publishes `document.ready` / `document.failed`: onto the `ingest-events` queue for upstream consumers,
+ * and as a webhook delivery job when the tenant configured a webhook. Both are keyed by the event id, so a
+ * job that runs twice (a crash between publishing and finishing) publishes once.
+ */
+export function createCompletionEvents(options: CompletionEventsOptions): CompletionEvents {
+  const events = new Queue(ingestEventsQueueName, { connection: options.connection, prefix: options.prefix });
+  const webhooks = new Queue(webhookQueueName, { connection: options.connection, prefix: options.prefix });
+  return {
+    async publish(fields) {
+      const event = ingestEventSchema.parse({
+        v: 1,
+        id: `${fields.documentId}-v${fields.version}-${fields.status}`,
+        at: new Date().toISOString(),
+        ...fields,
+      });
+      await events.add(event.type, event, {
+        jobId: event.id,
+        removeOnComplete: { age: 7 * 24 * 3600 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      });
+      if (await findWebhook(options.pool, event.tenantId)) {
+        await webhooks.add(event.type, event, {
+          jobId: event.id,
+          attempts: options.webhookAttempts,
+          backoff: { type: 'exponential', delay: options.webhookBackoffMs, jitter: 0.5 },
+          removeOnComplete: { age: 24 * 3600 },
+          removeOnFail: { age: 7 * 24 * 3600 },
+        });
+      }
+    },
+    async close() {
+      await events.close();
+      await webhooks.close();
+    },
+  };
+}
+
+/**
+ * Delivers webhook jobs: POSTs the event, signed with the tenant's current secret, and treats anything but
+ * a 2xx as a failure for BullMQ to retry. A tenant that removed its webhook meanwhile gets nothing.
+ */
+export function createWebhookDeliveryWorker(options: {
+  connection: Redis;
+  prefix: string;
+  pool: Pool;
+  logger: Logger;
+  timeoutMs: number;
+}): Worker {
+  async function deliver(job: Job<IngestEvent>): Promise<string> {
+    const event = job.data;
+    const webhook = await findWebhook(options.pool, event.tenantId);
+    if (!webhook) return 'no webhook';
+    const body = JSON.stringify(event);
+    const timestamp = Math.floor(Date.now() / 1000);
+    let response: Response;
+    try {
+      response = await fetch(webhook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [signatureHeader]: signWebhookBody(webhook.secret, timestamp, body),
+          [timestampHeader]: String(timestamp),
+          [eventIdHeader]: event.id,
+        },
+        body,
+        redirect: 'error',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      throw new Error(`Webhook ${webhook.url} unreachable: ${(error as Error).message}`);
+    }
+    await response.body?.cancel();
+    if (response.status >= 200 && response.status < 300) {
+      options.logger.info({ event_id: event.id, status: response.status }, 'webhook delivered');
+      return `delivered ${response.status}`;
+    }
+    // A receiver that refuses the request itself (other than rate limiting) will not change its mind.
+    if (
+      response.status >= 400 &&
+      response.status < 500 &&
+      response.status !== 408 &&
+      response.status !== 429
+    ) {
+      throw new UnrecoverableError(`Webhook ${webhook.url} refused the event with ${response.status}`);
+    }
+    throw new Error(`Webhook ${webhook.url} answered ${response.status}`);
+  }
+  return new Worker(webhookQueueName, deliver, {
+    connection: options.connection,
+    prefix: options.prefix,
+    concurrency: 4,
+    autorun: false,
+  });
+}

@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { AppError } from '@rag/contracts/app-error';
+import type { EmbeddingClient } from '@rag/contracts/embedding-client';
+import { chunkDocument, type DocumentChunk } from '@rag/documents/chunker';
+import { extractDocument, extractInlineText } from '@rag/documents/extract-document';
+import type { ExtractedDocument } from '@rag/documents/extracted-document';
+import type { ExtractionLimits } from '@rag/documents/extraction-limits';
+import type { DocumentContent } from '@rag/ingest-contract/ingest-job';
+import type { ObjectStorage } from '@rag/storage/object-storage';
+
+/** A document's content, read once: its hash decides whether anything changed, `extract` parses it. */
+export interface LoadedContent {
+  contentHash: string;
+  extract(): Promise<ExtractedDocument>;
+}
+
+export interface DocumentPipeline {
+  load(content: DocumentContent): Promise<LoadedContent>;
+  chunk(document: ExtractedDocument): Promise<DocumentChunk[]>;
+}
+
+export interface DocumentPipelineOptions {
+  storage: ObjectStorage;
+  embeddings: EmbeddingClient;
+  limits: Partial<ExtractionLimits> & { maxInputBytes: number };
+  overlapTokens: number;
+}
+
+/**
+ * Reads content (inline or from object storage), extracts text with @rag/documents and chunks it with the
+ * embedding model's own tokenizer, so every chunk fits the model's input with the passage prefix.
+ */
+export function createDocumentPipeline(options: DocumentPipelineOptions): DocumentPipeline {
+  let budget: Promise<number> | undefined;
+
+  /** Tokens a chunk may have: the model's maximum minus its special tokens and the passage prefix. */
+  async function chunkTokenBudget(): Promise<number> {
+    const model = await options.embeddings.modelInfo();
+    const framing = await options.embeddings.tokenize({
+      inputs: [model.prefixes?.passage ?? ''],
+      addSpecialTokens: true,
+    });
+    const overhead = framing.data[0]?.ids.length ?? 0;
+    const tokens = model.maxLength - overhead;
+    if (tokens <= options.overlapTokens) {
+      throw new AppError(
+        'internal',
+        `Chunk overlap (${options.overlapTokens} tokens) leaves no room in the model's ${tokens}-token budget`,
+      );
+    }
+    return tokens;
+  }
+
+  async function tokenize(texts: string[]) {
+    const answer = await options.embeddings.tokenize({
+      inputs: texts,
+      addSpecialTokens: false,
+      offsets: true,
+    });
+    return answer.data.map((item) => ({ ids: item.ids, offsets: item.offsets ?? [] }));
+  }
+
+  return {
+    async load(content) {
+      if (content.kind === 'inline') {
+        return {
+          contentHash: sha256(content.text),
+          extract: async () => extractInlineText(content.text, { mediaType: content.mediaType }),
+        };
+      }
+      const bytes = await options.storage.get(content.key, { maxBytes: options.limits.maxInputBytes });
+      const hints = {
+        ...(content.filename ? { filename: content.filename } : {}),
+        ...(content.mediaType ? { mediaType: content.mediaType } : {}),
+      };
+      return {
+        contentHash: sha256(bytes),
+        extract: () => extractDocument(bytes, hints, options.limits),
+      };
+    },
+
+    async chunk(document) {
+      budget ??= chunkTokenBudget().catch((error: unknown) => {
+        budget = undefined;
+        throw error;
+      });
+      const maxTokens = await budget;
+      return chunkDocument(document, tokenize, { maxTokens, overlapTokens: options.overlapTokens });
+    },
+  };
+}
+
+export function sha256(content: string | Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
