@@ -5,16 +5,30 @@ import { strToU8, type Zippable, zipSync } from 'fflate';
  * slides, damaged archives). Each is a real file of its format, written from its specification's minimum.
  */
 
-/** A PDF with one page per entry, each page's lines drawn in Helvetica (ASCII text only). */
-export function buildPdf(pages: string[][]): Uint8Array {
+/**
+ * A Japanese font as older PDF writers leave it: not embedded, text in UTF-16 code units through the predefined
+ * CMap UniJIS-UCS2-H, so a reader needs Adobe's CMap files to get the characters back.
+ */
+const japaneseFont =
+  '<< /Type /Font /Subtype /Type0 /BaseFont /HeiseiMin-W3 /Encoding /UniJIS-UCS2-H /DescendantFonts [<< /Type /Font ' +
+  '/Subtype /CIDFontType0 /BaseFont /HeiseiMin-W3 /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 2 >> ' +
+  '/FontDescriptor << /Type /FontDescriptor /FontName /HeiseiMin-W3 /Flags 6 /FontBBox [0 -141 1000 859] /ItalicAngle 0 ' +
+  '/Ascent 859 /Descent -141 /CapHeight 769 /StemV 80 >> /DW 1000 >>] >>';
+
+/** A PDF with one page per entry, each page's lines drawn in Helvetica (ASCII), or in a CJK font for `japanese`. */
+export function buildPdf(pages: string[][], options: { japanese?: boolean } = {}): Uint8Array {
   const objects: string[] = [];
   const pageIds = pages.map((_, index) => 4 + index * 2);
   objects[1] = '<< /Type /Catalog /Pages 2 0 R >>';
   objects[2] = `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`;
-  objects[3] = '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>';
+  objects[3] = options.japanese ? japaneseFont : '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>';
+  const showText = (line: string) =>
+    options.japanese
+      ? `<${[...line].map((char) => (char.charCodeAt(0) ?? 0).toString(16).padStart(4, '0')).join('')}> Tj T*`
+      : `(${line.replace(/[()\\]/g, '\\$&')}) Tj T*`;
   pages.forEach((lines, index) => {
     const pageId = pageIds[index] as number;
-    const escaped = lines.map((line) => `(${line.replace(/[()\\]/g, '\\$&')}) Tj T*`).join(' ');
+    const escaped = lines.map(showText).join(' ');
     const content = `BT /F1 12 Tf 14 TL 72 720 Td ${escaped} ET`;
     objects[pageId] =
       `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageId + 1} 0 R >>`;

@@ -97,3 +97,11 @@ describe('PDF pages', () => {
     );
   });
 });
+
+describe('Japanese PDF', () => {
+  it('reads text set in a non-embedded CJK font through the predefined CMaps that ship with pdf.js', async () => {
+    const bytes = buildPdf([['日本国憲法の前文です。', '国民主権を宣言する。']], { japanese: true });
+    const doc = await extractInProcess(bytes, { filename: 'kenpo.pdf' }, limits);
+    expect(doc.text).toBe('日本国憲法の前文です。国民主権を宣言する。');
+  });
+});

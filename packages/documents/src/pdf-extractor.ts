@@ -1,10 +1,18 @@
-import { AppError } from '@rag/contracts/app-error';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { AppError, isAppError } from '@rag/contracts/app-error';
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { TextItem } from 'pdfjs-dist/types/src/display/api.js';
 import { DocumentTextBuilder } from './document-text-builder.js';
 import { type ExtractedDocument, mediaTypes } from './extracted-document.js';
 import type { ExtractionLimits } from './extraction-limits.js';
 import { limitExceeded } from './extraction-limits.js';
+
+// Adobe's CMaps (needed for CJK text in fonts that are not embedded) and the standard 14 fonts' metrics ship inside
+// pdfjs-dist; in Node pdf.js reads them from these folders with fs.
+const pdfjsRoot = dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
+const cMapUrl = `${join(pdfjsRoot, 'cmaps')}/`;
+const standardFontDataUrl = `${join(pdfjsRoot, 'standard_fonts')}/`;
 
 interface PdfLine {
   text: string;
@@ -23,6 +31,9 @@ export async function extractPdf(bytes: Uint8Array, limits: ExtractionLimits): P
   // pdf.js takes ownership of the buffer it is given; keep the caller's bytes intact.
   const task = getDocument({
     data: bytes.slice(),
+    cMapUrl,
+    cMapPacked: true,
+    standardFontDataUrl,
     isEvalSupported: false,
     disableFontFace: true,
     useSystemFonts: false,
@@ -106,7 +117,7 @@ function joinLine(text: string, line: string): string {
 }
 
 function pdfError(error: unknown): AppError {
-  if (typeof error === 'object' && error !== null && 'isAppError' in error) return error as AppError;
+  if (isAppError(error)) return error;
   const name = error instanceof Error ? error.name : '';
   const message = error instanceof Error ? error.message : String(error);
   if (name === 'PasswordException')
