@@ -20,8 +20,8 @@ describe('XLSX', () => {
       {
         name: '在庫',
         rows: [
-          ['品名', '数量'],
-          [{ phonetic: ['東京', 'トウキョウ'] }, 3],
+          ['品名', null, '数量'],
+          [{ phonetic: ['東京', 'トウキョウ'] }, null, 3],
           [null, null],
         ],
       },
@@ -29,7 +29,8 @@ describe('XLSX', () => {
     const doc = await extractInProcess(bytes, { filename: 'stock.xlsx' }, limits);
     expect(doc.mediaType).toBe(mediaTypes.xlsx);
     expect(doc.text).toBe(
-      'Prices\n\nItem | Price | In stock\nCoffee beans | 12.5 | TRUE\nGreen tea | 8 | FALSE\n\n在庫\n\n品名 | 数量\n東京 | 3',
+      // The empty middle column keeps its place.
+      'Prices\n\nItem | Price | In stock\nCoffee beans | 12.5 | TRUE\nGreen tea | 8 | FALSE\n\n在庫\n\n品名 | | 数量\n東京 | | 3',
     );
     expect(doc.sections.map((section) => section.headingPath)).toEqual([['Prices'], ['在庫']]);
     // The phonetic reading is not part of the cell's text.

@@ -58,7 +58,13 @@ export function extractXlsx(bytes: Uint8Array, limits: ExtractionLimits): Extrac
     builder.heading(1, name);
     let firstRow = true;
     for (const row of children(child(worksheet, 'worksheet', 'sheetData'), 'row')) {
-      const cells = children(row, 'c').map((cell) => cellText(cell, sharedStrings).trim());
+      const cells: string[] = [];
+      for (const cell of children(row, 'c')) {
+        // Empty cells are usually left out of the file: the cell reference (C7) says which column this is.
+        const column = columnIndex(attribute(cell, 'r')) ?? cells.length;
+        while (cells.length < column) cells.push('');
+        cells.push(cellText(cell, sharedStrings).trim());
+      }
       while (cells.length > 0 && cells.at(-1) === '') cells.pop();
       if (cells.length === 0) continue;
       // The sheet's rows form one block below its name.
@@ -77,4 +83,13 @@ function cellText(cell: Parameters<typeof attribute>[0], sharedStrings: string[]
   if (type === 's') return sharedStrings[Number(value)] ?? '';
   if (type === 'b') return value === '1' ? 'TRUE' : 'FALSE';
   return value;
+}
+
+/** 0-based column of a cell reference such as "C7" or "AB12"; undefined when there is none. */
+function columnIndex(reference: string | undefined): number | undefined {
+  const letters = reference?.match(/^[A-Z]+/)?.[0];
+  if (!letters) return undefined;
+  let index = 0;
+  for (const letter of letters) index = index * 26 + (letter.charCodeAt(0) - 64);
+  return index - 1;
 }
