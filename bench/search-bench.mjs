@@ -9,6 +9,7 @@
 // --seconds per corpus. The service overhead is the request time minus embedding and Milvus time, both taken
 // from the Server-Timing header the gateway returns, as a share of the request time. The last line is
 // key=value pairs. Options: --sizes 10000,100000  --concurrency 8  --seconds 20  --mode hybrid
+// --rerank colbert (the re-rank's mean time is reported as rerank_ms_mean)
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '20' },
     mode: { type: 'string', default: 'hybrid' },
+    rerank: { type: 'string', default: 'none' },
   },
 });
 const sizes = args.sizes.split(',').map(Number);
@@ -138,13 +140,14 @@ try {
       },
     }),
   );
-  services.push(await startService({ app: 'search-service', repoRoot, port: searchPort, env: common }));
-  services.push(await startService({ app: 'ingest-worker', repoRoot, port: workerPort, env: common }));
+  services.push(await startService({ app: 'search-service', repoRoot, port: searchPort, readyTimeoutMs: 300_000, env: common }));
+  services.push(await startService({ app: 'ingest-worker', repoRoot, port: workerPort, readyTimeoutMs: 300_000, env: common }));
   services.push(
     await startService({
       app: 'gateway',
       repoRoot,
       port: gatewayPort,
+      readyTimeoutMs: 300_000,
       env: {
         ...common,
         ADMIN_API_KEY: adminKey,
@@ -257,6 +260,7 @@ try {
     let requestMs = 0;
     let embedMs = 0;
     let milvusMs = 0;
+    let rerankMs = 0;
     let errors = 0;
     let cached = 0;
     const deadline = performance.now() + seconds * 1000;
@@ -268,7 +272,13 @@ try {
           const response = await fetch(`${gateway}/v1/search`, {
             method: 'POST',
             headers: { authorization: `Bearer ${benchKey}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ collection: name, query: randomQuery(), top_k: 10, mode: args.mode }),
+            body: JSON.stringify({
+              collection: name,
+              query: randomQuery(),
+              top_k: 10,
+              mode: args.mode,
+              rerank: args.rerank,
+            }),
           });
           await response.arrayBuffer();
           const elapsed = performance.now() - sent;
@@ -288,6 +298,7 @@ try {
           requestMs += timing.gateway ?? elapsed;
           embedMs += timing.embed ?? 0;
           milvusMs += timing.milvus ?? 0;
+          rerankMs += timing.rerank ?? 0;
         }
       }),
     );
@@ -304,6 +315,7 @@ try {
       p99_ms: percentile(latencies, 99),
       embed_share: embedMs / requestMs,
       milvus_share: milvusMs / requestMs,
+      rerank_ms_mean: rerankMs / Math.max(latencies.length, 1),
       overhead: (requestMs - embedMs - milvusMs) / requestMs,
     };
     results.push(result);
@@ -312,11 +324,21 @@ try {
     );
   }
   await store.close();
-  console.log(JSON.stringify({ model: model.name, mode: args.mode, concurrency, seconds, results }));
+  console.log(
+    JSON.stringify({
+      model: model.name,
+      mode: args.mode,
+      rerank: args.rerank,
+      concurrency,
+      seconds,
+      results,
+    }),
+  );
   const largest = results.at(-1);
   summary = [
     `model=${model.name}`,
     `mode=${args.mode}`,
+    `rerank=${args.rerank}`,
     ...results.flatMap((r) => [
       `qps_${r.chunks}=${r.qps.toFixed(1)}`,
       `p99_ms_${r.chunks}=${r.p99_ms.toFixed(1)}`,

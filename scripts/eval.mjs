@@ -151,13 +151,14 @@ async function privateStack() {
         },
       }),
     );
-    services.push(await startService({ app: 'search-service', repoRoot, port: searchPort, env: common }));
-    services.push(await startService({ app: 'ingest-worker', repoRoot, port: workerPort, env: common }));
+    services.push(await startService({ app: 'search-service', repoRoot, port: searchPort, readyTimeoutMs: 300_000, env: common }));
+    services.push(await startService({ app: 'ingest-worker', repoRoot, port: workerPort, readyTimeoutMs: 300_000, env: common }));
     services.push(
       await startService({
         app: 'gateway',
         repoRoot,
         port: gatewayPort,
+        readyTimeoutMs: 300_000,
         env: {
           ...common,
           ADMIN_API_KEY: adminKey,

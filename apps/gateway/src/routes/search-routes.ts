@@ -66,6 +66,7 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient }): Router
       [
         `embed;dur=${answer.timings.embedMs.toFixed(2)}`,
         `milvus;dur=${answer.timings.vectorMs.toFixed(2)}`,
+        `rerank;dur=${answer.timings.rerankMs.toFixed(2)}`,
         `search;dur=${answer.timings.totalMs.toFixed(2)}`,
         `gateway;dur=${(performance.now() - started).toFixed(2)}`,
         ...(answer.timings.cached ? ['cache;desc=hit'] : []),
