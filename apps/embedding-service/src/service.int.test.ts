@@ -329,7 +329,7 @@ describe('embedding service under pressure (one worker, one text per batch)', ()
     await expect(createEmbedder({ modelDir, provider: 'cuda', deviceId: 0 })).rejects.toMatchObject({
       code: 'model_error',
       message: expect.stringMatching(
-        /EMBED_EXECUTION_PROVIDER=cuda is not available: .*ONNXRUNTIME_NODE_INSTALL_CUDA.*docs\/gpu\.md/,
+        /EMBED_EXECUTION_PROVIDER=cuda is not available: .*ONNXRUNTIME_NODE_INSTALL=cuda12.*docs\/gpu\.md/,
       ),
     });
   });

@@ -39,7 +39,8 @@ export function cudaProviderProblem(): string | undefined {
   if (!existsSync(library)) {
     return (
       `${library} is missing: onnxruntime-node was installed without its CUDA binaries ` +
-      '(reinstall it with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 and its install script allowed; see docs/gpu.md)'
+      '(fetch them with `ONNXRUNTIME_NODE_INSTALL=cuda12 node <onnxruntime-node>/script/install.js`, or use the ' +
+      'CUDA image; see docs/gpu.md)'
     );
   }
   return undefined;
