@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import type { ProgressReporter } from './progress-reporter.js';
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 const venvScript = join(repoRoot, 'scripts', 'model-builders-venv.sh');
+const venvLock = join(repoRoot, '.venv', 'model-builders.lock');
 const python = join(repoRoot, '.venv', 'model-builders', 'bin', 'python');
 const buildersDir = join(repoRoot, 'tools', 'model-builders');
 
@@ -21,7 +23,19 @@ export async function runModelBuilder(
   progress: ProgressReporter,
 ): Promise<void> {
   progress.note('preparing the Python environment .venv/model-builders');
-  await run('bash', [venvScript], progress, 'creating .venv/model-builders (needs python3 >= 3.10 and PyPI)');
+  // Under a lock where flock exists: two test files (or a test run and `pnpm start`) may get here at once.
+  await mkdir(join(repoRoot, '.venv'), { recursive: true });
+  await run(
+    'bash',
+    [
+      '-c',
+      'if command -v flock >/dev/null; then exec flock "$0" bash "$1"; else exec bash "$1"; fi',
+      venvLock,
+      venvScript,
+    ],
+    progress,
+    'creating .venv/model-builders (needs python3 >= 3.10 and PyPI)',
+  );
   await run(python, [join(buildersDir, script), ...args], progress, `tools/model-builders/${script}`);
 }
 
