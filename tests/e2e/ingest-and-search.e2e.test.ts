@@ -200,7 +200,7 @@ describe('the path through the gateway', () => {
     expect(dense.body.results.map((r: { document_id: string }) => r.document_id)).toEqual([docs.sourdough]);
   });
 
-  it('re-sending the same document is a no-op; other content under the same id is a conflict', async () => {
+  it('re-sending the same document is a no-op; other content under the same id is its next version', async () => {
     const same = await call('POST', '/v1/collections/handbook/documents', {
       key: acmeAdmin,
       body: {
@@ -214,7 +214,9 @@ describe('the path through the gateway', () => {
       key: acmeAdmin,
       body: { external_id: 'travel', text: 'Something else entirely.' },
     });
-    expect(other.status).toBe(409);
+    expect(other.status).toBe(202);
+    expect(other.body).toMatchObject({ id: docs.travel, version: 2 });
+    expect(await waitForStatus(docs.travel!, acmeAdmin, ['ready'])).toMatchObject({ version: 2, ready_version: 2 });
   });
 
   it('marks a document with nothing to index as failed, with the reason', async () => {
@@ -225,7 +227,7 @@ describe('the path through the gateway', () => {
     expect(response.status).toBe(202);
     const document = await waitForStatus(response.body.id, acmeAdmin, ['failed', 'ready']);
     expect(document.status).toBe('failed');
-    expect(document.error).toMatch(/no indexable text/);
+    expect(document.error).toMatch(/no (indexable|extractable) text/);
   });
 
   it('keeps tenants apart and enforces roles', async () => {
