@@ -207,6 +207,12 @@ const dataset = basename(resolve(folder));
 
 const url = args.url ?? process.env.RAG_URL;
 const stack = url ? undefined : await privateStack();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, async () => {
+    await stack?.stop();
+    process.exit(130);
+  });
+}
 const call = client(url ?? stack.url, args.key ?? process.env.RAG_API_KEY ?? stack?.key);
 let exitCode = 0;
 try {
@@ -242,19 +248,22 @@ try {
   ).filter(Boolean);
   if (skipped > 0) log(`skipped ${skipped} documents without text`);
 
+  // The queue runs roughly in order, so polling walks the pending documents from the front and stops at the
+  // first one still in progress: a few requests per round instead of one per document.
   let pending = documentIds;
   let failed = 0;
   while (pending.length > 0) {
-    const states = await pool(
-      pending,
-      8,
-      async (id) => (await call('GET', `/v1/documents/${id}`)).body.status,
-    );
-    failed += states.filter((s) => s === 'failed').length;
-    pending = pending.filter((_, i) => states[i] !== 'ready' && states[i] !== 'failed');
+    let finished = 0;
+    for (const id of pending) {
+      const status = (await call('GET', `/v1/documents/${id}`)).body.status;
+      if (status !== 'ready' && status !== 'failed') break;
+      if (status === 'failed') failed++;
+      finished++;
+    }
+    pending = pending.slice(finished);
     if (pending.length > 0) {
       log(`${documentIds.length - pending.length}/${documentIds.length} documents done`);
-      await new Promise((done) => setTimeout(done, 5000));
+      await new Promise((resolve) => setTimeout(resolve, 3000));
     }
   }
   const ingestSeconds = (performance.now() - ingestStarted) / 1000;
