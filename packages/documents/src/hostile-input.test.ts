@@ -11,6 +11,8 @@ import { extractInProcess } from './extract-in-process.js';
 import { mediaTypes } from './extracted-document.js';
 import { resolveExtractionLimits } from './extraction-limits.js';
 
+// Loading pdf.js or mammoth for the first time takes seconds when the machine is busy with other tests.
+const parserTimeout = 30_000;
 const limits = resolveExtractionLimits();
 const samplePdf = () => new Uint8Array(readFileSync(join(docsDir, 'pdf/en_markitdown_test.pdf')));
 const sampleDocx = () => new Uint8Array(readFileSync(join(docsDir, 'docx/en_docling_lorem_ipsum.docx')));
@@ -114,7 +116,7 @@ describe('empty and unknown input', () => {
   });
 });
 
-describe('content decides the format, not the name', () => {
+describe('content decides the format, not the name', { timeout: parserTimeout }, () => {
   it('reads a PDF named .docx as a PDF', async () => {
     const doc = await extractInProcess(
       samplePdf(),
@@ -145,7 +147,7 @@ describe('content decides the format, not the name', () => {
   });
 });
 
-describe('damaged files', () => {
+describe('damaged files', { timeout: parserTimeout }, () => {
   it('fails a truncated PDF with a reason', async () => {
     const bytes = samplePdf();
     const error = await failure(extractInProcess(bytes.subarray(0, 2000), { filename: 'cut.pdf' }, limits));
@@ -182,7 +184,7 @@ describe('damaged files', () => {
   });
 });
 
-describe('zip bombs', () => {
+describe('zip bombs', { timeout: parserTimeout }, () => {
   // 64 MiB of zeros deflates to about 64 KiB.
   const bomb = zipBomb(64 * 1024 * 1024);
   const budget = { ...limits, maxDecompressedBytes: 8 * 1024 * 1024 };
@@ -212,7 +214,7 @@ describe('zip bombs', () => {
   });
 });
 
-describe('limits', () => {
+describe('limits', { timeout: parserTimeout }, () => {
   it.each([
     ['maxInputBytes', { maxInputBytes: 1000 }, () => samplePdf()],
     ['maxPages', { maxPages: 2 }, () => buildPdf([['one'], ['two'], ['three']])],

@@ -4,9 +4,11 @@ import { extractInProcess } from './extract-in-process.js';
 import { mediaTypes } from './extracted-document.js';
 import { resolveExtractionLimits } from './extraction-limits.js';
 
+// Loading pdf.js or mammoth for the first time takes seconds when the machine is busy with other tests.
+const parserTimeout = 30_000;
 const limits = resolveExtractionLimits();
 
-describe('XLSX', () => {
+describe('XLSX', { timeout: parserTimeout }, () => {
   it('reads every sheet under its name, one line per row, with shared, inline, number and boolean cells', async () => {
     const bytes = buildXlsx([
       {
@@ -49,7 +51,7 @@ describe('XLSX', () => {
   });
 });
 
-describe('PPTX', () => {
+describe('PPTX', { timeout: parserTimeout }, () => {
   it('reads slides in presentation order, each a page with its title as heading', async () => {
     const bytes = buildPptx([
       { title: 'Quarterly review', body: ['Revenue grew 12%', 'Costs were flat'] },
@@ -80,7 +82,7 @@ describe('PPTX', () => {
   });
 });
 
-describe('PDF pages', () => {
+describe('PDF pages', { timeout: parserTimeout }, () => {
   it('gives every page its own sections, numbered from 1', async () => {
     const bytes = buildPdf([
       ['First page opening line.', 'Still the first paragraph.'],
@@ -99,7 +101,7 @@ describe('PDF pages', () => {
   });
 });
 
-describe('Japanese PDF', () => {
+describe('Japanese PDF', { timeout: parserTimeout }, () => {
   it('reads text set in a non-embedded CJK font through the predefined CMaps that ship with pdf.js', async () => {
     const bytes = buildPdf([['日本国憲法の前文です。', '国民主権を宣言する。']], { japanese: true });
     const doc = await extractInProcess(bytes, { filename: 'kenpo.pdf' }, limits);
