@@ -49,6 +49,8 @@ const schema = z.object({
     lockDurationMs: z.coerce.number().int().min(1000).default(30_000),
     stalledIntervalMs: z.coerce.number().int().min(1000).default(30_000),
     maxStalledCount: z.coerce.number().int().min(1).default(10),
+    /** A crashed writer's collection lock frees itself after this long. */
+    collectionLockTtlMs: z.coerce.number().int().min(1000).default(30_000),
   }),
   webhooks: z.object({
     attempts: z.coerce.number().int().min(1).max(50).default(10),
@@ -81,6 +83,7 @@ export function loadConfig(env: Env): WorkerConfig {
         lockDurationMs: env.WORKER_LOCK_DURATION_MS,
         stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
         maxStalledCount: env.WORKER_MAX_STALLED_COUNT,
+        collectionLockTtlMs: env.COLLECTION_LOCK_TTL_MS,
       }),
       webhooks: defined({
         attempts: env.WEBHOOK_ATTEMPTS,
@@ -101,6 +104,7 @@ export function loadConfig(env: Env): WorkerConfig {
       'worker.lockDurationMs': 'WORKER_LOCK_DURATION_MS',
       'worker.stalledIntervalMs': 'WORKER_STALLED_INTERVAL_MS',
       'worker.maxStalledCount': 'WORKER_MAX_STALLED_COUNT',
+      'worker.collectionLockTtlMs': 'COLLECTION_LOCK_TTL_MS',
       'webhooks.attempts': 'WEBHOOK_ATTEMPTS',
       'webhooks.backoffMs': 'WEBHOOK_BACKOFF_MS',
       'webhooks.timeoutMs': 'WEBHOOK_TIMEOUT_MS',

@@ -82,7 +82,11 @@ const worker = createIngestWorker({
       },
       overlapTokens: config.worker.chunkOverlapTokens,
     }),
-    collectionLock: createCollectionLock({ redis, prefix: config.redis.keyPrefix }),
+    collectionLock: createCollectionLock({
+      redis,
+      prefix: config.redis.keyPrefix,
+      ttlMs: config.worker.collectionLockTtlMs,
+    }),
     events,
     logger,
     embedBatchSize: config.worker.embedBatchSize,

@@ -109,3 +109,30 @@ export async function findSearchableChunks(
     ]),
   );
 }
+
+/** What the doctor compares with the vector store: every chunk of a collection with its document. */
+export async function listCollectionChunks(
+  db: Queryable,
+  collectionId: string,
+): Promise<Array<{ id: string; documentId: string; text: string; acl: string[] | null; tenantId: string }>> {
+  const { rows } = await db.query<{
+    id: string;
+    document_id: string;
+    text: string;
+    acl: string[] | null;
+    tenant_id: string;
+  }>(
+    `SELECT c.id, c.document_id, c.text, d.acl, d.tenant_id
+       FROM chunks c JOIN documents d ON d.id = c.document_id
+      WHERE c.collection_id = $1 AND d.status <> 'deleting'
+      ORDER BY c.document_id, c.ordinal`,
+    [collectionId],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    documentId: r.document_id,
+    text: r.text,
+    acl: r.acl,
+    tenantId: r.tenant_id,
+  }));
+}

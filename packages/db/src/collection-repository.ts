@@ -81,3 +81,11 @@ export async function markCollectionDeleting(db: Queryable, id: string): Promise
 export async function deleteCollection(db: Queryable, id: string): Promise<void> {
   await db.query('DELETE FROM collections WHERE id = $1', [id]);
 }
+
+/** Every live collection of every tenant, for maintenance (the doctor). */
+export async function listAllCollections(db: Queryable): Promise<Collection[]> {
+  const { rows } = await db.query<CollectionRow>(
+    `SELECT ${columns} FROM collections WHERE NOT deleting ORDER BY tenant_id, name`,
+  );
+  return rows.map(toCollection);
+}

@@ -1,0 +1,85 @@
+import { parseArgs } from 'node:util';
+import { createEmbeddingClient } from '@rag/contracts/embedding-client';
+import { listAllCollections } from '@rag/db/collection-repository';
+import { createPool } from '@rag/db/pool';
+import { createMilvusStore } from '@rag/vector-store/milvus-store';
+import { Redis } from 'ioredis';
+import { createCollectionLock } from './collection-lock.js';
+import { loadConfig } from './config.js';
+import { checkCollection, formatReport } from './doctor.js';
+
+/**
+ * `pnpm doctor [--repair] [--tenant T] [--collection NAME]`: compares PostgreSQL with Milvus per collection
+ * (same environment as the worker). Exit code 0 when everything matches (or was repaired), 1 when problems
+ * remain, 2 on a usage error.
+ */
+const usage = 'usage: doctor [--repair] [--tenant TENANT] [--collection NAME]';
+let args: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+    options: {
+      repair: { type: 'boolean', default: false },
+      tenant: { type: 'string' },
+      collection: { type: 'string' },
+    },
+  });
+}
+try {
+  args = parse();
+} catch (error) {
+  console.error(`${(error as Error).message}\n${usage}`);
+  process.exit(2);
+}
+
+const config = loadConfig(process.env);
+const pool = createPool({ ...config.postgres, applicationName: 'ingest-doctor' });
+const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3 });
+const embeddings = createEmbeddingClient({
+  baseUrl: config.embeddingServiceUrl,
+  serviceToken: config.serviceToken,
+});
+try {
+  const model = await embeddings.modelInfo();
+  const store = createMilvusStore({
+    ...config.milvus,
+    space: { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse },
+  });
+  await store.ensureReady();
+  const collections = (await listAllCollections(pool)).filter(
+    (c) =>
+      (args.values.tenant === undefined || c.tenantId === args.values.tenant) &&
+      (args.values.collection === undefined || c.name === args.values.collection),
+  );
+  const checks = [];
+  for (const collection of collections) {
+    checks.push(
+      await checkCollection(
+        {
+          pool,
+          store,
+          embeddings,
+          lock: createCollectionLock({
+            redis,
+            prefix: config.redis.keyPrefix,
+            ttlMs: config.worker.collectionLockTtlMs,
+          }),
+          embedBatchSize: config.worker.embedBatchSize,
+        },
+        collection,
+        { repair: args.values.repair },
+      ),
+    );
+  }
+  await store.close();
+  console.log(formatReport(checks));
+  const unresolved = checks.some(
+    (c) => !c.repaired && c.orphans.length + c.missing.length + c.duplicates.length > 0,
+  );
+  process.exitCode = unresolved ? 1 : 0;
+} catch (error) {
+  console.error(`doctor: ${(error as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await pool.end();
+  redis.disconnect();
+}

@@ -1,0 +1,122 @@
+import { AppError } from '@rag/contracts/app-error';
+import type { EmbeddingClient } from '@rag/contracts/embedding-client';
+import { listCollectionChunks } from '@rag/db/chunk-repository';
+import type { Collection } from '@rag/db/collection-repository';
+import type { Pool } from '@rag/db/pool';
+import type { ChunkVectorRow, ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
+import type { CollectionLock } from './collection-lock.js';
+
+export interface CollectionCheck {
+  tenantId: string;
+  collection: string;
+  /** Chunks PostgreSQL holds for the versions searchers see (documents not being deleted). */
+  chunks: number;
+  /** Entities of the collection in the vector store. */
+  vectors: number;
+  /** Vectors without a chunk in PostgreSQL (old versions, deleted documents, interrupted writes). */
+  orphans: string[];
+  /** Chunks without their vector (lost writes): invisible to search until repaired. */
+  missing: string[];
+  /** Vector ids present more than once. */
+  duplicates: string[];
+  repaired: boolean;
+}
+
+export interface DoctorDeps {
+  pool: Pool;
+  store: ChunkVectorStore;
+  embeddings: EmbeddingClient;
+  lock: CollectionLock;
+  embedBatchSize: number;
+}
+
+/**
+ * Compares PostgreSQL (the source of truth) with the vector store for one collection and, with `repair`,
+ * makes the vector store match: orphans are deleted, and missing vectors are embedded again from the chunk
+ * text PostgreSQL keeps, under their own ids. It holds the collection's writer lock, so it never mistakes
+ * a write in progress for an orphan.
+ */
+export async function checkCollection(
+  deps: DoctorDeps,
+  collection: Collection,
+  options: { repair: boolean },
+): Promise<CollectionCheck> {
+  const scope = { tenantId: collection.tenantId, collectionId: collection.id };
+  return deps.lock.withLock(collection.id, async () => {
+    const chunks = await listCollectionChunks(deps.pool, collection.id);
+    const vectorIds: string[] = [];
+    for await (const batch of deps.store.listChunks(scope))
+      vectorIds.push(...batch.map((row) => row.chunkId));
+    const inVectors = new Set(vectorIds);
+    const inPostgres = new Set(chunks.map((chunk) => chunk.id));
+    const duplicates = [...new Set(vectorIds.filter((id, index) => vectorIds.indexOf(id) !== index))];
+    const check: CollectionCheck = {
+      tenantId: collection.tenantId,
+      collection: collection.name,
+      chunks: chunks.length,
+      vectors: vectorIds.length,
+      orphans: [...inVectors].filter((id) => !inPostgres.has(id)),
+      missing: chunks.filter((chunk) => !inVectors.has(chunk.id)).map((chunk) => chunk.id),
+      duplicates,
+      repaired: false,
+    };
+    if (!options.repair || check.orphans.length + check.missing.length + duplicates.length === 0)
+      return check;
+
+    // Duplicates go entirely and come back once, with the missing ones.
+    await deps.store.deleteByIds(scope, [...check.orphans, ...duplicates]);
+    const rebuild = new Set([...check.missing, ...duplicates]);
+    const toEmbed = chunks.filter((chunk) => rebuild.has(chunk.id));
+    for (let i = 0; i < toEmbed.length; i += deps.embedBatchSize) {
+      const batch = toEmbed.slice(i, i + deps.embedBatchSize);
+      const outputs = deps.store.space.hasSparse ? (['dense', 'sparse'] as const) : (['dense'] as const);
+      const answer = await deps.embeddings.embed({
+        texts: batch.map((chunk) => chunk.text),
+        kind: 'passage',
+        outputs: [...outputs],
+      });
+      const rows: ChunkVectorRow[] = batch.map((chunk, j) => {
+        const embedding = answer.data[j];
+        if (!embedding?.dense)
+          throw new AppError('model_error', 'The embedding service returned no dense vector');
+        return {
+          chunkId: chunk.id,
+          tenantId: chunk.tenantId,
+          collectionId: collection.id,
+          documentId: chunk.documentId,
+          dense: embedding.dense,
+          ...(embedding.sparse ? { sparse: embedding.sparse } : {}),
+          acl: chunk.acl,
+        };
+      });
+      await deps.store.insert(rows);
+    }
+    await deps.store.flush();
+    check.repaired = true;
+    return check;
+  });
+}
+
+/** One line per collection and a summary, for people and for cron mail. */
+export function formatReport(checks: CollectionCheck[]): string {
+  const lines = ['tenant\tcollection\tchunks\tvectors\torphans\tmissing\tduplicates\trepaired'];
+  for (const c of checks) {
+    lines.push(
+      [
+        c.tenantId,
+        c.collection,
+        c.chunks,
+        c.vectors,
+        c.orphans.length,
+        c.missing.length,
+        c.duplicates.length,
+        c.repaired,
+      ].join('\t'),
+    );
+  }
+  const problems = checks.reduce((n, c) => n + c.orphans.length + c.missing.length + c.duplicates.length, 0);
+  lines.push(
+    `collections=${checks.length} problems=${problems} repaired=${checks.filter((c) => c.repaired).length}`,
+  );
+  return lines.join('\n');
+}
