@@ -191,6 +191,14 @@ describe('chunkDocument with the multilingual-e5 tokenizer', { timeout: 60_000 }
     expect(await chunkDocument(doc, tokenize, options)).toEqual(first);
   });
 
+  it('fails loudly when the tokenizer answers fewer results than texts', async () => {
+    const doc = extractInlineText('# A\n\nFirst.\n\n# B\n\nSecond.', { mediaType: 'text/markdown' });
+    const dropsOne: typeof tokenize = async (texts) => (await tokenize(texts)).slice(1);
+    await expect(chunkDocument(doc, dropsOne, { maxTokens: 16, overlapTokens: 0 })).rejects.toThrow(
+      'the tokenizer answered 1 results for 2 texts',
+    );
+  });
+
   it('rejects budgets that cannot work', async () => {
     const doc = extractInlineText('Some text.');
     await expect(chunkDocument(doc, tokenize, { maxTokens: 0, overlapTokens: 0 })).rejects.toMatchObject({

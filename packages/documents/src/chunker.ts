@@ -60,14 +60,14 @@ export async function chunkDocument(
   options: ChunkOptions,
 ): Promise<DocumentChunk[]> {
   validateOptions(options);
+  const tokenizeChecked = checkedTokenize(tokenize);
   const sections = doc.sections.filter((section) => doc.text.slice(section.start, section.end).trim() !== '');
-  const sectionTokens = await tokenize(sections.map((section) => doc.text.slice(section.start, section.end)));
-  const planners = sections.map((section, index) => {
-    const tokens = sectionTokens[index];
-    if (!tokens || tokens.offsets.length !== tokens.ids.length)
-      throw new AppError('internal', 'the tokenizer returned no offsets for a section', { retryable: false });
-    return new SectionPlanner(doc.text, section, tokens.offsets, options);
-  });
+  const sectionTokens = await tokenizeChecked(
+    sections.map((section) => doc.text.slice(section.start, section.end)),
+  );
+  const planners = sections.map(
+    (section, index) => new SectionPlanner(doc.text, section, sectionTokens[index]?.offsets ?? [], options),
+  );
 
   // Ids of each chunk tokenized alone, by "start:end"; a section that is one chunk is already known.
   const idsByRange = new Map<string, number[]>();
@@ -88,7 +88,7 @@ export async function chunkDocument(
       ).values(),
     ];
     if (unknown.length > 0) {
-      const tokenized = await tokenize(unknown.map((range) => doc.text.slice(range.start, range.end)));
+      const tokenized = await tokenizeChecked(unknown.map((range) => doc.text.slice(range.start, range.end)));
       for (const [index, range] of unknown.entries())
         idsByRange.set(rangeKey(range), tokenized[index]?.ids ?? []);
     }
@@ -107,6 +107,26 @@ export async function chunkDocument(
   throw new AppError('internal', `chunking did not converge within ${maxRounds} rounds`, {
     retryable: false,
   });
+}
+
+/** The tokenizer is another service's answer: a wrong shape must fail loudly, not make chunks without ids. */
+function checkedTokenize(tokenize: TokenizeFn): TokenizeFn {
+  return async (texts) => {
+    if (texts.length === 0) return [];
+    const results = await tokenize(texts);
+    if (results.length !== texts.length)
+      throw new AppError(
+        'internal',
+        `the tokenizer answered ${results.length} results for ${texts.length} texts`,
+      );
+    for (const result of results)
+      if (result.offsets.length !== result.ids.length)
+        throw new AppError(
+          'internal',
+          `the tokenizer answered ${result.ids.length} ids with ${result.offsets.length} offsets`,
+        );
+    return results;
+  };
 }
 
 function toChunks(
