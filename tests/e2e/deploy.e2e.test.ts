@@ -163,7 +163,7 @@ describe('the smoke test', () => {
       [['--base-url', `http://${deadAddress}`], { SMOKE_API_KEY: smokeKey }, /GET \/health: no answer/],
       [['--base-url', 'ftp://x'], { SMOKE_API_KEY: smokeKey }, /not http\(s\)/],
       [['--base-url', base], { SMOKE_API_KEY: '' }, /SMOKE_API_KEY is not set/],
-      [['--base-url', base, '--timeout', '-3'], { SMOKE_API_KEY: smokeKey }, /--timeout must be a positive/],
+      [['--base-url', base, '--timeout=0'], { SMOKE_API_KEY: smokeKey }, /--timeout must be a positive/],
     ];
     for (const [args, env, message] of cases) {
       const result = await runScript('scripts/deploy/smoke.mjs', args, env);
@@ -271,7 +271,7 @@ describe('the production blue-green deploy', () => {
     expect(third.code).toBe(0);
     expect(await cluster.liveColor()).toBe('green');
     expect(await cluster.replicas('gateway-green')).toBe(3);
-  });
+  }, 240_000); // four releases and rollbacks, each some forty kubectl calls
 
   it('rolls back by itself when the new color fails its smoke gate: traffic never moves', async () => {
     const cluster = await newCluster({ 'gateway-blue': gatewayAddress, 'gateway-green': deadAddress });
