@@ -55,7 +55,8 @@ export function extractMarkdown(markdown: string, options: { maxTextChars: numbe
 function inlineText(tokens: Token[]): string {
   let text = '';
   for (const token of tokens) {
-    if (token.type === 'html') text += stripTags(token.raw);
+    // Inline tags such as <span> sit inside words; only a line break separates.
+    if (token.type === 'html') text += /^<br\b/i.test(token.raw) ? '\n' : stripTags(token.raw, '');
     else if (token.type === 'br') text += '\n';
     else if (token.type === 'image') text += (token as Tokens.Image).text;
     else if ('tokens' in token && token.tokens && token.tokens.length > 0) text += inlineText(token.tokens);
@@ -64,8 +65,8 @@ function inlineText(tokens: Token[]): string {
   return text;
 }
 
-function stripTags(html: string): string {
-  return decodeEntities(html.replace(/<!--[\s\S]*?-->/g, ' ').replace(/<[^>]*>/g, ' '));
+function stripTags(html: string, tagReplacement = ' '): string {
+  return decodeEntities(html.replace(/<!--[\s\S]*?-->/g, tagReplacement).replace(/<[^>]*>/g, tagReplacement));
 }
 
 const namedEntities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };

@@ -94,7 +94,7 @@ describe('Markdown', () => {
         'pnpm install',
         'Key | Value\na | 1',
         'Setext heading',
-        'Body with inline html .',
+        'Body with inline html.',
       ].join('\n\n'),
     );
     expect(doc.sections.map((section) => section.headingPath)).toEqual([
