@@ -3,7 +3,10 @@ import { parseDocument } from 'htmlparser2';
 import { DocumentTextBuilder } from './document-text-builder.js';
 import { type ExtractedDocument, mediaTypes } from './extracted-document.js';
 
-/** Never text: code, styling, embedded media and widgets. */
+/**
+ * Never text: code, styling, embedded media and widgets. <form> is not here: some sites (ASP.NET WebForms) wrap
+ * the whole page in one; its controls are.
+ */
 const droppedTags = new Set([
   'script',
   'style',
@@ -20,7 +23,6 @@ const droppedTags = new Set([
   'head',
   'nav',
   'aside',
-  'form',
   'button',
   'select',
   'input',

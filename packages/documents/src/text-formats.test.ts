@@ -40,6 +40,15 @@ describe('HTML', () => {
     ]);
   });
 
+  it('keeps a page that sits inside one big <form>, dropping only the form controls', () => {
+    const html =
+      '<html><body><form action="/post"><h1>Notice</h1><p>The office is closed on Friday.</p>' +
+      '<input name="q" value="search"><button>Go</button><select><option>One</option></select></form></body></html>';
+    expect(extractInlineText(html, { mediaType: 'text/html' }).text).toBe(
+      'Notice\n\nThe office is closed on Friday.',
+    );
+  });
+
   it('reads a fragment without <html> or <body>, and tables row by row', () => {
     const doc = extractInlineText(
       '<h3>Rates</h3><table><tr><th>Plan</th><th>Price</th></tr><tr><td>Basic</td><td>5</td></tr></table>',
