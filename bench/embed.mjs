@@ -266,7 +266,8 @@ async function serviceLoad(service, texts, concurrency, minRounds) {
     while (performance.now() < deadline || completed < rounds * concurrency) {
       const text = texts[next++ % texts.length];
       const started = performance.now();
-      tokens += await post(text);
+      const textTokens = await post(text);
+      tokens += textTokens; // not `tokens += await ...`, which would add to a stale value
       completed += 1;
       latencies.push(performance.now() - started);
     }
