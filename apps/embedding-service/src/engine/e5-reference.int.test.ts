@@ -82,6 +82,14 @@ describe('multilingual-e5-small against its reference outputs', () => {
     }
   });
 
+  it('drops only CLS, EOS, PAD and UNK from sparse weights, as FlagEmbedding does, not <mask>', async () => {
+    const { manifest, tokenizerPath } = await loadModelFolder(modelDir, { manifestPath });
+    const tokenizer = await loadModelTokenizer(tokenizerPath, manifest);
+    // XLM-R: <s> 0, <pad> 1, </s> 2, <unk> 3; <mask> 250001 is special but keeps its weight.
+    expect([...tokenizer.specialIds].sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
+    expect(tokenizer.padId).toBe(1);
+  });
+
   it('gives UTF-16 offsets that slice Japanese, emoji and characters outside the BMP out of the text', async () => {
     const { manifest, tokenizerPath } = await loadModelFolder(modelDir, { manifestPath });
     const tokenizer = await loadModelTokenizer(tokenizerPath, manifest);

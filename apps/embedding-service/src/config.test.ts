@@ -1,0 +1,55 @@
+import { ConfigError } from '@rag/config/parse-config';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+const base = { MODEL_DIR: '/models/m', SERVICE_TOKEN: 's'.repeat(32) };
+
+describe('embedding service config', () => {
+  it('defaults to CPU, leaves the pool to the machine, and has request limits', () => {
+    const config = loadConfig(base);
+    expect(config.inference).toEqual({ provider: 'cpu', deviceId: 0 });
+    expect(config.limits).toEqual({ maxInputs: 256, maxInputChars: 100_000, maxTotalTokens: 131_072 });
+  });
+
+  it('reads the provider, pool and batching variables', () => {
+    const config = loadConfig({
+      ...base,
+      EMBED_EXECUTION_PROVIDER: 'cuda',
+      EMBED_CUDA_DEVICE_ID: '1',
+      EMBED_THREADS: '8',
+      EMBED_POOL_SIZE: '2',
+      EMBED_INTRA_OP_THREADS: '4',
+      EMBED_BATCH_WAIT_MS: '2',
+      EMBED_MAX_QUEUE: '100',
+      EMBED_REQUEST_TIMEOUT_MS: '5000',
+    });
+    expect(config.inference).toMatchObject({
+      provider: 'cuda',
+      deviceId: 1,
+      cores: 8,
+      poolSize: 2,
+      intraOpThreads: 4,
+      batchWaitMs: 2,
+      maxQueuedTexts: 100,
+      requestTimeoutMs: 5000,
+    });
+  });
+
+  it('names the variable of every bad value', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        ...base,
+        EMBED_EXECUTION_PROVIDER: 'rocm',
+        EMBED_POOL_SIZE: '0',
+        EMBED_MAX_INPUTS: 'many',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    for (const name of ['EMBED_EXECUTION_PROVIDER', 'EMBED_POOL_SIZE', 'EMBED_MAX_INPUTS']) {
+      expect((error as ConfigError).message).toContain(name);
+    }
+  });
+});
