@@ -109,6 +109,19 @@ export function createDocumentExtractor(options: DocumentExtractorOptions = {}):
     slot.worker.postMessage(job);
   };
 
+  const startSlot = (heapMb: number): Slot => {
+    const slot: Slot = { worker: spawnExtractWorker(heapMb), heapMb, documents: 0, busy: false };
+    // An idle thread neither keeps the process alive nor, if it dies, takes the process with it: a document in
+    // progress has its own listeners and its timer keeps the process up; a dead idle thread is just forgotten.
+    slot.worker.unref();
+    slot.worker.on('error', () => {});
+    slot.worker.once('exit', () => {
+      const index = slots.indexOf(slot);
+      if (index >= 0 && !slot.busy) slots.splice(index, 1);
+    });
+    return slot;
+  };
+
   const pump = () => {
     for (let index = 0; index < queue.length; ) {
       const pending = queue[index] as Pending;
@@ -122,7 +135,7 @@ export function createDocumentExtractor(options: DocumentExtractorOptions = {}):
         void idle.worker.terminate();
       }
       if (!slot) {
-        slot = { worker: spawnExtractWorker(heapMb), heapMb, documents: 0, busy: false };
+        slot = startSlot(heapMb);
         slots.push(slot);
       }
       queue.splice(index, 1);

@@ -279,6 +279,26 @@ describe('the extraction threads', { timeout: 120_000 }, () => {
     expect(error.code).toBe('unsupported_media_type');
   });
 
+  it('queues documents beyond its threads and answers each with its own result', async () => {
+    const pool = createDocumentExtractor({ threads: 2, documentsPerThread: 2 });
+    try {
+      const inputs = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].map((word) =>
+        strToU8(`The word is ${word}.`),
+      );
+      const docs = await Promise.all([
+        ...inputs.map((bytes) => pool.extract(bytes, {})),
+        pool.extract(noise(4096), {}).catch((error) => error),
+      ]);
+      expect(docs.slice(0, 5).map((doc) => doc.text)).toEqual(
+        ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].map((word) => `The word is ${word}.`),
+      );
+      expect(docs[5]).toMatchObject({ code: 'unsupported_media_type' });
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.extract(strToU8('late'), {})).rejects.toMatchObject({ code: 'shutting_down' });
+  });
+
   it('leaves the caller its bytes', async () => {
     const bytes = samplePdf();
     await extractor.extract(bytes, {});
