@@ -231,6 +231,8 @@ export function createIngestProcessor(deps: ProcessorDeps) {
           dense: embedding.dense,
           ...(embedding.sparse ? { sparse: embedding.sparse } : {}),
           bm25: bm25DocumentVector(chunk.tokenIds, averageLength),
+          // Only stored where Milvus computes BM25 itself (MILVUS_BM25=milvus-function).
+          ...(store.bm25Source === 'milvus-function' ? { text: chunk.text } : {}),
           metadata: document.metadata,
           acl: document.acl,
         });

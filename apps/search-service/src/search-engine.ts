@@ -156,7 +156,11 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     const [[embedding, bm25], embedMs] = await timed('embed', () =>
       Promise.all([
         embeddingOutputs.length > 0 ? embedQuery(model, request.query, embeddingOutputs) : undefined,
-        signals.includes('bm25') ? bm25Query(request.collectionId, request.query) : undefined,
+        !signals.includes('bm25')
+          ? undefined
+          : store.bm25Source === 'milvus-function'
+            ? request.query
+            : bm25Query(request.collectionId, request.query),
       ]),
     );
     const vectors = {

@@ -43,6 +43,11 @@ export const milvusSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
     .default('rag_'),
+  /**
+   * Where BM25 vectors come from: `token-ids` (ours, from the model tokenizer; any language, any Milvus) or
+   * `milvus-function` (Milvus's BM25 function over the chunk text with its `standard` analyzer).
+   */
+  bm25: z.enum(['token-ids', 'milvus-function']).default('token-ids'),
 });
 
 export const serviceUrlSchema = z.string().url();

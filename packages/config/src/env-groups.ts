@@ -33,6 +33,7 @@ export function milvusFromEnv(env: Env) {
     token: readSecret(env, 'MILVUS_TOKEN'),
     database: env.MILVUS_DATABASE,
     collectionPrefix: env.MILVUS_COLLECTION_PREFIX,
+    bm25: env.MILVUS_BM25,
   });
 }
 
@@ -45,6 +46,7 @@ export const sharedEnvNames: Record<string, string> = {
   'postgres.url': 'DATABASE_URL',
   'postgres.schema': 'DATABASE_SCHEMA',
   'postgres.poolSize': 'DATABASE_POOL_SIZE',
+  'milvus.bm25': 'MILVUS_BM25',
   'redis.url': 'REDIS_URL',
   'redis.keyPrefix': 'REDIS_KEY_PREFIX',
   'milvus.address': 'MILVUS_ADDRESS',

@@ -24,6 +24,8 @@ export interface ChunkVectorRow {
    * BM25 existed, or with no tokens) gets a placeholder that no BM25 query can match.
    */
   bm25?: SparseVector;
+  /** The chunk's text: only stored where Milvus computes BM25 itself (MILVUS_BM25=milvus-function). */
+  text?: string;
   /** The document's metadata, for metadata filters inside the vector query. */
   metadata?: Record<string, unknown>;
   /** The document's ACL principals; null (or empty) means visible to the whole tenant. */
@@ -57,7 +59,12 @@ export interface SignalSearch {
   /** A compiled metadata filter (metadata-filter-milvus.ts), ANDed into the scope filter; '' for none. */
   metadataFilter: string;
   /** One query vector per signal to search; each runs as its own search, concurrently. */
-  vectors: { dense?: number[]; sparse?: SparseVector; bm25?: SparseVector };
+  vectors: {
+    dense?: number[];
+    sparse?: SparseVector;
+    /** Our BM25 query vector, or the query text for Milvus's BM25 function (see bm25Source). */
+    bm25?: SparseVector | string;
+  };
   /** Hits per signal. */
   limit: number;
 }
@@ -70,8 +77,12 @@ export interface VectorHit {
   score: number;
 }
 
+/** Who computes BM25: we do, over token ids, or Milvus's BM25 function over the text. */
+export type Bm25Source = 'token-ids' | 'milvus-function';
+
 export interface ChunkVectorStore {
   readonly space: VectorSpace;
+  readonly bm25Source: Bm25Source;
   /** Creates the collection and its indexes if missing, and loads it. Idempotent. */
   ensureReady(): Promise<void>;
   insert(rows: ChunkVectorRow[]): Promise<void>;

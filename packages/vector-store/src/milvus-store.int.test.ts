@@ -254,3 +254,123 @@ describe('per-document ACL inside the vector query', () => {
     }
   });
 });
+
+describe('per-signal search with BM25', () => {
+  const bm25Scope: VectorScope = { tenantId: 'acme', collectionId: 'bm25' };
+  const bm25Rows: ChunkVectorRow[] = [
+    {
+      ...bm25Scope,
+      documentId: 'b-1',
+      chunkId: 'b-1-0',
+      dense: unit([1, 0, 0, 0]),
+      sparse: { indices: [1], values: [1] },
+      bm25: { indices: [7, 9], values: [1.2, 0.5] },
+      acl: null,
+    },
+    {
+      ...bm25Scope,
+      documentId: 'b-2',
+      chunkId: 'b-2-0',
+      dense: unit([0, 1, 0, 0]),
+      sparse: { indices: [1], values: [1] },
+      bm25: { indices: [7], values: [0.4] },
+      acl: null,
+    },
+    // No BM25 terms: stored with the placeholder dimension, which no query matches.
+    {
+      ...bm25Scope,
+      documentId: 'b-3',
+      chunkId: 'b-3-0',
+      dense: unit([0, 0, 1, 0]),
+      sparse: { indices: [1], values: [1] },
+      acl: null,
+    },
+  ];
+
+  beforeAll(async () => {
+    await store.insert(bm25Rows);
+    await store.flush();
+  });
+
+  it('ranks by the inner product of the query and document BM25 vectors, each signal on its own', async () => {
+    const hits = await store.searchSignals({
+      scope: bm25Scope,
+      principals: null,
+      metadataFilter: '',
+      vectors: { bm25: { indices: [7, 9], values: [2, 1] }, dense: unit([0, 1, 0, 0]) },
+      limit: 10,
+    });
+    expect(hits.bm25?.map((hit) => [hit.chunkId, Number(hit.score.toFixed(4))])).toEqual([
+      ['b-1-0', 2.9],
+      ['b-2-0', 0.8],
+    ]);
+    expect(hits.dense?.[0]?.chunkId).toBe('b-2-0');
+    expect(hits.dense).toHaveLength(3);
+  });
+
+  it('answers an empty BM25 query with no hits', async () => {
+    const hits = await store.searchSignals({
+      scope: bm25Scope,
+      principals: null,
+      metadataFilter: '',
+      vectors: { bm25: { indices: [], values: [] } },
+      limit: 10,
+    });
+    expect(hits.bm25).toEqual([]);
+  });
+});
+
+describe("Milvus's own BM25 function (MILVUS_BM25=milvus-function)", () => {
+  it('indexes the text and ranks English by BM25 in a collection of its own', async () => {
+    const functionStore = createMilvusStore({
+      address: milvus.address,
+      collectionPrefix,
+      space,
+      bm25: 'milvus-function',
+    });
+    try {
+      await functionStore.ensureReady();
+      expect(functionStore.collectionName).toBe(`${collectionPrefix}chunks_tiny_m3_4_v2_fbm25`);
+      const scope: VectorScope = { tenantId: 'acme', collectionId: 'text' };
+      const texts = [
+        'The printer on floor two is broken',
+        'Coffee machine rules',
+        'Printer paper and printer toner',
+      ];
+      await functionStore.insert(
+        texts.map((text, i) => ({
+          ...scope,
+          documentId: `t-${i}`,
+          chunkId: `t-${i}-0`,
+          dense: unit([1, i, 0, 0]),
+          sparse: { indices: [1], values: [1] },
+          text,
+          acl: null,
+        })),
+      );
+      await functionStore.flush();
+      const hits = await functionStore.searchSignals({
+        scope,
+        principals: null,
+        metadataFilter: '',
+        vectors: { bm25: 'printer toner' },
+        limit: 10,
+      });
+      expect(hits.bm25?.map((hit) => hit.chunkId)).toEqual(['t-2-0', 't-0-0']);
+      await expect(
+        functionStore.insert([
+          {
+            ...scope,
+            documentId: 'x',
+            chunkId: 'x-0',
+            dense: unit([1, 0, 0, 0]),
+            sparse: { indices: [1], values: [1] },
+            acl: null,
+          },
+        ]),
+      ).rejects.toMatchObject({ code: 'validation_failed' });
+    } finally {
+      await functionStore.close();
+    }
+  });
+});

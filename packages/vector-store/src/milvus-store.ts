@@ -5,11 +5,13 @@ import {
   ConsistencyLevelEnum,
   DataType,
   type FieldType,
+  FunctionType,
   MilvusClient,
   RRFRanker,
   type SearchResultData,
 } from '@zilliz/milvus2-sdk-node';
 import type {
+  Bm25Source,
   ChunkVectorRow,
   ChunkVectorStore,
   HybridQuery,
@@ -49,6 +51,12 @@ export interface MilvusStoreOptions {
   insertBatchSize?: number;
   /** Per-request deadline for SDK calls. */
   timeoutMs?: number;
+  /**
+   * `token-ids` (default): rows carry our BM25 vectors. `milvus-function`: rows carry the chunk text and
+   * Milvus's BM25 function (its `standard` analyzer, which does not split Japanese or Chinese) computes them;
+   * it lives in a collection of its own (suffix `_fbm25`).
+   */
+  bm25?: Bm25Source | undefined;
 }
 
 export interface MilvusStore extends ChunkVectorStore {
@@ -64,6 +72,7 @@ const fields = {
   sparse: 'sparse',
   bm25: 'bm25',
   metadata: 'metadata',
+  text: 'text',
   aclPublic: 'acl_public',
   acl: 'acl',
 } as const;
@@ -105,7 +114,9 @@ const noTermsVector: SparseVector = { indices: [noTermsDimension], values: [1] }
 
 export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   const { space } = options;
-  const collectionName = milvusCollectionName(options.collectionPrefix, space);
+  const bm25Source: Bm25Source = options.bm25 ?? 'token-ids';
+  const milvusBm25 = bm25Source === 'milvus-function';
+  const collectionName = milvusCollectionName(options.collectionPrefix, space) + (milvusBm25 ? '_fbm25' : '');
   const insertBatchSize = options.insertBatchSize ?? defaultInsertBatchSize;
   const client = new MilvusClient(clientConfig(options));
   const context = { collection: collectionName };
@@ -128,7 +139,20 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
         client.createCollection({
           collection_name: collectionName,
           description: `Chunk vectors of ${space.model} (dim ${space.dim})`,
-          fields: schemaFields(space),
+          fields: schemaFields(space, milvusBm25),
+          ...(milvusBm25
+            ? {
+                functions: [
+                  {
+                    name: 'bm25_from_text',
+                    type: FunctionType.BM25,
+                    input_field_names: [fields.text],
+                    output_field_names: [fields.bm25],
+                    params: {},
+                  },
+                ],
+              }
+            : {}),
           enable_dynamic_field: false,
           consistency_level: 'Bounded',
         }),
@@ -153,6 +177,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
     const problems = [
       dense === undefined || Number(dim) !== space.dim ? `dense dim ${String(dim)} != ${space.dim}` : '',
       byName.has(fields.sparse) !== space.hasSparse ? `sparse field present != ${space.hasSparse}` : '',
+      milvusBm25 && !byName.has(fields.text) ? `missing field ${fields.text}` : '',
       ...[
         fields.bm25,
         fields.metadata,
@@ -201,6 +226,8 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
           field_name: fields.bm25,
           index_name: fields.bm25,
           ...sparseIndex,
+          // Milvus's BM25 function output is searched with its own metric.
+          ...(milvusBm25 ? { metric_type: 'BM25' } : {}),
         }),
       );
     }
@@ -229,7 +256,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
 
   async function insert(rows: ChunkVectorRow[]): Promise<void> {
     // Validate everything first, so a bad row never leaves an earlier batch half-written.
-    const data = rows.map((row, index) => toMilvusRow(row, index, space));
+    const data = rows.map((row, index) => toMilvusRow(row, index, space, milvusBm25));
     for (let start = 0; start < data.length; start += insertBatchSize) {
       const batch = data.slice(start, start + insertBatchSize);
       const result = await call('insert', () =>
@@ -405,15 +432,22 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
       assertSparse(sparse, 'query sparse vector');
       requests.push(['sparse', { anns_field: fields.sparse, data: sparse, metric_type: 'IP', params: {} }]);
     }
-    if (bm25 !== undefined) {
+    if (typeof bm25 === 'string') {
+      if (!milvusBm25) throw new AppError('bad_request', 'this store takes BM25 query vectors, not text');
+      requests.push(['bm25', { anns_field: fields.bm25, data: [bm25], metric_type: 'BM25', params: {} }]);
+    } else if (bm25 !== undefined) {
+      if (milvusBm25)
+        throw new AppError('bad_request', 'this store computes BM25 itself: pass the query text');
       assertSparse(bm25, 'query BM25 vector');
       requests.push(['bm25', { anns_field: fields.bm25, data: bm25, metric_type: 'IP', params: {} }]);
     }
     const answers = await Promise.all(
       requests.map(async ([signal, request]): Promise<[SignalName, VectorHit[]]> => {
         // An empty sparse query matches nothing; Milvus would reject it.
-        const data = request.data as SparseVector | number[];
-        if (!Array.isArray(data) && data.indices.length === 0) return [signal, []];
+        const data = request.data as SparseVector | number[] | string[];
+        if (!Array.isArray(data)) {
+          if (data.indices.length === 0) return [signal, []];
+        } else if (typeof data[0] === 'string' && data[0].trim() === '') return [signal, []];
         const result = await call(`search ${signal}`, () =>
           client.search({
             collection_name: collectionName,
@@ -445,6 +479,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
 
   return {
     space,
+    bm25Source,
     collectionName,
     ensureReady,
     insert,
@@ -471,7 +506,10 @@ function clientConfig(options: MilvusStoreOptions): ClientConfig {
   return config;
 }
 
-function schemaFields(space: VectorSpace): FieldType[] {
+// Longest chunk text Milvus's VarChar takes (bytes); only stored for Milvus's BM25 function.
+const maxTextLength = 65_535;
+
+function schemaFields(space: VectorSpace, milvusBm25: boolean): FieldType[] {
   const schema: FieldType[] = [
     {
       name: fields.chunkId,
@@ -502,6 +540,15 @@ function schemaFields(space: VectorSpace): FieldType[] {
     // Document metadata for metadata filters. Milvus Lite evaluates JSON filters row by row.
     { name: fields.metadata, data_type: DataType.JSON },
   );
+  if (milvusBm25) {
+    schema.push({
+      name: fields.text,
+      data_type: DataType.VarChar,
+      max_length: maxTextLength,
+      enable_analyzer: true,
+      analyzer_params: { type: 'standard' },
+    });
+  }
   return schema;
 }
 
@@ -509,7 +556,7 @@ interface MilvusRow {
   [field: string]: string | boolean | string[] | number[] | SparseVector | Record<string, unknown>;
 }
 
-function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace): MilvusRow {
+function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace, milvusBm25: boolean): MilvusRow {
   const where = `row ${index}`;
   if (typeof row.chunkId !== 'string' || row.chunkId.length === 0 || row.chunkId.length > maxChunkIdLength) {
     throw new AppError('bad_request', `${where}: chunkId must be 1-${maxChunkIdLength} characters`);
@@ -528,9 +575,20 @@ function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace): Mi
     [fields.acl]: row.acl ?? [],
     [fields.metadata]: row.metadata ?? {},
   };
-  const bm25 = row.bm25 !== undefined && row.bm25.indices.length > 0 ? row.bm25 : noTermsVector;
-  assertSparse(bm25, `${where} BM25 vector`);
-  data[fields.bm25] = bm25;
+  if (milvusBm25) {
+    // Milvus computes the bm25 field from the text; the byte limit is Milvus's.
+    if (typeof row.text !== 'string' || Buffer.byteLength(row.text) > maxTextLength) {
+      throw new AppError(
+        'validation_failed',
+        `${where}: text must be a string of at most ${maxTextLength} bytes`,
+      );
+    }
+    data[fields.text] = row.text;
+  } else {
+    const bm25 = row.bm25 !== undefined && row.bm25.indices.length > 0 ? row.bm25 : noTermsVector;
+    assertSparse(bm25, `${where} BM25 vector`);
+    data[fields.bm25] = bm25;
+  }
   if (row.acl !== null) {
     if (row.acl.length > maxAclEntries)
       throw new AppError('bad_request', `${where}: more than ${maxAclEntries} ACL entries`);
