@@ -11,7 +11,7 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const venvScript = join(repoRoot, 'scripts', 'model-builders-venv.sh');
 const venvLock = join(repoRoot, '.venv', 'model-builders.lock');
 const python = join(repoRoot, '.venv', 'model-builders', 'bin', 'python');
-const buildersDir = join(repoRoot, 'tools', 'model-builders');
+export const buildersDir = join(repoRoot, 'tools', 'model-builders');
 
 /**
  * Runs a Python model builder from tools/model-builders in its own virtual environment, creating that first

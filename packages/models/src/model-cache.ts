@@ -1,13 +1,14 @@
-import { access, chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultHubEndpoint, defaultHubTimeouts, downloadHfModel, type HubOptions } from './hf-download.js';
 import { inferManifest, readJsonIfPresent } from './infer-manifest.js';
-import { repoRoot, runModelBuilder } from './model-builders.js';
+import { buildersDir, repoRoot, runModelBuilder } from './model-builders.js';
 import { loadModelFolder, manifestFileName } from './model-manifest.js';
 import { formatModelSpec, type ModelSpec, modelFolderName } from './model-spec.js';
 import { readGraphSignature } from './onnx-graph-signature.js';
 import type { ProgressReporter } from './progress-reporter.js';
-import { writeTinyModel } from './tiny-model.js';
+import { tinyModelVersion, writeTinyModel } from './tiny-model.js';
 
 /** Written last into a model folder: its presence means the folder is complete and is reused as it is. */
 export const completeMarkerName = '.rag-model-complete';
@@ -30,8 +31,8 @@ export interface MaterializedModel {
 }
 
 /**
- * Makes sure the model folder of `spec` exists in the cache and returns it. A folder with the completion marker is
- * reused untouched; an incomplete one is finished (downloads resume) or rebuilt.
+ * Makes sure the model folder of `spec` exists in the cache and returns it. A folder with the completion marker of
+ * the same builder is reused untouched; an incomplete or outdated one is finished (downloads resume) or rebuilt.
  */
 export async function materializeModel(
   spec: ModelSpec,
@@ -39,15 +40,15 @@ export async function materializeModel(
 ): Promise<MaterializedModel> {
   const cacheDir = resolve(options.cacheDir ?? defaultModelCacheDir);
   const dir = join(cacheDir, modelFolderName(spec));
-  const marker = join(dir, completeMarkerName);
-  if (await exists(marker)) return { dir, reused: true };
+  const builder = await builderFingerprint(spec);
+  if (await isCompleteBy(dir, builder)) return { dir, reused: true };
 
   const { progress } = options;
   progress.note(`materialising ${formatModelSpec(spec)} into ${dir}`);
   if (spec.kind === 'hf') {
     // Downloads go straight into the folder, so that an interrupted one resumes where it stopped.
     const details = await downloadInto(dir, spec.repo, spec.revision, options);
-    await completeFolder(dir, spec, details);
+    await completeFolder(dir, spec, { ...details, builder });
     return { dir, reused: false };
   }
 
@@ -73,14 +74,14 @@ export async function materializeModel(
         progress,
       );
     }
-    await completeFolder(staging, spec, details);
-    if (await exists(marker)) return { dir, reused: true }; // another process finished first
+    await completeFolder(staging, spec, { ...details, builder });
+    if (await isCompleteBy(dir, builder)) return { dir, reused: true }; // another process finished first
     await chmod(staging, 0o755); // mkdtemp makes it private; a model folder is often shared or mounted
     await rm(dir, { recursive: true, force: true });
     try {
       await rename(staging, dir);
     } catch (error) {
-      if (await exists(marker)) return { dir, reused: true }; // lost a race to another process
+      if (await isCompleteBy(dir, builder)) return { dir, reused: true }; // lost a race to another process
       throw error;
     }
     return { dir, reused: false };
@@ -126,6 +127,24 @@ async function writeManifestIfMissing(dir: string, repo: string): Promise<void> 
     poolingConfig: await readJsonIfPresent(dir, join('1_Pooling', 'config.json')),
   });
   await writeFile(join(dir, manifestFileName), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/**
+ * What produced a folder: for built models a digest of the builder's code, so that a folder made by an older
+ * converter is rebuilt rather than reused; downloads are identified by their commit instead.
+ */
+async function builderFingerprint(spec: ModelSpec): Promise<string> {
+  if (spec.kind === 'hf') return 'hf-download';
+  if (spec.kind === 'generated' && spec.model === 'tiny-m3') return `tiny-model-v${tinyModelVersion}`;
+  const hash = createHash('sha256');
+  const names = (await readdir(buildersDir)).filter((name) => name.endsWith('.py')).sort();
+  for (const name of names) hash.update(name).update(await readFile(join(buildersDir, name)));
+  return `model-builders-${hash.digest('hex').slice(0, 16)}`;
+}
+
+async function isCompleteBy(dir: string, builder: string): Promise<boolean> {
+  const marker = await readCompleteMarker(dir).catch(() => undefined);
+  return marker !== undefined && marker.builder === builder;
 }
 
 /** The marker's content, or undefined when the folder is not complete. */
