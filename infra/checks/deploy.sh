@@ -120,7 +120,7 @@ else
   pass "render refuses the latest tag"
 fi
 
-if "$tools/shellcheck" -x scripts/deploy/*.sh scripts/deploy/testing/bin/kubectl infra/checks/deploy.sh >"$out/sc.log" 2>&1; then
+if "$tools/shellcheck" -x scripts/deploy/*.sh scripts/deploy/testing/*.sh scripts/deploy/testing/bin/kubectl infra/checks/deploy.sh >"$out/sc.log" 2>&1; then
   pass "shellcheck scripts/deploy"
 else
   fail "shellcheck scripts/deploy" "$out/sc.log"

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -331,5 +331,129 @@ describe('the production blue-green deploy', () => {
     const result = await cluster.production(['rollback']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/no live color: nothing to roll back/);
+  });
+});
+
+describe('the production error-ratio gate, on a real Prometheus scraping the gateway', () => {
+  let prometheus: ChildProcess | undefined;
+  let prometheusUrl: string;
+  let prometheusDir: string;
+
+  async function query(promql: string): Promise<Array<{ value: [number, string] }>> {
+    const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const body = (await response.json()) as {
+      status: string;
+      data: { result: Array<{ value: [number, string] }> };
+    };
+    expect(body.status).toBe('success');
+    return body.data.result;
+  }
+
+  async function until(what: string, check: () => Promise<boolean>) {
+    const deadline = Date.now() + 60_000;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`Prometheus: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  beforeAll(async () => {
+    const binary = (
+      await run('bash', ['scripts/deploy/testing/prometheus.sh'], { cwd: repoRoot })
+    ).stdout.trim();
+    prometheusDir = await mkdtemp(join(tmpdir(), 'prometheus-'));
+    // The gateway scraped as Kubernetes service discovery would label a pod of the green color.
+    await writeFile(
+      join(prometheusDir, 'prometheus.yml'),
+      [
+        'global: { scrape_interval: 1s }',
+        'scrape_configs:',
+        '  - job_name: gateway',
+        '    static_configs:',
+        `      - targets: ["${gatewayAddress}"]`,
+        '        labels: { namespace: rag-prod, pod: gateway-green-5d8c7f9b6-x2x7q }',
+        '',
+      ].join('\n'),
+    );
+    const port = await freePort();
+    prometheusUrl = `http://127.0.0.1:${port}`;
+    prometheus = spawn(
+      binary,
+      [
+        `--config.file=${join(prometheusDir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(prometheusDir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    await until(
+      'never scraped the gateway',
+      async () => (await query('up{job="gateway"} == 1')).length === 1,
+    );
+  });
+
+  afterAll(async () => {
+    if (prometheus && prometheus.exitCode === null) {
+      const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
+      prometheus.kill('SIGTERM');
+      await exited;
+    }
+    if (prometheusDir) await rm(prometheusDir, { recursive: true, force: true });
+  });
+
+  it('lets a release with no 5xx answers through', async () => {
+    const cluster = await newCluster({ 'gateway-blue': gatewayAddress, 'gateway-green': gatewayAddress });
+    expect((await cluster.production(['deploy', '--registry', 'r.example', '--tag', '1.0.0'])).code).toBe(0);
+    const result = await cluster.production([
+      'deploy',
+      '--registry',
+      'r.example',
+      '--tag',
+      '1.1.0',
+      '--prometheus',
+      prometheusUrl,
+      '--watch-seconds',
+      '0',
+    ]);
+    expect(result.stderr).toMatch(/watching the error ratio of gateway-green/);
+    expect(result.code).toBe(0);
+    expect(await cluster.liveColor()).toBe('green');
+  });
+
+  it('switches back when the new gateway answers 5xx after the switch', async () => {
+    const cluster = await newCluster({ 'gateway-blue': gatewayAddress, 'gateway-green': gatewayAddress });
+    expect((await cluster.production(['deploy', '--registry', 'r.example', '--tag', '1.0.0'])).code).toBe(0);
+    // A real failure behind the gateway: its search service goes away for a while, searches fail with 5xx.
+    await stack.services.find((s) => s.name === 'search-service')!.stop();
+    for (let i = 0; i < 20; i++) {
+      const { status } = await stack.call('POST', '/v1/search', {
+        key: smokeKey,
+        body: { collection: 'smoke', query: 'anything' },
+      });
+      expect(status).toBeGreaterThanOrEqual(500);
+    }
+    await stack.restart('search-service');
+    await until(
+      'never saw the 5xx answers',
+      async () => (await query('sum(http_requests_total{job="gateway",status=~"5.."}) >= 20')).length === 1,
+    );
+    const result = await cluster.production([
+      'deploy',
+      '--registry',
+      'r.example',
+      '--tag',
+      '1.1.0',
+      '--prometheus',
+      prometheusUrl,
+      '--watch-seconds',
+      '0',
+    ]);
+    expect(result.stderr).toMatch(
+      /gateway-green answers 5xx to a share of 0\.\d+ of requests \(limit 0\.02\)/,
+    );
+    expect(result.stderr).toMatch(/rollback: green failed after the switch; traffic back on blue/);
+    expect(result.code).toBe(1);
+    expect(await cluster.liveColor()).toBe('blue');
+    expect(await cluster.replicas('gateway-green')).toBe(0);
   });
 });
