@@ -105,14 +105,16 @@ render_overlay() {
   fi
 }
 
-# images_from_args REGISTRY TAG IMAGE_SPEC...: prints the IMAGE=REF specs to render with. Explicit --image
-# specs win; the other apps are REGISTRY/APP:TAG (none when neither is given: the overlay's images stay).
-# The CUDA variant of the embedding service follows: an explicit embedding-service reference is used for
-# it too (the caller names the image of the overlay it deploys), a tag gives REGISTRY/embedding-service-cuda:TAG.
-images_from_args() {
+# resolve_images REGISTRY TAG IMAGE_SPEC...: sets the array `resolved` to the IMAGE=REF specs to render
+# with. Explicit --image specs win; the other apps are REGISTRY/APP:TAG (none when neither is given: the
+# overlay's images stay). The CUDA variant of the embedding service follows: an explicit embedding-service
+# reference is used for it too (the caller names the image of the overlay it deploys), a tag gives
+# REGISTRY/embedding-service-cuda:TAG.
+resolve_images() {
   local registry=$1 tag=$2 image spec found
   shift 2
   [[ -z $tag || -n $registry ]] || die "--tag needs --registry"
+  resolved=()
   for image in "${deploy_apps[@]}" embedding-service-cuda; do
     found=""
     for spec in "$@"; do [[ ${spec%%=*} == "$image" ]] && found=$spec; done
@@ -120,9 +122,9 @@ images_from_args() {
       for spec in "$@"; do [[ ${spec%%=*} == embedding-service ]] && found="$image=${spec#*=}"; done
     fi
     if [[ -n $found ]]; then
-      echo "$found"
+      resolved+=("$found")
     elif [[ -n $tag ]]; then
-      echo "$image=$registry/$image:$tag"
+      resolved+=("$image=$registry/$image:$tag")
     fi
   done
 }

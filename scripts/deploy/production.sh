@@ -144,7 +144,9 @@ deploy() {
   live=$(live_color)
   new=$(other "${live:-green}")
   log "live color: ${live:-none}; deploying to $new"
-  mapfile -t resolved < <(images_from_args "$registry" "$tag" ${images[@]+"${images[@]}"})
+  resolve_images "$registry" "$tag" ${images[@]+"${images[@]}"}
+  # A production release names its images; the overlay's committed tags are only a floor for plain applies.
+  [[ ${#resolved[@]} -gt 0 ]] || die "name the release's images: --registry REG --tag TAG, or --image APP=REF"
   work="$(mktemp -d)"
   # shellcheck disable=SC2064 # expand now: the folder is local to this function
   trap "rm -rf '$work'" EXIT

@@ -22,6 +22,6 @@ while [[ $# -gt 0 ]]; do
 done
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-mapfile -t resolved < <(images_from_args "" "" ${images[@]+"${images[@]}"})
+resolve_images "" "" ${images[@]+"${images[@]}"}
 render_overlay "$overlay" "$part" "$color" "$out" ${resolved[@]+"${resolved[@]}"}
 cat "$out"

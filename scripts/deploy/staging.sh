@@ -36,7 +36,7 @@ done
 namespace=${namespace:-rag-$overlay}
 [[ -n ${SMOKE_API_KEY:-} ]] || die "SMOKE_API_KEY is not set (an editor key for the smoke collection)"
 
-mapfile -t resolved < <(images_from_args "$registry" "$tag" ${images[@]+"${images[@]}"})
+resolve_images "$registry" "$tag" ${images[@]+"${images[@]}"}
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 render_overlay "$overlay" all "" "$work/manifests.yaml" ${resolved[@]+"${resolved[@]}"}
