@@ -170,7 +170,11 @@ export async function startStack(options: StackOptions) {
     }
   }
 
+  /** The environment a service was started with (for running its command line tools the same way). */
+  const serviceEnv = (app: string): Record<string, string> => ({ ...launchOptions.get(app)?.env });
+
   return {
+    serviceEnv,
     adminKey,
     serviceToken,
     restart,
