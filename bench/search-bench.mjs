@@ -140,8 +140,24 @@ try {
       },
     }),
   );
-  services.push(await startService({ app: 'search-service', repoRoot, port: searchPort, readyTimeoutMs: 300_000, env: common }));
-  services.push(await startService({ app: 'ingest-worker', repoRoot, port: workerPort, readyTimeoutMs: 300_000, env: common }));
+  services.push(
+    await startService({
+      app: 'search-service',
+      repoRoot,
+      port: searchPort,
+      readyTimeoutMs: 300_000,
+      env: common,
+    }),
+  );
+  services.push(
+    await startService({
+      app: 'ingest-worker',
+      repoRoot,
+      port: workerPort,
+      readyTimeoutMs: 300_000,
+      env: common,
+    }),
+  );
   services.push(
     await startService({
       app: 'gateway',

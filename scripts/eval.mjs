@@ -151,8 +151,24 @@ async function privateStack() {
         },
       }),
     );
-    services.push(await startService({ app: 'search-service', repoRoot, port: searchPort, readyTimeoutMs: 300_000, env: common }));
-    services.push(await startService({ app: 'ingest-worker', repoRoot, port: workerPort, readyTimeoutMs: 300_000, env: common }));
+    services.push(
+      await startService({
+        app: 'search-service',
+        repoRoot,
+        port: searchPort,
+        readyTimeoutMs: 300_000,
+        env: common,
+      }),
+    );
+    services.push(
+      await startService({
+        app: 'ingest-worker',
+        repoRoot,
+        port: workerPort,
+        readyTimeoutMs: 300_000,
+        env: common,
+      }),
+    );
     services.push(
       await startService({
         app: 'gateway',
