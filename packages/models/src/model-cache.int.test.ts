@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -28,6 +28,14 @@ describe('materializeModel', () => {
     // Nothing but the model folder is left in the cache: staging folders are renamed or removed.
     expect(await readdir(cacheDir)).toEqual(['tiny-m3']);
     expect(await tiny()).toEqual({ dir: first.dir, reused: true });
+  });
+
+  it('removes staging folders that a killed build left behind', async () => {
+    // A pid above the kernel's pid_max belongs to no process.
+    await mkdir(join(cacheDir, '.tiny-m3.building-4194305-abc123'));
+    await mkdir(join(cacheDir, `.tiny-m3.building-${process.pid}-live`));
+    await tiny();
+    expect((await readdir(cacheDir)).sort()).toEqual([`.tiny-m3.building-${process.pid}-live`, 'tiny-m3']);
   });
 
   it('rebuilds a folder without a marker or with one from another builder', async () => {

@@ -55,7 +55,9 @@ export async function materializeModel(
   // Built models are written into a private staging folder and renamed into place when complete, so two
   // processes building the same model (a test run beside `pnpm start`) never see each other's half-written files.
   await mkdir(cacheDir, { recursive: true });
-  const staging = await mkdtemp(join(cacheDir, `.${modelFolderName(spec)}.building-`));
+  const stagingPrefix = `.${modelFolderName(spec)}.building-`;
+  await removeAbandonedStaging(cacheDir, stagingPrefix);
+  const staging = await mkdtemp(join(cacheDir, `${stagingPrefix}${process.pid}-`));
   try {
     let details: Record<string, unknown> = {};
     if (spec.kind === 'generated' && spec.model === 'tiny-m3') {
@@ -87,6 +89,26 @@ export async function materializeModel(
     return { dir, reused: false };
   } finally {
     await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Staging folders of builds whose process is gone (killed, machine restarted) are only wasted disk. */
+async function removeAbandonedStaging(cacheDir: string, prefix: string): Promise<void> {
+  for (const name of await readdir(cacheDir)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    await rm(join(cacheDir, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
