@@ -10,7 +10,7 @@
 // Without folders: the generated tiny model, multilingual-e5-small 4-bit (../shared/models, or the cache), its
 // fp32 variant and the BGE-M3-size random graph from the model cache (.data/models, `pnpm models <spec>`); a folder
 // that is not there is skipped with the reason. Needs the built service (the script builds it first).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -60,10 +60,34 @@ const { planBatches } = await import(join(serviceDist, 'engine/batch-planner.js'
 const { loadModelFolder } = await import(join(repoRoot, 'packages/models/dist/model-manifest.js'));
 
 const seconds = Number(values.seconds);
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds a process has used (user + system), from /proc on Linux. Tokens per CPU second compare (a) and (b)
+ * fairly on a machine shared with other work, where wall-clock tokens per second measure the neighbours too.
+ */
+function processCpuSeconds(pid) {
+  if (pid === process.pid) {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1e6;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return Number.NaN;
+  }
+}
 const levels = values.concurrency.split(',').map(Number);
 const cores = availableParallelism();
 const maxBatchTokens = Number(values['max-batch-tokens'] ?? 8192);
-const maxBatchSize = 32;
 
 /** Models by default, each with why it may be missing. */
 async function defaultModels() {
@@ -155,14 +179,16 @@ async function physicalLimit(folder, texts) {
   await runAll(performance.now() + 1000 * Math.min(2, seconds / 4)); // warm-up
   let tokens = 0;
   let elapsed = 0;
+  const cpuBefore = processCpuSeconds(process.pid);
   const deadline = performance.now() + seconds * 1000;
   while (performance.now() < deadline) {
     const pass = await runAll(deadline);
     tokens += pass.tokens;
     elapsed += pass.elapsed;
   }
+  const cpu = processCpuSeconds(process.pid) - cpuBefore;
   await runner.release();
-  return { tokensPerSecond: tokens / elapsed, batches: batches.length };
+  return { tokensPerSecond: tokens / elapsed, tokensPerCpuSecond: tokens / cpu, batches: batches.length };
 }
 
 async function freePort() {
@@ -216,6 +242,7 @@ async function startService(model) {
   return {
     port,
     token,
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -277,14 +304,22 @@ async function serviceLoad(service, texts, concurrency, minRounds) {
   tokens = 0;
   completed = 0;
   latencies.length = 0;
+  const cpuBefore = processCpuSeconds(service.pid);
   const started = performance.now();
   const deadline = started + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, () => client(deadline, minRounds)));
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = processCpuSeconds(service.pid) - cpuBefore;
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  return { tokensPerSecond: tokens / elapsed, p50: at(0.5), p99: at(0.99), requests: latencies.length };
+  return {
+    tokensPerSecond: tokens / elapsed,
+    tokensPerCpuSecond: tokens / cpu,
+    p50: at(0.5),
+    p99: at(0.99),
+    requests: latencies.length,
+  };
 }
 
 const models = positionals.length > 0 ? modelsFromArgs() : await defaultModels();
@@ -313,24 +348,34 @@ for (const model of models) {
   const minRounds = model.heavy ? 1 : 3;
   console.log(`== ${model.label} (${folder.manifest.name}), ${cores} cores`);
   const limit = await physicalLimit(folder, modelTexts);
-  console.log(`   (a) physical limit: ${limit.tokensPerSecond.toFixed(0)} tokens/s`);
-  rows.push({ model: model.label, mode: '(a) session, sorted batches', tps: limit.tokensPerSecond });
+  console.log(
+    `   (a) physical limit: ${limit.tokensPerSecond.toFixed(0)} tokens/s, ${limit.tokensPerCpuSecond.toFixed(0)} tokens/cpu-s`,
+  );
+  rows.push({
+    model: model.label,
+    mode: '(a) session, sorted batches',
+    tps: limit.tokensPerSecond,
+    tpc: limit.tokensPerCpuSecond,
+  });
   const service = await startService(model);
   try {
     for (const concurrency of modelLevels) {
       const load = await serviceLoad(service, modelTexts, concurrency, minRounds);
       const ratio = load.tokensPerSecond / limit.tokensPerSecond;
+      const cpuRatio = load.tokensPerCpuSecond / limit.tokensPerCpuSecond;
       console.log(
-        `   (b) C=${concurrency}: ${load.tokensPerSecond.toFixed(0)} tokens/s, p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms, ratio ${ratio.toFixed(3)}`,
+        `   (b) C=${concurrency}: ${load.tokensPerSecond.toFixed(0)} tokens/s, p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms, ratio ${ratio.toFixed(3)}; ${load.tokensPerCpuSecond.toFixed(0)} tokens/cpu-s, ratio ${cpuRatio.toFixed(3)}`,
       );
       rows.push({
         model: model.label,
         mode: `(b) HTTP C=${concurrency}`,
         tps: load.tokensPerSecond,
+        tpc: load.tokensPerCpuSecond,
         ...load,
         ratio,
+        cpuRatio,
       });
-      if (concurrency === 32) summary[model.label] = { ratio, real: model.real };
+      if (concurrency === 32) summary[model.label] = { ratio, cpuRatio, real: model.real };
     }
   } finally {
     await service.stop();
@@ -338,18 +383,29 @@ for (const model of models) {
 }
 
 console.log('');
-console.log('| model | mode | tokens/s | p50 ms | p99 ms | (b)/(a) |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+console.log('| model | mode | tokens/s | p50 ms | p99 ms | (b)/(a) | tokens/cpu-s | (b)/(a) per cpu-s |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const row of rows) {
   const cell = (value, digits) => (value === undefined ? '' : value.toFixed(digits));
   console.log(
-    `| ${row.model} | ${row.mode} | ${row.tps.toFixed(0)} | ${cell(row.p50, 1)} | ${cell(row.p99, 1)} | ${cell(row.ratio, 3)} |`,
+    `| ${row.model} | ${row.mode} | ${row.tps.toFixed(0)} | ${cell(row.p50, 1)} | ${cell(row.p99, 1)} | ${cell(row.ratio, 3)} | ${cell(row.tpc, 0)} | ${cell(row.cpuRatio, 3)} |`,
   );
 }
 const real = Object.entries(summary).filter(([, value]) => value.real);
+const lowest = (key) =>
+  real.length > 0 ? Math.min(...real.map(([, value]) => value[key])).toFixed(3) : 'NA';
+let loadAverage = '';
+try {
+  loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+} catch {
+  // not Linux
+}
 const pairs = [
   `cores=${cores}`,
+  ...(loadAverage ? [`loadavg=${loadAverage}`] : []),
   ...Object.entries(summary).map(([label, value]) => `ratio_${label}=${value.ratio.toFixed(3)}`),
-  `ratio=${real.length > 0 ? Math.min(...real.map(([, value]) => value.ratio)).toFixed(3) : 'NA'}`,
+  ...Object.entries(summary).map(([label, value]) => `ratio_cpu_${label}=${value.cpuRatio.toFixed(3)}`),
+  `ratio_cpu=${lowest('cpuRatio')}`,
+  `ratio=${lowest('ratio')}`,
 ];
 console.log(pairs.join(' '));
