@@ -345,7 +345,7 @@ for (const model of models) {
   // The large graph is slow on a small CPU: fewer and shorter texts, fewer client counts, so a run stays minutes.
   const modelTexts = model.heavy ? texts.map((text) => text.slice(0, 200)) : texts;
   const modelLevels = model.heavy && cores <= 4 ? levels.filter((c) => c <= 8) : levels;
-  const minRounds = model.heavy ? 1 : 3;
+  const minRounds = (concurrency) => (model.heavy || concurrency >= 64 ? 1 : 3);
   console.log(`== ${model.label} (${folder.manifest.name}), ${cores} cores`);
   const limit = await physicalLimit(folder, modelTexts);
   console.log(
@@ -360,7 +360,7 @@ for (const model of models) {
   const service = await startService(model);
   try {
     for (const concurrency of modelLevels) {
-      const load = await serviceLoad(service, modelTexts, concurrency, minRounds);
+      const load = await serviceLoad(service, modelTexts, concurrency, minRounds(concurrency));
       const ratio = load.tokensPerSecond / limit.tokensPerSecond;
       const cpuRatio = load.tokensPerCpuSecond / limit.tokensPerCpuSecond;
       console.log(
