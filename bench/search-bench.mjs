@@ -187,7 +187,7 @@ try {
   };
   const model = await (
     await fetch(`http://127.0.0.1:${embeddingPort}/v1/model`, {
-      headers: { authorization: `Bearer ${serviceToken}` },
+      headers: { 'x-service-token': serviceToken },
     })
   ).json();
   const space = { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse };
