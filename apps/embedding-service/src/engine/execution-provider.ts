@@ -34,8 +34,9 @@ export function cudaProviderProblem(): string | undefined {
     return `onnxruntime-node could not be located: ${(error as Error).message}`;
   }
   const library = join(binaryDir, 'libonnxruntime_providers_cuda.so');
-  if (process.platform !== 'linux')
-    return `the CUDA provider of onnxruntime-node needs Linux x64, not ${process.platform}`;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return `the CUDA provider of onnxruntime-node needs Linux x64, not ${process.platform} ${process.arch}`;
+  }
   if (!existsSync(library)) {
     return (
       `${library} is missing: onnxruntime-node was installed without its CUDA binaries ` +
