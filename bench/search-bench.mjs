@@ -125,6 +125,13 @@ async function stopAll() {
   if (tinyDir) await rm(tinyDir, { recursive: true, force: true });
 }
 
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, async () => {
+    await stopAll();
+    process.exit(130);
+  });
+}
+
 let summary;
 try {
   services.push(
@@ -270,8 +277,14 @@ try {
 
     log(`${name}: ${args.mode} queries, ${concurrency} clients, ${seconds} s`);
     // Warm-up: load the collection and the model's first batches.
-    for (let i = 0; i < 5; i++)
-      await api('POST', '/v1/search', { collection: name, query: randomQuery(), mode: args.mode });
+    for (let i = 0; i < 5; i++) {
+      const warm = await fetch(`${gateway}/v1/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${benchKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ collection: name, query: randomQuery(), mode: args.mode }),
+      });
+      if (warm.status !== 200) throw new Error(`warm-up search failed: ${warm.status} ${await warm.text()}`);
+    }
     const latencies = [];
     let requestMs = 0;
     let embedMs = 0;
@@ -296,9 +309,10 @@ try {
               rerank: args.rerank,
             }),
           });
-          await response.arrayBuffer();
+          if (response.status === 200) await response.arrayBuffer();
           const elapsed = performance.now() - sent;
           if (response.status !== 200) {
+            if (errors === 0) log(`first error: ${response.status} ${await response.clone().text().catch(() => '')}`);
             errors++;
             continue;
           }
