@@ -212,6 +212,8 @@ async function startService(model) {
     MODEL_DIR: model.dir,
     LOG_LEVEL: 'warn',
     EMBED_MAX_QUEUE: '100000',
+    // Throughput is measured here, not deadlines: a slow model under 128 clients may take minutes per round.
+    EMBED_REQUEST_TIMEOUT_MS: '3600000',
     EMBED_EXECUTION_PROVIDER: values.provider,
     ...(model.manifest ? { MODEL_MANIFEST: model.manifest } : {}),
     ...(values.pool ? { EMBED_POOL_SIZE: values.pool } : {}),

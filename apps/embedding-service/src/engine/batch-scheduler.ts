@@ -60,8 +60,6 @@ interface QueuedText {
   ids: readonly number[];
   tokenCount: number;
   outputs: readonly OutputKind[];
-  /** Arrival order, so that the oldest waiting text always goes into the next batch. */
-  seq: number;
 }
 
 /**
@@ -70,13 +68,14 @@ interface QueuedText {
  * Sorting by length cuts padding; always serving the oldest text means no text waits behind newer ones forever.
  */
 export class BatchScheduler {
+  /** In arrival order (removals keep it), so queue[0] is always the oldest waiting text. */
   private queue: QueuedText[] = [];
   private readonly idle: BatchWorker[];
-  private nextSeq = 0;
   private waitTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Recent tokens per second of inference, for Retry-After. */
+  /** Recent tokens per second of one worker's inference, for Retry-After. */
   private throughput = 0;
+  private readonly workerCount: number;
 
   constructor(
     workers: readonly BatchWorker[],
@@ -85,6 +84,7 @@ export class BatchScheduler {
   ) {
     if (workers.length === 0) throw new Error('BatchScheduler needs at least one worker');
     this.idle = [...workers];
+    this.workerCount = workers.length;
   }
 
   get queuedTexts(): number {
@@ -98,7 +98,7 @@ export class BatchScheduler {
   /** Seconds until the queue has likely drained, for a Retry-After header (at least 1). */
   retryAfterSeconds(): number {
     if (this.throughput <= 0) return 1;
-    return Math.min(60, Math.max(1, Math.ceil(this.queuedTokens / this.throughput)));
+    return Math.min(60, Math.max(1, Math.ceil(this.queuedTokens / (this.throughput * this.workerCount))));
   }
 
   /** Whether `count` more texts fit in the queue now. */
@@ -136,7 +136,6 @@ export class BatchScheduler {
           ids,
           tokenCount: ids.length,
           outputs: request.outputs,
-          seq: this.nextSeq++,
         }),
       );
       this.queue.push(...texts);
