@@ -112,6 +112,20 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         `rerank "colbert" needs a model with ColBERT vectors; ${model.name} has none`,
       );
     }
+    // The query's vectors do not depend on the index version: they are computed while it is read and the
+    // answer cache is asked, and simply dropped on a cache hit.
+    const embeddingOutputs = signals.filter((s): s is 'dense' | 'sparse' => s === 'dense' || s === 'sparse');
+    const queryVectors = timed('embed', () =>
+      Promise.all([
+        embeddingOutputs.length > 0 ? embedQuery(model, request.query, embeddingOutputs) : undefined,
+        !signals.includes('bm25')
+          ? undefined
+          : store.bm25Source === 'milvus-function'
+            ? request.query
+            : bm25Query(request.collectionId, request.query),
+      ]),
+    );
+    queryVectors.catch(() => {}); // awaited below unless the answer comes from the cache
     const [stats, statsMs] = await timed('index_version', () =>
       readCollectionIndexStats(deps.pool, request.collectionId),
     );
@@ -152,17 +166,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       };
     }
 
-    const embeddingOutputs = signals.filter((s): s is 'dense' | 'sparse' => s === 'dense' || s === 'sparse');
-    const [[embedding, bm25], embedMs] = await timed('embed', () =>
-      Promise.all([
-        embeddingOutputs.length > 0 ? embedQuery(model, request.query, embeddingOutputs) : undefined,
-        !signals.includes('bm25')
-          ? undefined
-          : store.bm25Source === 'milvus-function'
-            ? request.query
-            : bm25Query(request.collectionId, request.query),
-      ]),
-    );
+    const [[embedding, bm25], embedMs] = await queryVectors;
     const vectors = {
       ...(embedding?.dense && signals.includes('dense') ? { dense: embedding.dense } : {}),
       ...(embedding?.sparse && signals.includes('sparse') ? { sparse: embedding.sparse } : {}),
