@@ -37,6 +37,8 @@ const schema = z.object({
     /** Tokens shared by neighbouring chunks; the chunk size itself is the model's input length. */
     chunkOverlapTokens: z.coerce.number().int().min(0).max(1024).default(32),
     embedBatchSize: z.coerce.number().int().min(1).max(256).default(32),
+    /** How long an embedding or tokenizer call waits for calls of other jobs to share a request. */
+    embedCoalesceMs: z.coerce.number().int().min(0).max(1000).default(5),
     /** Largest file a job may reference; extraction has its own limits (pages, decompressed size, time). */
     maxFileBytes: z.coerce
       .number()
@@ -77,6 +79,7 @@ export function loadConfig(env: Env): WorkerConfig {
         concurrency: env.WORKER_CONCURRENCY,
         chunkOverlapTokens: env.CHUNK_OVERLAP_TOKENS,
         embedBatchSize: env.EMBED_BATCH_SIZE,
+        embedCoalesceMs: env.EMBED_COALESCE_MS,
         maxFileBytes: env.MAX_FILE_BYTES,
         parseTimeoutMs: env.PARSE_TIMEOUT_MS,
         maxPages: env.MAX_PAGES,
@@ -98,6 +101,7 @@ export function loadConfig(env: Env): WorkerConfig {
       'worker.concurrency': 'WORKER_CONCURRENCY',
       'worker.chunkOverlapTokens': 'CHUNK_OVERLAP_TOKENS',
       'worker.embedBatchSize': 'EMBED_BATCH_SIZE',
+      'worker.embedCoalesceMs': 'EMBED_COALESCE_MS',
       'worker.maxFileBytes': 'MAX_FILE_BYTES',
       'worker.parseTimeoutMs': 'PARSE_TIMEOUT_MS',
       'worker.maxPages': 'MAX_PAGES',

@@ -37,6 +37,7 @@ import type { Logger } from '@rag/telemetry/logger';
 import type { ChunkVectorRow, ChunkVectorStore, VectorScope } from '@rag/vector-store/chunk-vector-store';
 import { chunkId } from './chunk-id.js';
 import type { CollectionLock } from './collection-lock.js';
+import type { CollectionWriter } from './collection-writer.js';
 import type { CompletionEvents } from './completion-events.js';
 import type { DocumentPipeline } from './document-pipeline.js';
 
@@ -47,6 +48,7 @@ export interface ProcessorDeps {
   storage: ObjectStorage;
   pipeline: DocumentPipeline;
   collectionLock: CollectionLock;
+  collectionWriter: CollectionWriter;
   events: CompletionEvents;
   logger: Logger;
   embedBatchSize: number;
@@ -155,24 +157,18 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     const store = await deps.vectorStore();
     const scope: VectorScope = { tenantId: document.tenantId, collectionId: document.collectionId };
     const rows = await buildRows(store, document, chunks);
-    const newIds = rows.map((row) => row.chunkId);
 
-    // Write vectors, then swap the version in PostgreSQL, with the collection's single writer lock held.
-    const swap = await deps.collectionLock.withLock(document.collectionId, async () => {
-      // Leftovers of an interrupted attempt go first; ids are deterministic, so nothing is duplicated.
-      await store.deleteByIds(scope, newIds);
-      await store.insert(rows);
-      await store.flush();
-      const result = await swapDocumentVersion(
-        deps.pool,
-        document,
-        chunks.map((c) => toChunkRecord(document, c)),
-      );
-      // The old version's vectors stopped joining at the commit; now they go. (Crashing in between leaves
-      // orphans that search ignores and the doctor removes.)
-      await store.deleteByIds(scope, result.swapped ? result.replacedChunkIds : newIds);
-      await store.flush();
-      return result;
+    // Write vectors, then swap the version in PostgreSQL: grouped with other jobs' writes to the same
+    // collection, with the collection's single writer lock held.
+    const swap = await deps.collectionWriter.write(store, document.collectionId, {
+      scope,
+      rows,
+      swap: () =>
+        swapDocumentVersion(
+          deps.pool,
+          document,
+          chunks.map((c) => toChunkRecord(document, c)),
+        ),
     });
     if (!swap.swapped) {
       deps.logger.info(

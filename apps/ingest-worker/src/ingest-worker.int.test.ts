@@ -15,6 +15,7 @@ import { type Job, Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectionLock } from './collection-lock.js';
+import { createCollectionWriter } from './collection-writer.js';
 import { createCompletionEvents } from './completion-events.js';
 import { createDeadLetterQueue } from './dead-letter-queue.js';
 import { createDocumentPipeline } from './document-pipeline.js';
@@ -75,6 +76,7 @@ beforeAll(async () => {
         overlapTokens: 8,
       }),
       collectionLock: createCollectionLock({ redis, prefix }),
+      collectionWriter: createCollectionWriter({ lock: createCollectionLock({ redis, prefix }) }),
       events: createCompletionEvents({
         connection: redis,
         prefix,

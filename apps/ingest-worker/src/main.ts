@@ -13,7 +13,9 @@ import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { createBatchingEmbeddingClient } from './batching-embedding-client.js';
 import { createCollectionLock } from './collection-lock.js';
+import { createCollectionWriter } from './collection-writer.js';
 import { createCompletionEvents, createWebhookDeliveryWorker } from './completion-events.js';
 import { loadConfig } from './config.js';
 import { createDeadLetterQueue } from './dead-letter-queue.js';
@@ -39,6 +41,11 @@ const embeddings = createEmbeddingClient({
   baseUrl: config.embeddingServiceUrl,
   serviceToken: config.serviceToken,
 });
+// Concurrent jobs share embedding and tokenizer requests.
+const batchedEmbeddings = createBatchingEmbeddingClient(embeddings, {
+  maxTexts: config.worker.embedBatchSize,
+  maxWaitMs: config.worker.embedCoalesceMs,
+});
 const vectorStore = lazyVectorStore(
   async () => {
     const model = await embeddings.modelInfo();
@@ -55,6 +62,11 @@ const events = createCompletionEvents({
 });
 const deadLetters = createDeadLetterQueue({ connection: redis, prefix: config.redis.keyPrefix });
 
+const collectionLock = createCollectionLock({
+  redis,
+  prefix: config.redis.keyPrefix,
+  ttlMs: config.worker.collectionLockTtlMs,
+});
 const { jobsTotal, jobDuration } = createWorkerMetrics(metrics, queue);
 const worker = createIngestWorker({
   connection: redis,
@@ -69,12 +81,12 @@ const worker = createIngestWorker({
   deadLetters,
   processor: createIngestProcessor({
     pool,
-    embeddings,
+    embeddings: batchedEmbeddings,
     vectorStore: vectorStore.get,
     storage,
     pipeline: createDocumentPipeline({
       storage,
-      embeddings,
+      embeddings: batchedEmbeddings,
       limits: {
         maxInputBytes: config.worker.maxFileBytes,
         maxPages: config.worker.maxPages,
@@ -82,11 +94,8 @@ const worker = createIngestWorker({
       },
       overlapTokens: config.worker.chunkOverlapTokens,
     }),
-    collectionLock: createCollectionLock({
-      redis,
-      prefix: config.redis.keyPrefix,
-      ttlMs: config.worker.collectionLockTtlMs,
-    }),
+    collectionLock,
+    collectionWriter: createCollectionWriter({ lock: collectionLock }),
     events,
     logger,
     embedBatchSize: config.worker.embedBatchSize,
