@@ -30,10 +30,11 @@ const schema = z.object({
   serviceToken: serviceTokenSchema,
   worker: z.object({
     /**
-     * Jobs run one at a time per process by default: one writer per Milvus collection keeps a crash from
-     * losing rows on servers without a write-ahead log (Milvus Lite); raise it against Milvus proper.
+     * Jobs at once per process: they extract, chunk and embed in parallel (sharing embedding requests)
+     * while writes to a collection go one group at a time. Each job holds at most one document, so this
+     * bounds the worker's memory.
      */
-    concurrency: z.coerce.number().int().min(1).max(64).default(1),
+    concurrency: z.coerce.number().int().min(1).max(64).default(4),
     /** Tokens shared by neighbouring chunks; the chunk size itself is the model's input length. */
     chunkOverlapTokens: z.coerce.number().int().min(0).max(1024).default(32),
     embedBatchSize: z.coerce.number().int().min(1).max(256).default(32),
