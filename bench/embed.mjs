@@ -152,7 +152,11 @@ function benchmarkTexts(count) {
   });
 }
 
-/** (a) One session, all cores, large length-sorted batches, pre-tokenised: real tokens per second. */
+/**
+ * (a) One session with all cores, fed length-sorted batches of pre-tokenised texts directly: real tokens per second.
+ * Two batch shapes are tried, large (up to 256 texts) and the service's own (32 texts), and the faster one is the
+ * limit, so that the ratio is not flattered by a batch shape that happens to suit this CPU badly.
+ */
 async function physicalLimit(folder, texts) {
   const tokenizer = await loadModelTokenizer(folder.tokenizerPath, folder.manifest);
   const encoded = await tokenizer.encode(texts, 'passage');
@@ -165,8 +169,7 @@ async function physicalLimit(folder, texts) {
     padId: tokenizer.padId,
     specialIds: tokenizer.specialIds,
   });
-  const batches = planBatches(items, { maxBatchTokens, maxBatchSize: 256 });
-  const runAll = async (deadline) => {
+  const runAll = async (batches, deadline) => {
     let tokens = 0;
     const started = performance.now();
     for (const batch of batches) {
@@ -176,19 +179,36 @@ async function physicalLimit(folder, texts) {
     }
     return { tokens, elapsed: (performance.now() - started) / 1000 };
   };
-  await runAll(performance.now() + 1000 * Math.min(2, seconds / 4)); // warm-up
-  let tokens = 0;
-  let elapsed = 0;
-  const cpuBefore = processCpuSeconds(process.pid);
-  const deadline = performance.now() + seconds * 1000;
-  while (performance.now() < deadline) {
-    const pass = await runAll(deadline);
-    tokens += pass.tokens;
-    elapsed += pass.elapsed;
+  const shapes = [
+    { label: `${maxBatchTokens} tokens / 256 texts`, maxBatchTokens, maxBatchSize: 256 },
+    { label: `${maxBatchTokens} tokens / 32 texts`, maxBatchTokens, maxBatchSize: 32 },
+  ];
+  let best;
+  for (const shape of shapes) {
+    const batches = planBatches(items, shape);
+    await runAll(batches, performance.now() + 1000 * Math.min(2, seconds / 4)); // warm-up
+    let tokens = 0;
+    let elapsed = 0;
+    const cpuBefore = processCpuSeconds(process.pid);
+    const deadline = performance.now() + seconds * 1000;
+    while (performance.now() < deadline) {
+      const pass = await runAll(batches, deadline);
+      tokens += pass.tokens;
+      elapsed += pass.elapsed;
+    }
+    const cpu = processCpuSeconds(process.pid) - cpuBefore;
+    const result = {
+      shape: shape.label,
+      tokensPerSecond: tokens / elapsed,
+      tokensPerCpuSecond: tokens / cpu,
+    };
+    console.log(
+      `   (a) ${shape.label}: ${result.tokensPerSecond.toFixed(0)} tokens/s, ${result.tokensPerCpuSecond.toFixed(0)} tokens/cpu-s`,
+    );
+    if (best === undefined || result.tokensPerSecond > best.tokensPerSecond) best = result;
   }
-  const cpu = processCpuSeconds(process.pid) - cpuBefore;
   await runner.release();
-  return { tokensPerSecond: tokens / elapsed, tokensPerCpuSecond: tokens / cpu, batches: batches.length };
+  return best;
 }
 
 async function freePort() {
@@ -350,12 +370,10 @@ for (const model of models) {
   const minRounds = (concurrency) => (model.heavy || concurrency >= 64 ? 1 : 3);
   console.log(`== ${model.label} (${folder.manifest.name}), ${cores} cores`);
   const limit = await physicalLimit(folder, modelTexts);
-  console.log(
-    `   (a) physical limit: ${limit.tokensPerSecond.toFixed(0)} tokens/s, ${limit.tokensPerCpuSecond.toFixed(0)} tokens/cpu-s`,
-  );
+  console.log(`   (a) physical limit: ${limit.tokensPerSecond.toFixed(0)} tokens/s (${limit.shape})`);
   rows.push({
     model: model.label,
-    mode: '(a) session, sorted batches',
+    mode: `(a) session, ${limit.shape}`,
     tps: limit.tokensPerSecond,
     tpc: limit.tokensPerCpuSecond,
   });
