@@ -6,10 +6,10 @@
 // the corpus (default ../shared/data/eval/jsquad-valid/corpus.jsonl) through POST .../documents/batch and
 // waits until all are ready: ingest_chunks_per_s = chunks / (first request .. last document ready). Phase 2
 // reads back the exact chunk texts the pipeline produced and sends them straight to the embedding service
-// (same batch size, same number of concurrent requests as the worker's concurrency, same outputs):
-// embed_chunks_per_s. ratio = ingest / embed (1.0: the pipeline is bound by the model, not by plumbing).
-// Options: --corpus PATH  --concurrency 4 (worker jobs at once)  --batch 32 (chunks per embed call)
-//          --limit N (first N documents)
+// (batches of --batch texts, --embed-concurrency requests in flight, enough to keep the service's inference
+// workers busy without queueing past its deadline; same outputs): embed_chunks_per_s. ratio = ingest / embed (1.0: the pipeline is bound by the model, not by plumbing).
+// Options: --corpus PATH  --concurrency 16 (worker jobs at once)  --batch 32 (chunks per embed call)
+//          --embed-concurrency 2  --limit N (first N documents)
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,11 +23,13 @@ const { values: args } = parseArgs({
     corpus: { type: 'string', default: resolve(repoRoot, '../shared/data/eval/jsquad-valid/corpus.jsonl') },
     concurrency: { type: 'string', default: '16' },
     batch: { type: 'string', default: '32' },
+    'embed-concurrency': { type: 'string', default: '2' },
     limit: { type: 'string', default: '0' },
   },
 });
 const concurrency = Number(args.concurrency);
 const batchSize = Number(args.batch);
+const embedConcurrency = Number(args['embed-concurrency']);
 
 const { startMilvusLite } = await import(`${repoRoot}/packages/testing/dist/milvus-lite.js`);
 const { startService } = await import(`${repoRoot}/packages/testing/dist/service-process.js`);
@@ -184,7 +186,7 @@ try {
   const embedStarted = performance.now();
   let next = 0;
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: embedConcurrency }, async () => {
       while (next < batches.length) {
         const texts = batches[next++];
         const response = await fetch(`${embeddingUrl}/v1/embed`, {
@@ -216,6 +218,7 @@ try {
     `chunks=${chunks.length}`,
     `concurrency=${concurrency}`,
     `batch=${batchSize}`,
+    `embed_concurrency=${embedConcurrency}`,
     `ingest_chunks_per_s=${ingestRate.toFixed(1)}`,
     `embed_chunks_per_s=${embedRate.toFixed(1)}`,
     `ratio=${ratio.toFixed(3)}`,
