@@ -90,7 +90,8 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     const answer = await deps.embeddings.embed({ texts: [query], kind: 'query', outputs });
     const embedding = answer.data[0];
     if (!embedding) throw new AppError('model_error', 'The embedding service returned no query embedding');
-    await cache.putEmbedding(model.name, outputs, query, embedding);
+    // Not awaited: the answer need not wait for the cache write (which handles its own errors).
+    void cache.putEmbedding(model.name, outputs, query, embedding);
     return embedding;
   }
 
@@ -244,7 +245,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       tookMs: totalMs,
       timings: { embedMs, vectorMs, databaseMs: statsMs + joinMs, rerankMs, totalMs, cached: false },
     };
-    await cache.putAnswer(answerKey, answer);
+    void cache.putAnswer(answerKey, answer);
     return answer;
   };
 }
