@@ -277,13 +277,21 @@ try {
 
     log(`${name}: ${args.mode} queries, ${concurrency} clients, ${seconds} s`);
     // Warm-up: load the collection and the model's first batches.
+    const warmStarted = performance.now();
     for (let i = 0; i < 5; i++) {
       const warm = await fetch(`${gateway}/v1/search`, {
         method: 'POST',
         headers: { authorization: `Bearer ${benchKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ collection: name, query: randomQuery(), mode: args.mode }),
       });
-      if (warm.status !== 200) throw new Error(`warm-up search failed: ${warm.status} ${await warm.text()}`);
+      if (warm.status === 200) continue;
+      const problem = await warm.text();
+      // Right after a large insert Milvus may still be building the index; give it time.
+      if (warm.status !== 504 || performance.now() - warmStarted > 15 * 60_000) {
+        throw new Error(`warm-up search failed: ${warm.status} ${problem}`);
+      }
+      log('  index still building; retrying the warm-up search');
+      i--;
     }
     const latencies = [];
     let requestMs = 0;
