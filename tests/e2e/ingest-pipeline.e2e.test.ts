@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ingestEventsQueueName } from '@rag/ingest-contract/ingest-event';
 import { deadLetterQueueName, ingestQueueName } from '@rag/ingest-contract/ingest-job';
@@ -252,6 +252,46 @@ describe('upstream queue', () => {
       version: 1,
     });
     await expectConsistent(event.documentId);
+  });
+
+  it('ingests a file an upstream system put into storage, and deletes it again by its external id', async () => {
+    const key = 'upstream/acme-crm/contract-9.md';
+    const file = join(stack.storageRoot, ...key.split('/'));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, '# Contract 9\n\n## Terms\n\nPayment within thirty days of the invoice date.\n');
+    const queue = new Queue(ingestQueueName, { connection: redis, prefix: stack.redisPrefix });
+    try {
+      await queue.add('ingest', {
+        v: 2,
+        type: 'ingest',
+        tenantId: 'default',
+        collection: 'handbook',
+        externalId: 'contract-9',
+        content: { kind: 'storage', key, filename: 'contract-9.md' },
+      });
+      let id: string | undefined;
+      for (let i = 0; i < 300 && !id; i++) {
+        const { rows } = await stack.db.query("SELECT id FROM documents WHERE external_id = 'contract-9'");
+        id = rows[0]?.id;
+        if (!id) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const { document, rows } = await expectConsistent(id!);
+      expect(document).toMatchObject({ media_type: 'text/markdown', filename: 'contract-9.md' });
+      expect(rows.some((r) => r.heading_path.includes('Terms'))).toBe(true);
+
+      await queue.add('delete', {
+        v: 2,
+        type: 'delete',
+        tenantId: 'default',
+        collection: 'handbook',
+        externalId: 'contract-9',
+      });
+      await stack.waitForStatus(id!, undefined, ['gone']);
+      expect(await vectorChunkIds(store, scope(), id!)).toEqual([]);
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      await queue.close();
+    }
   });
 
   it('sends an invalid job to the dead-letter queue at once, with the reason', async () => {
