@@ -183,7 +183,7 @@ describe('the path through the gateway', () => {
       body: { collection: 'handbook', query: 'rinse the washable filter with cold water' },
     });
     expect(status).toBe(200);
-    expect(body.signals).toEqual(['dense', 'sparse']);
+    expect(body.signals).toEqual(['dense', 'sparse', 'bm25']);
     expect(body.results[0]).toMatchObject({
       document_id: docs.vacuum,
       external_id: 'vacuum',

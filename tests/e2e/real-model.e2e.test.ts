@@ -5,7 +5,7 @@ import { type Stack, startStack } from './stack.js';
 
 /**
  * The same path with the real multilingual model (multilingual-e5-small, 4-bit, dense only): search runs
- * on the signals the model has, and says which.
+ * on the signals the model has (dense and BM25), and says which.
  */
 const repoRoot = findRepoRoot();
 const sharedDir = process.env.SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
@@ -57,7 +57,7 @@ describe('search with a dense-only real model', () => {
       body: { collection: 'kb', query, top_k: 3 },
     });
     expect(status).toBe(200);
-    expect(body.signals).toEqual(['dense']);
+    expect(body.signals).toEqual(['dense', 'bm25']);
     expect(body.results[0].external_id).toBe(expected);
   });
 
