@@ -320,7 +320,13 @@ try {
           if (response.status === 200) await response.arrayBuffer();
           const elapsed = performance.now() - sent;
           if (response.status !== 200) {
-            if (errors === 0) log(`first error: ${response.status} ${await response.clone().text().catch(() => '')}`);
+            if (errors === 0)
+              log(
+                `first error: ${response.status} ${await response
+                  .clone()
+                  .text()
+                  .catch(() => '')}`,
+              );
             errors++;
             continue;
           }
