@@ -216,7 +216,10 @@ describe('the path through the gateway', () => {
     });
     expect(other.status).toBe(202);
     expect(other.body).toMatchObject({ id: docs.travel, version: 2 });
-    expect(await waitForStatus(docs.travel!, acmeAdmin, ['ready'])).toMatchObject({ version: 2, ready_version: 2 });
+    expect(await waitForStatus(docs.travel!, acmeAdmin, ['ready'])).toMatchObject({
+      version: 2,
+      ready_version: 2,
+    });
   });
 
   it('marks a document with nothing to index as failed, with the reason', async () => {

@@ -9,13 +9,13 @@ import { createPool } from '@rag/db/pool';
 import { insertTenant } from '@rag/db/tenant-repository';
 import { closeServer, listen } from '@rag/http/http-server';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
+import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { Redis } from 'ioredis';
 import { createGatewayApp } from './app.js';
 import { loadConfig } from './config.js';
-import { createObjectStorage } from '@rag/storage/storage-config';
 import { createIngestQueue } from './ingest-queue.js';
 import { createRateLimits } from './rate-limits.js';
 
