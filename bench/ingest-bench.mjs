@@ -10,12 +10,11 @@
 // workers busy without queueing past its deadline; same outputs): embed_chunks_per_s. ratio = ingest / embed (1.0: the pipeline is bound by the model, not by plumbing).
 // Options: --corpus PATH  --concurrency 16 (worker jobs at once)  --batch 32 (chunks per embed call)
 //          --embed-concurrency 2  --limit N (first N documents)
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { startPrivateStack } from './private-stack.mjs';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -31,10 +30,6 @@ const concurrency = Number(args.concurrency);
 const batchSize = Number(args.batch);
 const embedConcurrency = Number(args['embed-concurrency']);
 
-const { startMilvusLite } = await import(`${repoRoot}/packages/testing/dist/milvus-lite.js`);
-const { startService } = await import(`${repoRoot}/packages/testing/dist/service-process.js`);
-const { freePort } = await import(`${repoRoot}/packages/testing/dist/free-port.js`);
-
 function log(message) {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }
@@ -45,77 +40,33 @@ let corpus = lines.map((line) => JSON.parse(line));
 if (Number(args.limit) > 0) corpus = corpus.slice(0, Number(args.limit));
 log(`corpus: ${corpus.length} documents from ${args.corpus}`);
 
-let modelDir = process.env.MODEL_DIR && resolve(process.env.MODEL_DIR);
-let tinyDir;
-if (!modelDir) {
-  const { writeTinyModel } = await import(`${repoRoot}/packages/models/dist/tiny-model.js`);
-  tinyDir = await mkdtemp(join(tmpdir(), 'bench-tiny-'));
-  await writeTinyModel(tinyDir);
-  modelDir = tinyDir;
-  log('MODEL_DIR not set: using the generated tiny model');
-}
-const tag = randomBytes(4).toString('hex');
-const adminKey = `admin_${randomBytes(24).toString('base64url')}`;
-const serviceToken = randomBytes(32).toString('hex');
-const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const schema = `bench_${tag}`;
-const storageRoot = await mkdtemp(join(tmpdir(), 'bench-storage-'));
-const milvus = await startMilvusLite();
-const [embeddingPort, searchPort, workerPort, gatewayPort] = await Promise.all([
-  freePort(),
-  freePort(),
-  freePort(),
-  freePort(),
-]);
-const common = {
-  LOG_LEVEL: 'warn',
-  DATABASE_URL: databaseUrl,
-  DATABASE_SCHEMA: schema,
-  REDIS_KEY_PREFIX: `bench_${tag}`,
-  MILVUS_ADDRESS: milvus.address,
-  MILVUS_COLLECTION_PREFIX: `bench_${tag}_`,
-  EMBEDDING_SERVICE_URL: `http://127.0.0.1:${embeddingPort}`,
-  SEARCH_SERVICE_URL: `http://127.0.0.1:${searchPort}`,
-  SERVICE_TOKEN: serviceToken,
-  STORAGE_ROOT: storageRoot,
-};
-const services = [];
-const db = new pg.Pool({ connectionString: databaseUrl, options: `-c search_path=${schema}`, max: 2 });
+const stack = await startPrivateStack({
+  namePrefix: 'bench',
+  modelDir: process.env.MODEL_DIR,
+  modelManifest: process.env.MODEL_MANIFEST,
+  storageRoot: true,
+  workerEnv: { WORKER_CONCURRENCY: String(concurrency), EMBED_BATCH_SIZE: String(batchSize) },
+  gatewayEnv: {
+    RATE_LIMIT_PER_ADDRESS: '10000000',
+    RATE_LIMIT_PER_CREDENTIAL: '10000000',
+    BODY_LIMIT: '50mb',
+  },
+  log,
+});
+const { adminKey, serviceToken, embeddingUrl } = stack;
+const db = new pg.Pool({
+  connectionString: stack.databaseUrl,
+  options: `-c search_path=${stack.schema}`,
+  max: 2,
+});
 async function stopAll() {
-  for (const service of services.reverse()) await service.stop().catch(() => {});
-  await milvus.stop().catch(() => {});
-  await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
   await db.end();
-  await rm(storageRoot, { recursive: true, force: true });
-  if (tinyDir) await rm(tinyDir, { recursive: true, force: true });
+  await stack.stop();
 }
 
 let summary;
 try {
-  const start = (app, port, env) =>
-    startService({ app, repoRoot, port, readyTimeoutMs: 300_000, env: { ...common, ...env } });
-  services.push(
-    await start('embedding-service', embeddingPort, {
-      MODEL_DIR: modelDir,
-      ...(process.env.MODEL_MANIFEST ? { MODEL_MANIFEST: resolve(process.env.MODEL_MANIFEST) } : {}),
-    }),
-  );
-  services.push(await start('search-service', searchPort, {}));
-  services.push(
-    await start('ingest-worker', workerPort, {
-      WORKER_CONCURRENCY: String(concurrency),
-      EMBED_BATCH_SIZE: String(batchSize),
-    }),
-  );
-  services.push(
-    await start('gateway', gatewayPort, {
-      ADMIN_API_KEY: adminKey,
-      RATE_LIMIT_PER_ADDRESS: '10000000',
-      RATE_LIMIT_PER_CREDENTIAL: '10000000',
-      BODY_LIMIT: '50mb',
-    }),
-  );
-  const gateway = services.at(-1).url;
+  const gateway = stack.gatewayUrl;
   const api = async (method, path, body) => {
     const response = await fetch(`${gateway}${path}`, {
       method,
@@ -124,7 +75,6 @@ try {
     });
     return { status: response.status, body: await response.json() };
   };
-  const embeddingUrl = `http://127.0.0.1:${embeddingPort}`;
   const model = await (
     await fetch(`${embeddingUrl}/v1/model`, { headers: { 'x-service-token': serviceToken } })
   ).json();

@@ -10,12 +10,10 @@
 // from the Server-Timing header the gateway returns, as a share of the request time. The last line is
 // key=value pairs. Options: --sizes 10000,100000  --concurrency 8  --seconds 20  --mode hybrid
 // --rerank colbert (the re-rank's mean time is reported as rerank_ms_mean)
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { startPrivateStack } from './private-stack.mjs';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -31,9 +29,6 @@ const sizes = args.sizes.split(',').map(Number);
 const concurrency = Number(args.concurrency);
 const seconds = Number(args.seconds);
 
-const { startMilvusLite } = await import(`${repoRoot}/packages/testing/dist/milvus-lite.js`);
-const { startService } = await import(`${repoRoot}/packages/testing/dist/service-process.js`);
-const { freePort } = await import(`${repoRoot}/packages/testing/dist/free-port.js`);
 const { createMilvusStore } = await import(`${repoRoot}/packages/vector-store/dist/milvus-store.js`);
 const { bm25DocumentVector } = await import(`${repoRoot}/packages/lexical/dist/bm25.js`);
 
@@ -82,104 +77,23 @@ function percentile(sorted, p) {
 }
 
 // --- the stack ---
-let modelDir = process.env.MODEL_DIR && resolve(process.env.MODEL_DIR);
-let tinyDir;
-if (!modelDir) {
-  const { writeTinyModel } = await import(`${repoRoot}/packages/models/dist/tiny-model.js`);
-  tinyDir = await mkdtemp(join(tmpdir(), 'bench-tiny-'));
-  await writeTinyModel(tinyDir);
-  modelDir = tinyDir;
-  log('MODEL_DIR not set: using the generated tiny model');
-}
-const tag = randomBytes(4).toString('hex');
-const adminKey = `admin_${randomBytes(24).toString('base64url')}`;
-const serviceToken = randomBytes(32).toString('hex');
-const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const schema = `bench_${tag}`;
-const milvusPrefix = `bench_${tag}_`;
-const milvus = await startMilvusLite();
-const [embeddingPort, searchPort, workerPort, gatewayPort] = await Promise.all([
-  freePort(),
-  freePort(),
-  freePort(),
-  freePort(),
-]);
-const common = {
-  LOG_LEVEL: 'warn',
-  DATABASE_URL: databaseUrl,
-  DATABASE_SCHEMA: schema,
-  REDIS_KEY_PREFIX: `bench_${tag}`,
-  MILVUS_ADDRESS: milvus.address,
-  MILVUS_COLLECTION_PREFIX: milvusPrefix,
-  EMBEDDING_SERVICE_URL: `http://127.0.0.1:${embeddingPort}`,
-  SEARCH_SERVICE_URL: `http://127.0.0.1:${searchPort}`,
-  SERVICE_TOKEN: serviceToken,
-};
-const services = [];
-const db = new pg.Pool({ connectionString: databaseUrl, options: `-c search_path=${schema}`, max: 4 });
+const stack = await startPrivateStack({
+  namePrefix: 'bench',
+  modelDir: process.env.MODEL_DIR,
+  modelManifest: process.env.MODEL_MANIFEST,
+  gatewayEnv: { RATE_LIMIT_PER_ADDRESS: '10000000', RATE_LIMIT_PER_CREDENTIAL: '10000000' },
+  log,
+});
+const { adminKey, serviceToken, schema } = stack;
+const db = new pg.Pool({ connectionString: stack.databaseUrl, options: `-c search_path=${schema}`, max: 4 });
 async function stopAll() {
-  for (const service of services.reverse()) await service.stop().catch(() => {});
-  await milvus.stop().catch(() => {});
-  await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
   await db.end();
-  if (tinyDir) await rm(tinyDir, { recursive: true, force: true });
-}
-
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, async () => {
-    await stopAll();
-    process.exit(130);
-  });
+  await stack.stop();
 }
 
 let summary;
 try {
-  services.push(
-    await startService({
-      app: 'embedding-service',
-      repoRoot,
-      port: embeddingPort,
-      readyTimeoutMs: 300_000,
-      env: {
-        ...common,
-        MODEL_DIR: modelDir,
-        ...(process.env.MODEL_MANIFEST ? { MODEL_MANIFEST: resolve(process.env.MODEL_MANIFEST) } : {}),
-      },
-    }),
-  );
-  services.push(
-    await startService({
-      app: 'search-service',
-      repoRoot,
-      port: searchPort,
-      readyTimeoutMs: 300_000,
-      env: common,
-    }),
-  );
-  services.push(
-    await startService({
-      app: 'ingest-worker',
-      repoRoot,
-      port: workerPort,
-      readyTimeoutMs: 300_000,
-      env: common,
-    }),
-  );
-  services.push(
-    await startService({
-      app: 'gateway',
-      repoRoot,
-      port: gatewayPort,
-      readyTimeoutMs: 300_000,
-      env: {
-        ...common,
-        ADMIN_API_KEY: adminKey,
-        RATE_LIMIT_PER_ADDRESS: '10000000',
-        RATE_LIMIT_PER_CREDENTIAL: '10000000',
-      },
-    }),
-  );
-  const gateway = services.at(-1).url;
+  const gateway = stack.gatewayUrl;
   const api = async (method, path, body) => {
     const response = await fetch(`${gateway}${path}`, {
       method,
@@ -193,12 +107,16 @@ try {
     };
   };
   const model = await (
-    await fetch(`http://127.0.0.1:${embeddingPort}/v1/model`, {
+    await fetch(`${stack.embeddingUrl}/v1/model`, {
       headers: { 'x-service-token': serviceToken },
     })
   ).json();
   const space = { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse };
-  const store = createMilvusStore({ address: milvus.address, collectionPrefix: milvusPrefix, space });
+  const store = createMilvusStore({
+    address: stack.milvusAddress,
+    collectionPrefix: stack.milvusCollectionPrefix,
+    space,
+  });
   await store.ensureReady();
   await api('POST', '/v1/tenants', { id: 'bench' });
   const benchKey = (await api('POST', '/v1/api-keys', { tenant: 'bench', role: 'admin' })).body.key;

@@ -12,7 +12,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const repoRoot = resolve(import.meta.dirname, '..');
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -101,94 +100,16 @@ function percentile(sorted, p) {
 
 // --- the system under test ---
 async function privateStack() {
-  const { startMilvusLite } = await import('../packages/testing/dist/milvus-lite.js');
-  const { startService } = await import('../packages/testing/dist/service-process.js');
-  const { freePort } = await import('../packages/testing/dist/free-port.js');
-  const modelDir = process.env.MODEL_DIR && resolve(process.env.MODEL_DIR);
-  if (!modelDir) throw new Error('set MODEL_DIR (and MODEL_MANIFEST) or give --url and --key');
-  const adminKey = `admin_${randomBytes(24).toString('base64url')}`;
-  const tag = randomBytes(4).toString('hex');
-  const schema = `eval_${tag}`;
-  const milvus = await startMilvusLite();
-  const [embeddingPort, searchPort, workerPort, gatewayPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  const common = {
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    DATABASE_SCHEMA: schema,
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: `eval_${tag}`,
-    MILVUS_ADDRESS: milvus.address,
-    MILVUS_COLLECTION_PREFIX: `eval_${tag}_`,
-    EMBEDDING_SERVICE_URL: `http://127.0.0.1:${embeddingPort}`,
-    SEARCH_SERVICE_URL: `http://127.0.0.1:${searchPort}`,
-    SERVICE_TOKEN: randomBytes(32).toString('hex'),
-  };
-  const services = [];
-  const stop = async () => {
-    for (const service of services.reverse()) await service.stop().catch(() => {});
-    await milvus.stop().catch(() => {});
-    const pg = await import('pg');
-    const db = new pg.default.Client({ connectionString: common.DATABASE_URL });
-    await db.connect();
-    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await db.end();
-  };
-  try {
-    services.push(
-      await startService({
-        app: 'embedding-service',
-        repoRoot,
-        port: embeddingPort,
-        readyTimeoutMs: 300_000,
-        env: {
-          ...common,
-          MODEL_DIR: modelDir,
-          ...(process.env.MODEL_MANIFEST ? { MODEL_MANIFEST: resolve(process.env.MODEL_MANIFEST) } : {}),
-        },
-      }),
-    );
-    services.push(
-      await startService({
-        app: 'search-service',
-        repoRoot,
-        port: searchPort,
-        readyTimeoutMs: 300_000,
-        env: common,
-      }),
-    );
-    services.push(
-      await startService({
-        app: 'ingest-worker',
-        repoRoot,
-        port: workerPort,
-        readyTimeoutMs: 300_000,
-        env: common,
-      }),
-    );
-    services.push(
-      await startService({
-        app: 'gateway',
-        repoRoot,
-        port: gatewayPort,
-        readyTimeoutMs: 300_000,
-        env: {
-          ...common,
-          ADMIN_API_KEY: adminKey,
-          RATE_LIMIT_PER_ADDRESS: '1000000',
-          RATE_LIMIT_PER_CREDENTIAL: '1000000',
-        },
-      }),
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { url: services.at(-1).url, key: adminKey, stop };
+  if (!process.env.MODEL_DIR) throw new Error('set MODEL_DIR (and MODEL_MANIFEST) or give --url and --key');
+  const { startPrivateStack } = await import('../bench/private-stack.mjs');
+  const stack = await startPrivateStack({
+    namePrefix: 'eval',
+    modelDir: process.env.MODEL_DIR,
+    modelManifest: process.env.MODEL_MANIFEST,
+    env: { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    gatewayEnv: { RATE_LIMIT_PER_ADDRESS: '1000000', RATE_LIMIT_PER_CREDENTIAL: '1000000' },
+  });
+  return { url: stack.gatewayUrl, key: stack.adminKey, stop: stack.stop };
 }
 
 function client(url, key) {
@@ -223,13 +144,8 @@ if (args['limit-queries']) queries = queries.slice(0, Number(args['limit-queries
 const dataset = basename(resolve(folder));
 
 const url = args.url ?? process.env.RAG_URL;
+// The private stack stops itself on SIGINT and SIGTERM.
 const stack = url ? undefined : await privateStack();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, async () => {
-    await stack?.stop();
-    process.exit(130);
-  });
-}
 const call = client(url ?? stack.url, args.key ?? process.env.RAG_API_KEY ?? stack?.key);
 let exitCode = 0;
 try {
