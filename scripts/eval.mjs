@@ -6,7 +6,8 @@
 // Against a running gateway: --url URL --key KEY (or RAG_URL / RAG_API_KEY). Without --url it starts a
 // private stack from the builds (Milvus Lite, PostgreSQL schema, the four services) with MODEL_DIR and
 // MODEL_MANIFEST, and removes it at the end. Options: --modes dense,bm25,hybrid  --limit-queries N
-// --concurrency N  --keep (keep the collection)  --out results.json  --title-in-text (index title + text)
+// --concurrency N  --keep (keep the collection)  --out results.json  --text-only (index the text without
+// the title; by default a document is indexed as title + text, BEIR's convention)
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -22,7 +23,7 @@ const { values: args, positionals } = parseArgs({
     concurrency: { type: 'string', default: '2' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
-    'title-in-text': { type: 'boolean', default: false },
+    'text-only': { type: 'boolean', default: false },
   },
 });
 const folder = positionals[0];
@@ -171,9 +172,9 @@ try {
       const answer = await call('POST', `/v1/collections/${collection}/documents`, {
         external_id: String(doc._id),
         ...(doc.title ? { title: String(doc.title).slice(0, 1000) } : {}),
-        // BEIR's usual corpus text is title + text; by default the title is only the document's title.
+        // BEIR's convention: a document's text is its title followed by its text.
         text:
-          args['title-in-text'] && doc.title && doc.text
+          !args['text-only'] && doc.title && doc.text
             ? `${doc.title}\n${doc.text}`
             : doc.text && doc.text.trim() !== ''
               ? doc.text
