@@ -149,12 +149,15 @@ start_all() {
   local milvus=(-e MILVUS_ADDRESS="127.0.0.1:$milvus_port" -e MILVUS_COLLECTION_PREFIX="img_${suffix}_")
   local embedding=(-e EMBEDDING_SERVICE_URL="http://127.0.0.1:${port[embedding-service]}")
   local redis=(-e REDIS_URL="$redis_url" -e REDIS_KEY_PREFIX="$redis_prefix")
+  # Uploads go from the gateway to the worker through object storage: here one local volume both mount.
+  mkdir -p "$work/storage" && chmod 0777 "$work/storage"
+  local storage=(-e STORAGE_ROOT=/var/lib/rag/storage -v "$work/storage:/var/lib/rag/storage")
   [ -n "${result[embedding-service]:-}" ] ||
     run_app embedding-service -e MODEL_DIR=/models/tiny -v "$work/model:/models/tiny:ro"
   [ -n "${result[search-service]:-}" ] || run_app search-service "${db[@]}" "${milvus[@]}" "${embedding[@]}"
-  [ -n "${result[gateway]:-}" ] || run_app gateway "${db[@]}" "${redis[@]}" -e ADMIN_API_KEY="$admin_key" \
+  [ -n "${result[gateway]:-}" ] || run_app gateway "${db[@]}" "${redis[@]}" "${storage[@]}" -e ADMIN_API_KEY="$admin_key" \
     -e SEARCH_SERVICE_URL="http://127.0.0.1:${port[search-service]}"
-  [ -n "${result[ingest-worker]:-}" ] || run_app ingest-worker "${db[@]}" "${redis[@]}" "${milvus[@]}" "${embedding[@]}"
+  [ -n "${result[ingest-worker]:-}" ] || run_app ingest-worker "${db[@]}" "${redis[@]}" "${storage[@]}" "${milvus[@]}" "${embedding[@]}"
 }
 wait_ready() {
   local deadline=$((SECONDS + ready_timeout)) pending app code
