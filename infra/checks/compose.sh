@@ -3,9 +3,11 @@
 #   1. `docker-compose config -q` (Debian's docker-compose 1.29, installed with apt-get when missing; the
 #      `docker compose` plugin is used instead where it exists) with the placeholders of docker/.env.example;
 #   2. the same without any env file must fail: every secret is required from docker/.env;
-#   3. policy on the resolved file: pinned image tags, a health check on every service, start order through
-#      `condition: service_healthy`, the apps built from docker/<app>.Dockerfile with the repository root as
-#      context, no secret written into compose.yaml itself;
+#   3. policy on the resolved file: pinned image tags, a health check on every long-running service, start
+#      order through `condition: service_healthy` (`service_completed_successfully` for one-shot services,
+#      `restart: "no"`), the apps built from docker/<app>.Dockerfile with the repository root as context, no
+#      secret written into compose.yaml itself; the gateway and the worker on the same object storage, not
+#      local disk, in a bucket that a one-shot service both wait for creates;
 #   4. infra/prometheus/prometheus.yml scrapes the four services and loads rules/*.yml (and passes
 #      `promtool check config` where promtool is installed); the Grafana provisioning files parse and point
 #      at the dashboards folder.
@@ -68,20 +70,24 @@ apps = {"gateway", "embedding-service", "search-service", "ingest-worker"}
 expected = apps | {"postgres", "redis", "etcd", "minio", "milvus", "prometheus", "grafana"}
 for name in sorted(expected - services.keys()):
     problems.append(f"service {name} is missing")
+# One-shot services (bucket creation and the like) run to completion: no health check, and whoever needs them
+# waits for their success rather than their health.
+one_shot = {name for name, svc in services.items() if str(svc.get("restart")) == "no"}
 for name, svc in sorted(services.items()):
     image = svc.get("image", "")
     last = image.rsplit("/", 1)[-1]
     if "@sha256:" not in image and (":" not in last or last.endswith(":latest")):
         problems.append(f"{name}: image {image!r} is not pinned to a tag")
-    if not (svc.get("healthcheck") or {}).get("test"):
+    if name not in one_shot and not (svc.get("healthcheck") or {}).get("test"):
         problems.append(f"{name}: no healthcheck")
     depends = svc.get("depends_on") or {}
     if isinstance(depends, list):
         problems.append(f"{name}: depends_on without conditions")
     else:
         for dep, spec in depends.items():
-            if (spec or {}).get("condition") != "service_healthy":
-                problems.append(f"{name}: depends_on {dep} is not condition: service_healthy")
+            wanted = "service_completed_successfully" if dep in one_shot else "service_healthy"
+            if (spec or {}).get("condition") != wanted:
+                problems.append(f"{name}: depends_on {dep} is not condition: {wanted}")
     if name in apps:
         build = svc.get("build") or {}
         if build.get("dockerfile") != f"docker/{name}.Dockerfile":
@@ -90,6 +96,27 @@ for name, svc in sorted(services.items()):
             problems.append(f"{name}: image is not rag/{name}:<tag>")
         if not svc.get("read_only") or "ALL" not in (svc.get("cap_drop") or []):
             problems.append(f"{name}: not read_only with cap_drop ALL")
+# Uploads go from the gateway to the worker through object storage: both need the same settings, and local disk
+# is neither shared between the two containers nor writable on their read-only root filesystems.
+storage = {}
+for name in ("gateway", "ingest-worker"):
+    env = (services.get(name) or {}).get("environment") or {}
+    storage[name] = {k: str(v) for k, v in env.items() if k == "STORAGE_DRIVER" or k == "STORAGE_ROOT" or k.startswith("S3_")}
+    if storage[name].get("STORAGE_DRIVER", "local") == "local":
+        problems.append(f"{name}: STORAGE_DRIVER is local; uploads must go to object storage (s3)")
+if storage["gateway"] != storage["ingest-worker"]:
+    keys = sorted(k for k in storage["gateway"].keys() | storage["ingest-worker"].keys()
+                  if storage["gateway"].get(k) != storage["ingest-worker"].get(k))
+    problems.append(f"gateway and ingest-worker differ in their storage settings: {', '.join(keys)}")
+def words(value):
+    return [value] if isinstance(value, str) else list(value or [])
+bucket = storage["gateway"].get("S3_BUCKET")
+for name in ("gateway", "ingest-worker"):
+    depends = (services.get(name) or {}).get("depends_on") or {}
+    creators = [d for d in depends if d in one_shot and any(
+        bucket in part for part in words(services[d].get("entrypoint")) + words(services[d].get("command")))]
+    if bucket and not creators:
+        problems.append(f"{name}: no one-shot service it waits for creates the bucket {bucket}")
 # Secrets in compose.yaml itself must be ${...} references to docker/.env.
 secretish = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|PEPPER|_AUTH)\b")
 for number, line in enumerate(raw_text.splitlines(), 1):

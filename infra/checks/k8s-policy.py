@@ -5,7 +5,8 @@ Schema validity is kubernetes-validate's job; this checks what a schema cannot: 
 liveness and readiness probes, CPU and memory requests and limits, runs as non-root on a read-only root
 filesystem without privilege escalation, drops ALL capabilities under the RuntimeDefault seccomp profile,
 uses a pinned image (a tag other than `latest`, or a digest); no secret value is written inline (env values,
-ConfigMaps, Secret objects); every Deployment has an HPA and a PodDisruptionBudget.
+ConfigMaps, Secret objects); every Deployment has an HPA and a PodDisruptionBudget; the gateway and the ingest
+worker (by their `app.kubernetes.io/name`) use object storage, not local disk, with the same settings.
 
 Usage: k8s-policy.py FILE...   (multi-document YAML; `-` reads stdin)
        k8s-policy.py --self-test
@@ -29,6 +30,10 @@ SECRET_NAME = re.compile(
 )
 # A URL with a password in it (scheme://user:password@host), whatever the variable is called.
 CREDENTIAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@", re.IGNORECASE)
+# The gateway stores uploaded files and the worker reads them back, from other pods: local disk (one pod's, on
+# a read-only root filesystem) cannot carry them, and the two must agree on the bucket.
+STORAGE_APPS = ("gateway", "ingest-worker")
+STORAGE_SETTING = re.compile(r"^(STORAGE_DRIVER|STORAGE_ROOT|S3_[A-Z0-9_]+)$")
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,60 @@ def check_objects(objects: list[dict]) -> list[Violation]:
             for p in pdbs
         ):
             found.append(Violation("pdb", object_name(deployment), "no PodDisruptionBudget selects its pods"))
+    return found + check_storage(objects)
+
+
+def container_env(container: dict, configmaps: dict[str, dict]) -> dict[str, str]:
+    """A container's environment as the kubelet would assemble it: ConfigMap values, other sources by reference."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        prefix = source.get("prefix", "")
+        if "configMapRef" in source:
+            data = configmaps.get((source["configMapRef"] or {}).get("name"), {})
+            env.update({prefix + key: str(value) for key, value in data.items()})
+        elif "secretRef" in source:
+            env[f"{prefix}*"] = f"secretRef {(source['secretRef'] or {}).get('name')}"
+    for var in container.get("env") or []:
+        if "value" in var:
+            env[var.get("name", "")] = str(var.get("value") or "")
+        else:
+            env[var.get("name", "")] = repr(var.get("valueFrom"))
+    return env
+
+
+def check_storage(objects: list[dict]) -> list[Violation]:
+    found: list[Violation] = []
+    configmaps = {
+        ((o.get("metadata") or {}).get("namespace"), (o.get("metadata") or {}).get("name")): o.get("data") or {}
+        for o in objects
+        if o.get("kind") == "ConfigMap"
+    }
+    # One gateway and one worker per namespace and blue-green color, which must agree with each other.
+    groups: dict[tuple, dict[str, tuple[dict, dict[str, str]]]] = {}
+    for obj in objects:
+        if obj.get("kind") not in WORKLOAD_KINDS:
+            continue
+        pod, labels = pod_spec_of(obj)
+        app = labels.get("app.kubernetes.io/name")
+        if not pod or app not in STORAGE_APPS or not pod.get("containers"):
+            continue
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        in_namespace = {name: data for (ns, name), data in configmaps.items() if ns == namespace}
+        env = container_env(pod["containers"][0], in_namespace)
+        storage = {key: value for key, value in env.items() if STORAGE_SETTING.match(key)}
+        if storage.get("STORAGE_DRIVER", "local") == "local":
+            found.append(
+                Violation("storage", object_name(obj), "STORAGE_DRIVER is local; uploads need object storage (s3) the gateway and the worker share")
+            )
+        groups.setdefault((namespace, labels.get("app.kubernetes.io/color")), {})[app] = (obj, storage)
+    for members in groups.values():
+        if len(members) < len(STORAGE_APPS):
+            continue
+        (gateway, ours), (worker, theirs) = members["gateway"], members["ingest-worker"]
+        differing = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+        if differing:
+            where = f"{object_name(gateway)} and {object_name(worker)}"
+            found.append(Violation("storage", where, f"storage settings differ: {', '.join(differing)}"))
     return found
 
 
@@ -253,6 +312,51 @@ metadata: {name: good, namespace: t}
 data: {EMBED_MAX_BATCH_TOKENS: "8192", RATE_LIMIT_PER_CREDENTIAL: "600", MILVUS_ADDRESS: "milvus:19530"}
 """
 
+# The gateway and the worker on one bucket: each color's pair reads the same ConfigMap and Secret keys.
+STORAGE_GOOD_MANIFEST = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: storage-1a2b, namespace: t}
+data: {STORAGE_DRIVER: s3, S3_BUCKET: documents, S3_REGION: eu-west-1}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gateway-blue, namespace: t}
+spec:
+  template:
+    metadata: {labels: {app.kubernetes.io/name: gateway, app.kubernetes.io/color: blue}}
+    spec:
+      containers:
+        - name: gateway
+          envFrom: [{configMapRef: {name: storage-1a2b}}]
+          env: [{name: S3_SECRET_ACCESS_KEY, valueFrom: {secretKeyRef: {name: s, key: S3_SECRET_ACCESS_KEY}}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ingest-worker-blue, namespace: t}
+spec:
+  template:
+    metadata: {labels: {app.kubernetes.io/name: ingest-worker, app.kubernetes.io/color: blue}}
+    spec:
+      containers:
+        - name: ingest-worker
+          env:
+            - {name: S3_SECRET_ACCESS_KEY, valueFrom: {secretKeyRef: {name: s, key: S3_SECRET_ACCESS_KEY}}}
+            - {name: STORAGE_DRIVER, value: s3}
+          envFrom: [{configMapRef: {name: storage-1a2b}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ingest-worker-green, namespace: t}
+spec:
+  template:
+    metadata: {labels: {app.kubernetes.io/name: ingest-worker, app.kubernetes.io/color: green}}
+    spec:
+      containers:
+        - name: ingest-worker
+          env: [{name: STORAGE_DRIVER, value: s3}]
+"""
+
 # One of everything the policy forbids.
 BAD_MANIFEST = """
 apiVersion: apps/v1
@@ -284,6 +388,27 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: cfg, namespace: t}
 data: {DATABASE_URL: "postgres://app:pw@db/app", LOG_LEVEL: info}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gateway, namespace: t}
+spec:
+  template:
+    metadata: {labels: {app.kubernetes.io/name: gateway}}
+    spec:
+      containers: [{name: gateway, image: rag/gateway:1.0.0}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ingest-worker, namespace: t}
+spec:
+  template:
+    metadata: {labels: {app.kubernetes.io/name: ingest-worker}}
+    spec:
+      containers:
+        - name: ingest-worker
+          image: rag/ingest-worker:1.0.0
+          env: [{name: STORAGE_DRIVER, value: s3}, {name: S3_BUCKET, value: documents}]
 """
 
 EXPECTED_BAD = {
@@ -305,6 +430,8 @@ EXPECTED_BAD = {
     ("inline-secret", "ConfigMap/cfg", "key DATABASE_URL looks like a secret; put it in a Secret"),
     ("hpa", "Deployment/bad", "no HorizontalPodAutoscaler targets it"),
     ("pdb", "Deployment/bad", "no PodDisruptionBudget selects its pods"),
+    ("storage", "Deployment/gateway", "STORAGE_DRIVER is local; uploads need object storage (s3) the gateway and the worker share"),
+    ("storage", "Deployment/gateway and Deployment/ingest-worker", "storage settings differ: S3_BUCKET, STORAGE_DRIVER"),
 }
 
 
@@ -313,6 +440,9 @@ def self_test() -> int:
     good = check_objects(load(GOOD_MANIFEST))
     if good:
         failures.append(f"the good manifest was flagged: {[str(v) for v in good]}")
+    storage = check_storage(load(STORAGE_GOOD_MANIFEST))
+    if storage:
+        failures.append(f"the good storage manifest was flagged: {[str(v) for v in storage]}")
     got = {(v.code, v.where, v.message) for v in check_objects(load(BAD_MANIFEST))}
     for missing in sorted(EXPECTED_BAD - got):
         failures.append(f"not flagged: {missing}")
@@ -320,7 +450,7 @@ def self_test() -> int:
         print(f"k8s-policy self-test: FAIL {problem}")
     if failures:
         return 1
-    print(f"k8s-policy self-test: ok (good manifest clean, {len(EXPECTED_BAD)} expected violations found)")
+    print(f"k8s-policy self-test: ok (good manifests clean, {len(EXPECTED_BAD)} expected violations found)")
     return 0
 
 
