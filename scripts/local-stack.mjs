@@ -58,6 +58,15 @@ if (!adminKey) {
   await writeFile(adminKeyFile, `${adminKey}\n`, { mode: 0o600 });
 }
 
+// Names this .data folder; the PostgreSQL schema of the stack includes it (see DATABASE_SCHEMA below).
+const stackIdFile = join(dataDir, 'stack-id');
+const stackId = existsSync(stackIdFile)
+  ? (await readFile(stackIdFile, 'utf8')).trim()
+  : randomBytes(4).toString('hex');
+if (!/^[0-9a-f]{8}$/.test(stackId))
+  fail(`${stackIdFile} should hold 8 hex digits; delete it to start afresh`);
+await writeFile(stackIdFile, `${stackId}\n`);
+
 // Relative paths are the caller's (the repo root); the services run in their own folders.
 // Internal calls carry a token that only this stack knows; a new one each start is fine.
 const serviceToken = env.SERVICE_TOKEN ?? randomBytes(32).toString('hex');
@@ -110,9 +119,12 @@ try {
     LOG_LEVEL: env.LOG_LEVEL ?? 'info',
     // Vectors of one model mean nothing to another, and switching models in place needs a re-index: keep
     // one schema per model folder, so a stack started with another MODEL_DIR indexes the samples afresh.
+    // The schema also carries this .data folder's id: Milvus Lite keeps its rows in .data/milvus, so a
+    // fresh .data (another checkout, or a reset) must not find documents that PostgreSQL calls ready
+    // while their vectors are gone.
     DATABASE_SCHEMA:
       env.DATABASE_SCHEMA ??
-      `local_${basename(modelDir)
+      `local_${stackId}_${basename(modelDir)
         .toLowerCase()
         .replace(/[^a-z0-9]+/g, '_')
         .slice(0, 40)}`,
@@ -123,6 +135,14 @@ try {
     SEARCH_SERVICE_URL: `http://127.0.0.1:${ports.search}`,
     SERVICE_TOKEN: serviceToken,
   };
+  // What the services were given, for tools run against this stack: `pnpm doctor --env-from .data/local-stack.env`.
+  await writeFile(
+    join(dataDir, 'local-stack.env'),
+    Object.entries(common)
+      .map(([name, value]) => `${name}=${value}\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
   const echo = env.LOG_LEVEL !== undefined;
   console.log('==> starting embedding-service');
   children.push(

@@ -179,7 +179,7 @@ describe('a new version under concurrent searches', () => {
 describe('doctor', () => {
   it('reports orphans and missing vectors, and repairs them with --repair', async () => {
     const answer = await stack.call('POST', '/v1/collections/doctor/documents', {
-      body: { external_id: 'checked', text: longText('doctor', 8) },
+      body: { external_id: 'checked', text: longText('doctor', 8), metadata: { team: 'ops' } },
     });
     await stack.waitForStatus(answer.body.id, undefined, ['ready']);
     const collection = await collectionId(stack, 'default', 'doctor');
@@ -217,5 +217,20 @@ describe('doctor', () => {
     const after = await doctor('--collection', 'doctor');
     expect(after.stdout).toMatch(/problems=0/);
     expect(await vectorChunkIds(store, scope, answer.body.id)).toEqual(rows.map((r) => r.id).sort());
+
+    // The repaired vector is the row ingestion writes: found by BM25 and by a metadata filter too.
+    for (const mode of ['bm25', 'dense']) {
+      const found = await stack.call('POST', '/v1/search', {
+        body: {
+          collection: 'doctor',
+          query: rows[0]!.text.slice(0, 200),
+          mode,
+          top_k: 50,
+          filter: { field: 'team', eq: 'ops' },
+        },
+      });
+      expect(found.status).toBe(200);
+      expect(found.body.results.map((r: { chunk_id: string }) => r.chunk_id)).toContain(rows[0]!.id);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createEmbeddingClient } from '@rag/contracts/embedding-client';
 import { listAllCollections } from '@rag/db/collection-repository';
@@ -13,7 +14,7 @@ import { checkCollection, formatReport } from './doctor.js';
  * (same environment as the worker). Exit code 0 when everything matches (or was repaired), 1 when problems
  * remain, 2 on a usage error.
  */
-const usage = 'usage: doctor [--repair] [--tenant TENANT] [--collection NAME]';
+const usage = 'usage: doctor [--repair] [--tenant TENANT] [--collection NAME] [--env-from FILE]';
 let args: ReturnType<typeof parse>;
 function parse() {
   return parseArgs({
@@ -21,6 +22,7 @@ function parse() {
       repair: { type: 'boolean', default: false },
       tenant: { type: 'string' },
       collection: { type: 'string' },
+      'env-from': { type: 'string' },
     },
   });
 }
@@ -31,7 +33,21 @@ try {
   process.exit(2);
 }
 
-const config = loadConfig(process.env);
+let config: ReturnType<typeof loadConfig>;
+try {
+  // The settings of a running stack (pnpm start writes .data/local-stack.env); the environment wins.
+  const envFile = args.values['env-from'];
+  if (envFile !== undefined) {
+    // process.loadEnvFile ends the process when the file is missing, so look first. (The option is not
+    // called --env-file: Node 20 takes that flag from anywhere on its command line.)
+    if (!existsSync(envFile)) throw new Error(`--env-from ${envFile} does not exist (pnpm start writes one)`);
+    process.loadEnvFile(envFile);
+  }
+  config = loadConfig(process.env);
+} catch (error) {
+  console.error(`doctor: ${(error as Error).message}\n${usage}`);
+  process.exit(2);
+}
 const pool = createPool({ ...config.postgres, applicationName: 'ingest-doctor' });
 const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3 });
 const embeddings = createEmbeddingClient({

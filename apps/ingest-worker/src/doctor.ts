@@ -1,10 +1,14 @@
-import { AppError } from '@rag/contracts/app-error';
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import { listCollectionChunks } from '@rag/db/chunk-repository';
 import type { Collection } from '@rag/db/collection-repository';
 import type { Pool } from '@rag/db/pool';
-import type { ChunkVectorRow, ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
+import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
+import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import type { CollectionLock } from './collection-lock.js';
+import { buildVectorRows } from './vector-row.js';
+
+/** Chunks re-embedded and inserted per step of a repair, so a large repair holds only this many rows. */
+const repairBatchSize = 512;
 
 export interface CollectionCheck {
   tenantId: string;
@@ -66,30 +70,12 @@ export async function checkCollection(
     // Duplicates go entirely and come back once, with the missing ones.
     await deps.store.deleteByIds(scope, [...check.orphans, ...duplicates]);
     const rebuild = new Set([...check.missing, ...duplicates]);
-    const toEmbed = chunks.filter((chunk) => rebuild.has(chunk.id));
-    for (let i = 0; i < toEmbed.length; i += deps.embedBatchSize) {
-      const batch = toEmbed.slice(i, i + deps.embedBatchSize);
-      const outputs = deps.store.space.hasSparse ? (['dense', 'sparse'] as const) : (['dense'] as const);
-      const answer = await deps.embeddings.embed({
-        texts: batch.map((chunk) => chunk.text),
-        kind: 'passage',
-        outputs: [...outputs],
-      });
-      const rows: ChunkVectorRow[] = batch.map((chunk, j) => {
-        const embedding = answer.data[j];
-        if (!embedding?.dense)
-          throw new AppError('model_error', 'The embedding service returned no dense vector');
-        return {
-          chunkId: chunk.id,
-          tenantId: chunk.tenantId,
-          collectionId: collection.id,
-          documentId: chunk.documentId,
-          dense: embedding.dense,
-          ...(embedding.sparse ? { sparse: embedding.sparse } : {}),
-          acl: chunk.acl,
-        };
-      });
-      await deps.store.insert(rows);
+    const averageLength = averageChunkLength(await readCollectionIndexStats(deps.pool, collection.id));
+    for (let i = 0; i < chunks.length; i += repairBatchSize) {
+      const batch = chunks.slice(i, i + repairBatchSize).filter((chunk) => rebuild.has(chunk.id));
+      if (batch.length === 0) continue;
+      const sources = batch.map((chunk) => ({ ...chunk, chunkId: chunk.id, collectionId: collection.id }));
+      await deps.store.insert(await buildVectorRows(deps, deps.store, sources, averageLength));
     }
     await deps.store.flush();
     check.repaired = true;

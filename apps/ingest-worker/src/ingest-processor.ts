@@ -31,7 +31,6 @@ import type {
   IngestDocumentJobV2,
   IngestJob,
 } from '@rag/ingest-contract/ingest-job';
-import { bm25DocumentVector } from '@rag/lexical/bm25';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ChunkVectorRow, ChunkVectorStore, VectorScope } from '@rag/vector-store/chunk-vector-store';
@@ -40,6 +39,7 @@ import type { CollectionLock } from './collection-lock.js';
 import type { CollectionWriter } from './collection-writer.js';
 import type { CompletionEvents } from './completion-events.js';
 import type { DocumentPipeline } from './document-pipeline.js';
+import { buildVectorRows } from './vector-row.js';
 
 export interface ProcessorDeps {
   pool: Pool;
@@ -192,13 +192,12 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     return 'ready';
   }
 
-  /** The "build rows" step: embeds chunks in batches into vector rows (dense, and sparse when the model has it). */
+  /** The "build rows" step: embeds chunks in batches into vector rows (dense, sparse when the model has it, BM25). */
   async function buildRows(
     store: ChunkVectorStore,
     document: DocumentRecord,
     chunks: DocumentChunk[],
   ): Promise<ChunkVectorRow[]> {
-    const outputs = store.space.hasSparse ? (['dense', 'sparse'] as const) : (['dense'] as const);
     // BM25 length normalisation uses the collection's average chunk length, this document included.
     const averageLength = averageChunkLength(
       await readCollectionIndexStats(deps.pool, document.collectionId),
@@ -207,34 +206,17 @@ export function createIngestProcessor(deps: ProcessorDeps) {
         tokens: chunks.reduce((sum, chunk) => sum + chunk.tokenIds.length, 0),
       },
     );
-    const rows: ChunkVectorRow[] = [];
-    for (let i = 0; i < chunks.length; i += deps.embedBatchSize) {
-      const batch = chunks.slice(i, i + deps.embedBatchSize);
-      const answer = await deps.embeddings.embed({
-        texts: batch.map((c) => c.text),
-        kind: 'passage',
-        outputs: [...outputs],
-      });
-      batch.forEach((chunk, j) => {
-        const embedding = answer.data[j];
-        if (!embedding?.dense)
-          throw new AppError('model_error', 'The embedding service returned no dense vector');
-        rows.push({
-          chunkId: chunkId(document.id, document.version, chunk.ordinal),
-          tenantId: document.tenantId,
-          collectionId: document.collectionId,
-          documentId: document.id,
-          dense: embedding.dense,
-          ...(embedding.sparse ? { sparse: embedding.sparse } : {}),
-          bm25: bm25DocumentVector(chunk.tokenIds, averageLength),
-          // Only stored where Milvus computes BM25 itself (MILVUS_BM25=milvus-function).
-          ...(store.bm25Source === 'milvus-function' ? { text: chunk.text } : {}),
-          metadata: document.metadata,
-          acl: document.acl,
-        });
-      });
-    }
-    return rows;
+    const sources = chunks.map((chunk) => ({
+      chunkId: chunkId(document.id, document.version, chunk.ordinal),
+      tenantId: document.tenantId,
+      collectionId: document.collectionId,
+      documentId: document.id,
+      text: chunk.text,
+      tokenIds: chunk.tokenIds,
+      metadata: document.metadata,
+      acl: document.acl,
+    }));
+    return buildVectorRows(deps, store, sources, averageLength);
   }
 
   async function deleteDocument(job: DeleteDocumentJob): Promise<JobOutcome> {

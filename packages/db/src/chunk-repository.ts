@@ -111,18 +111,29 @@ export async function findSearchableChunks(
 }
 
 /** What the doctor compares with the vector store: every chunk of a collection with its document. */
-export async function listCollectionChunks(
-  db: Queryable,
-  collectionId: string,
-): Promise<Array<{ id: string; documentId: string; text: string; acl: string[] | null; tenantId: string }>> {
+export interface CollectionChunk {
+  id: string;
+  documentId: string;
+  tenantId: string;
+  text: string;
+  /** The model's token ids (BM25's input); null for chunks stored before they were kept. */
+  tokenIds: number[] | null;
+  metadata: Record<string, unknown>;
+  acl: string[] | null;
+}
+
+/** Every chunk of the versions searchers see in a collection, with what its vector row is built from. */
+export async function listCollectionChunks(db: Queryable, collectionId: string): Promise<CollectionChunk[]> {
   const { rows } = await db.query<{
     id: string;
     document_id: string;
     text: string;
+    token_ids: number[] | null;
+    metadata: Record<string, unknown>;
     acl: string[] | null;
     tenant_id: string;
   }>(
-    `SELECT c.id, c.document_id, c.text, d.acl, d.tenant_id
+    `SELECT c.id, c.document_id, c.text, c.token_ids, d.metadata, d.acl, d.tenant_id
        FROM chunks c JOIN documents d ON d.id = c.document_id
       WHERE c.collection_id = $1 AND d.status <> 'deleting'
       ORDER BY c.document_id, c.ordinal`,
@@ -131,8 +142,10 @@ export async function listCollectionChunks(
   return rows.map((r) => ({
     id: r.id,
     documentId: r.document_id,
-    text: r.text,
-    acl: r.acl,
     tenantId: r.tenant_id,
+    text: r.text,
+    tokenIds: r.token_ids,
+    metadata: r.metadata,
+    acl: r.acl,
   }));
 }

@@ -1,0 +1,59 @@
+import { AppError } from '@rag/contracts/app-error';
+import type { EmbeddingClient } from '@rag/contracts/embedding-client';
+import { bm25DocumentVector } from '@rag/lexical/bm25';
+import type { ChunkVectorRow, ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
+
+/** What a chunk's vector row is made of, whether the chunk is new (ingestion) or re-embedded (doctor). */
+export interface VectorRowSource {
+  chunkId: string;
+  tenantId: string;
+  collectionId: string;
+  documentId: string;
+  text: string;
+  /** The model's token ids; null leaves the row without a BM25 vector (search then cannot match it by BM25). */
+  tokenIds: number[] | null;
+  metadata: Record<string, unknown>;
+  acl: string[] | null;
+}
+
+/**
+ * Embeds chunks in batches into vector rows: dense, sparse when the model has that head, and the BM25
+ * vector normalised by `averageLength` (the collection's average chunk length in tokens). Ingestion and
+ * the doctor's repair both build rows here, so a repaired row is the row ingestion would have written.
+ */
+export async function buildVectorRows(
+  deps: { embeddings: EmbeddingClient; embedBatchSize: number },
+  store: ChunkVectorStore,
+  sources: VectorRowSource[],
+  averageLength: number,
+): Promise<ChunkVectorRow[]> {
+  const outputs = store.space.hasSparse ? (['dense', 'sparse'] as const) : (['dense'] as const);
+  const rows: ChunkVectorRow[] = [];
+  for (let i = 0; i < sources.length; i += deps.embedBatchSize) {
+    const batch = sources.slice(i, i + deps.embedBatchSize);
+    const answer = await deps.embeddings.embed({
+      texts: batch.map((source) => source.text),
+      kind: 'passage',
+      outputs: [...outputs],
+    });
+    batch.forEach((source, j) => {
+      const embedding = answer.data[j];
+      if (!embedding?.dense)
+        throw new AppError('model_error', 'The embedding service returned no dense vector');
+      rows.push({
+        chunkId: source.chunkId,
+        tenantId: source.tenantId,
+        collectionId: source.collectionId,
+        documentId: source.documentId,
+        dense: embedding.dense,
+        ...(embedding.sparse ? { sparse: embedding.sparse } : {}),
+        ...(source.tokenIds ? { bm25: bm25DocumentVector(source.tokenIds, averageLength) } : {}),
+        // Only stored where Milvus computes BM25 itself (MILVUS_BM25=milvus-function).
+        ...(store.bm25Source === 'milvus-function' ? { text: source.text } : {}),
+        metadata: source.metadata,
+        acl: source.acl,
+      });
+    });
+  }
+  return rows;
+}
