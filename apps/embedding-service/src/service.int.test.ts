@@ -260,8 +260,9 @@ describe('embedding service under pressure (one worker, one text per batch)', ()
     try {
       const first = service.post('/v1/embed', { inputs: manyTexts(100), outputs: ['colbert'] });
       await until(() => service.embedder.queuedTexts > 0, first);
-      // The first request's texts fill the queue but for the one running: two more do not fit.
-      const refused = await service.post('/v1/embed', { inputs: manyTexts(2), outputs: ['dense'] });
+      // The first request's texts fill the queue; while any of them still waits, a second request
+      // as large as the whole queue cannot fit (a smaller one would race the draining queue).
+      const refused = await service.post('/v1/embed', { inputs: manyTexts(100), outputs: ['dense'] });
       expect(refused.status).toBe(429);
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(await refused.json()).toMatchObject({
