@@ -72,6 +72,31 @@ async function expectConsistent(documentId: string) {
   return { document, rows };
 }
 
+/** Search results carry each chunk's place in its document (page, heading path, offsets), as PostgreSQL keeps it. */
+async function expectLocationsInResults(
+  documentId: string,
+  query: string,
+  rows: Awaited<ReturnType<typeof chunkRows>>,
+) {
+  const answer = await stack.call('POST', '/v1/search', {
+    body: { collection: 'handbook', query, mode: 'bm25', top_k: 50 },
+  });
+  expect(answer.status).toBe(200);
+  const hits = answer.body.results.filter((r: { document_id: string }) => r.document_id === documentId);
+  expect(hits.length).toBeGreaterThan(0);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  for (const hit of hits) {
+    const row = byId.get(hit.chunk_id)!;
+    expect(hit).toMatchObject({
+      page: row.page,
+      heading_path: row.heading_path,
+      start_offset: row.start_offset,
+      end_offset: row.end_offset,
+    });
+  }
+  return hits;
+}
+
 describe('file upload', () => {
   it('indexes an uploaded PDF with its pages, detected from the content whatever the name says', async () => {
     const bytes = await readFile(join(docs, 'pdf/en_markitdown_test.pdf'));
@@ -82,6 +107,8 @@ describe('file upload', () => {
     expect(document.page_count).toBeGreaterThan(0);
     expect(rows.every((r) => r.page !== null && r.page >= 1)).toBe(true);
     expect(rows.map((r) => r.text).join(' ')).toMatch(/AutoGen/);
+    const hits = await expectLocationsInResults(answer.body.id, 'AutoGen multi-agent conversation', rows);
+    expect(hits.every((hit: { page: number | null }) => hit.page !== null && hit.page >= 1)).toBe(true);
   });
 
   it('keeps the heading path of each Markdown chunk', async () => {
@@ -92,6 +119,8 @@ describe('file upload', () => {
     expect(rows.length).toBeGreaterThan(1);
     expect(rows.some((r) => r.heading_path.join(' / ').includes('第一条'))).toBe(true);
     for (const row of rows) expect(row.end_offset).toBeGreaterThan(row.start_offset);
+    const hits = await expectLocationsInResults(answer.body.id, '第一条 天皇', rows);
+    expect(hits.some((hit: { heading_path: string[] }) => hit.heading_path.length > 0)).toBe(true);
   });
 
   it('refuses a file over the upload limit with 413 and stores nothing', async () => {

@@ -9,6 +9,9 @@ import type { Redis } from 'ioredis';
  * every cached answer of that collection unreachable at once; they expire on their own. A cache that fails
  * is skipped, never fatal: search works without it.
  */
+/** Bumped whenever an answer's shape changes, so a new release never serves an older release's answers. */
+const answerShape = 2;
+
 export interface SearchCache {
   getEmbedding(model: string, outputs: readonly string[], query: string): Promise<Embedding | undefined>;
   putEmbedding(model: string, outputs: readonly string[], query: string, embedding: Embedding): Promise<void>;
@@ -36,7 +39,7 @@ export function createSearchCache(redis: Redis, options: SearchCacheOptions): Se
   const embeddingKey = (model: string, outputs: readonly string[], query: string) =>
     `${prefix}:embedding:${digest([model, [...outputs].sort(), query])}`;
   const answerKey = (key: AnswerKey) =>
-    `${prefix}:answer:${key.tenantId}:${key.collectionId}:v${key.indexVersion}:${digest(key.request)}`;
+    `${prefix}:answer${answerShape}:${key.tenantId}:${key.collectionId}:v${key.indexVersion}:${digest(key.request)}`;
 
   async function get<T>(key: string): Promise<T | undefined> {
     try {

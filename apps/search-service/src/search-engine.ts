@@ -231,6 +231,10 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         score: hit.score,
         scores: hit.scores,
         highlights: highlightTerms(chunk.text, request.query),
+        page: chunk.page,
+        headingPath: chunk.headingPath,
+        startOffset: chunk.startOffset,
+        endOffset: chunk.endOffset,
       });
     }
     const nextOffset = request.offset + request.topK < ranked.length ? request.offset + request.topK : null;

@@ -114,6 +114,24 @@ describe('rag search', () => {
         text: `Book   flights\nearly. ${'x'.repeat(300)}`,
         highlights: [],
         metadata: {},
+        page: 2,
+        heading_path: ['Guides', 'Travel'],
+        start_offset: 120,
+        end_offset: 440,
+      },
+      {
+        document_id: docId,
+        external_id: 'guides/visa.md',
+        chunk_id: 'c2',
+        score: 0.01,
+        title: null,
+        text: 'Visas take weeks.',
+        highlights: [],
+        metadata: {},
+        page: null,
+        heading_path: [],
+        start_offset: 0,
+        end_offset: 17,
       },
     ],
     signals: ['dense', 'sparse'],
@@ -131,10 +149,12 @@ describe('rag search', () => {
       url: 'http://127.0.0.1:8080/v1/search',
       body: { collection: 'handbook', query: 'booking flights', top_k: 3, mode: 'dense' },
     });
-    const [first, second] = stdout.split('\n');
-    expect(first).toBe('1. 0.0328  guides/travel.md  Travel');
+    const [first, second, third, fourth] = stdout.split('\n');
+    expect(first).toBe('1. 0.0328  guides/travel.md  Travel  (p. 2, Guides > Travel)');
     expect(second).toMatch(/^ {3}Book flights early\. x+…$/);
     expect(second).toHaveLength(3 + 200 + 1);
+    expect(third).toBe('2. 0.0100  guides/visa.md');
+    expect(fourth).toBe('   Visas take weeks.');
   });
 
   it('defaults to 5 results in hybrid mode and prints raw JSON with --json', async () => {

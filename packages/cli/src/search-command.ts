@@ -34,7 +34,10 @@ interface SearchOptions {
   json?: true;
 }
 
-/** One block per result: rank, score, external id (or document id) and title, then the start of the text. */
+/**
+ * One block per result: rank, score, external id (or document id) and title, where the chunk sits (page,
+ * headings) when known, then the start of the text.
+ */
 export function formatSearchResults(answer: SearchResponse): string {
   if (answer.results.length === 0) return 'no results\n';
   return answer.results
@@ -43,7 +46,11 @@ export function formatSearchResults(answer: SearchResponse): string {
       const title = result.title && result.title !== name ? `  ${result.title}` : '';
       const text = result.text.replace(/\s+/g, ' ').trim();
       const snippet = text.length > snippetLength ? `${text.slice(0, snippetLength)}…` : text;
-      return `${i + 1}. ${result.score.toFixed(4)}  ${name}${title}\n   ${snippet}\n`;
+      const place = [
+        ...(result.page !== null ? [`p. ${result.page}`] : []),
+        ...(result.heading_path.length > 0 ? [result.heading_path.join(' > ')] : []),
+      ].join(', ');
+      return `${i + 1}. ${result.score.toFixed(4)}  ${name}${title}${place ? `  (${place})` : ''}\n   ${snippet}\n`;
     })
     .join('');
 }

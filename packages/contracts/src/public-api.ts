@@ -113,6 +113,13 @@ export const searchResultSchema = z.object({
   text: z.string(),
   highlights: z.array(highlightSchema),
   metadata: z.record(z.string(), z.unknown()),
+  /** The page the chunk starts on (PDF pages, slides); null where the format has no pages. */
+  page: z.number().int().nullable(),
+  /** The headings above the chunk, outermost first. */
+  heading_path: z.array(z.string()),
+  /** The chunk's character offsets (UTF-16 code units) in the document's extracted text. */
+  start_offset: z.number().int(),
+  end_offset: z.number().int(),
   /** Each signal's own score for this chunk, where it was among that signal's candidates. */
   scores: z
     .object({

@@ -74,6 +74,11 @@ export const internalSearchHitSchema = z.object({
   scores: signalScoresSchema,
   highlights: z.array(highlightSchema),
   metadata: z.record(z.string(), z.unknown()),
+  /** Where the chunk sits in its document, for citations: page (PDF, slides), heading path, character offsets. */
+  page: z.number().int().nullable(),
+  headingPath: z.array(z.string()),
+  startOffset: z.number().int(),
+  endOffset: z.number().int(),
 });
 export type InternalSearchHit = z.infer<typeof internalSearchHitSchema>;
 
