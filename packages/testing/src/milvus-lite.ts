@@ -176,7 +176,14 @@ async function waitUntilHealthy(
   deadline: number,
   failIfExited: () => Promise<void>,
 ): Promise<void> {
-  const client = new MilvusClient({ address, logLevel: 'error', timeout: 5_000 });
+  const client = new MilvusClient({
+    address,
+    logLevel: 'error',
+    timeout: 5_000,
+    // gRPC keeps the connection after close for a while; without idle pings it never trips Milvus Lite's
+    // "too many pings" rule (see the vector store's client settings).
+    channelOptions: { 'grpc.keepalive_permit_without_calls': 0 },
+  });
   let lastProblem = 'no answer yet';
   try {
     for (;;) {

@@ -500,6 +500,10 @@ function clientConfig(options: MilvusStoreOptions): ClientConfig {
     address: options.address,
     timeout: options.timeoutMs ?? defaultTimeoutMs,
     logLevel: 'error',
+    // The SDK pings every 10 s, idle or not; servers with gRPC's default ping policy (Milvus Lite: no more
+    // than one ping per 5 min without calls) answer "too many pings" and the channel logs an error. Pinging
+    // only while calls are open, once a minute, still finds a dead peer under a hung call.
+    channelOptions: { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_permit_without_calls': 0 },
   };
   if (options.token !== undefined) config.token = options.token;
   if (options.database !== undefined) config.database = options.database;
