@@ -286,15 +286,20 @@ try {
     );
   }
   await store.close();
+  const pct = (share) => `${(share * 100).toFixed(1)}%`;
   console.log(
-    JSON.stringify({
-      model: model.name,
-      mode: args.mode,
-      rerank: args.rerank,
-      concurrency,
-      seconds,
-      results,
-    }),
+    [
+      `model ${model.name}, mode ${args.mode}, rerank ${args.rerank}, ${concurrency} clients, ${seconds} s per corpus`,
+      '',
+      '| chunks | requests | QPS | p50 ms | p95 ms | p99 ms | embedding | Milvus | overhead | errors |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...results.map(
+        (r) =>
+          `| ${r.chunks} | ${r.requests} | ${r.qps.toFixed(1)} | ${r.p50_ms.toFixed(1)} | ${r.p95_ms.toFixed(1)} | ` +
+          `${r.p99_ms.toFixed(1)} | ${pct(r.embed_share)} | ${pct(r.milvus_share)} | ${pct(r.overhead)} | ${r.errors} |`,
+      ),
+      '',
+    ].join('\n'),
   );
   const largest = results.at(-1);
   summary = [
