@@ -425,17 +425,28 @@ describe('the production error-ratio gate, on a real Prometheus scraping the gat
     expect((await cluster.production(['deploy', '--registry', 'r.example', '--tag', '1.0.0'])).code).toBe(0);
     // A real failure behind the gateway: its search service goes away for a while, searches fail with 5xx.
     await stack.services.find((s) => s.name === 'search-service')!.stop();
-    for (let i = 0; i < 20; i++) {
-      const { status } = await stack.call('POST', '/v1/search', {
-        key: smokeKey,
-        body: { collection: 'smoke', query: 'anything' },
-      });
-      expect(status).toBeGreaterThanOrEqual(500);
-    }
+    const failSearches = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const { status } = await stack.call('POST', '/v1/search', {
+          key: smokeKey,
+          body: { collection: 'smoke', query: 'anything' },
+        });
+        expect(status).toBeGreaterThanOrEqual(500);
+      }
+    };
+    // rate() counts only increases between two scrapes: a 5xx series first seen with all its answers in it has
+    // rate 0. So Prometheus sees the series first, then the burst on top of it.
+    await failSearches(2);
+    await until(
+      'never saw the first 5xx answers',
+      async () => (await query('sum(http_requests_total{job="gateway",status=~"5.."}) >= 2')).length === 1,
+    );
+    await failSearches(20);
     await stack.restart('search-service');
     await until(
-      'never saw the 5xx answers',
-      async () => (await query('sum(http_requests_total{job="gateway",status=~"5.."}) >= 20')).length === 1,
+      'never saw the 5xx rate the gate reads',
+      async () =>
+        (await query('sum(rate(http_requests_total{job="gateway",status=~"5.."}[2m])) > 0')).length === 1,
     );
     const result = await cluster.production([
       'deploy',
