@@ -197,6 +197,8 @@ try {
       external_id: basename(file, '.md'),
       title,
       text,
+      // Read as Markdown: headings become each chunk's heading path in search results.
+      media_type: 'text/markdown',
     });
     if (answer.status !== 202 && answer.status !== 200)
       fail(`ingesting ${file}: ${JSON.stringify(answer.body)}`);
