@@ -48,24 +48,26 @@ if (!(await reachable(redisUrl, 6379))) {
 }
 
 await mkdir(dataDir, { recursive: true });
-let adminKey = env.ADMIN_API_KEY;
-const adminKeyFile = join(dataDir, 'admin-api-key');
-if (!adminKey) {
-  // Generated once and kept in .data/, so the key printed last time still works.
-  adminKey = existsSync(adminKeyFile)
-    ? (await readFile(adminKeyFile, 'utf8')).trim()
-    : `admin_${randomBytes(24).toString('base64url')}`;
-  await writeFile(adminKeyFile, `${adminKey}\n`, { mode: 0o600 });
+/** A value generated on the first start and kept in .data/ for the next ones. */
+async function keptInDataDir(name, generate) {
+  const file = join(dataDir, name);
+  if (existsSync(file)) return { file, value: (await readFile(file, 'utf8')).trim() };
+  const value = generate();
+  await writeFile(file, `${value}\n`, { mode: 0o600 });
+  return { file, value };
 }
 
+// Kept, so the key printed last time still works.
+const adminKey =
+  env.ADMIN_API_KEY ||
+  (await keptInDataDir('admin-api-key', () => `admin_${randomBytes(24).toString('base64url')}`)).value;
+
 // Names this .data folder; the PostgreSQL schema of the stack includes it (see DATABASE_SCHEMA below).
-const stackIdFile = join(dataDir, 'stack-id');
-const stackId = existsSync(stackIdFile)
-  ? (await readFile(stackIdFile, 'utf8')).trim()
-  : randomBytes(4).toString('hex');
+const { file: stackIdFile, value: stackId } = await keptInDataDir('stack-id', () =>
+  randomBytes(4).toString('hex'),
+);
 if (!/^[0-9a-f]{8}$/.test(stackId))
   fail(`${stackIdFile} should hold 8 hex digits; delete it to start afresh`);
-await writeFile(stackIdFile, `${stackId}\n`);
 
 // Relative paths are the caller's (the repo root); the services run in their own folders.
 // Internal calls carry a token that only this stack knows; a new one each start is fine.

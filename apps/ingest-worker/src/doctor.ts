@@ -1,5 +1,5 @@
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
-import { listCollectionChunks } from '@rag/db/chunk-repository';
+import { findStoredChunks, listCollectionChunkIds } from '@rag/db/chunk-repository';
 import type { Collection } from '@rag/db/collection-repository';
 import type { Pool } from '@rag/db/pool';
 import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
@@ -7,7 +7,7 @@ import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import type { CollectionLock } from './collection-lock.js';
 import { buildVectorRows } from './vector-row.js';
 
-/** Chunks re-embedded and inserted per step of a repair, so a large repair holds only this many rows. */
+/** Chunks read, re-embedded and inserted per step of a repair, so a large repair holds only this many. */
 const repairBatchSize = 512;
 
 export interface CollectionCheck {
@@ -47,35 +47,35 @@ export async function checkCollection(
 ): Promise<CollectionCheck> {
   const scope = { tenantId: collection.tenantId, collectionId: collection.id };
   return deps.lock.withLock(collection.id, async () => {
-    const chunks = await listCollectionChunks(deps.pool, collection.id);
+    const chunkIds = await listCollectionChunkIds(deps.pool, collection.id);
     const vectorIds: string[] = [];
     for await (const batch of deps.store.listChunks(scope))
       vectorIds.push(...batch.map((row) => row.chunkId));
     const inVectors = new Set(vectorIds);
-    const inPostgres = new Set(chunks.map((chunk) => chunk.id));
-    const duplicates = [...new Set(vectorIds.filter((id, index) => vectorIds.indexOf(id) !== index))];
+    const inPostgres = new Set(chunkIds);
+    const seen = new Set<string>();
+    const duplicates = new Set<string>();
+    for (const id of vectorIds) (seen.has(id) ? duplicates : seen).add(id);
     const check: CollectionCheck = {
       tenantId: collection.tenantId,
       collection: collection.name,
-      chunks: chunks.length,
+      chunks: chunkIds.length,
       vectors: vectorIds.length,
       orphans: [...inVectors].filter((id) => !inPostgres.has(id)),
-      missing: chunks.filter((chunk) => !inVectors.has(chunk.id)).map((chunk) => chunk.id),
-      duplicates,
+      missing: chunkIds.filter((id) => !inVectors.has(id)),
+      duplicates: [...duplicates],
       repaired: false,
     };
-    if (!options.repair || check.orphans.length + check.missing.length + duplicates.length === 0)
-      return check;
+    if (!options.repair || check.orphans.length + check.missing.length + duplicates.size === 0) return check;
 
     // Duplicates go entirely and come back once, with the missing ones.
     await deps.store.deleteByIds(scope, [...check.orphans, ...duplicates]);
-    const rebuild = new Set([...check.missing, ...duplicates]);
+    // Only the chunks to rebuild are read in full (text, token ids), a batch at a time.
+    const rebuild = [...check.missing, ...duplicates];
     const averageLength = averageChunkLength(await readCollectionIndexStats(deps.pool, collection.id));
-    for (let i = 0; i < chunks.length; i += repairBatchSize) {
-      const batch = chunks.slice(i, i + repairBatchSize).filter((chunk) => rebuild.has(chunk.id));
-      if (batch.length === 0) continue;
-      const sources = batch.map((chunk) => ({ ...chunk, chunkId: chunk.id, collectionId: collection.id }));
-      await deps.store.insert(await buildVectorRows(deps, deps.store, sources, averageLength));
+    for (let i = 0; i < rebuild.length; i += repairBatchSize) {
+      const chunks = await findStoredChunks(deps.pool, collection.id, rebuild.slice(i, i + repairBatchSize));
+      await deps.store.insert(await buildVectorRows(deps, deps.store, chunks, averageLength));
     }
     await deps.store.flush();
     check.repaired = true;

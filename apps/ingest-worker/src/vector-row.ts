@@ -1,30 +1,18 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
+import type { StoredChunk } from '@rag/db/chunk-repository';
 import { bm25DocumentVector } from '@rag/lexical/bm25';
 import type { ChunkVectorRow, ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 
-/** What a chunk's vector row is made of, whether the chunk is new (ingestion) or re-embedded (doctor). */
-export interface VectorRowSource {
-  chunkId: string;
-  tenantId: string;
-  collectionId: string;
-  documentId: string;
-  text: string;
-  /** The model's token ids; null leaves the row without a BM25 vector (search then cannot match it by BM25). */
-  tokenIds: number[] | null;
-  metadata: Record<string, unknown>;
-  acl: string[] | null;
-}
-
 /**
- * Embeds chunks in batches into vector rows: dense, sparse when the model has that head, and the BM25
+ * Embeds chunks (new ones from ingestion, stored ones for the doctor's repair) in batches into vector rows: dense, sparse when the model has that head, and the BM25
  * vector normalised by `averageLength` (the collection's average chunk length in tokens). Ingestion and
  * the doctor's repair both build rows here, so a repaired row is the row ingestion would have written.
  */
 export async function buildVectorRows(
   deps: { embeddings: EmbeddingClient; embedBatchSize: number },
   store: ChunkVectorStore,
-  sources: VectorRowSource[],
+  sources: StoredChunk[],
   averageLength: number,
 ): Promise<ChunkVectorRow[]> {
   const outputs = store.space.hasSparse ? (['dense', 'sparse'] as const) : (['dense'] as const);

@@ -3,15 +3,15 @@ import type { Embedding } from '@rag/contracts/embedding-api';
 import type { InternalSearchResponse } from '@rag/contracts/search-api';
 import type { Redis } from 'ioredis';
 
+/** Bumped whenever an answer's shape changes, so a new release never serves an older release's answers. */
+const answerShape = 2;
+
 /**
  * Redis cache of query embeddings and of search answers. An answer's key holds the collection's index
  * version, which every write to the collection bumps (PostgreSQL triggers, migration 4), so a write makes
  * every cached answer of that collection unreachable at once; they expire on their own. A cache that fails
  * is skipped, never fatal: search works without it.
  */
-/** Bumped whenever an answer's shape changes, so a new release never serves an older release's answers. */
-const answerShape = 2;
-
 export interface SearchCache {
   getEmbedding(model: string, outputs: readonly string[], query: string): Promise<Embedding | undefined>;
   putEmbedding(model: string, outputs: readonly string[], query: string, embedding: Embedding): Promise<void>;

@@ -110,11 +110,23 @@ export async function findSearchableChunks(
   );
 }
 
-/** What the doctor compares with the vector store: every chunk of a collection with its document. */
-export interface CollectionChunk {
-  id: string;
-  documentId: string;
+/** Ids of every chunk of the versions searchers see in a collection: what the doctor compares with Milvus. */
+export async function listCollectionChunkIds(db: Queryable, collectionId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
+      WHERE c.collection_id = $1 AND d.status <> 'deleting'
+      ORDER BY c.document_id, c.ordinal`,
+    [collectionId],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** A stored chunk with everything its vector row is built from. */
+export interface StoredChunk {
+  chunkId: string;
   tenantId: string;
+  collectionId: string;
+  documentId: string;
   text: string;
   /** The model's token ids (BM25's input); null for chunks stored before they were kept. */
   tokenIds: number[] | null;
@@ -122,27 +134,32 @@ export interface CollectionChunk {
   acl: string[] | null;
 }
 
-/** Every chunk of the versions searchers see in a collection, with what its vector row is built from. */
-export async function listCollectionChunks(db: Queryable, collectionId: string): Promise<CollectionChunk[]> {
+/** The given chunks of a collection with their document's metadata and ACL, for rebuilding their vectors. */
+export async function findStoredChunks(
+  db: Queryable,
+  collectionId: string,
+  chunkIds: readonly string[],
+): Promise<StoredChunk[]> {
   const { rows } = await db.query<{
     id: string;
+    tenant_id: string;
     document_id: string;
     text: string;
     token_ids: number[] | null;
     metadata: Record<string, unknown>;
     acl: string[] | null;
-    tenant_id: string;
   }>(
-    `SELECT c.id, c.document_id, c.text, c.token_ids, d.metadata, d.acl, d.tenant_id
+    `SELECT c.id, d.tenant_id, c.document_id, c.text, c.token_ids, d.metadata, d.acl
        FROM chunks c JOIN documents d ON d.id = c.document_id
-      WHERE c.collection_id = $1 AND d.status <> 'deleting'
+      WHERE c.collection_id = $1 AND c.id = ANY($2::uuid[])
       ORDER BY c.document_id, c.ordinal`,
-    [collectionId],
+    [collectionId, [...chunkIds]],
   );
   return rows.map((r) => ({
-    id: r.id,
-    documentId: r.document_id,
+    chunkId: r.id,
     tenantId: r.tenant_id,
+    collectionId,
+    documentId: r.document_id,
     text: r.text,
     tokenIds: r.token_ids,
     metadata: r.metadata,
