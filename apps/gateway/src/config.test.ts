@@ -4,8 +4,13 @@ import { loadConfig } from './config.js';
 
 describe('gateway config', () => {
   it('starts on local defaults with only the admin key set', () => {
-    const config = loadConfig({ ADMIN_API_KEY: 'a-very-long-admin-key-000', SERVICE_TOKEN: 's'.repeat(32) });
+    const config = loadConfig({
+      ADMIN_API_KEY: 'a-very-long-admin-key-000',
+      SERVICE_TOKEN: 's'.repeat(32),
+      RAG_BASE_DIR: '/srv/rag',
+    });
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
+    expect(config.storage).toEqual({ driver: 'local', root: '/srv/rag/.data/storage' });
     expect(config.postgres).toMatchObject({
       url: 'postgres://postgres@127.0.0.1:5432/postgres',
       schema: 'public',
@@ -25,5 +30,18 @@ describe('gateway config', () => {
     const message = (error as ConfigError).message;
     for (const name of ['PORT', 'DATABASE_SCHEMA', 'BODY_LIMIT', 'ADMIN_API_KEY', 'SERVICE_TOKEN'])
       expect(message).toContain(name);
+  });
+
+  it('reads TRUSTED_PROXIES as CIDRs and names a bad entry', () => {
+    const base = {
+      ADMIN_API_KEY: 'a-very-long-admin-key-000',
+      SERVICE_TOKEN: 's'.repeat(32),
+      STORAGE_ROOT: '/var/lib/rag/storage',
+    };
+    const config = loadConfig({ ...base, TRUSTED_PROXIES: '10.0.0.0/8,192.168.1.1' });
+    expect(config.rateLimits.trustedProxies.contains('10.2.3.4')).toBe(true);
+    expect(config.rateLimits.trustedProxies.contains('192.168.1.2')).toBe(false);
+    expect(loadConfig(base).rateLimits.trustedProxies.contains('10.2.3.4')).toBe(false);
+    expect(() => loadConfig({ ...base, TRUSTED_PROXIES: '10.0.0.0/8,ingress' })).toThrow(/TRUSTED_PROXIES/);
   });
 });

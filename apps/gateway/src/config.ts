@@ -12,6 +12,7 @@ import { parseConfig } from '@rag/config/parse-config';
 import { type Env, readSecret } from '@rag/config/secret';
 import { storageEnvNames, storageFromEnv, storageSchema } from '@rag/storage/storage-config';
 import { z } from 'zod';
+import { parseTrustedProxies } from './client-address.js';
 
 const schema = z.object({
   http: httpServerSchema.extend({ port: httpServerSchema.shape.port.default(8080) }),
@@ -50,6 +51,21 @@ const schema = z.object({
   rateLimits: z.object({
     perAddressPerMinute: z.coerce.number().int().positive().default(1200),
     perCredentialPerMinute: z.coerce.number().int().positive().default(600),
+    /**
+     * CIDRs of the proxies in front of the gateway (the ingress); only their X-Forwarded-For names the client
+     * whose per-address limit applies. None by default: the socket peer is the client.
+     */
+    trustedProxies: z
+      .string()
+      .default('')
+      .transform((list, ctx) => {
+        try {
+          return parseTrustedProxies(list);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
   }),
   /** Origins allowed to call the API from a browser; none by default. */
   corsOrigins: z
@@ -114,6 +130,7 @@ export function loadConfig(env: Env): GatewayConfig {
       rateLimits: defined({
         perAddressPerMinute: env.RATE_LIMIT_PER_ADDRESS,
         perCredentialPerMinute: env.RATE_LIMIT_PER_CREDENTIAL,
+        trustedProxies: env.TRUSTED_PROXIES,
       }),
       corsOrigins: env.CORS_ORIGINS,
       auth: defined({
@@ -140,6 +157,7 @@ export function loadConfig(env: Env): GatewayConfig {
       'jwt.jwksUrl': 'JWT_JWKS_URL',
       'rateLimits.perAddressPerMinute': 'RATE_LIMIT_PER_ADDRESS',
       'rateLimits.perCredentialPerMinute': 'RATE_LIMIT_PER_CREDENTIAL',
+      'rateLimits.trustedProxies': 'TRUSTED_PROXIES',
       'limits.bodyLimit': 'BODY_LIMIT',
     },
   );

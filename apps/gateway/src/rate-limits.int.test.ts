@@ -5,8 +5,10 @@ import { createServiceApp } from '@rag/http/service-app';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { uniqueTestPrefix } from '@rag/testing/test-database';
+import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTrustedProxies } from './client-address.js';
 import { createRateLimits } from './rate-limits.js';
 
 /** The limiter against the real Redis, under concurrent requests, as the gateway mounts it. */
@@ -24,12 +26,31 @@ beforeAll(async () => {
     perAddressPerMinute: 1000,
     perCredentialPerMinute: 20,
   });
+  // Three requests per address, once behind a trusted proxy (this test's loopback peer) and once without.
+  const proxied = createRateLimits({
+    redis,
+    keyPrefix: `${prefix}:proxied`,
+    perAddressPerMinute: 3,
+    perCredentialPerMinute: 1000,
+    trustedProxies: parseTrustedProxies('127.0.0.1/32, ::1/128'),
+  });
+  const direct = createRateLimits({
+    redis,
+    keyPrefix: `${prefix}:direct`,
+    perAddressPerMinute: 3,
+    perCredentialPerMinute: 1000,
+  });
   const { app } = createServiceApp({
     logger: createLogger({ service: 'test', level: 'silent' }),
     metrics: createServiceMetrics('test'),
     bodyLimit: '1kb',
     readiness: [],
     routes(router) {
+      const ok: RequestHandler = (_req, res) => {
+        res.json({ ok: true });
+      };
+      router.get('/v1/proxied', proxied.byAddress, ok);
+      router.get('/v1/direct', direct.byAddress, ok);
       router.get(
         '/v1/ping',
         limits.byAddress,
@@ -86,5 +107,27 @@ describe('rate limits', () => {
     const response = await ping('key-b');
     expect(response.status).toBe(200);
     expect(response.headers.get('ratelimit-remaining')).toBe('19');
+  });
+});
+
+const from = (path: string, forwardedFor: string) =>
+  fetch(`${base}${path}`, { headers: { 'x-forwarded-for': forwardedFor } });
+
+describe('per-address rate limit behind proxies', () => {
+  it('gives each client behind a trusted proxy its own bucket, keyed by the address the proxy saw', async () => {
+    for (let i = 0; i < 3; i += 1) expect((await from('/v1/proxied', '198.51.100.1')).status).toBe(200);
+    expect((await from('/v1/proxied', '198.51.100.1')).status).toBe(429);
+    // Addresses the client prepends itself do not move it to a fresh bucket.
+    expect((await from('/v1/proxied', '203.0.113.50, 198.51.100.1')).status).toBe(429);
+    const other = await from('/v1/proxied', '198.51.100.2');
+    expect(other.status).toBe(200);
+    expect(other.headers.get('ratelimit-remaining')).toBe('2');
+  });
+
+  it('keeps one bucket per socket peer when X-Forwarded-For comes from an untrusted peer', async () => {
+    const statuses = [];
+    for (const spoofed of ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4'])
+      statuses.push((await from('/v1/direct', spoofed)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
   });
 });

@@ -2,6 +2,7 @@ import { AppError } from '@rag/contracts/app-error';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { clientAddress, type TrustedProxies } from './client-address.js';
 import { principalOf } from './principal-middleware.js';
 
 export interface RateLimitOptions {
@@ -11,6 +12,8 @@ export interface RateLimitOptions {
   perAddressPerMinute: number;
   /** Requests per minute per credential. */
   perCredentialPerMinute: number;
+  /** Proxies whose X-Forwarded-For names the client; without them the socket peer is the client. */
+  trustedProxies?: TrustedProxies;
 }
 
 /**
@@ -55,10 +58,8 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
     };
 
   return {
-    byAddress: consume(
-      perAddress,
-      options.perAddressPerMinute,
-      (req) => req.socket.remoteAddress ?? 'unknown',
+    byAddress: consume(perAddress, options.perAddressPerMinute, (req) =>
+      clientAddress(req, options.trustedProxies ?? noProxies),
     ),
     byCredential: consume(perCredential, options.perCredentialPerMinute, (req) => {
       const principal = principalOf(req);
@@ -66,6 +67,8 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
     }),
   };
 }
+
+const noProxies: TrustedProxies = { contains: () => false };
 
 /** The IETF RateLimit header fields, so clients can pace themselves before they hit a 429. */
 function setHeaders(res: Response, limit: number, state: RateLimiterRes): void {
