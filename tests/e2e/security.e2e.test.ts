@@ -68,6 +68,10 @@ beforeAll(async () => {
     public: { text: 'The cafeteria serves lunch from noon until two in the afternoon.' },
     finance: { text: 'The cafeteria budget for next year grows by ten percent.', acl: ['group:finance'] },
     alice: { text: 'Alice asked the cafeteria for a vegetarian lunch menu.', acl: ['user:alice'] },
+    // Principals are opaque: identity providers put `|`, spaces and `&` in subjects and group names.
+    auth0: { text: 'The cafeteria lunch menu changes every Monday.', acl: ['user:auth0|abc'] },
+    rnd: { text: 'The cafeteria hosts the lunch budget review.', acl: ['group:R&D team'] },
+    rndPrefix: { text: 'The cafeteria lunch menu lists prices.', acl: ['group:R&D'] },
   };
   for (const [name, body] of Object.entries(texts)) {
     const answer = await call('POST', '/v1/collections/kb/documents', { key: keys['acme:editor']!, body });
@@ -203,6 +207,15 @@ describe('per-document ACL', () => {
     expect((await call('GET', `/v1/documents/${docs.alice}`, { key: carol })).status).toBe(404);
     const alice = await jwt({ sub: 'alice', tenant: 'acme', roles: 'reader' });
     expect(await visible(alice)).toEqual(new Set([docs.public, docs.alice]));
+  });
+
+  it('matches subjects and groups with any characters exactly', async () => {
+    const user = await jwt({ sub: 'auth0|abc', tenant: 'acme', roles: ['reader'], groups: ['R&D team'] });
+    expect(await visible(user)).toEqual(new Set([docs.public, docs.auth0, docs.rnd]));
+    expect((await call('GET', `/v1/documents/${docs.rnd}`, { key: user })).status).toBe(200);
+    expect((await call('GET', `/v1/documents/${docs.rndPrefix}`, { key: user })).status).toBe(404);
+    const hostile = await jwt({ sub: '"]) || true || (["', tenant: 'acme', roles: ['reader'] });
+    expect(await visible(hostile)).toEqual(new Set([docs.public]));
   });
 
   it('refuses JWTs that are expired, for another audience, or whose role is too small', async () => {

@@ -9,12 +9,15 @@ export const createTenantSchema = z.strictObject({
   name: z.string().min(1).max(200).optional(),
 });
 
-/** An ACL principal such as "user:alice" or "group:finance". */
+/**
+ * An ACL principal such as "user:alice", "user:auth0|abc" or "group:R&D team": an opaque string, matched
+ * exactly. Only NUL is refused, which PostgreSQL text cannot hold.
+ */
 export const aclPrincipalSchema = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^[A-Za-z0-9_.:@/+=-]+$/, 'use letters, digits and _ . : @ / + = -');
+  .refine((principal) => !principal.includes('\u0000'), 'must not contain the NUL character');
 
 export const createApiKeySchema = z.strictObject({
   tenant: tenantIdSchema,

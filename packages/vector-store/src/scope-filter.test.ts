@@ -75,7 +75,38 @@ describe('aclFilter', () => {
     );
   });
 
-  it.each(['a"b', 'a\\b', 'a b', '', 'x'.repeat(257), 'é'])('refuses the principal %j', async (principal) => {
+  const hostilePrincipals = [
+    'user:auth0|abc',
+    'group:R&D team',
+    'a"b',
+    'a\\b',
+    '"]) || true || (["',
+    "x' || true || '",
+    'a\nb',
+    'é',
+    'é'.repeat(256),
+  ];
+
+  it.each(hostilePrincipals)(
+    'turns the principal %j into a literal with nothing to escape',
+    async (principal) => {
+      const { aclFilter } = await import('./scope-filter.js');
+      const filter = aclFilter([principal]);
+      const list = /^\(acl_public == true \|\| array_contains_any\(acl, \["([^"]*)"\]\)\)$/.exec(filter);
+      expect(list?.[1]).toMatch(/^sha256~[A-Za-z0-9_-]{43}$/);
+    },
+  );
+
+  it('encodes a principal the same way for rows and filters, and distinct principals apart', async () => {
+    const { aclFilter } = await import('./scope-filter.js');
+    const { milvusAclValue } = await import('./milvus-acl-value.js');
+    expect(aclFilter(['user:auth0|abc'])).toContain(`"${milvusAclValue('user:auth0|abc')}"`);
+    expect(milvusAclValue('user:auth0|abc')).not.toBe(milvusAclValue('user:auth0|abd'));
+    // A plain principal that happens to look like an encoded one cannot be: `~` is never plain.
+    expect(milvusAclValue(milvusAclValue('a b'))).not.toBe(milvusAclValue('a b'));
+  });
+
+  it.each(['', 'x'.repeat(257)])('refuses the principal %j', async (principal) => {
     const { aclFilter } = await import('./scope-filter.js');
     expect(() => aclFilter([principal])).toThrow(/ACL principals/);
   });

@@ -1,5 +1,6 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { VectorScope } from './chunk-vector-store.js';
+import { isMilvusAclValue, milvusAclValue } from './milvus-acl-value.js';
 
 /**
  * Milvus boolean expressions are strings, so every id that goes into one is checked against a strict
@@ -33,28 +34,22 @@ export function documentFilter(scope: VectorScope, documentId: string): string {
   return `${scopeFilter(scope)} && document_id == "${documentId}"`;
 }
 
-/** ACL principals ("user:alice", "group:finance"): an alphabet without quotes or backslashes. */
-const principalPattern = /^[A-Za-z0-9_.:@/+=-]{1,256}$/;
-
-export function assertSafePrincipal(value: unknown): asserts value is string {
-  if (typeof value !== 'string' || !principalPattern.test(value)) {
-    throw new AppError(
-      'bad_request',
-      'ACL principals must be 1-256 characters of letters, digits and _ . : @ / + = -',
-    );
-  }
-}
-
 /**
  * The ACL clause: public documents, or documents whose ACL shares a principal with the caller. Empty for
- * an unrestricted caller (null).
+ * an unrestricted caller (null). Principals may hold any character; milvusAclValue gives each the form the
+ * rows store, which has nothing to escape.
  */
 export function aclFilter(principals: readonly string[] | null): string {
   if (principals === null) return '';
-  for (const principal of principals) assertSafePrincipal(principal);
   if (principals.length === 0) return 'acl_public == true';
-  const list = principals.map((p) => `"${p}"`).join(', ');
-  return `(acl_public == true || array_contains_any(acl, [${list}]))`;
+  const values = principals.map((principal) => {
+    const value = milvusAclValue(principal);
+    // Unreachable by construction; kept so a future change to the encoding cannot open the expression.
+    if (!isMilvusAclValue(value))
+      throw new AppError('internal', 'ACL principal encoding produced an unsafe value');
+    return `"${value}"`;
+  });
+  return `(acl_public == true || array_contains_any(acl, [${[...new Set(values)].join(', ')}]))`;
 }
 
 /** scopeFilter plus the caller's ACL clause: what every search runs with. */
