@@ -1,7 +1,14 @@
-import { defined, httpServerSchema, logLevelSchema, serviceTokenSchema } from '@rag/config/common-schemas';
+import {
+  absolutePathSchema,
+  defined,
+  httpServerSchema,
+  logLevelSchema,
+  serviceTokenSchema,
+} from '@rag/config/common-schemas';
 import { httpFromEnv, sharedEnvNames } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
 import { type Env, readSecret } from '@rag/config/secret';
+import { settingPath } from '@rag/config/setting-path';
 import { executionProviders } from '@rag/contracts/embedding-api';
 import { z } from 'zod';
 
@@ -12,8 +19,11 @@ const schema = z.object({
   logLevel: logLevelSchema.default('info'),
   serviceToken: serviceTokenSchema,
   model: z.object({
-    dir: z.string().min(1, 'name the model folder (model.onnx, tokenizer.json, rag-model.json)'),
-    manifestPath: z.string().min(1).optional(),
+    dir: z
+      .string()
+      .min(1, 'name the model folder (model.onnx, tokenizer.json, rag-model.json)')
+      .pipe(absolutePathSchema),
+    manifestPath: absolutePathSchema.optional(),
   }),
   inference: z.object({
     provider: z.enum(executionProviders).default('cpu'),
@@ -45,7 +55,10 @@ export function loadConfig(env: Env): EmbeddingConfig {
       http: httpFromEnv(env),
       logLevel: env.LOG_LEVEL,
       serviceToken: readSecret(env, 'SERVICE_TOKEN'),
-      model: defined({ dir: env.MODEL_DIR ?? '', manifestPath: env.MODEL_MANIFEST }),
+      model: defined({
+        dir: settingPath(env, env.MODEL_DIR) ?? '',
+        manifestPath: settingPath(env, env.MODEL_MANIFEST),
+      }),
       inference: defined({
         provider: env.EMBED_EXECUTION_PROVIDER,
         deviceId: env.EMBED_CUDA_DEVICE_ID,

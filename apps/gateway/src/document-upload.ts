@@ -79,6 +79,8 @@ function readParts(req: Request, filePath: string, limits: UploadLimits): Promis
     try {
       parser = busboy({
         headers: req.headers,
+        // Browsers and our client send file names as UTF-8 (busboy's default reads them as Latin-1).
+        defParamCharset: 'utf8',
         limits: {
           files: 1,
           fields: 20,

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isRagApiError, type RagApiError } from './rag-api-error.js';
 import { createRagClient } from './rag-client.js';
@@ -182,5 +185,133 @@ describe('createRagClient', () => {
     );
     expect(error.code).toBe('timeout');
     expect(error.detail).toContain('still processing');
+  });
+});
+
+const problem = (status: number, code: string) => ({
+  type: 'about:blank',
+  title: code,
+  status,
+  detail: `${code} detail`,
+  code,
+  request_id: 'req',
+});
+const collections = { collections: [{ name: 'docs', created_at: '2025-01-01T00:00:00.000Z' }] };
+
+describe('retries', () => {
+  it('sends a request turned away with 429 or 503 again after Retry-After, with jitter on top', async () => {
+    const { fetch, seen } = fakeFetch([
+      { status: 429, body: problem(429, 'rate_limited'), headers: { 'retry-after': '2' } },
+      { status: 503, body: problem(503, 'unavailable'), headers: { 'retry-after': '1' } },
+      { status: 200, body: collections },
+    ]);
+    const waits: number[] = [];
+    const client = createRagClient({
+      baseUrl: 'http://gw.test',
+      apiKey: 'k',
+      fetch,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    expect((await client.listCollections()).collections).toHaveLength(1);
+    expect(seen).toHaveLength(3);
+    expect(waits[0]).toBeGreaterThanOrEqual(2000);
+    expect(waits[0]).toBeLessThanOrEqual(2500);
+    expect(waits[1]).toBeGreaterThanOrEqual(1000);
+    expect(waits[1]).toBeLessThanOrEqual(1250);
+  });
+
+  it('gives up after the bounded number of tries and never retries other errors', async () => {
+    const busy = Array.from({ length: 3 }, () => ({ status: 429, body: problem(429, 'rate_limited') }));
+    const { fetch, seen } = fakeFetch([...busy, { status: 409, body: problem(409, 'conflict') }]);
+    const client = createRagClient({
+      baseUrl: 'http://gw.test',
+      apiKey: 'k',
+      fetch,
+      retry: { attempts: 3, maxDelayMs: 5 },
+      sleep: async () => {},
+    });
+    expect(await failure(client.listCollections())).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(seen).toHaveLength(3);
+    expect(await failure(client.createCollection({ name: 'docs' }))).toMatchObject({ status: 409 });
+    expect(seen).toHaveLength(4);
+  });
+
+  it('keeps polling a document through answers that never came, and only the server says failed', async () => {
+    let polls = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      polls++;
+      if (polls === 1) throw new TypeError('fetch failed');
+      if (polls === 2) return new Response('upstream down', { status: 502 });
+      return new Response(JSON.stringify({ ...documentBody, status: polls === 3 ? 'processing' : 'ready' }), {
+        status: 200,
+      });
+    };
+    const unanswered: string[] = [];
+    const client = createRagClient({ baseUrl: 'http://gw.test', apiKey: 'k', fetch, sleep: async () => {} });
+    const document = await client.waitForDocument(documentBody.id, {
+      intervalMs: 1,
+      onUnanswered: (error) => unanswered.push(error.code),
+    });
+    expect(document.status).toBe('ready');
+    expect(unanswered).toEqual(['network', 'http_502']);
+  });
+});
+
+describe('uploadDocument', () => {
+  it('streams the file as multipart with the fields as JSON, and streams it again when turned away', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'rag-client-upload-'));
+    try {
+      const path = join(folder, 'report 2024.pdf');
+      const bytes = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(300_000, 7)]);
+      await writeFile(path, bytes);
+      const received: Array<{ fields: Record<string, string>; name: string; size: number; equal: boolean }> = [];
+      let calls = 0;
+      const fetch: typeof globalThis.fetch = async (input, init) => {
+        calls++;
+        const form = await new Request(String(input), init as RequestInit).formData();
+        const file = form.get('file') as File;
+        const fileBytes = Buffer.from(await file.arrayBuffer());
+        received.push({
+          fields: Object.fromEntries([...form.entries()].filter(([name]) => name !== 'file')) as Record<
+            string,
+            string
+          >,
+          name: file.name,
+          size: fileBytes.length,
+          equal: fileBytes.equals(bytes),
+        });
+        if (calls === 1)
+          return new Response(JSON.stringify(problem(429, 'rate_limited')), {
+            status: 429,
+            headers: { 'retry-after': '0' },
+          });
+        return new Response(
+          JSON.stringify({ id: documentBody.id, version: 1, status: 'queued', status_url: '/v1/documents/x' }),
+          { status: 202 },
+        );
+      };
+      const progress: number[] = [];
+      const client = createRagClient({ baseUrl: 'http://gw.test', apiKey: 'k', fetch, sleep: async () => {} });
+      const accepted = await client.uploadDocument('docs', {
+        path,
+        external_id: 'reports/report 2024.pdf',
+        metadata: { year: 2024 },
+        onProgress: (sent) => progress.push(sent),
+      });
+      expect(accepted).toMatchObject({ status: 'queued', unchanged: false });
+      expect(received).toHaveLength(2);
+      for (const upload of received) {
+        expect(upload).toMatchObject({ name: 'report 2024.pdf', size: bytes.length, equal: true });
+        expect(JSON.parse(upload.fields.document ?? '{}')).toEqual({
+          external_id: 'reports/report 2024.pdf',
+          metadata: { year: 2024 },
+        });
+      }
+      expect(progress.at(-1)).toBeGreaterThan(bytes.length);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -18,7 +18,9 @@ import {
   tenantSchema,
 } from '@rag/contracts/public-api';
 import { z } from 'zod';
-import { RagApiError } from './rag-api-error.js';
+import { type FilePart, type MultipartBody, multipartFileBody } from './multipart-body.js';
+import { isRagApiError, RagApiError } from './rag-api-error.js';
+import { type RetryOptions, retryableStatuses, retryDelayMs, retrySettings } from './retry-policy.js';
 
 // Requests are typed by what the gateway accepts (defaults optional); responses by what it answers.
 export type CreateTenantRequest = z.input<typeof createTenantSchema>;
@@ -47,13 +49,27 @@ export interface AddedDocument extends DocumentAccepted {
   unchanged: boolean;
 }
 
+/** A file to upload and the document fields that go with it (all optional; the server reads the title from the file). */
+export interface UploadDocumentRequest extends FilePart {
+  external_id?: string;
+  title?: string;
+  metadata?: AddDocumentRequest['metadata'];
+  acl?: AddDocumentRequest['acl'];
+  /** Called as bytes leave, with the count sent so far in this try and the body's length. */
+  onProgress?: (sent: number, total: number) => void;
+}
+
 export interface RagClientOptions {
   /** The gateway, e.g. http://127.0.0.1:8080 */
   baseUrl: string;
   apiKey: string;
   fetch?: typeof globalThis.fetch;
-  /** Per request; 30 s when left out. */
+  /** Per request; 30 s when left out (uploads: per try, and at least long enough for 1 MB/s). */
   timeoutMs?: number;
+  /** How 429 and 503 answers are tried again (after Retry-After, with jitter, bounded). */
+  retry?: RetryOptions;
+  /** For tests: how the client waits between tries. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface WaitForDocumentOptions {
@@ -63,6 +79,11 @@ export interface WaitForDocumentOptions {
   timeoutMs?: number;
   /** Time between polls; 500 ms when left out. */
   intervalMs?: number;
+  /**
+   * Called when a poll got no answer (network, timeout, 5xx): the wait goes on, since only the server can say
+   * a document failed.
+   */
+  onUnanswered?: (error: RagApiError) => void;
 }
 
 type Method = 'GET' | 'POST' | 'DELETE';
@@ -73,26 +94,63 @@ export function createRagClient(options: RagClientOptions) {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 30_000;
 
+  const retry = retrySettings(options.retry);
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
+
+  /** A JSON body, or an upload that can be streamed again for each try. */
+  type Body = { json: unknown } | { upload: MultipartBody; onProgress?: (sent: number, total: number) => void };
+
   async function call<S extends z.ZodType>(
     method: Method,
     path: string,
     schema: S,
-    body?: unknown,
+    body?: Body,
   ): Promise<{ status: number; data: z.infer<S> }> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await callOnce(method, path, schema, body);
+      if ('data' in outcome) return outcome;
+      const turnedAway = retryableStatuses.has(outcome.error.status);
+      if (!turnedAway || attempt >= retry.attempts) throw outcome.error;
+      await sleep(retryDelayMs(attempt, outcome.retryAfter, retry));
+    }
+  }
+
+  async function callOnce<S extends z.ZodType>(
+    method: Method,
+    path: string,
+    schema: S,
+    body: Body | undefined,
+  ): Promise<{ status: number; data: z.infer<S> } | { error: RagApiError; retryAfter: string | null }> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${options.apiKey}`,
       accept: 'application/json',
     };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    let payload: RequestInit['body'] = null;
+    // An upload may take longer than a small call: allow at least 1 MB/s for its bytes.
+    let deadlineMs = timeoutMs;
+    if (body && 'json' in body) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body.json);
+    } else if (body) {
+      const { upload, onProgress } = body;
+      headers['content-type'] = upload.contentType;
+      headers['content-length'] = String(upload.contentLength);
+      payload = upload.open((sent) =>
+        onProgress?.(sent, upload.contentLength),
+      ) as unknown as RequestInit['body'];
+      deadlineMs = Math.max(timeoutMs, upload.contentLength / 1000);
+    }
     let response: Response;
     let text: string;
     try {
       response = await fetchImpl(`${base}${path}`, {
         method,
         headers,
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+        body: payload,
+        signal: AbortSignal.timeout(deadlineMs),
+        // Undici needs this for a streamed body.
+        ...(body && 'upload' in body ? { duplex: 'half' } : {}),
+      } as RequestInit);
       text = await response.text();
     } catch (error) {
       const timedOut = error instanceof Error && error.name === 'TimeoutError';
@@ -100,14 +158,19 @@ export function createRagClient(options: RagClientOptions) {
         status: 0,
         code: timedOut ? 'timeout' : 'network',
         detail: timedOut
-          ? `${method} ${path}: no answer from ${base} within ${timeoutMs} ms`
+          ? `${method} ${path}: no answer from ${base} within ${deadlineMs} ms`
           : `${method} ${path}: cannot reach ${base}: ${describeCause(error)}`,
         cause: error,
       });
     }
     const requestId = response.headers.get('x-request-id') ?? undefined;
     const json = parseJson(text);
-    if (!response.ok) throw problemError(method, path, response.status, json, text, requestId);
+    if (!response.ok) {
+      return {
+        error: problemError(method, path, response.status, json, text, requestId),
+        retryAfter: response.headers.get('retry-after'),
+      };
+    }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       // A response that does not match the contract means client and gateway disagree: say so loudly.
@@ -130,9 +193,9 @@ export function createRagClient(options: RagClientOptions) {
     method: Method,
     path: string,
     schema: S,
-    body?: unknown,
+    json?: unknown,
   ): Promise<z.infer<S>> {
-    return (await call(method, path, schema, body)).data;
+    return (await call(method, path, schema, json === undefined ? undefined : { json })).data;
   }
 
   const segment = encodeURIComponent;
@@ -171,7 +234,26 @@ export function createRagClient(options: RagClientOptions) {
         'POST',
         `/v1/collections/${segment(collection)}/documents`,
         documentAcceptedSchema,
-        document,
+        { json: document },
+      );
+      return { ...data, unchanged: status === 200 };
+    },
+
+    /**
+     * Uploads a file as a document (PDF, DOCX, XLSX, PPTX, HTML, Markdown, CSV, text: the server tells the type
+     * from the content). The same bytes under the same external_id again are a no-op (`unchanged`).
+     */
+    async uploadDocument(collection: string, document: UploadDocumentRequest): Promise<AddedDocument> {
+      const { path, filename, onProgress, ...fields } = document;
+      const upload = await multipartFileBody(
+        Object.keys(fields).length > 0 ? { document: JSON.stringify(fields) } : {},
+        { path, ...(filename === undefined ? {} : { filename }) },
+      );
+      const { status, data } = await call(
+        'POST',
+        `/v1/collections/${segment(collection)}/documents`,
+        documentAcceptedSchema,
+        { upload, ...(onProgress ? { onProgress } : {}) },
       );
       return { ...data, unchanged: status === 200 };
     },
@@ -189,17 +271,26 @@ export function createRagClient(options: RagClientOptions) {
       const statuses = wait.statuses ?? ['ready', 'failed'];
       const intervalMs = wait.intervalMs ?? 500;
       const deadline = Date.now() + (wait.timeoutMs ?? 60_000);
+      let lastSeen = 'unanswered';
       for (;;) {
-        const document = await getDocument(id);
-        if (statuses.includes(document.status)) return document;
+        try {
+          const document = await getDocument(id);
+          if (statuses.includes(document.status)) return document;
+          lastSeen = `still ${document.status}`;
+        } catch (error) {
+          // Only the server can say a document failed: a poll it could not answer says nothing about it.
+          if (!isRagApiError(error) || !(error.status === 0 || error.status >= 500)) throw error;
+          lastSeen = `unanswered (${error.detail})`;
+          wait.onUnanswered?.(error);
+        }
         if (Date.now() + intervalMs > deadline) {
           throw new RagApiError({
             status: 0,
             code: 'timeout',
-            detail: `Document ${id} is still ${document.status}, not ${statuses.join(' or ')}, after ${wait.timeoutMs ?? 60_000} ms`,
+            detail: `Document ${id} is ${lastSeen}, not ${statuses.join(' or ')}, after ${wait.timeoutMs ?? 60_000} ms`,
           });
         }
-        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+        await sleep(intervalMs);
       }
     },
   };

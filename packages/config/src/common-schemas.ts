@@ -1,6 +1,11 @@
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { relativePathProblem } from './setting-path.js';
 
 /** Config groups shared by several services. Each app composes the ones it needs in its config.ts. */
+
+/** A path setting after `settingPath`: relative ones without RAG_BASE_DIR are refused by name. */
+export const absolutePathSchema = z.string().min(1).refine(isAbsolute, relativePathProblem);
 
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 

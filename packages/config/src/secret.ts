@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { relativePathProblem, settingPath } from './setting-path.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -8,11 +10,12 @@ export type Env = Record<string, string | undefined>;
  */
 export function readSecret(env: Env, name: string): string | undefined {
   const direct = env[name];
-  const file = env[`${name}_FILE`];
+  const file = settingPath(env, env[`${name}_FILE`]);
   if (direct !== undefined && direct !== '' && file) {
     throw new Error(`${name} and ${name}_FILE are both set; set only one`);
   }
   if (file) {
+    if (!isAbsolute(file)) throw new Error(`${name}_FILE ${relativePathProblem}`);
     try {
       return readFileSync(file, 'utf8').trim();
     } catch (error) {

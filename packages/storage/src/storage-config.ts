@@ -1,5 +1,6 @@
-import { defined } from '@rag/config/common-schemas';
+import { absolutePathSchema, defined } from '@rag/config/common-schemas';
 import { type Env, readSecret } from '@rag/config/secret';
+import { settingPath } from '@rag/config/setting-path';
 import { z } from 'zod';
 import { createLocalStorage } from './local-storage.js';
 import type { ObjectStorage } from './object-storage.js';
@@ -7,7 +8,7 @@ import { createS3Storage } from './s3-storage.js';
 
 /** The storage settings every service that reads or writes documents shares (gateway and worker). */
 export const storageSchema = z.discriminatedUnion('driver', [
-  z.object({ driver: z.literal('local'), root: z.string().min(1).default('.data/storage') }),
+  z.object({ driver: z.literal('local'), root: absolutePathSchema }),
   z.object({
     driver: z.literal('s3'),
     bucket: z.string().min(3),
@@ -28,7 +29,8 @@ export type StorageConfig = z.infer<typeof storageSchema>;
 /** STORAGE_DRIVER=local (STORAGE_ROOT) or s3 (S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID, ...). */
 export function storageFromEnv(env: Env) {
   const driver = env.STORAGE_DRIVER ?? 'local';
-  if (driver !== 's3') return defined({ driver, root: env.STORAGE_ROOT });
+  // Default: .data/storage under RAG_BASE_DIR (the checkout, for `pnpm start`); relative paths need that base.
+  if (driver !== 's3') return defined({ driver, root: settingPath(env, env.STORAGE_ROOT ?? '.data/storage') });
   return defined({
     driver,
     bucket: env.S3_BUCKET,

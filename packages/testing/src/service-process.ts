@@ -43,6 +43,9 @@ export async function startService(options: StartServiceOptions): Promise<Servic
       env: {
         PATH: process.env.PATH ?? '',
         OTEL_SERVICE_NAME: options.app,
+        // Relative path settings (STORAGE_ROOT's default .data/storage among them) are read from the
+        // checkout, whichever app folder the service runs in.
+        RAG_BASE_DIR: options.repoRoot,
         ...options.env,
         PORT: String(options.port),
       },
