@@ -38,6 +38,7 @@ describe('authenticate', () => {
       keyId: 'k1',
       subject: 'key:k1',
       principals: ['group:staff'],
+      expiresAt: null,
     });
   });
 

@@ -8,6 +8,7 @@ export interface StoredKey {
   role: Principal['role'];
   collections: string[] | null;
   principals: string[] | null;
+  expiresAt?: Date | null;
 }
 
 export interface AuthenticatorOptions {
@@ -70,6 +71,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       keyId: key.id,
       subject: `key:${key.id}`,
       principals: key.principals,
+      expiresAt: key.expiresAt ?? null,
     };
   };
 }

@@ -167,6 +167,7 @@ function toPrincipal(payload: JWTPayload, claims: JwtClaimNames): Principal {
     keyId: null,
     subject: sub,
     principals: [`user:${sub}`, ...groups.map((group) => `group:${group}`)],
+    expiresAt: typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : null,
   };
 }
 

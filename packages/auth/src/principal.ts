@@ -17,12 +17,18 @@ export interface Principal {
    * visible only when the lists share an entry. null means unrestricted within the tenant (a backend key).
    */
   principals: string[] | null;
+  /**
+   * When the credential stops working (an API key's expiry, a JWT's `exp`); null or absent means never.
+   * Keys it creates may not outlive it.
+   */
+  expiresAt?: Date | null;
 }
 
-const rank: Record<Role, number> = { reader: 1, editor: 2, admin: 3 };
+/** Roles in order of what they allow; each includes the ones below it. */
+export const roleRank: Record<Role, number> = { reader: 1, editor: 2, admin: 3 };
 
 export function requireRole(principal: Principal, needed: Role): void {
-  if (rank[principal.role] < rank[needed]) {
+  if (roleRank[principal.role] < roleRank[needed]) {
     throw new AppError(
       'forbidden',
       `This action needs the ${needed} role; the credential has ${principal.role}`,

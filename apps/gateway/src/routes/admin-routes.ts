@@ -1,4 +1,5 @@
 import { generateApiKey } from '@rag/auth/api-key';
+import { isGrantWithin, requireGrantWithin } from '@rag/auth/grant-scope';
 import { requireTenantAdmin } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
 import { tenantIdSchema, uuidSchema } from '@rag/contracts/identifiers';
@@ -39,6 +40,12 @@ export function adminRoutes(deps: { pool: Pool; apiKeyPepper: string }): Router 
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
       throw new AppError('validation_failed', 'expires_at must be in the future');
     }
+    requireGrantWithin(principal, {
+      role: body.role,
+      collections: body.collections ?? null,
+      principals: body.principals ?? null,
+      expiresAt,
+    });
     const generated = generateApiKey(deps.apiKeyPepper);
     const record = await insertApiKey(deps.pool, {
       tenantId: body.tenant,
@@ -64,7 +71,8 @@ export function adminRoutes(deps: { pool: Pool; apiKeyPepper: string }): Router 
     if (!tenantIdSchema.safeParse(requested).success)
       throw new AppError('validation_failed', 'Invalid tenant');
     requireTenantAdmin(principal, requested);
-    res.json({ keys: (await listApiKeys(deps.pool, requested)).map(keyInfo) });
+    const keys = await listApiKeys(deps.pool, requested);
+    res.json({ keys: keys.filter((key) => isGrantWithin(principal, key)).map(keyInfo) });
   });
 
   mountRoute(router, 'delete', '/v1/api-keys/{id}', async (req, res, principal) => {
@@ -72,8 +80,9 @@ export function adminRoutes(deps: { pool: Pool; apiKeyPepper: string }): Router 
     const notFound = new AppError('not_found', `API key ${id} not found`);
     if (!uuidSchema.safeParse(id).success) throw notFound;
     const key = await findApiKey(deps.pool, id);
-    // Another tenant's key reads as missing.
+    // Another tenant's key, or one granting more than the caller holds, reads as missing.
     if (!key || (!principal.system && key.tenantId !== principal.tenantId)) throw notFound;
+    if (!isGrantWithin(principal, key)) throw notFound;
     const revoked = (await revokeApiKey(deps.pool, id))!;
     await audit(deps.pool, req, principal, 'api_key.revoke', { tenantId: key.tenantId, target: id });
     res.json(keyInfo(revoked));
