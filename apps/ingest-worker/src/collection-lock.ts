@@ -11,7 +11,12 @@ import type { Redis } from 'ioredis';
  * so a SIGKILLed holder releases it by expiring.
  */
 export interface CollectionLock {
-  withLock<T>(collectionId: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` holding the collection's lock. The signal aborts once the lock may be lost (its renewal
+   * found another token, or Redis could not confirm it before it expires): the work must check it before
+   * each write, so a writer that lost its lock stops before it writes next to the new holder.
+   */
+  withLock<T>(collectionId: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
 export interface CollectionLockOptions {
@@ -49,11 +54,33 @@ export function createCollectionLock(options: CollectionLockOptions): Collection
         await delay(pause + Math.random() * pause);
         pause = Math.min(pause * 2, 500);
       }
+      const lost = new AbortController();
+      let confirmedAt = Date.now();
+      const loseLock = (why: string) =>
+        lost.abort(
+          new AppError(
+            'dependency_unavailable',
+            `Lost the writer lock of collection ${collectionId}: ${why}`,
+            {
+              retryable: true,
+            },
+          ),
+        );
       const heartbeat = setInterval(() => {
-        options.redis.eval(renewScript, 1, key, token, String(ttlMs)).catch(() => {});
+        const sentAt = Date.now();
+        options.redis.eval(renewScript, 1, key, token, String(ttlMs)).then(
+          (renewed) => {
+            if (renewed === 1) confirmedAt = sentAt;
+            else loseLock('another writer holds it or it expired');
+          },
+          () => {
+            // Unconfirmed for two thirds of its time to live: it may expire before the next try answers.
+            if (Date.now() - confirmedAt >= (ttlMs * 2) / 3) loseLock('Redis did not confirm its renewal');
+          },
+        );
       }, ttlMs / 3);
       try {
-        return await work();
+        return await work(lost.signal);
       } finally {
         clearInterval(heartbeat);
         await options.redis.eval(releaseScript, 1, key, token).catch(() => {});

@@ -46,7 +46,7 @@ export function createCollectionWriter(options: {
         group.push(next);
       }
       try {
-        const swaps = await options.lock.withLock(collectionId, () => writeGroup(group));
+        const swaps = await options.lock.withLock(collectionId, (signal) => writeGroup(group, signal));
         for (const [index, pending] of group.entries()) pending.resolve(swaps[index]!);
       } catch (error) {
         if (group.length === 1) {
@@ -55,7 +55,7 @@ export function createCollectionWriter(options: {
         }
         for (const pending of group) {
           await options.lock
-            .withLock(collectionId, () => writeGroup([pending]))
+            .withLock(collectionId, (signal) => writeGroup([pending], signal))
             .then(([swap]) => pending.resolve(swap!), pending.reject);
         }
       }
@@ -63,18 +63,27 @@ export function createCollectionWriter(options: {
     queues.delete(collectionId);
   }
 
-  async function writeGroup(group: Pending[]): Promise<VersionSwap[]> {
+  /**
+   * The signal aborts when the writer lock is lost: every step checks it first, so a writer that lost the
+   * lock stops instead of writing next to the new holder; its job fails retryably and is run again, and
+   * deterministic chunk ids make the rerun replace whatever this attempt wrote.
+   */
+  async function writeGroup(group: Pending[], signal: AbortSignal): Promise<VersionSwap[]> {
     const { store, write } = group[0]!;
     const scope = write.scope;
     const rows = group.flatMap((pending) => pending.write.rows);
     const ids = rows.map((row) => row.chunkId);
     // Leftovers of an interrupted attempt go first; ids are deterministic, so nothing is duplicated.
+    signal.throwIfAborted();
     await store.deleteByIds(scope, ids);
+    signal.throwIfAborted();
     await store.insert(rows);
+    signal.throwIfAborted();
     await store.flush();
     const swaps: VersionSwap[] = [];
     const stale: string[] = [];
     for (const pending of group) {
+      signal.throwIfAborted();
       const swap = await pending.write.swap();
       swaps.push(swap);
       // After a swap the old version's vectors no longer join and can go; without one (the document was
@@ -83,7 +92,9 @@ export function createCollectionWriter(options: {
     }
     if (stale.length > 0) {
       // Crashing before this leaves orphans that search ignores and the doctor removes.
+      signal.throwIfAborted();
       await store.deleteByIds(scope, stale);
+      signal.throwIfAborted();
       await store.flush();
     }
     return swaps;

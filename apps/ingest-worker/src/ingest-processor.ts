@@ -232,8 +232,10 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     await markDocumentDeleting(deps.pool, document.tenantId, document.id);
     const store = await deps.vectorStore();
     const scope = { tenantId: document.tenantId, collectionId: document.collectionId };
-    await deps.collectionLock.withLock(document.collectionId, async () => {
+    await deps.collectionLock.withLock(document.collectionId, async (signal) => {
+      signal.throwIfAborted();
       await store.deleteByDocument(scope, document.id);
+      signal.throwIfAborted();
       await store.flush();
     });
     await deleteStoredFiles(document);
@@ -249,8 +251,12 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     const store = await deps.vectorStore();
     const scope = { tenantId: job.tenantId, collectionId: job.collectionId };
     const documentIds = await listDocumentIds(deps.pool, job.collectionId);
-    await deps.collectionLock.withLock(job.collectionId, async () => {
-      for (const documentId of documentIds) await store.deleteByDocument(scope, documentId);
+    await deps.collectionLock.withLock(job.collectionId, async (signal) => {
+      for (const documentId of documentIds) {
+        signal.throwIfAborted();
+        await store.deleteByDocument(scope, documentId);
+      }
+      signal.throwIfAborted();
       await store.flush();
     });
     for (const documentId of documentIds) {

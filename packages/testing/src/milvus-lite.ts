@@ -30,6 +30,8 @@ export interface MilvusLite {
   /** `host:port`, ready for `new MilvusClient({ address })`. */
   address: string;
   dataDir: string;
+  /** The server's process id, for tests that kill or stop it the hard way (SIGKILL, SIGSTOP). */
+  pid: number;
   /** SIGTERM, then SIGKILL after a grace period; resolves once the process has exited. Idempotent. */
   stop(): Promise<void>;
 }
@@ -84,6 +86,7 @@ export async function startMilvusLite(options: MilvusLiteOptions = {}): Promise<
       return {
         address: `${host}:${port}`,
         dataDir,
+        pid: server.pid,
         stop: once(async () => {
           await server.stop();
           if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
@@ -117,7 +120,7 @@ class ServerExitedError extends Error {
   }
 }
 
-async function launchServer(spec: LaunchSpec): Promise<{ stop(): Promise<void> }> {
+async function launchServer(spec: LaunchSpec): Promise<{ pid: number; stop(): Promise<void> }> {
   const child = spawn(
     spec.pythonPath,
     [spec.scriptPath, '--data-dir', spec.dataDir, '--host', spec.host, '--port', String(spec.port)],
@@ -168,7 +171,7 @@ async function launchServer(spec: LaunchSpec): Promise<{ stop(): Promise<void> }
     await stop();
     throw error;
   }
-  return { stop };
+  return { pid: child.pid!, stop };
 }
 
 async function waitUntilHealthy(

@@ -22,10 +22,16 @@ import type {
   VectorScope,
   VectorSpace,
 } from './chunk-vector-store.js';
-import { milvusAclValue } from './milvus-acl-value.js';
 import { isIndexNotFound, milvusCall } from './milvus-call.js';
 import { milvusCollectionName } from './milvus-collection-name.js';
-import { assertSafeId, documentFilter, maxIdLength, scopeFilter, searchFilter } from './scope-filter.js';
+import {
+  assertSafeId,
+  assertSafePrincipal,
+  documentFilter,
+  maxIdLength,
+  scopeFilter,
+  searchFilter,
+} from './scope-filter.js';
 
 /**
  * ChunkVectorStore on Milvus, through the gRPC SDK. Written against the real Milvus API; the local and
@@ -114,8 +120,32 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   const insertBatchSize = options.insertBatchSize ?? defaultInsertBatchSize;
   const client = new MilvusClient(clientConfig(options));
   const context = { collection: collectionName };
-  const call = <T extends object>(operation: string, request: () => Promise<T>) =>
-    milvusCall(operation, request, { context });
+  let reloading: Promise<void> | undefined;
+
+  /**
+   * Runs one SDK call; when Milvus answers that the collection is not loaded (a restarted Milvus Lite
+   * forgets what was loaded), loads it and tries once more, so searches recover without a service restart.
+   */
+  async function call<T extends object>(operation: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await milvusCall(operation, request, { context });
+    } catch (error) {
+      if (!(error instanceof AppError) || !isNotLoaded(error.message)) throw error;
+      // Concurrent calls that all hit the released collection share one load.
+      reloading ??= milvusCall(
+        'loadCollection',
+        () => client.loadCollection({ collection_name: collectionName }),
+        { context },
+      )
+        .then(() => undefined)
+        .finally(() => {
+          reloading = undefined;
+        });
+      await reloading;
+      return milvusCall(operation, request, { context });
+    }
+  }
+
 
   async function ensureReady(): Promise<void> {
     const has = await call('hasCollection', () => client.hasCollection({ collection_name: collectionName }));
@@ -489,6 +519,11 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   };
 }
 
+/** Milvus's answer to a search or query on a collection that is not (or no longer) loaded. */
+export function isNotLoaded(message: string): boolean {
+  return /not loaded|state '?released'?|call load\(\)/i.test(message);
+}
+
 function clientConfig(options: MilvusStoreOptions): ClientConfig {
   const config: ClientConfig = {
     address: options.address,
@@ -570,6 +605,7 @@ function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace, mil
     [fields.documentId]: row.documentId,
     [fields.dense]: row.dense,
     [fields.aclPublic]: row.acl === null || row.acl.length === 0,
+    [fields.acl]: row.acl ?? [],
     [fields.metadata]: row.metadata ?? {},
   };
   if (milvusBm25) {
@@ -589,8 +625,8 @@ function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace, mil
   if (row.acl !== null) {
     if (row.acl.length > maxAclEntries)
       throw new AppError('bad_request', `${where}: more than ${maxAclEntries} ACL entries`);
+    for (const principal of row.acl) assertSafePrincipal(principal);
   }
-  data[fields.acl] = [...new Set((row.acl ?? []).map(milvusAclValue))];
   if (space.hasSparse) {
     // Milvus Lite rejects a sparse vector without weights; standalone accepts it. Requiring one keeps
     // both the same, and a chunk with no sparse weights points at an embedding problem anyway.
