@@ -7,16 +7,25 @@ import type { Redis } from 'ioredis';
 const answerShape = 2;
 
 /**
- * Redis cache of query embeddings and of search answers. An answer's key holds the collection's index
+ * Redis cache of query embeddings and of search answers, both keyed by tenant: a hit is visible to the
+ * caller (a shorter embed time, `cache;desc=hit`), so sharing entries across tenants would tell one tenant
+ * what another searched for. An answer's key holds the collection's index
  * version, which every write to the collection bumps (PostgreSQL triggers, migration 4), so a write makes
  * every cached answer of that collection unreachable at once; they expire on their own. A cache that fails
  * is skipped, never fatal: search works without it.
  */
 export interface SearchCache {
-  getEmbedding(model: string, outputs: readonly string[], query: string): Promise<Embedding | undefined>;
-  putEmbedding(model: string, outputs: readonly string[], query: string, embedding: Embedding): Promise<void>;
+  getEmbedding(key: EmbeddingKey): Promise<Embedding | undefined>;
+  putEmbedding(key: EmbeddingKey, embedding: Embedding): Promise<void>;
   getAnswer(key: AnswerKey): Promise<InternalSearchResponse | undefined>;
   putAnswer(key: AnswerKey, answer: InternalSearchResponse): Promise<void>;
+}
+
+export interface EmbeddingKey {
+  tenantId: string;
+  model: string;
+  outputs: readonly string[];
+  query: string;
 }
 
 export interface AnswerKey {
@@ -36,8 +45,8 @@ export interface SearchCacheOptions {
 
 export function createSearchCache(redis: Redis, options: SearchCacheOptions): SearchCache {
   const prefix = `${options.keyPrefix}:search`;
-  const embeddingKey = (model: string, outputs: readonly string[], query: string) =>
-    `${prefix}:embedding:${digest([model, [...outputs].sort(), query])}`;
+  const embeddingKey = (key: EmbeddingKey) =>
+    `${prefix}:embedding:${key.tenantId}:${digest([key.model, [...key.outputs].sort(), key.query])}`;
   const answerKey = (key: AnswerKey) =>
     `${prefix}:answer${answerShape}:${key.tenantId}:${key.collectionId}:v${key.indexVersion}:${digest(key.request)}`;
 
@@ -60,9 +69,8 @@ export function createSearchCache(redis: Redis, options: SearchCacheOptions): Se
   }
 
   return {
-    getEmbedding: (model, outputs, query) => get(embeddingKey(model, outputs, query)),
-    putEmbedding: (model, outputs, query, embedding) =>
-      put(embeddingKey(model, outputs, query), embedding, options.embeddingTtlSeconds),
+    getEmbedding: (key) => get(embeddingKey(key)),
+    putEmbedding: (key, embedding) => put(embeddingKey(key), embedding, options.embeddingTtlSeconds),
     getAnswer: (key) => get(answerKey(key)),
     putAnswer: (key, answer) => put(answerKey(key), answer, options.answerTtlSeconds),
   };

@@ -85,14 +85,20 @@ export function createSearchEngine(deps: SearchEngineDeps) {
   }
 
   /** Dense / sparse / ColBERT query vectors, from the cache when this query was embedded before. */
-  async function embedQuery(model: ModelInfo, query: string, outputs: OutputKind[]): Promise<Embedding> {
-    const cached = await cache.getEmbedding(model.name, outputs, query);
+  async function embedQuery(
+    tenantId: string,
+    model: ModelInfo,
+    query: string,
+    outputs: OutputKind[],
+  ): Promise<Embedding> {
+    const key = { tenantId, model: model.name, outputs, query };
+    const cached = await cache.getEmbedding(key);
     if (cached) return cached;
     const answer = await deps.embeddings.embed({ texts: [query], kind: 'query', outputs });
     const embedding = answer.data[0];
     if (!embedding) throw new AppError('model_error', 'The embedding service returned no query embedding');
     // Not awaited: the answer need not wait for the cache write (which handles its own errors).
-    void cache.putEmbedding(model.name, outputs, query, embedding);
+    void cache.putEmbedding(key, embedding);
     return embedding;
   }
 
@@ -119,7 +125,9 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     const embeddingOutputs = signals.filter((s): s is 'dense' | 'sparse' => s === 'dense' || s === 'sparse');
     const queryVectors = timed('embed', () =>
       Promise.all([
-        embeddingOutputs.length > 0 ? embedQuery(model, request.query, embeddingOutputs) : undefined,
+        embeddingOutputs.length > 0
+          ? embedQuery(request.tenantId, model, request.query, embeddingOutputs)
+          : undefined,
         !signals.includes('bm25')
           ? undefined
           : store.bm25Source === 'milvus-function'
@@ -194,7 +202,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     if (request.rerank === 'colbert') {
       [ranked, rerankMs] = await timed('rerank', () =>
         colbertRerank(ranked, tuning.rerankDepth, {
-          query: () => embedQuery(model, request.query, ['colbert']),
+          query: () => embedQuery(request.tenantId, model, request.query, ['colbert']),
           passages: async (texts) =>
             (await deps.embeddings.embed({ texts, kind: 'passage', outputs: ['colbert'] })).data,
           texts: async (ids) =>
