@@ -262,11 +262,36 @@ describe('per-document ACL inside the vector query', () => {
     expect(await documents([])).toEqual(new Set(['doc-1']));
   });
 
-  it('rejects a principal that could change the expression', async () => {
-    for (const hostile of ['a" || true || "', 'x\\', '', 'a b']) {
-      await expect(store.search({ ...query, principals: [hostile] })).rejects.toMatchObject({
-        code: 'bad_request',
-      });
+  it('matches principals with any characters exactly, and none can open the expression', async () => {
+    const aclScope: VectorScope = { tenantId: 'acme', collectionId: 'acl' };
+    const shared: [string, string[] | null][] = [
+      ['for-auth0', ['user:auth0|abc']],
+      ['for-rnd', ['group:R&D team']],
+      ['for-breakout', ['"]) || true || (["']],
+      ['for-quotes', ['a"b\\c\'d']],
+      ['for-other', ['user:other']],
+      ['public', null],
+    ];
+    await store.insert(
+      shared.map(([documentId, acl], i) =>
+        row(aclScope, documentId, `acl-${i}`, [0, 0, 1, 0], { indices: [30], values: [1] }, acl),
+      ),
+    );
+    await store.flush();
+    const visible = async (principals: string[]) =>
+      new Set((await store.search({ ...query, scope: aclScope, principals })).map((hit) => hit.documentId));
+    expect(await visible(['user:auth0|abc', 'group:R&D team'])).toEqual(
+      new Set(['for-auth0', 'for-rnd', 'public']),
+    );
+    expect(await visible(['"]) || true || (["'])).toEqual(new Set(['for-breakout', 'public']));
+    expect(await visible(['a"b\\c\'d'])).toEqual(new Set(['for-quotes', 'public']));
+    for (const hostile of [
+      'a" || true || "',
+      'x\\',
+      '"]) || true || ([',
+      '\\"]) || acl_public == false || (["',
+    ]) {
+      expect(await visible([hostile])).toEqual(new Set(['public']));
     }
   });
 });

@@ -22,16 +22,10 @@ import type {
   VectorScope,
   VectorSpace,
 } from './chunk-vector-store.js';
+import { milvusAclValue } from './milvus-acl-value.js';
 import { isIndexNotFound, milvusCall } from './milvus-call.js';
 import { milvusCollectionName } from './milvus-collection-name.js';
-import {
-  assertSafeId,
-  assertSafePrincipal,
-  documentFilter,
-  maxIdLength,
-  scopeFilter,
-  searchFilter,
-} from './scope-filter.js';
+import { assertSafeId, documentFilter, maxIdLength, scopeFilter, searchFilter } from './scope-filter.js';
 
 /**
  * ChunkVectorStore on Milvus, through the gRPC SDK. Written against the real Milvus API; the local and
@@ -145,6 +139,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
       return milvusCall(operation, request, { context });
     }
   }
+
 
 
   async function ensureReady(): Promise<void> {
@@ -605,7 +600,6 @@ function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace, mil
     [fields.documentId]: row.documentId,
     [fields.dense]: row.dense,
     [fields.aclPublic]: row.acl === null || row.acl.length === 0,
-    [fields.acl]: row.acl ?? [],
     [fields.metadata]: row.metadata ?? {},
   };
   if (milvusBm25) {
@@ -625,8 +619,8 @@ function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace, mil
   if (row.acl !== null) {
     if (row.acl.length > maxAclEntries)
       throw new AppError('bad_request', `${where}: more than ${maxAclEntries} ACL entries`);
-    for (const principal of row.acl) assertSafePrincipal(principal);
   }
+  data[fields.acl] = [...new Set((row.acl ?? []).map(milvusAclValue))];
   if (space.hasSparse) {
     // Milvus Lite rejects a sparse vector without weights; standalone accepts it. Requiring one keeps
     // both the same, and a chunk with no sparse weights points at an embedding problem anyway.
