@@ -100,3 +100,56 @@ describe('text documents in legacy encodings', () => {
     expect(doc.text).toBe('テスト ABC123 です');
   });
 });
+
+describe('Chinese, Korean and Cyrillic legacy encodings', () => {
+  const limits = resolveExtractionLimits();
+  // Realistic paragraphs: detection works on byte statistics, which a word or two does not give (see README).
+  const paragraphs = {
+    simplifiedChinese:
+      '我们在这个季度完成了新系统的设计和测试工作。项目组成员每周开会讨论进度，并及时解决遇到的问题。' +
+      '下个月将开始在北京和上海的分公司试点运行，预计年底前全面推广。',
+    traditionalChinese:
+      '我們在這個季度完成了新系統的設計和測試工作。項目組成員每週開會討論進度，並及時解決遇到的問題。' +
+      '下個月將開始在台北和高雄的分公司試點運行，預計年底前全面推廣。',
+    korean:
+      '우리는 이번 분기에 새로운 시스템의 설계와 시험을 마쳤습니다. 프로젝트 팀원들은 매주 회의를 열어 진행 상황을 ' +
+      '논의하고 문제를 빠르게 해결했습니다. 다음 달부터 서울과 부산 지사에서 시범 운영을 시작할 예정입니다.',
+    russian:
+      'В этом квартале мы завершили проектирование и испытания новой системы. Участники проекта каждую неделю ' +
+      'обсуждали ход работ и быстро решали возникающие проблемы. В следующем месяце начнётся пробная эксплуатация ' +
+      'в филиалах в Москве и Новосибирске.',
+  };
+  const cases = [
+    ['GB18030', 'gb18030', paragraphs.simplifiedChinese, 'gb18030'],
+    // GBK is a subset of GB18030, which decodes it.
+    ['GBK', 'gbk', paragraphs.simplifiedChinese, 'gb18030'],
+    ['Big5', 'big5', paragraphs.traditionalChinese, 'big5'],
+    ['EUC-KR', 'euc-kr', paragraphs.korean, 'euc-kr'],
+    ['Windows-1251', 'windows-1251', paragraphs.russian, 'windows-1251'],
+  ] as const;
+
+  it.each(cases)('decodes a %s text file', async (_name, iconvName, paragraph, expected) => {
+    const text = `${paragraph}\n\n${paragraph.slice(0, 40).trim()}`;
+    const bytes = new Uint8Array(iconv.encode(text, iconvName));
+    const decoded = decodeText(bytes);
+    expect(decoded).toEqual({ text, encoding: expected, lossy: false });
+    const doc = await extractInProcess(bytes, { filename: 'notes.txt' }, limits);
+    expect(doc.text).toBe(text.normalize('NFKC'));
+  });
+
+  it.each(cases)('decodes a %s CSV file', async (_name, iconvName, paragraph) => {
+    const sentences = paragraph.split(/(?<=[。.])\s*/).filter(Boolean);
+    const csv = `id,text\n${sentences.map((sentence, index) => `${index + 1},"${sentence}"`).join('\n')}\n`;
+    const doc = await extractInProcess(
+      new Uint8Array(iconv.encode(csv, iconvName)),
+      { filename: 'rows.csv' },
+      limits,
+    );
+    expect(doc.mediaType).toBe('text/csv');
+    expect(doc.text).toBe(
+      ['id | text', ...sentences.map((sentence, index) => `${index + 1} | ${sentence}`)]
+        .join('\n')
+        .normalize('NFKC'),
+    );
+  });
+});
