@@ -27,7 +27,7 @@ async function rag(
       method: init?.method ?? 'GET',
       url: String(input),
       authorization: headers.authorization,
-      body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
+      body: typeof init?.body === 'string' ? JSON.parse(init.body) : await uploadOf(String(input), init),
     };
     requests.push(request);
     const answer = route(request);
@@ -37,6 +37,18 @@ async function rag(
   const stderr = collector();
   const code = await runCli(argv, { stdout: stdout.stream, stderr: stderr.stream, env, fetch });
   return { code, requests, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** A multipart upload as the fields of its `document` part plus the file's name and text. */
+async function uploadOf(url: string, init: RequestInit | undefined) {
+  if (init?.body === undefined || init.body === null) return undefined;
+  const form = await new globalThis.Request(url, init).formData();
+  const file = form.get('file') as File;
+  return {
+    ...JSON.parse(String(form.get('document') ?? '{}')),
+    file: file.name,
+    text: await file.text(),
+  };
 }
 
 function collector() {
@@ -369,24 +381,24 @@ describe('rag ingest', () => {
     };
   }
 
-  it('posts each text file with its relative path and title, waits, and reports failures with exit code 1', async () => {
+  it('uploads each file with its relative path as external id, waits, and reports failures with exit code 1', async () => {
     const { code, stdout, stderr, requests } = await rag(
       ['ingest', folder, '--collection', 'handbook', '--wait', '--concurrency', '2'],
       gateway,
     );
     const posts = requests.filter((r) => r.method === 'POST').map((r) => r.body);
     expect(posts).toEqual([
-      { external_id: 'broken.txt', title: 'broken.txt', text: 'This one fails to index.' },
+      { external_id: 'broken.txt', file: 'broken.txt', text: 'This one fails to index.' },
       {
         external_id: 'guides/travel.md',
-        title: 'Travel policy',
+        file: 'travel.md',
         text: '# Travel policy\n\nBook flights early.',
       },
-      { external_id: 'notes.txt', title: 'notes.txt', text: 'Some notes.' },
+      { external_id: 'notes.txt', file: 'notes.txt', text: 'Some notes.' },
     ]);
     expect(requests[1]?.url).toBe('http://127.0.0.1:8080/v1/collections/handbook/documents');
     expect(stderr).toContain('skipped empty.md: empty file');
-    expect(stderr).toContain('skipped logo.png: binary file');
+    expect(stderr).toMatch(/skipped logo\.png: binary content of an unknown type/);
     expect(stdout).toBe(
       '5 files: 2 queued, 1 unchanged, 2 skipped\n2 ready, 1 failed\n  failed broken.txt: model error\n',
     );
@@ -403,6 +415,24 @@ describe('rag ingest', () => {
     ]);
     expect(requests.filter((r) => r.url.includes('/v1/documents/'))).toHaveLength(0);
     expect(stdout).toBe('2 files: 1 queued, 0 unchanged, 1 skipped\n');
+    expect(code).toBe(0);
+  });
+
+  it('lists with --dry-run what it would send and what it would skip, and sends nothing', async () => {
+    const { code, stdout, requests } = await rag(
+      ['ingest', folder, '--collection', 'handbook', '--dry-run'],
+      gateway,
+    );
+    expect(requests).toHaveLength(0);
+    expect(stdout.split('\n')).toEqual([
+      'send  broken.txt  plain (utf-8), 24 B',
+      'skip  empty.md  empty file',
+      'send  guides/travel.md  markdown (utf-8), 36 B',
+      'skip  logo.png  binary content of an unknown type (not a supported document format)',
+      'send  notes.txt  plain (utf-8), 11 B',
+      '5 files: 3 would be sent, 2 skipped',
+      '',
+    ]);
     expect(code).toBe(0);
   });
 

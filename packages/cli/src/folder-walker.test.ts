@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseExtensions, walkFiles } from './folder-walker.js';
-import { readTextFile } from './text-file.js';
 
 let root: string;
 
@@ -49,31 +48,5 @@ describe('walkFiles', () => {
 describe('parseExtensions', () => {
   it('adds the dot and lower-cases', () => {
     expect(parseExtensions('.md,txt, .Rst,,')).toEqual(['.md', '.txt', '.rst']);
-  });
-});
-
-describe('readTextFile', () => {
-  it('reads UTF-8 text without the byte order mark', async () => {
-    await writeFile(
-      join(root, 'bom.txt'),
-      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Grüße')]),
-    );
-    expect(await readTextFile(join(root, 'bom.txt'))).toEqual({ kind: 'text', text: 'Grüße' });
-  });
-
-  it('skips binary, non-UTF-8 and empty files with a reason', async () => {
-    await writeFile(join(root, 'latin1.txt'), Buffer.from([0x47, 0x72, 0xfc, 0xdf, 0x65]));
-    await writeFile(join(root, 'empty.txt'), '');
-    await writeFile(join(root, 'blank.txt'), ' \n\t\n');
-    expect(await readTextFile(join(root, 'guides', 'logo.png'))).toEqual({
-      kind: 'skipped',
-      reason: 'binary file',
-    });
-    expect(await readTextFile(join(root, 'latin1.txt'))).toEqual({
-      kind: 'skipped',
-      reason: 'binary file (not UTF-8)',
-    });
-    expect(await readTextFile(join(root, 'empty.txt'))).toEqual({ kind: 'skipped', reason: 'empty file' });
-    expect(await readTextFile(join(root, 'blank.txt'))).toEqual({ kind: 'skipped', reason: 'empty file' });
   });
 });

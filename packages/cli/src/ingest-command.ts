@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import { parseExtensions } from './folder-walker.js';
-import { formatIngestSummary, ingestFolder } from './ingest-folder.js';
+import { formatIngestSummary, formatPlan, ingestFolder, planFolder } from './ingest-folder.js';
 import { integerIn } from './option-parsers.js';
 
 interface IngestCommandOptions {
@@ -11,14 +11,16 @@ interface IngestCommandOptions {
   wait?: true;
   waitTimeout: number;
   ext?: string[];
+  dryRun?: true;
 }
 
 export function registerIngestCommand(program: Command, context: CommandContext): void {
   program
     .command('ingest')
     .description(
-      'Add every text file under a folder to a collection (external id = path in the folder, title = first ' +
-        'Markdown heading or the file name); running it again on the same files changes nothing',
+      'Upload every document under a folder to a collection: PDF, DOCX, XLSX, PPTX, HTML, Markdown, CSV and ' +
+        'text, told by content (external id = path in the folder; the title comes from the file); running it ' +
+        'again on the same files changes nothing, a changed file becomes the next version',
     )
     .argument('<folder>')
     .requiredOption('-c, --collection <name>', 'the collection to add the documents to')
@@ -26,7 +28,12 @@ export function registerIngestCommand(program: Command, context: CommandContext)
     .option('--wait', 'wait until every document is ready or failed')
     .option('--wait-timeout <seconds>', 'how long to wait for one document', integerIn(1, 86_400), 600)
     .option('--ext <list>', 'only these extensions, e.g. .md,.txt (default: every file)', parseExtensions)
+    .option('--dry-run', 'list what would be sent and what skipped, and why; send nothing')
     .action(async (folder: string, options: IngestCommandOptions, command: Command) => {
+      if (options.dryRun) {
+        context.out(formatPlan(await planFolder({ folder: resolve(folder), extensions: options.ext ?? [] })));
+        return;
+      }
       const summary = await ingestFolder(
         context.client(command),
         {
@@ -40,6 +47,6 @@ export function registerIngestCommand(program: Command, context: CommandContext)
         context.io.stderr,
       );
       context.out(formatIngestSummary(summary, options.wait === true));
-      if (summary.failed.length > 0) context.setExitCode(1);
+      if (summary.failed.length > 0 || summary.unfinished.length > 0) context.setExitCode(1);
     });
 }
