@@ -15,6 +15,12 @@ const repoRoot = resolve(import.meta.dirname, '..');
 const dataDir = join(repoRoot, '.data');
 const env = process.env;
 const ports = { gateway: 8080, embedding: 8081, search: 8082, worker: 8083, milvus: 19530 };
+const appPorts = {
+  gateway: 'gateway',
+  'embedding-service': 'embedding',
+  'search-service': 'search',
+  'ingest-worker': 'worker',
+};
 
 function fail(message) {
   console.error(`\n✗ ${message}`);
@@ -69,7 +75,6 @@ const { file: stackIdFile, value: stackId } = await keptInDataDir('stack-id', ()
 if (!/^[0-9a-f]{8}$/.test(stackId))
   fail(`${stackIdFile} should hold 8 hex digits; delete it to start afresh`);
 
-// Relative paths are the caller's (the repo root); the services run in their own folders.
 // Internal calls carry a token that only this stack knows; a new one each start is fine.
 const serviceToken = env.SERVICE_TOKEN ?? randomBytes(32).toString('hex');
 
@@ -108,13 +113,50 @@ async function stopAll(code) {
 process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
+// A child that dies on its own is started again, as an orchestrator would; one that keeps dying stops the
+// whole stack with its last lines, so the stack never keeps serving half alive.
+const crashLimit = 3;
+const crashWindowMs = 60_000;
+async function supervised(name, start) {
+  const crashes = [];
+  const entry = { name, current: await start(), stop: () => entry.current.stop() };
+  const watch = (child) => {
+    child.exited.then(async (code) => {
+      if (stopping || entry.current !== child) return;
+      const now = Date.now();
+      crashes.push(now);
+      while (crashes[0] < now - crashWindowMs) crashes.shift();
+      const tail = child.output ? `\n${child.output(20)}` : '';
+      if (crashes.length > crashLimit) {
+        console.error(
+          `\n✗ ${name} exited ${crashes.length} times within a minute; stopping everything.${tail}`,
+        );
+        return stopAll(1);
+      }
+      console.error(`\n! ${name} exited (${code ?? 'killed by a signal'}); starting it again`);
+      try {
+        entry.current = await start();
+        watch(entry.current);
+        console.error(`✓ ${name} is running again`);
+      } catch (error) {
+        console.error(`\n✗ ${name} could not be started again: ${error.message}; stopping everything`);
+        await stopAll(1);
+      }
+    });
+  };
+  watch(entry.current);
+  return entry;
+}
+
 try {
   console.log('==> starting Milvus Lite');
   children.push(
-    await startMilvusLite({
-      dataDir: join(dataDir, 'milvus'),
-      port: Number(env.MILVUS_PORT ?? ports.milvus),
-    }),
+    await supervised('Milvus Lite', () =>
+      startMilvusLite({
+        dataDir: join(dataDir, 'milvus'),
+        port: Number(env.MILVUS_PORT ?? ports.milvus),
+      }),
+    ),
   );
   const milvusAddress = `127.0.0.1:${env.MILVUS_PORT ?? ports.milvus}`;
   const common = {
@@ -132,6 +174,13 @@ try {
         .slice(0, 40)}`,
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
+    // Queues and caches of this .data folder only: another checkout's leftover jobs name documents this one
+    // has never seen.
+    REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX ?? `rag_${stackId}`,
+    // Every piece of state under this checkout's .data/, as absolute paths: each service runs in its own
+    // folder, and uploads stored by the gateway must be where the worker and the doctor look.
+    RAG_BASE_DIR: repoRoot,
+    STORAGE_ROOT: env.STORAGE_ROOT ? resolve(env.STORAGE_ROOT) : join(dataDir, 'storage'),
     MILVUS_ADDRESS: milvusAddress,
     EMBEDDING_SERVICE_URL: `http://127.0.0.1:${ports.embedding}`,
     SEARCH_SERVICE_URL: `http://127.0.0.1:${ports.search}`,
@@ -146,36 +195,31 @@ try {
     { mode: 0o600 },
   );
   const echo = env.LOG_LEVEL !== undefined;
+  const service = (app, extraEnv = {}) =>
+    supervised(app, () =>
+      startService({
+        app,
+        repoRoot,
+        port: ports[appPorts[app]],
+        // Readiness and metrics listen off the public port (PORT + 1000).
+        managementPort: ports[appPorts[app]] + 1000,
+        echo,
+        env: { ...common, ...extraEnv },
+      }),
+    );
   console.log('==> starting embedding-service');
   children.push(
-    await startService({
-      app: 'embedding-service',
-      repoRoot,
-      port: ports.embedding,
-      echo,
-      env: {
-        ...common,
-        MODEL_DIR: modelDir,
-        ...(modelManifest ? { MODEL_MANIFEST: modelManifest } : {}),
-      },
+    await service('embedding-service', {
+      MODEL_DIR: modelDir,
+      ...(modelManifest ? { MODEL_MANIFEST: modelManifest } : {}),
     }),
   );
   console.log('==> starting search-service and ingest-worker');
-  children.push(
-    ...(await Promise.all([
-      startService({ app: 'search-service', repoRoot, port: ports.search, echo, env: common }),
-      startService({ app: 'ingest-worker', repoRoot, port: ports.worker, echo, env: common }),
-    ])),
-  );
+  children.push(...(await Promise.all([service('search-service'), service('ingest-worker')])));
   console.log('==> starting gateway');
-  const gateway = await startService({
-    app: 'gateway',
-    repoRoot,
-    port: ports.gateway,
-    echo,
-    env: { ...common, ADMIN_API_KEY: adminKey },
-  });
-  children.push(gateway);
+  const gatewayEntry = await service('gateway', { ADMIN_API_KEY: adminKey });
+  children.push(gatewayEntry);
+  const gateway = gatewayEntry.current;
 
   const api = async (method, path, body) => {
     const response = await fetch(`${gateway.url}${path}`, {

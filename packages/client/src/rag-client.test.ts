@@ -266,7 +266,8 @@ describe('uploadDocument', () => {
       const path = join(folder, 'report 2024.pdf');
       const bytes = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(300_000, 7)]);
       await writeFile(path, bytes);
-      const received: Array<{ fields: Record<string, string>; name: string; size: number; equal: boolean }> = [];
+      const received: Array<{ fields: Record<string, string>; name: string; size: number; equal: boolean }> =
+        [];
       let calls = 0;
       const fetch: typeof globalThis.fetch = async (input, init) => {
         calls++;
@@ -288,12 +289,22 @@ describe('uploadDocument', () => {
             headers: { 'retry-after': '0' },
           });
         return new Response(
-          JSON.stringify({ id: documentBody.id, version: 1, status: 'queued', status_url: '/v1/documents/x' }),
+          JSON.stringify({
+            id: documentBody.id,
+            version: 1,
+            status: 'queued',
+            status_url: '/v1/documents/x',
+          }),
           { status: 202 },
         );
       };
       const progress: number[] = [];
-      const client = createRagClient({ baseUrl: 'http://gw.test', apiKey: 'k', fetch, sleep: async () => {} });
+      const client = createRagClient({
+        baseUrl: 'http://gw.test',
+        apiKey: 'k',
+        fetch,
+        sleep: async () => {},
+      });
       const accepted = await client.uploadDocument('docs', {
         path,
         external_id: 'reports/report 2024.pdf',

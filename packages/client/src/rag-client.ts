@@ -98,7 +98,9 @@ export function createRagClient(options: RagClientOptions) {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
 
   /** A JSON body, or an upload that can be streamed again for each try. */
-  type Body = { json: unknown } | { upload: MultipartBody; onProgress?: (sent: number, total: number) => void };
+  type Body =
+    | { json: unknown }
+    | { upload: MultipartBody; onProgress?: (sent: number, total: number) => void };
 
   async function call<S extends z.ZodType>(
     method: Method,

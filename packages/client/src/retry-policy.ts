@@ -39,9 +39,7 @@ export function retryDelayMs(
 ): number {
   const asked = parseRetryAfter(retryAfter, now);
   const delay =
-    asked === undefined
-      ? random() * settings.baseDelayMs * 2 ** (attempt - 1)
-      : asked * (1 + random() / 4);
+    asked === undefined ? random() * settings.baseDelayMs * 2 ** (attempt - 1) : asked * (1 + random() / 4);
   return Math.min(settings.maxDelayMs, Math.max(0, Math.round(delay)));
 }
 

@@ -34,6 +34,8 @@ export interface MilvusLite {
   pid: number;
   /** SIGTERM, then SIGKILL after a grace period; resolves once the process has exited. Idempotent. */
   stop(): Promise<void>;
+  /** Settles when the server process has ended, for whatever reason. */
+  exited: Promise<void>;
 }
 
 const defaultStartTimeoutMs = 60_000;
@@ -87,6 +89,7 @@ export async function startMilvusLite(options: MilvusLiteOptions = {}): Promise<
         address: `${host}:${port}`,
         dataDir,
         pid: server.pid,
+        exited: server.exited,
         stop: once(async () => {
           await server.stop();
           if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
@@ -120,7 +123,9 @@ class ServerExitedError extends Error {
   }
 }
 
-async function launchServer(spec: LaunchSpec): Promise<{ pid: number; stop(): Promise<void> }> {
+async function launchServer(
+  spec: LaunchSpec,
+): Promise<{ pid: number; stop(): Promise<void>; exited: Promise<void> }> {
   const child = spawn(
     spec.pythonPath,
     [spec.scriptPath, '--data-dir', spec.dataDir, '--host', spec.host, '--port', String(spec.port)],
@@ -171,7 +176,7 @@ async function launchServer(spec: LaunchSpec): Promise<{ pid: number; stop(): Pr
     await stop();
     throw error;
   }
-  return { pid: child.pid!, stop };
+  return { pid: child.pid!, stop, exited: closed };
 }
 
 async function waitUntilHealthy(

@@ -7,6 +7,8 @@ export interface ServiceProcess {
   name: string;
   url: string;
   process: ChildProcess;
+  /** Settles with the exit code (null after a signal) when the process ends, for whatever reason. */
+  exited: Promise<number | null>;
   /** The last lines the service printed (JSON logs; up to 400 are kept), for assertions and failure messages. */
   output(lines?: number): string;
   /** SIGTERM, then SIGKILL after the grace period; resolves with the exit code. */
@@ -67,6 +69,7 @@ export async function startService(options: StartServiceOptions): Promise<Servic
     name: options.app,
     url,
     process: child,
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
     output: (count = 60) => lines.slice(-count).join('\n'),
     async stop(graceMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
