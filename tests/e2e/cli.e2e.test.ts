@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyModel } from '@rag/models/tiny-model';
@@ -14,6 +14,7 @@ import { type Stack, startStack } from './stack.js';
  */
 
 const cliPath = join(findRepoRoot(), 'packages', 'cli', 'dist', 'cli.js');
+const sharedDocs = join(findRepoRoot(), '..', 'shared', 'data', 'docs');
 
 let stack: Stack;
 let modelDir: string;
@@ -62,6 +63,12 @@ beforeAll(async () => {
     'Vacuum care\n===========\n\nEmpty the dust bin after every cleaning run and rinse the washable filter with cold water.\n',
   );
   await writeFile(join(folder, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]));
+  // Real files of the kinds people keep in such folders.
+  await copyFile(join(sharedDocs, 'pdf', 'en_markitdown_test.pdf'), join(folder, 'autogen.pdf'));
+  await copyFile(
+    join(sharedDocs, 'docx', 'en_docling_word_tables.docx'),
+    join(folder, 'home', 'tables.docx'),
+  );
 
   stack = await startStack({ modelDir, gatewayEnv: { INGEST_BACKOFF_MS: '200' } });
   gatewayUrl = stack.services.at(-1)!.url;
@@ -95,23 +102,49 @@ describe('rag collections', () => {
 });
 
 describe('rag ingest', () => {
-  it('posts every text file, skips the binary one, and waits until all are ready', async () => {
+  it('uploads every file the server reads (PDF and DOCX too), skips the image, and waits until all are ready', async () => {
     const run = await rag(['ingest', folder, '--collection', 'handbook', '--wait']);
-    expect(run.stderr).toContain('skipped logo.png: binary file');
-    expect(run.stdout).toBe('4 files: 3 queued, 0 unchanged, 1 skipped\n3 ready, 0 failed\n');
+    expect(run.stderr).toContain('skipped logo.png: unsupported file type: PNG image');
+    expect(run.stdout).toBe('6 files: 5 queued, 0 unchanged, 1 skipped\n5 ready, 0 failed\n');
     expect(run.code).toBe(0);
   });
 
-  it('changes nothing when run again on the same folder', async () => {
-    const run = await rag(['ingest', folder, '--collection', 'handbook', '--wait']);
-    expect(run.stdout).toBe('4 files: 0 queued, 3 unchanged, 1 skipped\n3 ready, 0 failed\n');
-    expect(run.code).toBe(0);
-    const { rows } = await stack.db.query('SELECT external_id, title, version FROM documents ORDER BY 1');
+  it('changes nothing when run again on the same folder, and a changed file becomes the next version', async () => {
+    const again = await rag(['ingest', folder, '--collection', 'handbook', '--wait']);
+    expect(again.stdout).toBe('6 files: 0 queued, 5 unchanged, 1 skipped\n5 ready, 0 failed\n');
+    expect(again.code).toBe(0);
+    const { rows } = await stack.db.query(
+      'SELECT external_id, title, version, media_type FROM documents ORDER BY 1',
+    );
+    // Titles come from the files themselves (the first Markdown heading, Word's title), else the file name.
     expect(rows).toEqual([
-      { external_id: 'home/vacuum.md', title: 'Vacuum care', version: 1 },
-      { external_id: 'kitchen/sourdough.txt', title: 'sourdough.txt', version: 1 },
-      { external_id: 'travel.md', title: 'Travel policy', version: 1 },
+      {
+        external_id: 'autogen.pdf',
+        title: expect.stringMatching(/\S/),
+        version: 1,
+        media_type: 'application/pdf',
+      },
+      {
+        external_id: 'home/tables.docx',
+        title: expect.stringMatching(/\S/),
+        version: 1,
+        media_type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      },
+      { external_id: 'home/vacuum.md', title: 'Vacuum care', version: 1, media_type: 'text/markdown' },
+      { external_id: 'kitchen/sourdough.txt', title: 'sourdough.txt', version: 1, media_type: 'text/plain' },
+      { external_id: 'travel.md', title: 'Travel policy', version: 1, media_type: 'text/markdown' },
     ]);
+
+    await writeFile(
+      join(folder, 'kitchen', 'sourdough.txt'),
+      'Feed the sourdough starter with rye flour and water the evening before baking the bread.\n',
+    );
+    const changed = await rag(['ingest', folder, '--collection', 'handbook', '--wait']);
+    expect(changed.stdout).toBe('6 files: 1 queued, 4 unchanged, 1 skipped\n5 ready, 0 failed\n');
+    const { rows: versions } = await stack.db.query(
+      "SELECT version FROM documents WHERE external_id = 'kitchen/sourdough.txt'",
+    );
+    expect(versions).toEqual([{ version: 2 }]);
   });
 });
 
