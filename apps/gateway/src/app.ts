@@ -10,9 +10,11 @@ import helmet from 'helmet';
 import type { IngestQueue } from './ingest-queue.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { authenticateRequests } from './principal-middleware.js';
+import { methodNotAllowed } from './method-not-allowed.js';
 import type { RateLimits } from './rate-limits.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
+import { publicRoutes } from './route-table.js';
 import { documentRoutes } from './routes/document-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
@@ -84,3 +86,4 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
     },
   });
 }
+      app.use(methodNotAllowed([...publicRoutes, { method: 'get', path: '/openapi.json' }]));

@@ -36,4 +36,21 @@ describe('the OpenAPI description', () => {
     );
     expect(documented.sort()).toEqual([...keys].sort());
   });
+
+  it('declares that text, query and the tenant parameter may not be blank, as the gateway enforces', () => {
+    type Operation = {
+      requestBody: { content: { 'application/json': { schema: { properties: Record<string, object> } } } };
+      parameters: Array<{ name: string; schema: object }>;
+    };
+    const body = (path: string) =>
+      (document.paths[path]!.post as Operation).requestBody.content['application/json'].schema.properties;
+    const blank = { pattern: '[^\\s\\uFEFF]' };
+    expect(body('/v1/collections/{name}/documents').text).toMatchObject(blank);
+    expect(body('/v1/search').query).toMatchObject(blank);
+    const list = document.paths['/v1/api-keys']?.get as Operation;
+    expect(list.parameters.find((p) => p.name === 'tenant')?.schema).toMatchObject({
+      type: 'string',
+      pattern: '^[a-z0-9][a-z0-9_-]{0,62}$',
+    });
+  });
 });

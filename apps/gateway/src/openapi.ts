@@ -25,12 +25,12 @@ export function buildOpenApiDocument(version: string) {
         required: true,
         schema: { type: 'string' },
       })),
-      ...Object.entries('query' in route ? route.query : {}).map(([name, description]) => ({
+      ...Object.entries('query' in route ? route.query : {}).map(([name, query]) => ({
         name,
         in: 'query',
         required: false,
-        description,
-        schema: { type: 'string' },
+        description: query.description,
+        schema: jsonSchema(query.schema, 'input'),
       })),
     ];
     const responses: Record<string, unknown> = {

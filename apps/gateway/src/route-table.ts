@@ -1,3 +1,4 @@
+import { tenantIdSchema } from '@rag/contracts/identifiers';
 import {
   apiKeyInfoSchema,
   apiKeyListSchema,
@@ -33,8 +34,8 @@ export interface RouteDescription {
   /** 'bootstrap admin' is the credential from config; the others are tenant roles (admin > editor > reader). */
   role: 'bootstrap admin' | 'admin' | 'editor' | 'reader';
   request?: z.ZodType;
-  /** Query parameters, all optional strings. */
-  query?: Record<string, string>;
+  /** Optional query parameters: what each means and the values it takes. */
+  query?: Record<string, { description: string; schema: z.ZodType<string> }>;
   success: { status: number; description: string; schema: z.ZodType };
   errors: number[];
 }
@@ -68,8 +69,11 @@ export const publicRoutes = [
     summary: "List a tenant's API keys (never the keys themselves)",
     role: 'admin',
     query: {
-      tenant:
-        "The tenant whose keys to list (default: the caller's); another tenant needs the bootstrap admin",
+      tenant: {
+        description:
+          "The tenant whose keys to list (default: the caller's); another tenant needs the bootstrap admin",
+        schema: tenantIdSchema,
+      },
     },
     success: { status: 200, description: 'The keys', schema: apiKeyListSchema },
     errors: [...common, 404, 422],

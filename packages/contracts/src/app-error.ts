@@ -10,6 +10,7 @@ export const errorCodes = {
   unauthenticated: { status: 401, title: 'Unauthenticated', retryable: false },
   forbidden: { status: 403, title: 'Forbidden', retryable: false },
   not_found: { status: 404, title: 'Not found', retryable: false },
+  method_not_allowed: { status: 405, title: 'Method not allowed', retryable: false },
   conflict: { status: 409, title: 'Conflict', retryable: false },
   rate_limited: { status: 429, title: 'Too many requests', retryable: true },
   dependency_unavailable: { status: 503, title: 'Dependency unavailable', retryable: true },

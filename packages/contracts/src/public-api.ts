@@ -52,16 +52,20 @@ export const metadataSchema = z
   )
   .refine((m) => Object.keys(m).length <= 64, 'at most 64 metadata keys');
 
+/**
+ * Something besides whitespace: a pattern rather than a refinement, so that the OpenAPI description carries
+ * it and clients (and fuzzers) know a blank string is refused. U+FEFF is named because JavaScript counts it
+ * as whitespace (String.prototype.trim removes it) and other regex engines do not.
+ */
+const notBlank = /[^\s\uFEFF]/;
+
 /** Plain text limit of one JSON document; larger content belongs in a file upload. */
 export const maxDocumentTextLength = 5_000_000;
 
 export const createDocumentSchema = z.strictObject({
   external_id: z.string().min(1).max(256).optional(),
   title: z.string().max(1000).optional(),
-  text: z
-    .string()
-    .max(maxDocumentTextLength)
-    .refine((text) => text.trim().length > 0, 'text must not be empty'),
+  text: z.string().max(maxDocumentTextLength).regex(notBlank, 'text must not be empty'),
   metadata: metadataSchema.optional(),
   /** Principals allowed to see the document; without an ACL every caller of the tenant may. */
   acl: z.array(aclPrincipalSchema).max(1000).optional(),
@@ -75,10 +79,7 @@ export type SearchMode = (typeof searchModes)[number];
 
 export const searchRequestSchema = z.strictObject({
   collection: collectionNameSchema,
-  query: z
-    .string()
-    .max(4000)
-    .refine((q) => q.trim().length > 0, 'query must not be empty'),
+  query: z.string().max(4000).regex(notBlank, 'query must not be empty'),
   top_k: z.number().int().min(1).max(100).default(10),
   mode: z.enum(searchModes).default('hybrid'),
   rerank: z.enum(['none', 'colbert']).default('none'),
