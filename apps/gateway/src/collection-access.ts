@@ -6,16 +6,18 @@ import type { Queryable } from '@rag/db/pool';
 
 /**
  * Finds a collection the caller may use. Unknown, being deleted and out-of-scope collections all read
- * as "not found", so a credential cannot learn which names exist beyond its reach.
+ * as "not found", so a credential cannot learn which names exist beyond its reach. `includeDeleting` finds
+ * one being deleted too (a delete asked again).
  */
 export async function resolveCollection(
   db: Queryable,
   principal: Principal,
   name: string,
+  options: { includeDeleting?: boolean } = {},
 ): Promise<Collection> {
   const notFound = new AppError('not_found', `Collection "${name}" not found`);
   if (!collectionNameSchema.safeParse(name).success || !canAccessCollection(principal, name)) throw notFound;
   const collection = await findCollectionByName(db, principal.tenantId, name);
-  if (!collection || collection.deleting) throw notFound;
+  if (!collection || (collection.deleting && !options.includeDeleting)) throw notFound;
   return collection;
 }

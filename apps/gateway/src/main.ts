@@ -18,6 +18,7 @@ import { createGatewayApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createIngestQueue } from './ingest-queue.js';
 import { createRateLimits } from './rate-limits.js';
+import { startStuckWorkSweeper } from './stuck-work-sweeper.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'gateway', level: config.logLevel });
@@ -59,9 +60,13 @@ const { app, lifecycle } = createGatewayApp({
 const server = await listen(app, config.http.host, config.http.port);
 logger.info({ host: config.http.host, port: config.http.port }, 'gateway listening');
 
+// Deletions and documents whose job could not be queued (Redis was down) get it once Redis is back.
+const sweeper = startStuckWorkSweeper({ pool, queue, logger, intervalMs: 30_000, olderThanMs: 30_000 });
+
 onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
+  { name: 'stop sweeper', run: () => sweeper.stop() },
   { name: 'close queue', run: () => queue.close() },
   { name: 'close redis', run: async () => void redis.disconnect() },
   { name: 'close storage', run: () => storage.close() },

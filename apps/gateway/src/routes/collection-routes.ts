@@ -1,7 +1,12 @@
 import { canAccessCollection } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
 import { createCollectionSchema } from '@rag/contracts/public-api';
-import { insertCollection, listCollections, markCollectionDeleting } from '@rag/db/collection-repository';
+import {
+  findCollectionByName,
+  insertCollection,
+  listCollections,
+  markCollectionDeleting,
+} from '@rag/db/collection-repository';
 import type { Pool } from '@rag/db/pool';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
@@ -20,7 +25,17 @@ export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue }): Rout
       throw new AppError('forbidden', `The credential is not scoped to collection "${body.name}"`);
     }
     const collection = await insertCollection(deps.pool, principal.tenantId, body.name);
-    if (!collection) throw new AppError('conflict', `Collection "${body.name}" already exists`);
+    if (!collection) {
+      const existing = await findCollectionByName(deps.pool, principal.tenantId, body.name);
+      if (existing?.deleting) {
+        throw new AppError(
+          'conflict',
+          `Collection "${body.name}" is still being deleted; create it again once that has finished`,
+          { retryable: true },
+        );
+      }
+      throw new AppError('conflict', `Collection "${body.name}" already exists`);
+    }
     await audit(deps.pool, req, principal, 'collection.create', {
       tenantId: principal.tenantId,
       target: body.name,
@@ -38,8 +53,12 @@ export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue }): Rout
   });
 
   mountRoute(router, 'delete', '/v1/collections/{name}', async (req, res, principal) => {
-    const collection = await resolveCollection(deps.pool, principal, pathParam(req, 'name'));
-    await markCollectionDeleting(deps.pool, collection.id);
+    // A collection already being deleted is deleted again: when the first try found the queue down (503),
+    // the caller's retry queues the job (one job per collection, by its id) instead of reading 404.
+    const collection = await resolveCollection(deps.pool, principal, pathParam(req, 'name'), {
+      includeDeleting: true,
+    });
+    if (!collection.deleting) await markCollectionDeleting(deps.pool, collection.id);
     await deps.queue.enqueue({
       v: 1,
       type: 'delete-collection',
