@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAppError } from '@rag/contracts/app-error';
-import { strToU8, Zip, ZipDeflate } from 'fflate';
+import { strToU8, Zip, ZipDeflate, zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDocumentExtractor } from './document-extractor.js';
 import { buildPdf, buildZip } from './document-fixtures.test-support.js';
@@ -84,6 +84,79 @@ function lieAboutSizes(zip: Uint8Array, size: number): Uint8Array {
     else if (signature === 0x08074b50) view.setUint32(i + 12, size, true);
   }
   return out;
+}
+
+const wordNs = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"';
+const contentTypes =
+  '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>';
+const innocentDocument = `<?xml version="1.0"?><w:document ${wordNs}><w:body><w:p><w:r><w:t>Innocent text.</w:t></w:r></w:p></w:body></w:document>`;
+
+/** Calls `visit` with the offset of each central directory entry and returns the end record's offset. */
+function walkCentralDirectory(zip: Uint8Array, visit: (offset: number, name: string) => void): number {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  let end = zip.length - 22;
+  while (view.getUint32(end, true) !== 0x06054b50) end--;
+  let offset = view.getUint32(end + 16, true);
+  for (let index = view.getUint16(end + 10, true); index > 0; index--) {
+    const nameLength = view.getUint16(offset + 28, true);
+    visit(offset, new TextDecoder().decode(zip.subarray(offset + 46, offset + 46 + nameLength)));
+    offset += 46 + nameLength + view.getUint16(offset + 30, true) + view.getUint16(offset + 32, true);
+  }
+  return end;
+}
+
+/**
+ * A DOCX whose central directory leads to a 64 MiB word/document.xml that it declares as 1000 bytes, while the
+ * archive starts with an extra local entry of the same name, small and innocent, that the central directory does
+ * not list. A reader that walks the local headers sees only the innocent one; one that follows the central
+ * directory inflates the bomb.
+ */
+function hiddenBomb(): Uint8Array {
+  const decoy = zipSync({ 'word/document.xml': strToU8(innocentDocument) });
+  const decoyEnd = walkCentralDirectory(decoy, () => {});
+  // Everything before the central directory: the local entry alone.
+  const decoyLocal = decoy.subarray(0, new DataView(decoy.buffer).getUint32(decoyEnd + 16, true));
+  const bomb = zipSync({
+    '[Content_Types].xml': strToU8(contentTypes),
+    'word/document.xml': new Uint8Array(64 * 1024 * 1024),
+  });
+  const out = new Uint8Array(decoyLocal.length + bomb.length);
+  out.set(decoyLocal);
+  out.set(bomb, decoyLocal.length);
+  const view = new DataView(out.buffer);
+  const shifted = out.subarray(decoyLocal.length);
+  const end = walkCentralDirectory(shifted, (offset, name) => {
+    const at = decoyLocal.length + offset;
+    view.setUint32(at + 42, view.getUint32(at + 42, true) + decoyLocal.length, true);
+    if (name === 'word/document.xml') view.setUint32(at + 24, 1000, true);
+  });
+  const endAt = decoyLocal.length + end;
+  view.setUint32(endAt + 16, view.getUint32(endAt + 16, true) + decoyLocal.length, true);
+  return out;
+}
+
+/**
+ * A DOCX whose central directory entry word/document.xml points at the local entry word/media/image1.png, a
+ * 64 MiB bomb: a reader that budgets by the local headers skips it as an image; one that follows the central
+ * directory inflates it as the document.
+ */
+function misdirectedEntry(): Uint8Array {
+  const zip = zipSync({
+    '[Content_Types].xml': strToU8(contentTypes),
+    'word/document.xml': strToU8(innocentDocument),
+    'word/media/image1.png': new Uint8Array(64 * 1024 * 1024),
+  });
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  let image = -1;
+  let document = -1;
+  walkCentralDirectory(zip, (offset, name) => {
+    if (name === 'word/media/image1.png') image = offset;
+    if (name === 'word/document.xml') document = offset;
+  });
+  view.setUint32(document + 20, view.getUint32(image + 20, true), true);
+  view.setUint32(document + 24, 1000, true);
+  view.setUint32(document + 42, view.getUint32(image + 42, true), true);
+  return zip;
 }
 
 describe('empty and unknown input', () => {
@@ -182,6 +255,23 @@ describe('damaged files', { timeout: parserTimeout }, () => {
     const error = await failure(extractInProcess(buildZip({ 'xl/workbook.xml': laughs }), {}, limits));
     expect(error.message).toContain('declares a DTD');
   });
+
+  // XML allows any number of comments before the DOCTYPE: a guard that reads only the start misses this one.
+  const padding = `<!--${'x'.repeat(8192)}-->`;
+  const entities = '<!DOCTYPE d [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>';
+
+  it('refuses a DTD after a long comment in an XLSX part', async () => {
+    const workbook = `<?xml version="1.0"?>${padding}${entities}<workbook><sheets/></workbook>`;
+    const error = await failure(extractInProcess(buildZip({ 'xl/workbook.xml': workbook }), {}, limits));
+    expect(error.message).toContain('xl/workbook.xml declares a DTD');
+  });
+
+  it('refuses a DTD in any DOCX part, which mammoth would parse with its own XML parser', async () => {
+    const document = `<?xml version="1.0"?>${padding}${entities}<w:document ${wordNs}><w:body><w:p><w:r><w:t>&lol2;</w:t></w:r></w:p></w:body></w:document>`;
+    const bytes = buildZip({ '[Content_Types].xml': contentTypes, 'word/document.xml': document });
+    const error = await failure(extractInProcess(bytes, { filename: 'laughs.docx' }, limits));
+    expect(error.message).toContain('word/document.xml declares a DTD');
+  });
 });
 
 describe('zip bombs', { timeout: parserTimeout }, () => {
@@ -211,6 +301,18 @@ describe('zip bombs', { timeout: parserTimeout }, () => {
     // 64 MiB inside.
     expect(error.context.actual as number).toBeGreaterThan(budget.maxDecompressedBytes);
     expect(error.context.actual as number).toBeLessThan(budget.maxDecompressedBytes + 5 * 1024 * 1024);
+  });
+  it('budgets the entry the central directory names, not a decoy local header of the same name', async () => {
+    const error = await failure(extractInProcess(hiddenBomb(), { filename: 'bomb.docx' }, budget));
+    expect(error.code).toBe('payload_too_large');
+    expect(error.context.limit).toBe('maxDecompressedBytes');
+  });
+
+  it('refuses an archive whose central directory points an entry at a local header of another name', async () => {
+    const error = await failure(extractInProcess(misdirectedEntry(), { filename: 'bomb.docx' }, budget));
+    expect(error.code).toBe('validation_failed');
+    expect(error.message).toContain('word/document.xml');
+    expect(error.message).toContain('the local headers and the central directory disagree');
   });
 });
 

@@ -18,19 +18,27 @@ const parser = new XMLParser({
 });
 
 /**
- * Parses one XML part of an OOXML package. OOXML parts never carry a DTD, so one that does is refused rather than
- * given to entity expansion (the "billion laughs" attack).
+ * Refuses an XML part that declares a DTD or an entity. OOXML parts never carry one, so a part that does is
+ * refused rather than given to entity expansion (the "billion laughs" attack). The whole part is searched: XML
+ * allows any length of comments and processing instructions before the DOCTYPE.
  */
-export function parseXmlPart(bytes: Uint8Array, partName: string, what: string): XmlNode {
-  const xml = new TextDecoder('utf-8').decode(bytes);
-  if (/<!DOCTYPE/i.test(xml.slice(0, 4096)))
+export function refuseDtd(bytes: Uint8Array, partName: string, what: string): void {
+  refuseDtdIn(decodePart(bytes), partName, what);
+}
+
+function refuseDtdIn(xml: string, partName: string, what: string): void {
+  if (/<!(?:DOCTYPE|ENTITY)/i.test(xml))
     throw new AppError(
       'validation_failed',
       `the ${what} part ${partName} declares a DTD, which OOXML never does`,
-      {
-        retryable: false,
-      },
+      { retryable: false },
     );
+}
+
+/** Parses one XML part of an OOXML package (after refuseDtd). */
+export function parseXmlPart(bytes: Uint8Array, partName: string, what: string): XmlNode {
+  const xml = decodePart(bytes);
+  refuseDtdIn(xml, partName, what);
   try {
     return parser.parse(xml) as XmlNode;
   } catch (error) {
@@ -39,6 +47,13 @@ export function parseXmlPart(bytes: Uint8Array, partName: string, what: string):
       cause: error,
     });
   }
+}
+
+/** XML parts are UTF-8, or UTF-16 with a byte-order mark. */
+function decodePart(bytes: Uint8Array): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes);
+  return new TextDecoder('utf-8').decode(bytes);
 }
 
 export function children(node: XmlNode | undefined, name: string): XmlNode[] {

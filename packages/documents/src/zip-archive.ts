@@ -1,11 +1,15 @@
 import { AppError, isAppError } from '@rag/contracts/app-error';
-import { Unzip, type UnzipFile, UnzipInflate, unzipSync } from 'fflate';
+import { Inflate } from 'fflate';
 import { limitExceeded } from './extraction-limits.js';
 
 export interface ZipEntryInfo {
   name: string;
   compressedSize: number;
   declaredSize: number;
+  /** 0 stored, 8 deflate; nothing else occurs in OOXML. */
+  method: number;
+  /** Where the entry's local header starts. */
+  localHeaderOffset: number;
 }
 
 /**
@@ -13,6 +17,12 @@ export interface ZipEntryInfo {
  * about 1032:1, so one 4 KiB slice yields at most about 4 MiB: that is how far past the budget inflation can get.
  */
 const pushSliceBytes = 4 * 1024;
+
+const endOfCentralDirectory = 0x06054b50;
+const centralHeader = 0x02014b50;
+const localHeader = 0x04034b50;
+/** The end record is 22 bytes plus a comment of at most 65535. */
+const maxEndRecordSearch = 22 + 0xffff;
 
 export function isZip(bytes: Uint8Array): boolean {
   return (
@@ -23,34 +33,57 @@ export function isZip(bytes: Uint8Array): boolean {
   );
 }
 
-/** The entries named in the central directory; nothing is inflated. */
+/**
+ * The entries named in the central directory, the archive's table of contents; nothing is inflated. This is the
+ * one listing every reader here goes by: the format detection, the budget and the parsers.
+ */
 export function listZipEntries(bytes: Uint8Array, what: string): ZipEntryInfo[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = -1;
+  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - maxEndRecordSearch); i--)
+    if (view.getUint32(i, true) === endOfCentralDirectory) {
+      end = i;
+      break;
+    }
+  if (end < 0) throw unreadable(what, 'no end of central directory record');
+  const count = view.getUint16(end + 10, true);
+  const size = view.getUint32(end + 12, true);
+  const start = view.getUint32(end + 16, true);
+  if (count === 0xffff || size === 0xffffffff || start === 0xffffffff)
+    throw unreadable(what, 'ZIP64 archives are not read');
+  if (start + size > end) throw unreadable(what, 'the central directory lies outside the archive');
   const entries: ZipEntryInfo[] = [];
-  try {
-    unzipSync(bytes, {
-      filter: (file) => {
-        entries.push({ name: file.name, compressedSize: file.size, declaredSize: file.originalSize });
-        return false;
-      },
-    });
-  } catch (error) {
-    throw new AppError(
-      'validation_failed',
-      `the ${what} is not a readable ZIP archive (${describe(error)})`,
-      {
-        retryable: false,
-        cause: error,
-      },
-    );
+  const names = new Set<string>();
+  let offset = start;
+  for (let index = 0; index < count; index++) {
+    if (offset + 46 > end || view.getUint32(offset, true) !== centralHeader)
+      throw unreadable(what, `central directory entry ${index + 1} is damaged`);
+    const nameLength = view.getUint16(offset + 28, true);
+    const entry: ZipEntryInfo = {
+      name: decodeName(bytes.subarray(offset + 46, offset + 46 + nameLength)),
+      method: view.getUint16(offset + 10, true),
+      compressedSize: view.getUint32(offset + 20, true),
+      declaredSize: view.getUint32(offset + 24, true),
+      localHeaderOffset: view.getUint32(offset + 42, true),
+    };
+    if (entry.compressedSize === 0xffffffff || entry.declaredSize === 0xffffffff)
+      throw unreadable(what, 'ZIP64 archives are not read');
+    // Two entries of one name: readers disagree on which one counts, so an archive with them is not read.
+    if (names.has(entry.name)) throw unreadable(what, `the entry ${entry.name} is listed twice`);
+    names.add(entry.name);
+    entries.push(entry);
+    offset += 46 + nameLength + view.getUint16(offset + 30, true) + view.getUint16(offset + 32, true);
   }
   return entries;
 }
 
 /**
- * Inflates the wanted entries of an OOXML archive with a budget of `maxBytes` for all of them together. The
- * sizes declared in the central directory are checked before anything is inflated (a classic bomb declares its
- * size honestly and fails here at once); the actual output is counted while streaming, 4 KiB of input at a time,
- * so an archive that lies about its sizes stops within about 4 MiB past the budget instead of filling memory.
+ * Inflates the wanted entries of an OOXML archive with a budget of `maxBytes` for all of them together, going by
+ * the central directory (as every ZIP reader that parses the file afterwards does). The sizes declared there are
+ * checked before anything is inflated (a classic bomb declares its size honestly and fails here at once); the
+ * actual output is counted while inflating, 4 KiB of input at a time, so an archive that lies about its sizes
+ * stops within about 4 MiB past the budget instead of filling memory. An entry whose local header names another
+ * file than the central directory does is refused: that is how a file shows one reader content another skips.
  */
 export function readZipEntries(
   bytes: Uint8Array,
@@ -62,49 +95,76 @@ export function readZipEntries(
   const declared = listed.reduce((sum, entry) => sum + entry.declaredSize, 0);
   if (declared > maxBytes) throw limitExceeded('maxDecompressedBytes', maxBytes, declared);
 
-  const chunks = new Map<string, Uint8Array[]>();
-  let inflated = 0;
+  const files = new Map<string, Uint8Array>();
+  const budget = { used: 0, maxBytes };
+  for (const entry of listed) files.set(entry.name, inflateEntry(bytes, entry, budget, what));
+  return files;
+}
+
+function inflateEntry(
+  bytes: Uint8Array,
+  entry: ZipEntryInfo,
+  budget: { used: number; maxBytes: number },
+  what: string,
+): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = entry.localHeaderOffset;
+  if (at + 30 > bytes.length || view.getUint32(at, true) !== localHeader)
+    throw damaged(what, entry.name, 'its local header is missing');
+  const nameLength = view.getUint16(at + 26, true);
+  const localName = decodeName(bytes.subarray(at + 30, at + 30 + nameLength));
+  if (localName !== entry.name)
+    throw damaged(
+      what,
+      entry.name,
+      `its local header names "${localName}": the local headers and the central directory disagree`,
+    );
+  const dataStart = at + 30 + nameLength + view.getUint16(at + 28, true);
+  const dataEnd = dataStart + entry.compressedSize;
+  if (dataEnd > bytes.length) throw damaged(what, entry.name, 'its data runs past the end of the archive');
+  const data = bytes.subarray(dataStart, dataEnd);
+
+  const count = (length: number) => {
+    budget.used += length;
+    if (budget.used > budget.maxBytes)
+      throw limitExceeded('maxDecompressedBytes', budget.maxBytes, budget.used);
+  };
+  if (entry.method === 0) {
+    count(data.length);
+    return data.slice();
+  }
+  if (entry.method !== 8)
+    throw damaged(what, entry.name, `compression method ${entry.method} is not used by OOXML`);
+  const parts: Uint8Array[] = [];
   let failure: unknown = null;
-  const unzip = new Unzip((file: UnzipFile) => {
-    if (!wanted(file.name) || chunks.has(file.name)) return;
-    const parts: Uint8Array[] = [];
-    chunks.set(file.name, parts);
-    file.ondata = (error, data) => {
-      if (failure !== null) return;
-      if (error) {
-        failure = error;
-        return;
-      }
-      inflated += data.length;
-      if (inflated > maxBytes) {
-        failure = limitExceeded('maxDecompressedBytes', maxBytes, inflated);
-        file.terminate();
-        return;
-      }
-      parts.push(data);
-    };
-    file.start();
-  });
-  unzip.register(UnzipInflate);
-  try {
-    for (let offset = 0; offset < bytes.length && failure === null; offset += pushSliceBytes) {
-      const end = Math.min(offset + pushSliceBytes, bytes.length);
-      unzip.push(bytes.subarray(offset, end), end === bytes.length);
+  const inflate = new Inflate((chunk) => {
+    if (failure !== null) return;
+    try {
+      count(chunk.length);
+      parts.push(chunk);
+    } catch (error) {
+      failure = error;
     }
+  });
+  try {
+    for (let offset = 0; offset < data.length && failure === null; offset += pushSliceBytes) {
+      const end = Math.min(offset + pushSliceBytes, data.length);
+      inflate.push(data.subarray(offset, end), end === data.length);
+    }
+    if (data.length === 0) inflate.push(new Uint8Array(0), true);
   } catch (error) {
     failure ??= error;
   }
   if (failure !== null) {
     if (isAppError(failure)) throw failure;
-    throw new AppError('validation_failed', `the ${what} has a damaged ZIP entry (${describe(failure)})`, {
-      retryable: false,
-      cause: failure,
-    });
+    throw damaged(what, entry.name, describe(failure));
   }
+  return concat(parts);
+}
 
-  const files = new Map<string, Uint8Array>();
-  for (const [name, parts] of chunks) files.set(name, concat(parts));
-  return files;
+/** OOXML part names are ASCII (or UTF-8 with bit 11 of the flags set); either way UTF-8 reads them. */
+function decodeName(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8').decode(bytes);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -117,6 +177,18 @@ function concat(parts: Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return out;
+}
+
+function unreadable(what: string, reason: string): AppError {
+  return new AppError('validation_failed', `the ${what} is not a readable ZIP archive (${reason})`, {
+    retryable: false,
+  });
+}
+
+function damaged(what: string, name: string, reason: string): AppError {
+  return new AppError('validation_failed', `the ${what} has a damaged ZIP entry ${name} (${reason})`, {
+    retryable: false,
+  });
 }
 
 function describe(error: unknown): string {
