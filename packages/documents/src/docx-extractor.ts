@@ -1,15 +1,25 @@
 import { AppError } from '@rag/contracts/app-error';
 import { zipSync } from 'fflate';
 import mammoth from 'mammoth';
-import { cleanBlock } from './document-text-builder.js';
+import { docxNoteSections } from './docx-notes.js';
 import { type ExtractedDocument, mediaTypes } from './extracted-document.js';
 import type { ExtractionLimits } from './extraction-limits.js';
 import { extractHtml } from './html-extractor.js';
-import { child, parseXmlPart, refuseDtd, textOf } from './ooxml-xml.js';
+import { coreTitle } from './ooxml-core-properties.js';
+import { refuseDtd } from './ooxml-xml.js';
 import { readZipEntries } from './zip-archive.js';
 
 /** Images and embedded objects are not text and are never inflated. */
 const binaryPart = /^word\/(?:media|embeddings)\//;
+
+/** mammoth's prefix for the ids of its footnote and endnote links, so that they can be found in its HTML. */
+const notePrefix = 'docx-';
+/** mammoth's reference marks ("[1]" linking to a note) and the list of notes it puts after the body. */
+const noteReference = new RegExp(
+  `<sup><a href="#${notePrefix}(?:footnote|endnote)-[^"]*" id="[^"]*">[^<]*</a></sup>`,
+  'g',
+);
+const noteList = new RegExp(`<ol><li id="${notePrefix}(?:footnote|endnote)-[\\s\\S]*$`);
 
 /**
  * DOCX through mammoth, which maps Word's paragraph styles to semantic HTML (Heading 1 -> h1, lists, tables); that
@@ -38,6 +48,7 @@ export async function extractDocx(bytes: Uint8Array, limits: ExtractionLimits): 
         styleMap: ["p[style-name='Title'] => h1:fresh"],
         convertImage: mammoth.images.imgElement(async () => ({ src: '' })),
         externalFileAccess: false,
+        idPrefix: notePrefix,
       },
     );
     html = result.value;
@@ -51,18 +62,24 @@ export async function extractDocx(bytes: Uint8Array, limits: ExtractionLimits): 
       },
     );
   }
-  const core = parts.get('docProps/core.xml');
-  const coreTitle = core ? runTitle(parseXmlPart(core, 'docProps/core.xml', 'DOCX')) : '';
-  const document = extractHtml(html, {
+  // The notes come from their own parts (docx-notes.ts), after the body, each kind under its own heading.
+  const body = html.replace(noteReference, '').replace(noteList, '');
+  const notes = docxNoteSections(parts)
+    .map(
+      ({ label, paragraphs }) =>
+        `<h1>${escapeHtml(label)}</h1>${paragraphs.map((text) => `<p>${escapeHtml(text)}</p>`).join('')}`,
+    )
+    .join('');
+  const document = extractHtml(body + notes, {
     maxTextChars: limits.maxTextChars,
     mediaType: mediaTypes.docx,
     keepAll: true,
   });
-  return { ...document, title: coreTitle || document.title };
+  // The core properties' title, else the first Title or Heading 1 paragraph of the body (not a notes heading).
+  const bodyTitle = /<h1[\s>]/.test(body) ? document.title : null;
+  return { ...document, title: coreTitle(parts, 'DOCX') ?? bodyTitle };
 }
 
-function runTitle(core: ReturnType<typeof parseXmlPart>): string {
-  const title = child(core, 'coreProperties', 'title');
-  if (!title) return '';
-  return cleanBlock(textOf(title), false);
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -9,7 +9,9 @@ import { type ExtractedDocument, mediaTypes } from './extracted-document.js';
 export function extractMarkdown(markdown: string, options: { maxTextChars: number }): ExtractedDocument {
   const builder = new DocumentTextBuilder(options.maxTextChars);
   const tokens = new Lexer({ gfm: true }).lex(stripFrontMatter(markdown));
+  // The first level-1 heading, else the first heading of any level.
   let title: string | null = null;
+  let firstHeading: string | null = null;
   const addBlocks = (blockTokens: Token[]): void => {
     for (const token of blockTokens) {
       switch (token.type) {
@@ -17,6 +19,7 @@ export function extractMarkdown(markdown: string, options: { maxTextChars: numbe
           const heading = token as Tokens.Heading;
           const text = inlineText(heading.tokens);
           if (heading.depth === 1 && title === null) title = text;
+          firstHeading ??= text;
           builder.heading(heading.depth, text);
           break;
         }
@@ -49,7 +52,7 @@ export function extractMarkdown(markdown: string, options: { maxTextChars: numbe
     }
   };
   addBlocks(tokens);
-  return builder.build({ mediaType: mediaTypes.markdown, title, pageCount: null });
+  return builder.build({ mediaType: mediaTypes.markdown, title: title ?? firstHeading, pageCount: null });
 }
 
 function inlineText(tokens: Token[]): string {

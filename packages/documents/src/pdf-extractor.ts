@@ -56,14 +56,29 @@ export async function extractPdf(bytes: Uint8Array, limits: ExtractionLimits): P
         builder.paragraph(paragraph, { page: pageNumber });
       page.cleanup();
     }
-    const info = (await pdf.getMetadata().catch(() => null))?.info as { Title?: unknown } | undefined;
-    const title = typeof info?.Title === 'string' && info.Title.trim() !== '' ? info.Title : null;
+    const title = await pdfTitle(pdf);
     return builder.build({ mediaType: mediaTypes.pdf, title, pageCount: pdf.numPages });
   } catch (error) {
     throw pdfError(error);
   } finally {
     await pdf.destroy();
   }
+}
+
+/**
+ * The title the PDF carries: XMP dc:title, else the Info dictionary's Title (the order pdf.js's viewer uses, as
+ * writers update XMP more reliably). A metadata stream that cannot be read leaves the document without a title.
+ */
+async function pdfTitle(pdf: {
+  getMetadata(): Promise<{ info: object; metadata: unknown }>;
+}): Promise<string | null> {
+  const found = await pdf.getMetadata().catch(() => null);
+  if (!found) return null;
+  const metadata = found.metadata as { get(name: string): unknown } | null;
+  const xmpTitle = metadata?.get('dc:title');
+  if (typeof xmpTitle === 'string' && xmpTitle.trim() !== '') return xmpTitle;
+  const infoTitle = (found.info as { Title?: unknown }).Title;
+  return typeof infoTitle === 'string' && infoTitle.trim() !== '' ? infoTitle : null;
 }
 
 function isTextItem(item: object): item is TextItem {

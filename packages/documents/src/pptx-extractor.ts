@@ -2,6 +2,7 @@ import { AppError } from '@rag/contracts/app-error';
 import { DocumentTextBuilder } from './document-text-builder.js';
 import { type ExtractedDocument, mediaTypes } from './extracted-document.js';
 import { type ExtractionLimits, limitExceeded } from './extraction-limits.js';
+import { corePropertiesPart, coreTitle } from './ooxml-core-properties.js';
 import {
   attribute,
   child,
@@ -14,18 +15,22 @@ import {
 import { readZipEntries } from './zip-archive.js';
 
 const titlePlaceholders = new Set(['title', 'ctrTitle']);
+/** The heading of a slide's speaker notes, one level below the slide title: heading path [slide title, "Notes"]. */
+const notesLabel = 'Notes';
 
 /**
  * PPTX read from its parts with fast-xml-parser: slides in presentation order, each slide a page. The slide's title
  * placeholder is its heading; every other text frame (shapes, groups, table cells) gives one block per paragraph.
- * Speaker notes are not included.
+ * The slide's speaker notes follow on the same page under the heading "Notes" (below the slide title, if any).
  */
 export function extractPptx(bytes: Uint8Array, limits: ExtractionLimits): ExtractedDocument {
   const wanted = (name: string) =>
     name === 'ppt/presentation.xml' ||
     name === 'ppt/_rels/presentation.xml.rels' ||
     /^ppt\/slides\/slide\d+\.xml$/.test(name) ||
-    name === 'docProps/core.xml';
+    /^ppt\/slides\/_rels\/slide\d+\.xml\.rels$/.test(name) ||
+    /^ppt\/notesSlides\/notesSlide\d+\.xml$/.test(name) ||
+    name === corePropertiesPart;
   const parts = readZipEntries(bytes, wanted, limits.maxDecompressedBytes, 'PPTX');
   const part = (name: string) => {
     const data = parts.get(name);
@@ -52,6 +57,17 @@ export function extractPptx(bytes: Uint8Array, limits: ExtractionLimits): Extrac
   if (slidePaths.length > limits.maxPages)
     throw limitExceeded('maxPages', limits.maxPages, slidePaths.length);
 
+  /** The notes slide that a slide's relationships name, if any. */
+  const notesPathOf = (slidePath: string): string | undefined => {
+    const rels = part(slidePath.replace(/([^/]+)$/, '_rels/$1.rels'));
+    const notes = children(child(rels, 'Relationships'), 'Relationship').find((relationship) =>
+      attribute(relationship, 'Type')?.endsWith('/notesSlide'),
+    );
+    if (!rels || !notes) return undefined;
+    return relationshipTargets(rels, slidePath.slice(0, slidePath.lastIndexOf('/'))).get(
+      attribute(notes, 'Id') ?? '',
+    );
+  };
   const builder = new DocumentTextBuilder(limits.maxTextChars);
   let firstTitle: string | null = null;
   slidePaths.forEach((path, index) => {
@@ -66,8 +82,30 @@ export function extractPptx(bytes: Uint8Array, limits: ExtractionLimits): Extrac
     }
     for (const shape of shapes.filter((shape) => !isTitle(shape)))
       for (const paragraph of paragraphsOf(shape)) builder.paragraph(paragraph, { page });
+    const notesPath = notesPathOf(path);
+    const notes = notesPath ? notesOf(part(notesPath)) : [];
+    if (notes.length > 0) {
+      builder.heading(2, notesLabel, { page });
+      for (const paragraph of notes) builder.paragraph(paragraph, { page });
+    }
   });
-  return builder.build({ mediaType: mediaTypes.pptx, title: firstTitle, pageCount: slidePaths.length });
+  return builder.build({
+    mediaType: mediaTypes.pptx,
+    // The core properties' title, else the first slide title.
+    title: coreTitle(parts, 'PPTX') ?? firstTitle,
+    pageCount: slidePaths.length,
+  });
+}
+
+/**
+ * The speaker notes of a notes slide: its body placeholder. The other placeholders on a notes page hold the slide
+ * picture, the slide number, header, footer and date.
+ */
+function notesOf(notesSlide: XmlNode | undefined): string[] {
+  const shapes = shapesOf(child(notesSlide, 'notes', 'cSld', 'spTree'));
+  return shapes
+    .filter((shape) => attribute(child(shape, 'nvSpPr', 'nvPr', 'ph'), 'type') === 'body')
+    .flatMap((shape) => paragraphsOf(shape));
 }
 
 /** Shapes with text, including those inside groups and graphic frames (tables), in tree order per kind. */

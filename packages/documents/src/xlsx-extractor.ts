@@ -2,6 +2,7 @@ import { AppError } from '@rag/contracts/app-error';
 import { DocumentTextBuilder } from './document-text-builder.js';
 import { type ExtractedDocument, mediaTypes } from './extracted-document.js';
 import { type ExtractionLimits, limitExceeded } from './extraction-limits.js';
+import { coreTitle } from './ooxml-core-properties.js';
 import {
   attribute,
   child,
@@ -73,7 +74,7 @@ export function extractXlsx(bytes: Uint8Array, limits: ExtractionLimits): Extrac
       firstRow = false;
     }
   });
-  return builder.build({ mediaType: mediaTypes.xlsx, title: null, pageCount: null });
+  return builder.build({ mediaType: mediaTypes.xlsx, title: coreTitle(parts, 'XLSX'), pageCount: null });
 }
 
 function cellText(cell: Parameters<typeof attribute>[0], sharedStrings: string[]): string {
