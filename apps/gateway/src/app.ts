@@ -43,6 +43,8 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
     readiness: [
       { name: 'postgres', check: () => checkPostgres(deps.pool) },
       { name: 'redis', check: () => deps.queue.checkHealth() },
+      // Searches need it; it reports Milvus down as well, so readiness names what is missing.
+      { name: 'search-service', check: () => deps.search.checkHealth() },
     ],
     routes(app) {
       const openApi = buildOpenApiDocument('1');

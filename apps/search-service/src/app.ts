@@ -7,6 +7,7 @@ import { parseInput } from '@rag/http/validate';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
 import type { Histogram } from 'prom-client';
+import type { DependencyWatch } from './dependency-watch.js';
 import type { SearchEngine } from './search-engine.js';
 
 export interface SearchAppDeps {
@@ -18,6 +19,11 @@ export interface SearchAppDeps {
   checkVectorStore: () => Promise<void>;
   checkEmbeddings: () => Promise<void>;
   serviceToken: string;
+  /**
+   * Dependencies watched in the background: while one is known to be down, searches answer 503 with
+   * Retry-After at once instead of waiting for its timeout.
+   */
+  watched?: DependencyWatch[];
 }
 
 export function createSearchApp(deps: SearchAppDeps): ServiceApp {
@@ -32,8 +38,14 @@ export function createSearchApp(deps: SearchAppDeps): ServiceApp {
     ],
     routes(app) {
       app.use('/v1', requireServiceToken(deps.serviceToken));
+      // For callers (the gateway's readiness): 503 naming the watched dependency that is down.
+      app.get('/v1/health', (_req, res) => {
+        for (const watch of deps.watched ?? []) watch.assertUp();
+        res.json({ status: 'ok' });
+      });
       app.post('/v1/search', requireJson, async (req, res) => {
         const request = parseInput(internalSearchRequestSchema, req.body);
+        for (const watch of deps.watched ?? []) watch.assertUp();
         const stop = deps.searchDuration.startTimer({ mode: request.mode });
         try {
           const answer = await deps.search(request);

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { Histogram } from 'prom-client';
 import { createSearchApp } from './app.js';
 import { loadConfig } from './config.js';
+import { createDependencyWatch } from './dependency-watch.js';
 import { createSearchCache } from './search-cache.js';
 import { createSearchEngine } from './search-engine.js';
 
@@ -64,6 +65,14 @@ const vectorStore = lazyVectorStore(
   (space) => createMilvusStore({ ...config.milvus, space }),
 );
 
+// A hung Milvus answers nothing: searches fail fast (503) once a probe has gone unanswered.
+const milvusWatch = createDependencyWatch({
+  name: 'Milvus',
+  check: async () => (await vectorStore.get()).checkHealth(),
+  intervalMs: 2_000,
+  timeoutMs: 2_000,
+});
+
 const { app, lifecycle } = createSearchApp({
   logger,
   metrics,
@@ -71,6 +80,7 @@ const { app, lifecycle } = createSearchApp({
   searchDuration,
   search: createSearchEngine({ pool, embeddings, vectorStore: vectorStore.get, model, stageDuration, cache }),
   checkVectorStore: async () => (await vectorStore.get()).checkHealth(),
+  watched: [milvusWatch],
   checkEmbeddings: async () => void (await embeddings.modelInfo()),
   serviceToken: config.serviceToken,
 });
@@ -80,6 +90,7 @@ logger.info({ port: config.http.port }, 'search service listening');
 onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
   { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
+  { name: 'stop milvus watch', run: async () => milvusWatch.stop() },
   { name: 'close milvus', run: () => vectorStore.close() },
   { name: 'close postgres', run: () => pool.end() },
   { name: 'close redis', run: async () => void (await redis.quit()) },

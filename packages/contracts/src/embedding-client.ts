@@ -38,13 +38,16 @@ export function createEmbeddingClient(options: {
     timeoutMs: options.timeoutMs ?? 60_000,
   });
   return {
-    embed: ({ texts, ...rest }) => client.post('/v1/embed', { inputs: texts, ...rest }, embedResponseSchema),
+    // Embedding and tokenizing change nothing: a call whose connection was reset may go again.
+    embed: ({ texts, ...rest }) =>
+      client.post('/v1/embed', { inputs: texts, ...rest }, embedResponseSchema, { idempotent: true }),
     modelInfo: () => client.get('/v1/model', modelInfoSchema),
     tokenize: ({ inputs, addSpecialTokens, offsets, truncate }) =>
       client.post(
         '/v1/tokenize',
         { inputs, add_special_tokens: addSpecialTokens, offsets, truncate },
         tokenizeResponseSchema,
+        { idempotent: true },
       ),
   };
 }

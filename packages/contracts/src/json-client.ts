@@ -22,26 +22,21 @@ export function createJsonClient(options: JsonClientOptions) {
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    body?: unknown,
+    body: unknown,
+    call: CallOptions,
   ): Promise<z.infer<S>> {
     let response: Response;
     try {
-      response = await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          'x-service-token': options.serviceToken,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
+      response = await send(method, path, body);
     } catch (error) {
-      const timedOut = (error as Error).name === 'TimeoutError';
-      throw new AppError(
-        timedOut ? 'timeout' : 'dependency_unavailable',
-        `${options.service} ${timedOut ? `did not answer within ${options.timeoutMs} ms` : `is unreachable: ${(error as Error).message}`}`,
-        { cause: error, retryable: true, context: { service: options.service, path } },
-      );
+      // A graceful restart of the remote closes its idle keep-alive connections; a request that was sent
+      // on one of them never reached a handler. An idempotent call goes again once, on a fresh connection.
+      if (!call.idempotent || !isConnectionReset(error)) throw unreachable(error, path);
+      try {
+        response = await send(method, path, body);
+      } catch (again) {
+        throw unreachable(again, path);
+      }
     }
     const text = await response.text();
     if (!response.ok) throw remoteError(options.service, path, response.status, text);
@@ -54,11 +49,46 @@ export function createJsonClient(options: JsonClientOptions) {
     return parsed.data;
   }
 
+  function send(method: 'GET' | 'POST', path: string, body: unknown): Promise<Response> {
+    return fetch(`${base}${path}`, {
+      method,
+      headers: {
+        'x-service-token': options.serviceToken,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? null : JSON.stringify(body),
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+  }
+
+  function unreachable(error: unknown, path: string): AppError {
+    const timedOut = (error as Error).name === 'TimeoutError';
+    return new AppError(
+      timedOut ? 'timeout' : 'dependency_unavailable',
+      `${options.service} ${timedOut ? `did not answer within ${options.timeoutMs} ms` : `is unreachable: ${(error as Error).message}`}`,
+      { cause: error, retryable: true, context: { service: options.service, path } },
+    );
+  }
+
   return {
-    get: <S extends z.ZodType>(path: string, schema: S) => request('GET', path, schema),
-    post: <S extends z.ZodType>(path: string, body: unknown, schema: S) =>
-      request('POST', path, schema, body),
+    get: <S extends z.ZodType>(path: string, schema: S, call: CallOptions = { idempotent: true }) =>
+      request('GET', path, schema, undefined, call),
+    post: <S extends z.ZodType>(path: string, body: unknown, schema: S, call: CallOptions = {}) =>
+      request('POST', path, schema, body, call),
   };
+}
+
+export interface CallOptions {
+  /** The call may run twice without harm (a read, a search): it is retried once on a reset connection. */
+  idempotent?: boolean;
+}
+
+/** Codes of a connection the other side closed or reset under a request (Node's fetch puts them in `cause`). */
+const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+function isConnectionReset(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return typeof cause?.code === 'string' && resetCodes.has(cause.code);
 }
 
 export type JsonClient = ReturnType<typeof createJsonClient>;

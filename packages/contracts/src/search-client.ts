@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { createJsonClient } from './json-client.js';
 import {
   type InternalSearchRequest,
@@ -7,7 +8,11 @@ import {
 
 export interface SearchClient {
   search(request: InternalSearchRequest): Promise<InternalSearchResponse>;
+  /** Throws while the search service is unreachable or reports a dependency (Milvus) down. */
+  checkHealth(): Promise<void>;
 }
+
+const healthSchema = z.object({ status: z.literal('ok') });
 
 export function createSearchClient(options: {
   baseUrl: string;
@@ -21,6 +26,9 @@ export function createSearchClient(options: {
     timeoutMs: options.timeoutMs ?? 30_000,
   });
   return {
-    search: (request) => client.post('/v1/search', request, internalSearchResponseSchema),
+    // A search changes nothing, so it may go again when its connection was reset.
+    search: (request) =>
+      client.post('/v1/search', request, internalSearchResponseSchema, { idempotent: true }),
+    checkHealth: async () => void (await client.get('/v1/health', healthSchema)),
   };
 }

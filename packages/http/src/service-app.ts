@@ -137,6 +137,10 @@ function problemHandler(): ErrorRequestHandler {
       req.log.error({ err: error, code: appError.code, context: appError.context }, 'request failed');
     }
     if (res.headersSent) return;
+    // A dependency that is down or a shutdown: the caller may try again, and is told when.
+    if (appError.status === 503 && appError.retryable && !res.getHeader('retry-after')) {
+      res.setHeader('retry-after', String(appError.context.retryAfterSeconds ?? 5));
+    }
     res
       .status(appError.status)
       .type(problemContentType)

@@ -1,0 +1,52 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createJsonClient } from './json-client.js';
+
+/**
+ * A server that resets the connection of every other request, as a restarting service does to requests
+ * that arrive on a keep-alive connection it is closing.
+ */
+let server: Server;
+let base: string;
+let requests = 0;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    requests++;
+    if (requests % 2 === 1) {
+      req.socket.destroy();
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ ok: true }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const schema = z.object({ ok: z.literal(true) });
+const client = () =>
+  createJsonClient({ baseUrl: base, service: 'test-service', timeoutMs: 5_000, serviceToken: 'token' });
+
+describe('json client', () => {
+  it('sends an idempotent call once more when its connection was reset', async () => {
+    requests = 0;
+    expect(await client().post('/search', { q: 1 }, schema, { idempotent: true })).toEqual({ ok: true });
+    expect(requests).toBe(2);
+  });
+
+  it('never repeats a call that is not idempotent', async () => {
+    requests = 0;
+    await expect(client().post('/create', { q: 1 }, schema)).rejects.toMatchObject({
+      code: 'dependency_unavailable',
+      retryable: true,
+    });
+    expect(requests).toBe(1);
+  });
+});
