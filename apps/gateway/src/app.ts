@@ -1,5 +1,7 @@
 import type { Authenticator } from '@rag/auth/authenticate';
 import type { SearchClient } from '@rag/contracts/search-client';
+import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
+import type { WebhookTargetPolicy } from '@rag/ingest-contract/webhook-target';
 import { checkPostgres, type Pool } from '@rag/db/pool';
 import { createServiceApp, type ServiceApp } from '@rag/http/service-app';
 import type { ObjectStorage } from '@rag/storage/object-storage';
@@ -33,6 +35,8 @@ export interface GatewayDeps {
   bodyLimit: string;
   rateLimits: RateLimits;
   corsOrigins: string[];
+  /** Where tenants' webhooks may point, and the cipher their signing secrets are stored under. */
+  webhooks: { targets: WebhookTargetPolicy; cipher: WebhookSecretCipher };
 }
 
 export function createGatewayApp(deps: GatewayDeps): ServiceApp {
@@ -43,8 +47,6 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
     readiness: [
       { name: 'postgres', check: () => checkPostgres(deps.pool) },
       { name: 'redis', check: () => deps.queue.checkHealth() },
-      // Searches need it; it reports Milvus down as well, so readiness names what is missing.
-      { name: 'search-service', check: () => deps.search.checkHealth() },
     ],
     routes(app) {
       const openApi = buildOpenApiDocument('1');
@@ -83,7 +85,7 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
           upload: { maxFileBytes: deps.maxUploadBytes, maxFieldBytes: 256 * 1024 },
         }),
       );
-      app.use(webhookRoutes({ pool: deps.pool }));
+      app.use(webhookRoutes({ pool: deps.pool, ...deps.webhooks }));
       app.use(searchRoutes({ pool: deps.pool, search: deps.search }));
     },
   });

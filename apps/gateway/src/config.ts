@@ -10,6 +10,7 @@ import {
 import { httpFromEnv, postgresFromEnv, redisFromEnv, sharedEnvNames } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
 import { type Env, readSecret } from '@rag/config/secret';
+import { webhookSettingsEnvNames, webhookSettingsSchema } from '@rag/ingest-contract/webhook-settings';
 import { storageEnvNames, storageFromEnv, storageSchema } from '@rag/storage/storage-config';
 import { z } from 'zod';
 import { parseTrustedProxies } from './client-address.js';
@@ -95,6 +96,8 @@ const schema = z.object({
       .default(50 * 1024 * 1024),
   }),
   storage: storageSchema,
+  /** Where tenants' webhooks may point and how their signing secrets are stored. */
+  webhooks: webhookSettingsSchema,
 });
 
 export type GatewayConfig = z.infer<typeof schema>;
@@ -145,10 +148,16 @@ export function loadConfig(env: Env): GatewayConfig {
         maxUploadBytes: env.MAX_UPLOAD_BYTES,
       }),
       storage: storageFromEnv(env),
+      webhooks: defined({
+        allowedHosts: env.WEBHOOK_ALLOWED_HOSTS,
+        allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+        secretKeys: readSecret(env, 'WEBHOOK_SECRET_KEY'),
+      }),
     },
     {
       ...sharedEnvNames,
       ...storageEnvNames,
+      ...webhookSettingsEnvNames,
       'ingest.maxUploadBytes': 'MAX_UPLOAD_BYTES',
       'auth.adminApiKey': 'ADMIN_API_KEY',
       'jwt.issuer': 'JWT_ISSUER',

@@ -7,6 +7,10 @@ import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
 import { insertTenant } from '@rag/db/tenant-repository';
+import {
+  createWebhookSecretCipher,
+  deriveWebhookSecretKey,
+} from '@rag/ingest-contract/webhook-secret-cipher';
 import { closeServer, listen } from '@rag/http/http-server';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { createObjectStorage } from '@rag/storage/storage-config';
@@ -18,6 +22,7 @@ import { createGatewayApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createIngestQueue } from './ingest-queue.js';
 import { createRateLimits } from './rate-limits.js';
+import { resealWebhookSecrets } from './webhook-secret-reseal.js';
 import { startStuckWorkSweeper } from './stuck-work-sweeper.js';
 
 const config = loadConfig(process.env);
@@ -27,6 +32,11 @@ const metrics = createServiceMetrics('gateway');
 const pool = createPool({ ...config.postgres, applicationName: 'gateway' });
 await migrate(pool, config.postgres.schema);
 await insertTenant(pool, config.auth.defaultTenant, config.auth.defaultTenant);
+
+const webhookCipher = createWebhookSecretCipher(
+  config.webhooks.secretKeys ?? [deriveWebhookSecretKey(config.serviceToken)],
+);
+await resealWebhookSecrets(pool, webhookCipher, logger);
 
 // Producers fail fast while Redis is down (no offline queue), so callers get a 503 instead of a hang.
 const redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
@@ -56,6 +66,10 @@ const { app, lifecycle } = createGatewayApp({
   authenticate,
   apiKeyPepper: config.auth.apiKeyPepper,
   bodyLimit: config.limits.bodyLimit,
+  webhooks: {
+    targets: { allowedHosts: config.webhooks.allowedHosts, allowPrivate: config.webhooks.allowPrivate },
+    cipher: webhookCipher,
+  },
 });
 const server = await listen(app, config.http.host, config.http.port);
 logger.info({ host: config.http.host, port: config.http.port }, 'gateway listening');

@@ -5,15 +5,24 @@ import {
   ingestEventSchema,
   ingestEventsQueueName,
 } from '@rag/ingest-contract/ingest-event';
+import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
 import {
   eventIdHeader,
   signatureHeader,
   signWebhookBody,
   timestampHeader,
 } from '@rag/ingest-contract/webhook-signature';
+import {
+  isUnresolvableHost,
+  redactWebhookUrl,
+  resolveWebhookTarget,
+  type WebhookTarget,
+  type WebhookTargetPolicy,
+} from '@rag/ingest-contract/webhook-target';
 import type { Logger } from '@rag/telemetry/logger';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { postWebhook } from './webhook-post.js';
 
 /** Webhook deliveries wait on this queue, so a slow or failing receiver never holds up ingestion. */
 export const webhookQueueName = 'ingest-webhooks';
@@ -72,7 +81,10 @@ export function createCompletionEvents(options: CompletionEventsOptions): Comple
 
 /**
  * Delivers webhook jobs: POSTs the event, signed with the tenant's current secret, and treats anything but
- * a 2xx as a failure for BullMQ to retry. A tenant that removed its webhook meanwhile gets nothing.
+ * a 2xx as a failure for BullMQ to retry. A tenant that removed its webhook meanwhile gets nothing. The URL
+ * is checked against the target policy again right before each delivery (its name may resolve elsewhere
+ * since it was set), and the request goes to the checked address. Logs and errors show the URL without
+ * credentials or query.
  */
 export function createWebhookDeliveryWorker(options: {
   connection: Redis;
@@ -80,45 +92,50 @@ export function createWebhookDeliveryWorker(options: {
   pool: Pool;
   logger: Logger;
   timeoutMs: number;
+  targets: WebhookTargetPolicy;
+  cipher: WebhookSecretCipher;
 }): Worker {
   async function deliver(job: Job<IngestEvent>): Promise<string> {
     const event = job.data;
     const webhook = await findWebhook(options.pool, event.tenantId);
     if (!webhook) return 'no webhook';
+    const shownUrl = redactWebhookUrl(webhook.url);
+    let target: WebhookTarget;
+    try {
+      target = await resolveWebhookTarget(webhook.url, options.targets);
+    } catch (error) {
+      if (isUnresolvableHost(error)) throw new Error(`Webhook ${shownUrl}: ${(error as Error).message}`);
+      options.logger.warn({ event_id: event.id, url: shownUrl, err: error }, 'webhook target refused');
+      throw new UnrecoverableError(`Webhook ${shownUrl} refused: ${(error as Error).message}`);
+    }
+    const secret = options.cipher.open(event.tenantId, webhook.secret);
     const body = JSON.stringify(event);
     const timestamp = Math.floor(Date.now() / 1000);
-    let response: Response;
+    let status: number;
     try {
-      response = await fetch(webhook.url, {
-        method: 'POST',
-        headers: {
+      status = await postWebhook(
+        target,
+        {
           'content-type': 'application/json',
-          [signatureHeader]: signWebhookBody(webhook.secret, timestamp, body),
+          [signatureHeader]: signWebhookBody(secret, timestamp, body),
           [timestampHeader]: String(timestamp),
           [eventIdHeader]: event.id,
         },
         body,
-        redirect: 'error',
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
+        options.timeoutMs,
+      );
     } catch (error) {
-      throw new Error(`Webhook ${webhook.url} unreachable: ${(error as Error).message}`);
+      throw new Error(`Webhook ${shownUrl} unreachable: ${(error as Error).message}`);
     }
-    await response.body?.cancel();
-    if (response.status >= 200 && response.status < 300) {
-      options.logger.info({ event_id: event.id, status: response.status }, 'webhook delivered');
-      return `delivered ${response.status}`;
+    if (status >= 200 && status < 300) {
+      options.logger.info({ event_id: event.id, status }, 'webhook delivered');
+      return `delivered ${status}`;
     }
     // A receiver that refuses the request itself (other than rate limiting) will not change its mind.
-    if (
-      response.status >= 400 &&
-      response.status < 500 &&
-      response.status !== 408 &&
-      response.status !== 429
-    ) {
-      throw new UnrecoverableError(`Webhook ${webhook.url} refused the event with ${response.status}`);
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      throw new UnrecoverableError(`Webhook ${shownUrl} refused the event with ${status}`);
     }
-    throw new Error(`Webhook ${webhook.url} answered ${response.status}`);
+    throw new Error(`Webhook ${shownUrl} answered ${status}`);
   }
   return new Worker(webhookQueueName, deliver, {
     connection: options.connection,

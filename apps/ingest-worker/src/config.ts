@@ -17,6 +17,7 @@ import {
 } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
 import { type Env, readSecret } from '@rag/config/secret';
+import { webhookSettingsEnvNames, webhookSettingsSchema } from '@rag/ingest-contract/webhook-settings';
 import { storageEnvNames, storageFromEnv, storageSchema } from '@rag/storage/storage-config';
 import { z } from 'zod';
 
@@ -55,7 +56,8 @@ const schema = z.object({
     /** A crashed writer's collection lock frees itself after this long. */
     collectionLockTtlMs: z.coerce.number().int().min(1000).default(30_000),
   }),
-  webhooks: z.object({
+  /** Delivery, and the same target policy and secret keys as the gateway's (see webhook-settings). */
+  webhooks: webhookSettingsSchema.extend({
     attempts: z.coerce.number().int().min(1).max(50).default(10),
     backoffMs: z.coerce.number().int().min(10).default(1000),
     timeoutMs: z.coerce.number().int().min(100).default(10_000),
@@ -93,12 +95,16 @@ export function loadConfig(env: Env): WorkerConfig {
         attempts: env.WEBHOOK_ATTEMPTS,
         backoffMs: env.WEBHOOK_BACKOFF_MS,
         timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+        allowedHosts: env.WEBHOOK_ALLOWED_HOSTS,
+        allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+        secretKeys: readSecret(env, 'WEBHOOK_SECRET_KEY'),
       }),
       storage: storageFromEnv(env),
     },
     {
       ...sharedEnvNames,
       ...storageEnvNames,
+      ...webhookSettingsEnvNames,
       'worker.concurrency': 'WORKER_CONCURRENCY',
       'worker.chunkOverlapTokens': 'CHUNK_OVERLAP_TOKENS',
       'worker.embedBatchSize': 'EMBED_BATCH_SIZE',

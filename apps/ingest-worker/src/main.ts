@@ -5,6 +5,10 @@ import { closeServer, listen } from '@rag/http/http-server';
 import { createServiceApp } from '@rag/http/service-app';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { ingestQueueName } from '@rag/ingest-contract/ingest-job';
+import {
+  createWebhookSecretCipher,
+  deriveWebhookSecretKey,
+} from '@rag/ingest-contract/webhook-secret-cipher';
 import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
@@ -108,6 +112,10 @@ const webhookWorker = createWebhookDeliveryWorker({
   pool,
   logger,
   timeoutMs: config.webhooks.timeoutMs,
+  targets: { allowedHosts: config.webhooks.allowedHosts, allowPrivate: config.webhooks.allowPrivate },
+  cipher: createWebhookSecretCipher(
+    config.webhooks.secretKeys ?? [deriveWebhookSecretKey(config.serviceToken)],
+  ),
 });
 webhookWorker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));
 

@@ -4,16 +4,46 @@ import type { Pool } from '@rag/db/pool';
 import { deleteWebhook, findWebhook, upsertWebhook } from '@rag/db/webhook-repository';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
+import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
+import {
+  redactWebhookUrl,
+  resolveWebhookTarget,
+  type WebhookTargetPolicy,
+} from '@rag/ingest-contract/webhook-target';
 import { Router } from 'express';
+import { audit } from '../audit.js';
 import { mountRoute } from '../mount-route.js';
 
+export interface WebhookRouteDeps {
+  pool: Pool;
+  /** Where webhooks may point; the worker checks the same policy again before each delivery. */
+  targets: WebhookTargetPolicy;
+  /** Seals the signing secret before it is stored. */
+  cipher: WebhookSecretCipher;
+}
+
 /** The caller's tenant's completion webhook. The secret is write-only: it never comes back. */
-export function webhookRoutes(deps: { pool: Pool }): Router {
+export function webhookRoutes(deps: WebhookRouteDeps): Router {
   const router = Router();
 
   mountRoute(router, 'post', '/v1/webhook', requireJson, async (req, res, principal) => {
     const body = parseInput(setWebhookSchema, req.body);
-    const webhook = await upsertWebhook(deps.pool, principal.tenantId, body.url, body.secret);
+    // Refused here already (422) so the tenant learns at once; the worker checks again at delivery.
+    const target = await resolveWebhookTarget(body.url, deps.targets);
+    // The parsed form: percent-encoded, so characters PostgreSQL cannot store (NUL) never reach it.
+    const url = target.url.href;
+    const webhook = await upsertWebhook(
+      deps.pool,
+      principal.tenantId,
+      url,
+      deps.cipher.seal(principal.tenantId, body.secret),
+    );
+    if (!webhook) throw new AppError('not_found', `Tenant ${principal.tenantId} not found`);
+    await audit(deps.pool, req, principal, 'webhook.set', {
+      tenantId: principal.tenantId,
+      target: null,
+      details: { url: redactWebhookUrl(url) },
+    });
     res.status(200).json({ url: webhook.url, updated_at: webhook.updatedAt.toISOString() });
   });
 
@@ -23,9 +53,14 @@ export function webhookRoutes(deps: { pool: Pool }): Router {
     res.json({ url: webhook.url, updated_at: webhook.updatedAt.toISOString() });
   });
 
-  mountRoute(router, 'delete', '/v1/webhook', async (_req, res, principal) => {
+  mountRoute(router, 'delete', '/v1/webhook', async (req, res, principal) => {
     const removed = await deleteWebhook(deps.pool, principal.tenantId);
     if (!removed) throw new AppError('not_found', `Tenant ${principal.tenantId} has no webhook`);
+    await audit(deps.pool, req, principal, 'webhook.delete', {
+      tenantId: principal.tenantId,
+      target: null,
+      details: { url: redactWebhookUrl(removed.url) },
+    });
     res.json({ url: removed.url, updated_at: removed.updatedAt.toISOString() });
   });
 

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAuthenticator } from '@rag/auth/authenticate';
+import { createSearchClient } from '@rag/contracts/search-client';
+import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
+import { migrate } from '@rag/db/migrate';
+import { insertTenant } from '@rag/db/tenant-repository';
+import { closeServer, listen } from '@rag/http/http-server';
+import {
+  createWebhookSecretCipher,
+  parseWebhookSecretKeys,
+} from '@rag/ingest-contract/webhook-secret-cipher';
+import type { WebhookTargetPolicy } from '@rag/ingest-contract/webhook-target';
+import { createLocalStorage } from '@rag/storage/local-storage';
+import { createLogger } from '@rag/telemetry/logger';
+import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
+import { createTestDatabase, type TestDatabase, uniqueTestPrefix } from '@rag/testing/test-database';
+import { Redis } from 'ioredis';
+import { createGatewayApp, type GatewayDeps } from './app.js';
+import { createIngestQueue } from './ingest-queue.js';
+import { createRateLimits } from './rate-limits.js';
+
+export const testAdminKey = `admin-${'0123456789abcdef'.repeat(2)}`;
+
+export interface TestGateway {
+  db: TestDatabase;
+  /** JSON request to the gateway; the bootstrap admin key unless another is given. */
+  call(
+    method: string,
+    path: string,
+    options?: { key?: string; body?: unknown },
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The gateway app on a free local port with the real PostgreSQL (a private schema), Redis (a private key
+ * prefix) and local object storage; the search service is not started (routes under test do not call it).
+ */
+export async function startTestGateway(
+  options: { webhookTargets?: WebhookTargetPolicy; tenants?: string[] } = {},
+): Promise<TestGateway> {
+  const db = await createTestDatabase('gateway', migrate);
+  for (const tenant of ['default', ...(options.tenants ?? [])]) await insertTenant(db.pool, tenant, tenant);
+  const prefix = uniqueTestPrefix('gateway');
+  const redis = new Redis('redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  await new Promise((resolve) => redis.once('ready', resolve));
+  const storageRoot = await mkdtemp(join(tmpdir(), 'rag-gateway-test-'));
+  const pepper = 'test-pepper';
+  const queue = createIngestQueue({ connection: redis, prefix, attempts: 1, backoffMs: 100 });
+  const deps: GatewayDeps = {
+    logger: createLogger({ service: 'gateway', level: 'silent' }),
+    metrics: createServiceMetrics('gateway'),
+    pool: db.pool,
+    queue,
+    storage: createLocalStorage({ root: storageRoot }),
+    maxUploadBytes: 1024 * 1024,
+    search: createSearchClient({ baseUrl: 'http://127.0.0.1:9', serviceToken: 'x'.repeat(32) }),
+    authenticate: createAuthenticator({
+      adminApiKey: testAdminKey,
+      defaultTenant: 'default',
+      pepper,
+      findKeyByHash: (hash) => findActiveApiKeyByHash(db.pool, hash),
+    }),
+    apiKeyPepper: pepper,
+    bodyLimit: '1mb',
+    rateLimits: createRateLimits({
+      redis,
+      keyPrefix: prefix,
+      perAddressPerMinute: 100_000,
+      perCredentialPerMinute: 100_000,
+    }),
+    corsOrigins: [],
+    webhooks: {
+      targets: options.webhookTargets ?? { allowedHosts: [], allowPrivate: false },
+      cipher: createWebhookSecretCipher(parseWebhookSecretKeys(`test:${randomBytes(32).toString('base64')}`)),
+    },
+  };
+  const { app } = createGatewayApp(deps);
+  const server = await listen(app, '127.0.0.1', 0);
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    db,
+    async call(method, path, callOptions = {}) {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${callOptions.key ?? testAdminKey}`,
+          ...(callOptions.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(callOptions.body === undefined ? {} : { body: JSON.stringify(callOptions.body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : {} };
+    },
+    async close() {
+      await closeServer(server, 1000);
+      await queue.close();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+      await db.drop();
+      await rm(storageRoot, { recursive: true, force: true });
+    },
+  };
+}

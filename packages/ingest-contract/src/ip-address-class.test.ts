@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { classifyAddress } from './ip-address-class.js';
+
+describe('classifyAddress', () => {
+  it.each([
+    ['127.0.0.1', 'loopback'],
+    ['127.1', 'loopback'],
+    ['0x7f000001', 'loopback'],
+    ['2130706433', 'loopback'],
+    ['0177.0.0.1', 'loopback'],
+    ['127.0.1', 'loopback'],
+    ['::1', 'loopback'],
+    ['[::1]', 'loopback'],
+    ['0:0:0:0:0:0:0:1', 'loopback'],
+    ['[::ffff:127.0.0.1]', 'loopback'],
+    ['::ffff:7f00:1', 'loopback'],
+    ['::127.0.0.1', 'loopback'],
+    ['::ffff:0:127.0.0.1', 'loopback'],
+    ['64:ff9b::127.0.0.1', 'loopback'],
+    ['64:ff9b::7f00:1', 'loopback'],
+    ['2002:7f00:1::', 'loopback'],
+    ['10.1.2.3', 'private'],
+    ['172.16.0.1', 'private'],
+    ['172.31.255.255', 'private'],
+    ['192.168.1.1', 'private'],
+    ['::ffff:10.0.0.1', 'private'],
+    ['64:ff9b::192.168.0.1', 'private'],
+    ['fc00::1', 'private'],
+    ['fd12:3456::1', 'private'],
+    ['100.64.0.1', 'shared'],
+    ['100.127.255.255', 'shared'],
+    ['169.254.169.254', 'metadata'],
+    ['::ffff:169.254.169.254', 'metadata'],
+    ['0xa9fea9fe', 'metadata'],
+    ['fd00:ec2::254', 'metadata'],
+    ['169.254.1.1', 'link-local'],
+    ['fe80::1', 'link-local'],
+    ['fe80::1%eth0', 'link-local'],
+    ['[fe80::1%25eth0]', 'link-local'],
+    ['224.0.0.1', 'multicast'],
+    ['ff02::1', 'multicast'],
+    ['0.0.0.0', 'unspecified'],
+    ['0', 'unspecified'],
+    ['0.1.2.3', 'unspecified'],
+    ['::', 'unspecified'],
+    ['[::]', 'unspecified'],
+    ['255.255.255.255', 'broadcast'],
+    ['240.0.0.1', 'reserved'],
+    ['192.0.2.1', 'reserved'],
+    ['2001:db8::1', 'reserved'],
+    ['8.8.8.8', 'public'],
+    ['93.184.216.34', 'public'],
+    ['172.32.0.1', 'public'],
+    ['100.128.0.1', 'public'],
+    ['::ffff:8.8.8.8', 'public'],
+    ['2606:4700:4700::1111', 'public'],
+    ['64:ff9b::8.8.8.8', 'public'],
+  ])('%s is %s', (address, kind) => {
+    expect(classifyAddress(address)).toBe(kind);
+  });
+
+  it.each([
+    'example.com',
+    'localhost',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '1.2.3.256',
+    '08.1.1.1',
+    '::1::2',
+    '12345::',
+    'g::1',
+  ])('%s is not an address', (text) => {
+    expect(classifyAddress(text)).toBeUndefined();
+  });
+});
