@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders every overlay with `kubectl kustomize`, validates each object offline against the Kubernetes
 # OpenAPI schemas (PyPI's kubernetes-validate, strict: unknown fields fail) for the oldest and newest
-# Kubernetes versions we support, then runs the policy checks (infra/checks/k8s-policy.py) on the output.
+# Kubernetes versions we support, then runs the policy checks (infra/checks/k8s-policy.py) and the quota check
+# (infra/checks/k8s-quota.py: each namespace's ResourceQuota covers its pods at HPA maximum) on the output.
 # One line per check; exits 1 if any fails. Needs kubectl and python3; creates .venv/k8s-tools on first run.
 #
 #   bash infra/checks/kustomize.sh
@@ -27,6 +28,12 @@ else
   fail "policy self-test" "$out/self-test.log"
 fi
 
+if "$venv/python" infra/checks/k8s-quota.py --self-test >"$out/quota-self-test.log" 2>&1; then
+  pass "quota self-test"
+else
+  fail "quota self-test" "$out/quota-self-test.log"
+fi
+
 for overlay in "${overlays[@]}"; do
   rendered="$out/$overlay.yaml"
   if ! kubectl kustomize "infra/overlays/$overlay" >"$rendered" 2>"$out/$overlay.err"; then
@@ -49,6 +56,13 @@ for overlay in "${overlays[@]}"; do
   else
     grep -v ': ok$' "$out/$overlay-policy.log" | sed "s|$out/||" >"$out/$overlay-policy.fail" || true
     fail "policy $overlay" "$out/$overlay-policy.fail"
+  fi
+
+  if "$venv/python" infra/checks/k8s-quota.py "$rendered" >"$out/$overlay-quota.log" 2>&1; then
+    pass "quota $overlay"
+  else
+    grep FAIL "$out/$overlay-quota.log" | sed "s|$out/||" >"$out/$overlay-quota.fail" || true
+    fail "quota $overlay" "$out/$overlay-quota.fail"
   fi
 done
 
