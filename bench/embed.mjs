@@ -223,10 +223,12 @@ async function freePort() {
 
 async function startService(model) {
   const port = await freePort();
+  const managementPort = await freePort();
   const token = 'bench-service-token-0123456789abcdef0123';
   const env = {
     ...process.env,
     PORT: String(port),
+    MANAGEMENT_PORT: String(managementPort),
     HOST: '127.0.0.1',
     SERVICE_TOKEN: token,
     MODEL_DIR: model.dir,
@@ -255,7 +257,7 @@ async function startService(model) {
     const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 200, 'waiting'))]);
     if (code !== 'waiting') throw new Error(`service exited (${code}): ${stderr.slice(-2000)}`);
     try {
-      const response = await fetch(`${url}/health/ready`);
+      const response = await fetch(`http://127.0.0.1:${managementPort}/health/ready`);
       if (response.ok) break;
     } catch {
       // not listening yet

@@ -69,7 +69,8 @@ WORKDIR /app
 COPY --from=build /prod/${APP}/ ./
 USER 10001:10001
 EXPOSE ${APP_PORT}
-# Liveness through node's fetch (the slim image has no curl); /health/ready is for the orchestrator.
+# Liveness through node's fetch (the slim image has no curl); /health/ready is for the orchestrator, on
+# MANAGEMENT_PORT (PORT + 1000).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "const h=process.env.HOST||'';const host=h===''||h==='0.0.0.0'||h==='::'?'127.0.0.1':h.includes(':')?'['+h+']':h;fetch('http://'+host+':'+process.env.PORT+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]

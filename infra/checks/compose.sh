@@ -152,7 +152,8 @@ prom = yaml.safe_load(open("infra/prometheus/prometheus.yml"))
 if "rules/*.yml" not in (prom.get("rule_files") or []):
     problems.append("prometheus.yml does not load rules/*.yml")
 targets = {t for job in prom.get("scrape_configs", []) for sc in job.get("static_configs", []) for t in sc.get("targets", [])}
-for target in ("gateway:8080", "embedding-service:8081", "search-service:8082", "ingest-worker:8083"):
+# /metrics is served on each service's management port (PORT + 1000) only.
+for target in ("gateway:9080", "embedding-service:9081", "search-service:9082", "ingest-worker:9083"):
     if target not in targets:
         problems.append(f"prometheus.yml does not scrape {target}")
 ds = yaml.safe_load(open("infra/grafana/provisioning/datasources/prometheus.yaml"))

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the four app images from docker/<app>.Dockerfile with buildah and runs them with podman against
 # the local PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) and a private Milvus Lite, each app in
-# its own schema, key prefix and collection prefix. For every image it checks: the build, /health/ready
-# answering 200, the process running as uid 10001, the HEALTHCHECK being defined and passing, and a clean
-# exit (code 0) on SIGTERM; through the gateway it creates a collection with the admin key, ingests a
-# document until it is ready and finds it by search. Prints `image <app>: ok` or
+# its own schema, key prefix and collection prefix. For every image it checks: the build, /health/ready (on
+# the management port) answering 200, the process running as uid 10001, the HEALTHCHECK being defined and
+# passing, and a clean exit (code 0) on SIGTERM; through the gateway it creates a collection with the admin
+# key, ingests a document until it is ready and finds it by search. Prints `image <app>: ok` or
 # `image <app>: FAILED <reason>` per image and exits with 1 when any failed.
 #
 # Needs root (rootful podman), the Debian mirror and the npm registry. Without Docker Hub access the base
@@ -17,7 +17,7 @@ apps=(gateway ingest-worker embedding-service search-service)
 ready_timeout=${READY_TIMEOUT:-120}
 uid_expected=10001
 
-declare -A result=() port=() container=() built=()
+declare -A result=() port=() management_port=() container=() built=()
 timings=()
 log() { printf '[images] %s\n' "$*" >&2; }
 fail() { # app reason: keeps the first reason of each app
@@ -128,7 +128,7 @@ fi
 # 5. Run every image that built.
 service_token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')   # 48 characters
 admin_key="admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-for app in "${apps[@]}"; do port[$app]=$(free_port); done
+for app in "${apps[@]}"; do port[$app]=$(free_port); management_port[$app]=$(free_port); done
 database_url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 redis_url=${REDIS_URL:-redis://127.0.0.1:6379}
 
@@ -137,7 +137,7 @@ run_app() { # app extra-podman-args...
   shift
   if pod run -d --name "$name" --runtime=runc --network host \
     --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
-    -e HOST=127.0.0.1 -e PORT="${port[$app]}" -e LOG_LEVEL=info -e SERVICE_TOKEN="$service_token" \
+    -e HOST=127.0.0.1 -e PORT="${port[$app]}" -e MANAGEMENT_PORT="${management_port[$app]}" -e LOG_LEVEL=info -e SERVICE_TOKEN="$service_token" \
     "$@" "rag/$app:ci" >/dev/null; then
     container[$app]=$name
   else
@@ -165,7 +165,7 @@ wait_ready() {
     pending=0
     for app in "${apps[@]}"; do
       [ -n "${container[$app]:-}" ] && [ -z "${result[$app]:-}" ] && [ -z "${ready[$app]:-}" ] || continue
-      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:${port[$app]}/health/ready" || true)
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:${management_port[$app]}/health/ready" || true)
       if [ "$code" = 200 ]; then
         ready[$app]=$((SECONDS - run_start))
         log "$app ready after ${ready[$app]}s"

@@ -6,7 +6,9 @@ liveness and readiness probes, CPU and memory requests and limits, runs as non-r
 filesystem without privilege escalation, drops ALL capabilities under the RuntimeDefault seccomp profile,
 uses a pinned image (a tag other than `latest`, or a digest); no secret value is written inline (env values,
 ConfigMaps, Secret objects); every Deployment has an HPA and a PodDisruptionBudget; the gateway and the ingest
-worker (by their `app.kubernetes.io/name`) use object storage, not local disk, with the same settings.
+worker (by their `app.kubernetes.io/name`) use object storage, not local disk, with the same settings;
+readiness probes and the Prometheus scrape port use the container port named `management` (readiness names
+failing dependencies and metrics show internals: neither belongs on the port that Services route to).
 
 Usage: k8s-policy.py FILE...   (multi-document YAML; `-` reads stdin)
        k8s-policy.py --self-test
@@ -90,6 +92,9 @@ def check_container(container: dict, pod: dict, where: str, probes_required: boo
         for probe in ("livenessProbe", "readinessProbe"):
             if not container.get(probe):
                 bad("probe", f"no {probe}")
+        ready_port = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("port")
+        if ready_port is not None and ready_port != MANAGEMENT_PORT_NAME:
+            bad("management-port", f"readinessProbe uses port {ready_port}, not the `{MANAGEMENT_PORT_NAME}` port")
 
     resources = container.get("resources") or {}
     for section in ("requests", "limits"):
@@ -145,10 +150,32 @@ def check_workload(obj: dict) -> list[Violation]:
     found: list[Violation] = []
     for container in pod.get("containers") or []:
         found += check_container(container, pod, f"{name} container {container.get('name')}", True)
+    found += check_scrape_port(obj, pod, name)
     for container in pod.get("initContainers") or []:
         # Init containers run to completion: probes do not apply, the rest does.
         found += check_container(container, pod, f"{name} initContainer {container.get('name')}", False)
     return found
+
+
+MANAGEMENT_PORT_NAME = "management"
+
+
+def check_scrape_port(obj: dict, pod: dict, name: str) -> list[Violation]:
+    """The prometheus.io/port annotation must point at a container's management port."""
+    template = (obj.get("spec") or {}).get("template") or {}
+    annotations = (template.get("metadata") or {}).get("annotations") or {}
+    if str(annotations.get("prometheus.io/scrape", "")).lower() != "true":
+        return []
+    management = {
+        str(port.get("containerPort"))
+        for container in pod.get("containers") or []
+        for port in container.get("ports") or []
+        if port.get("name") == MANAGEMENT_PORT_NAME
+    }
+    scraped = str(annotations.get("prometheus.io/port", ""))
+    if scraped in management:
+        return []
+    return [Violation("management-port", name, f"prometheus.io/port {scraped or '(unset)'} is not a `{MANAGEMENT_PORT_NAME}` container port")]
 
 
 def selector_matches(selector: dict | None, labels: dict) -> bool:
@@ -273,19 +300,22 @@ metadata: {name: good, namespace: t}
 spec:
   selector: {matchLabels: {app: good}}
   template:
-    metadata: {labels: {app: good}}
+    metadata:
+      labels: {app: good}
+      annotations: {prometheus.io/scrape: "true", prometheus.io/port: "9080"}
     spec:
       securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}
       containers:
         - name: app
           image: rag/good:1.0.0
+          ports: [{name: http, containerPort: 8080}, {name: management, containerPort: 9080}]
           env:
             - name: SERVICE_TOKEN
               valueFrom: {secretKeyRef: {name: s, key: SERVICE_TOKEN}}
             - name: SERVICE_TOKEN_FILE
               value: /run/secrets/token
           livenessProbe: {httpGet: {path: /health, port: 8080}}
-          readinessProbe: {httpGet: {path: /health/ready, port: 8080}}
+          readinessProbe: {httpGet: {path: /health/ready, port: management}}
           resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: "1", memory: 128Mi}}
           securityContext:
             allowPrivilegeEscalation: false
@@ -365,9 +395,15 @@ metadata: {name: bad, namespace: t}
 spec:
   selector: {matchLabels: {app: bad}}
   template:
-    metadata: {labels: {app: bad}}
+    metadata:
+      labels: {app: bad}
+      annotations: {prometheus.io/scrape: "true", prometheus.io/port: "8080"}
     spec:
       containers:
+        - name: public-probe
+          image: rag/bad:1.0.0
+          ports: [{name: http, containerPort: 8080}]
+          readinessProbe: {httpGet: {path: /health/ready, port: http}}
         - name: latest
           image: rag/bad:latest
           env:
@@ -428,6 +464,8 @@ EXPECTED_BAD = {
     ("inline-secret", "Deployment/bad container latest", "env SOME_URL holds a URL with a password; use valueFrom.secretKeyRef"),
     ("inline-secret", "Secret/inline", "Secret with values in the manifests; reference an externally managed Secret"),
     ("inline-secret", "ConfigMap/cfg", "key DATABASE_URL looks like a secret; put it in a Secret"),
+    ("management-port", "Deployment/bad container public-probe", "readinessProbe uses port http, not the `management` port"),
+    ("management-port", "Deployment/bad", "prometheus.io/port 8080 is not a `management` container port"),
     ("hpa", "Deployment/bad", "no HorizontalPodAutoscaler targets it"),
     ("pdb", "Deployment/bad", "no PodDisruptionBudget selects its pods"),
     ("storage", "Deployment/gateway", "STORAGE_DRIVER is local; uploads need object storage (s3) the gateway and the worker share"),

@@ -4,12 +4,12 @@
 //
 //   SMOKE_API_KEY=rag_... node scripts/deploy/smoke.mjs --base-url https://rag.staging.example.com
 //
-// Checks, in order: liveness and readiness; that the API refuses a call without a credential; an
-// authenticated search in the smoke collection; and an ingest round trip (a document with a unique phrase
-// goes in, becomes ready, is found by search, is deleted and is gone). The key comes from the environment,
-// never an argument (arguments show in process lists); it needs the editor role on the smoke collection
-// (docs/runbook.md shows how to create one). Prints one line per check and exits 1 on the first failure,
-// naming it; the smoke document is deleted whatever happens.
+// Checks, in order: liveness, and that readiness and metrics are not served publicly; that the API refuses a
+// call without a credential; an authenticated search in the smoke collection; and an ingest round trip (a
+// document with a unique phrase goes in, becomes ready, is found by search, is deleted and is gone). The key
+// comes from the environment, never an argument (arguments show in process lists); it needs the editor role
+// on the smoke collection (docs/runbook.md shows how to create one). Prints one line per check and exits 1 on
+// the first failure, naming it; the smoke document is deleted whatever happens.
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 const usage = `usage: SMOKE_API_KEY=... node scripts/deploy/smoke.mjs --base-url URL [options]
   --base-url URL      the gateway (or SMOKE_BASE_URL)
   --collection NAME   an existing collection the key can write to (default: SMOKE_COLLECTION or "smoke")
-  --timeout SECONDS   how long to wait for readiness and for the document to be indexed (default 120)
+  --timeout SECONDS   how long to wait for liveness and for the document to be indexed (default 120)
   --no-ingest         search only: skip the ingest round trip`;
 
 export class SmokeFailure extends Error {}
@@ -129,13 +129,15 @@ export async function runSmoke(options, log = console.log) {
     }
   }
 
-  expectStatus('GET /health', await call('GET', '/health', { key: null }), 200);
-  pass('health');
-  await poll('not ready', async () => {
-    expectStatus('GET /health/ready', await call('GET', '/health/ready', { key: null }), 200);
+  await poll('not live', async () => {
+    expectStatus('GET /health', await call('GET', '/health', { key: null }), 200);
     return true;
   });
-  pass('ready');
+  pass('health');
+  // Readiness (which names failing dependencies) and metrics live on the management port only.
+  expectStatus('GET /health/ready', await call('GET', '/health/ready', { key: null }), 404);
+  expectStatus('GET /metrics', await call('GET', '/metrics', { key: null }), 404);
+  pass('probes private');
 
   expectStatus(
     'POST /v1/search without a credential',

@@ -129,7 +129,7 @@ describe('the smoke test', () => {
     expect(result.code).toBe(0);
     expect(result.stdout.match(/^smoke [a-z -]+: ok$/gm)).toEqual([
       'smoke health: ok',
-      'smoke ready: ok',
+      'smoke probes private: ok',
       'smoke credential required: ok',
       'smoke search smoke: ok',
       'smoke ingest ready: ok',
@@ -370,7 +370,7 @@ describe('the production error-ratio gate, on a real Prometheus scraping the gat
         'scrape_configs:',
         '  - job_name: gateway',
         '    static_configs:',
-        `      - targets: ["${gatewayAddress}"]`,
+        `      - targets: ["${new URL(stack.services.at(-1)!.managementUrl).host}"]`,
         '        labels: { namespace: rag-prod, pod: gateway-green-5d8c7f9b6-x2x7q }',
         '',
       ].join('\n'),

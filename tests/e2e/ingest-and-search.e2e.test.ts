@@ -41,10 +41,13 @@ async function countDocuments(): Promise<number> {
 }
 
 describe('every service', () => {
-  it('answers /health and Prometheus text on /metrics', async () => {
+  it('answers /health publicly, and readiness and Prometheus text only on the management port', async () => {
     for (const service of stack.services) {
       expect((await fetch(`${service.url}/health`)).status).toBe(200);
-      const metrics = await fetch(`${service.url}/metrics`);
+      expect((await fetch(`${service.url}/health/ready`)).status).toBe(404);
+      expect((await fetch(`${service.url}/metrics`)).status).toBe(404);
+      expect((await fetch(`${service.managementUrl}/health/ready`)).status).toBe(200);
+      const metrics = await fetch(`${service.managementUrl}/metrics`);
       expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       const text = await metrics.text();
       expect(text).toMatch(/^# HELP /m);

@@ -60,12 +60,12 @@ describe('SIGTERM', () => {
       })),
     );
     // Stop the service while the requests are being served.
-    await waitUntil(async () => (await inFlight(embedding.url)) >= 1, 'no request in flight');
+    await waitUntil(async () => (await inFlight(embedding.managementUrl)) >= 1, 'no request in flight');
     const exited = embedding.stop();
     // Readiness fails at once, so a load balancer stops sending new requests, while accepted ones finish.
     await waitUntil(
       async () =>
-        (await fetch(`${embedding.url}/health/ready`)
+        (await fetch(`${embedding.managementUrl}/health/ready`)
           .then((r) => r.status)
           .catch(() => 0)) === 503,
       'readiness never failed',

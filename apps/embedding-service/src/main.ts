@@ -1,4 +1,5 @@
-import { closeServer, listen } from '@rag/http/http-server';
+import { closeServer } from '@rag/http/http-server';
+import { listenService } from '@rag/http/service-listeners';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
@@ -29,19 +30,24 @@ const embedder = await createEmbedder({
 });
 logger.info({ model: embedder.info, settings: embedder.settings }, 'model loaded');
 
-const { app, lifecycle } = createEmbeddingApp({
+const { app, management, lifecycle } = createEmbeddingApp({
   logger,
   metrics,
   embedder,
   serviceToken: config.serviceToken,
   limits: config.limits,
 });
-const server = await listen(app, config.http.host, config.http.port);
-logger.info({ port: config.http.port }, 'embedding service listening');
+const listeners = await listenService({ app, management }, config.http);
+logger.info(
+  { port: listeners.port, management_port: listeners.managementPort },
+  'embedding service listening',
+);
 
 onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
-  { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
+  { name: 'drain http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   { name: 'stop inference', run: () => embedder.close() },
+  // Last, so that readiness answers 503 (not a refused connection) for as long as the process runs.
+  { name: 'close management', run: () => closeServer(listeners.management, 1000) },
   { name: 'flush telemetry', run: flushTelemetry },
 ]);

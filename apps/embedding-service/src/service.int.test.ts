@@ -39,7 +39,7 @@ function expectClose(actual: readonly number[], expected: readonly number[]): vo
 
 /** Value of a Prometheus sample line, e.g. metric('te_request_failure{err="timeout"}'). */
 async function metric(service: TestService, sample: string): Promise<number> {
-  const text = await (await fetch(`${service.url}/metrics`)).text();
+  const text = await (await fetch(`${service.managementUrl}/metrics`)).text();
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
@@ -192,7 +192,7 @@ describe('embedding service over HTTP (tiny model, real ONNX Runtime)', () => {
       object: 'list',
       data: [{ id: 'tiny-bge-m3-d32-s3', object: 'model', provider: 'cpu', family: 'bge-m3', dim: 32 }],
     });
-    const ready = await (await fetch(`${service.url}/health/ready`)).json();
+    const ready = await (await fetch(`${service.managementUrl}/health/ready`)).json();
     expect(ready).toMatchObject({ ready: true, provider: 'cpu', model: 'tiny-bge-m3-d32-s3' });
   });
 
@@ -206,7 +206,7 @@ describe('embedding service over HTTP (tiny model, real ONNX Runtime)', () => {
       await metric(service, 'te_request_queue_duration_count{service="embedding-service"}'),
     ).toBeGreaterThan(0);
     expect(await metric(service, 'te_queue_size{service="embedding-service"}')).toBe(0);
-    const text = await (await fetch(`${service.url}/metrics`)).text();
+    const text = await (await fetch(`${service.managementUrl}/metrics`)).text();
     expect(text).toMatch(/embedding_model_info\{model="tiny-bge-m3-d32-s3",family="bge-m3",provider="cpu",/);
     expect(text).toContain('te_request_tokenization_duration_bucket');
     expect(text).toContain('te_request_inference_duration_bucket');

@@ -9,6 +9,8 @@ export const testServiceToken = 'test-service-token-0123456789abcdef';
 
 export interface TestService {
   url: string;
+  /** The management listener: /health/ready and /metrics. */
+  managementUrl: string;
   embedder: Embedder;
   /** POSTs JSON with the service token; the raw Response, so tests can check statuses and headers. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
@@ -22,7 +24,7 @@ export async function startTestService(
   appOptions: Partial<EmbeddingAppDeps> = {},
 ): Promise<TestService> {
   const embedder = await createEmbedder(embedderOptions);
-  const { app } = createEmbeddingApp({
+  const { app, management } = createEmbeddingApp({
     logger: createLogger({ service: 'embedding-service', level: 'silent' }),
     metrics: createServiceMetrics('embedding-service'),
     embedder,
@@ -31,10 +33,13 @@ export async function startTestService(
     ...appOptions,
   });
   const server = await listen(app, '127.0.0.1', 0);
+  const managementServer = await listen(management, '127.0.0.1', 0);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const managementUrl = `http://127.0.0.1:${(managementServer.address() as AddressInfo).port}`;
   const headers = { 'x-service-token': testServiceToken };
   return {
     url,
+    managementUrl,
     embedder,
     post: (path, body, extra = {}) =>
       fetch(`${url}${path}`, {
@@ -45,6 +50,7 @@ export async function startTestService(
     get: (path) => fetch(`${url}${path}`, { headers }),
     async close() {
       await closeServer(server, 1000);
+      await closeServer(managementServer, 1000);
       await embedder.close();
     },
   };

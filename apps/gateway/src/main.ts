@@ -7,12 +7,13 @@ import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
 import { insertTenant } from '@rag/db/tenant-repository';
+import { closeServer } from '@rag/http/http-server';
+import { listenService } from '@rag/http/service-listeners';
+import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import {
   createWebhookSecretCipher,
   deriveWebhookSecretKey,
 } from '@rag/ingest-contract/webhook-secret-cipher';
-import { closeServer, listen } from '@rag/http/http-server';
-import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
@@ -53,7 +54,7 @@ const authenticate = createAuthenticator({
   ...(jwt ? { jwt } : {}),
 });
 
-const { app, lifecycle } = createGatewayApp({
+const { app, management, lifecycle } = createGatewayApp({
   logger,
   metrics,
   pool,
@@ -71,20 +72,25 @@ const { app, lifecycle } = createGatewayApp({
     cipher: webhookCipher,
   },
 });
-const server = await listen(app, config.http.host, config.http.port);
-logger.info({ host: config.http.host, port: config.http.port }, 'gateway listening');
+const listeners = await listenService({ app, management }, config.http);
+logger.info(
+  { host: config.http.host, port: listeners.port, management_port: listeners.managementPort },
+  'gateway listening',
+);
 
 // Deletions and documents whose job could not be queued (Redis was down) get it once Redis is back.
 const sweeper = startStuckWorkSweeper({ pool, queue, logger, intervalMs: 30_000, olderThanMs: 30_000 });
 
 onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
-  { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
+  { name: 'drain http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   { name: 'stop sweeper', run: () => sweeper.stop() },
   { name: 'close queue', run: () => queue.close() },
   { name: 'close redis', run: async () => void redis.disconnect() },
   { name: 'close storage', run: () => storage.close() },
   { name: 'close postgres', run: () => pool.end() },
+  // Last, so that readiness answers 503 (not a refused connection) for as long as the process runs.
+  { name: 'close management', run: () => closeServer(listeners.management, 1000) },
   { name: 'flush telemetry', run: flushTelemetry },
 ]);
 

@@ -1,8 +1,9 @@
 import { createEmbeddingClient } from '@rag/contracts/embedding-client';
 import { migrate } from '@rag/db/migrate';
 import { checkPostgres, createPool } from '@rag/db/pool';
-import { closeServer, listen } from '@rag/http/http-server';
+import { closeServer } from '@rag/http/http-server';
 import { createServiceApp } from '@rag/http/service-app';
+import { listenService } from '@rag/http/service-listeners';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { ingestQueueName } from '@rag/ingest-contract/ingest-job';
 import {
@@ -119,7 +120,7 @@ const webhookWorker = createWebhookDeliveryWorker({
 });
 webhookWorker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));
 
-const { app, lifecycle } = createServiceApp({
+const { app, management, lifecycle } = createServiceApp({
   logger,
   metrics,
   bodyLimit: '100kb',
@@ -131,17 +132,20 @@ const { app, lifecycle } = createServiceApp({
   ],
   routes: () => {},
 });
-const server = await listen(app, config.http.host, config.http.port);
+const listeners = await listenService({ app, management }, config.http);
 void worker.run();
 void webhookWorker.run();
-logger.info({ port: config.http.port, concurrency: config.worker.concurrency }, 'ingest worker running');
+logger.info(
+  { port: listeners.port, management_port: listeners.managementPort, concurrency: config.worker.concurrency },
+  'ingest worker running',
+);
 
 onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
   // close() waits for the active jobs to finish; unfinished ones would be retried by another worker.
   { name: 'drain jobs', run: () => worker.close() },
   { name: 'drain webhooks', run: () => webhookWorker.close() },
-  { name: 'close http', run: () => closeServer(server, config.http.shutdownGraceMs) },
+  { name: 'close http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   {
     name: 'close queues',
     run: async () => void (await Promise.all([queue.close(), events.close(), deadLetters.close()])),
@@ -150,5 +154,7 @@ onShutdownSignal(logger, [
   { name: 'close milvus', run: () => vectorStore.close() },
   { name: 'close storage', run: () => storage.close() },
   { name: 'close postgres', run: () => pool.end() },
+  // Last, so that readiness answers 503 (not a refused connection) for as long as the process runs.
+  { name: 'close management', run: () => closeServer(listeners.management, 1000) },
   { name: 'flush telemetry', run: flushTelemetry },
 ]);

@@ -1,7 +1,8 @@
 import { createEmbeddingClient } from '@rag/contracts/embedding-client';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
-import { closeServer, listen } from '@rag/http/http-server';
+import { closeServer } from '@rag/http/http-server';
+import { listenService } from '@rag/http/service-listeners';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
@@ -73,7 +74,7 @@ const milvusWatch = createDependencyWatch({
   timeoutMs: 2_000,
 });
 
-const { app, lifecycle } = createSearchApp({
+const { app, management, lifecycle } = createSearchApp({
   logger,
   metrics,
   pool,
@@ -84,15 +85,17 @@ const { app, lifecycle } = createSearchApp({
   checkEmbeddings: async () => void (await embeddings.modelInfo()),
   serviceToken: config.serviceToken,
 });
-const server = await listen(app, config.http.host, config.http.port);
-logger.info({ port: config.http.port }, 'search service listening');
+const listeners = await listenService({ app, management }, config.http);
+logger.info({ port: listeners.port, management_port: listeners.managementPort }, 'search service listening');
 
 onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
-  { name: 'drain http', run: () => closeServer(server, config.http.shutdownGraceMs) },
+  { name: 'drain http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   { name: 'stop milvus watch', run: async () => milvusWatch.stop() },
   { name: 'close milvus', run: () => vectorStore.close() },
   { name: 'close postgres', run: () => pool.end() },
   { name: 'close redis', run: async () => void (await redis.quit()) },
+  // Last, so that readiness answers 503 (not a refused connection) for as long as the process runs.
+  { name: 'close management', run: () => closeServer(listeners.management, 1000) },
   { name: 'flush telemetry', run: flushTelemetry },
 ]);

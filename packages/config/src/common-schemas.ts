@@ -12,6 +12,8 @@ export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug',
 export const httpServerSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535),
+  /** Readiness and metrics listen here, off the public port; unset means PORT + 1000 (@rag/http). */
+  managementPort: z.coerce.number().int().min(0).max(65535).optional(),
   /** How long shutdown waits for in-flight requests before closing connections. */
   shutdownGraceMs: z.coerce.number().int().positive().default(10_000),
   /**

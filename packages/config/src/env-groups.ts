@@ -10,6 +10,7 @@ export function httpFromEnv(env: Env) {
   return defined({
     host: env.HOST,
     port: env.PORT,
+    managementPort: env.MANAGEMENT_PORT,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
   });
@@ -40,6 +41,7 @@ export function milvusFromEnv(env: Env) {
 export const sharedEnvNames: Record<string, string> = {
   'http.host': 'HOST',
   'http.port': 'PORT',
+  'http.managementPort': 'MANAGEMENT_PORT',
   'http.shutdownGraceMs': 'SHUTDOWN_GRACE_MS',
   'http.shutdownDelayMs': 'SHUTDOWN_DELAY_MS',
   logLevel: 'LOG_LEVEL',

@@ -9,7 +9,9 @@ import { createServiceApp, type Lifecycle, requireJson } from './service-app.js'
 import { parseInput } from './validate.js';
 
 let server: Server;
+let managementServer: Server;
 let base: string;
+let managementBase: string;
 let lifecycle: Lifecycle;
 let dependencyUp = true;
 
@@ -43,16 +45,23 @@ beforeAll(async () => {
   });
   lifecycle = service.lifecycle;
   server = await listen(service.app, '127.0.0.1', 0);
-  const address = server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  managementServer = await listen(service.management, '127.0.0.1', 0);
+  base = urlOf(server);
+  managementBase = urlOf(managementServer);
 });
 
 afterAll(async () => {
   await closeServer(server, 1000);
+  await closeServer(managementServer, 1000);
 });
 
-async function get(path: string, init?: RequestInit) {
-  const response = await fetch(`${base}${path}`, init);
+function urlOf(listening: Server): string {
+  const address = listening.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
+
+async function get(path: string, init?: RequestInit, on = base) {
+  const response = await fetch(`${on}${path}`, init);
   return { status: response.status, headers: response.headers, body: (await response.json()) as Json };
 }
 
@@ -106,21 +115,34 @@ describe('the service HTTP shell', () => {
   });
 
   it('turns unready when a dependency fails and as soon as shutdown starts, while staying live', async () => {
-    expect((await get('/health/ready')).status).toBe(200);
+    const ready = () => get('/health/ready', undefined, managementBase);
+    expect((await ready()).status).toBe(200);
     dependencyUp = false;
-    const down = await get('/health/ready');
+    const down = await ready();
     expect(down.status).toBe(503);
     expect(down.body.checks.database).toEqual({ ok: false, error: 'connection refused' });
     dependencyUp = true;
     lifecycle.shuttingDown = true;
-    expect((await get('/health/ready')).status).toBe(503);
+    expect((await ready()).status).toBe(503);
     expect((await get('/health')).status).toBe(200);
+    expect((await get('/health', undefined, managementBase)).status).toBe(200);
     lifecycle.shuttingDown = false;
+  });
+
+  it('keeps readiness (which names failing dependencies) and metrics off the public listener', async () => {
+    dependencyUp = false;
+    for (const path of ['/health/ready', '/metrics']) {
+      const response = await get(path);
+      expect(response.status, path).toBe(404);
+      expect(JSON.stringify(response.body)).not.toContain('connection refused');
+    }
+    dependencyUp = true;
+    expect((await get('/echo', undefined, managementBase)).status).toBe(404);
   });
 
   it('counts requests by route template in Prometheus text', async () => {
     await get('/gone');
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(`${managementBase}/metrics`)).text();
     expect(text).toMatch(
       /http_requests_total\{method="GET",route="\/gone",status="404",service="test"\} \d+/,
     );

@@ -32,7 +32,13 @@ export interface ServiceAppOptions {
 }
 
 export interface ServiceApp {
+  /** The public listener: the service's routes and liveness (`/health`). */
   app: Express;
+  /**
+   * The management listener: liveness, readiness (`/health/ready`, which names failing dependencies) and
+   * Prometheus metrics, kept off the public port so that callers see neither internals nor dependency errors.
+   */
+  management: Express;
   lifecycle: Lifecycle;
 }
 
@@ -51,7 +57,8 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * The HTTP shell shared by every service: request ids, access logs, Prometheus metrics, JSON bodies with a
- * size limit, health and readiness probes, and one error handler answering RFC 9457 problem+json.
+ * size limit, a liveness probe, and one error handler answering RFC 9457 problem+json; readiness and metrics
+ * on a separate management app.
  */
 export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   const { logger, metrics } = options;
@@ -71,9 +78,30 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     }),
   );
 
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  app.get('/health', liveness);
+
+  options.routes(app);
+
+  app.use(noRoute);
+  app.use(problemHandler());
+  return { app, management: createManagementApp(options, lifecycle), lifecycle };
+}
+
+const liveness: RequestHandler = (_req, res) => {
+  res.json({ status: 'ok' });
+};
+
+const noRoute: RequestHandler = (req, _res, next) => {
+  next(new AppError('not_found', `No route for ${req.method} ${req.path}`));
+};
+
+function createManagementApp(options: ServiceAppOptions, lifecycle: Lifecycle): Express {
+  const { metrics } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestContext(options.logger));
+  app.get('/health', liveness);
   app.get('/health/ready', async (_req, res) => {
     if (lifecycle.shuttingDown) {
       res.status(503).json({ ready: false, reason: 'shutting down' });
@@ -85,14 +113,9 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-
-  options.routes(app);
-
-  app.use((req, _res, next) => {
-    next(new AppError('not_found', `No route for ${req.method} ${req.path}`));
-  });
+  app.use(noRoute);
   app.use(problemHandler());
-  return { app, lifecycle };
+  return app;
 }
 
 function requestContext(logger: Logger): RequestHandler {

@@ -2,10 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 export interface ServiceProcess {
   name: string;
   url: string;
+  /** The management listener: /health/ready and /metrics. */
+  managementUrl: string;
   process: ChildProcess;
   /** Settles with the exit code (null after a signal) when the process ends, for whatever reason. */
   exited: Promise<number | null>;
@@ -20,6 +23,8 @@ export interface StartServiceOptions {
   app: string;
   repoRoot: string;
   port: number;
+  /** Where readiness and metrics listen; a free port when left out. */
+  managementPort?: number;
   env: Record<string, string>;
   readyTimeoutMs?: number;
   /** Print the service's output to this process's stderr as it comes (for `pnpm start`). */
@@ -28,7 +33,7 @@ export interface StartServiceOptions {
 
 /**
  * Runs a built app the way production does (`node --import @rag/telemetry/register dist/main.js`) and
- * resolves once its /health/ready answers 200.
+ * resolves once its /health/ready (on the management port) answers 200.
  */
 export async function startService(options: StartServiceOptions): Promise<ServiceProcess> {
   const cwd = join(options.repoRoot, 'apps', options.app);
@@ -37,6 +42,7 @@ export async function startService(options: StartServiceOptions): Promise<Servic
       `${options.app} is not built (no apps/${options.app}/dist/main.js): run pnpm build first`,
     );
   }
+  const managementPort = options.managementPort ?? (await freePort());
   const child = spawn(
     process.execPath,
     ['--enable-source-maps', '--import', '@rag/telemetry/register', 'dist/main.js'],
@@ -50,6 +56,7 @@ export async function startService(options: StartServiceOptions): Promise<Servic
         RAG_BASE_DIR: options.repoRoot,
         ...options.env,
         PORT: String(options.port),
+        MANAGEMENT_PORT: String(managementPort),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -68,6 +75,7 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   const service: ServiceProcess = {
     name: options.app,
     url,
+    managementUrl: `http://127.0.0.1:${managementPort}`,
     process: child,
     exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
     output: (count = 60) => lines.slice(-count).join('\n'),
@@ -90,7 +98,9 @@ export async function startService(options: StartServiceOptions): Promise<Servic
       );
     }
     try {
-      const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2_000) });
+      const response = await fetch(`${service.managementUrl}/health/ready`, {
+        signal: AbortSignal.timeout(2_000),
+      });
       if (response.status === 200) return service;
     } catch {
       // Not listening yet.
