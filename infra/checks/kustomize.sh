@@ -2,7 +2,8 @@
 # Renders every overlay with `kubectl kustomize`, validates each object offline against the Kubernetes
 # OpenAPI schemas (PyPI's kubernetes-validate, strict: unknown fields fail) for the oldest and newest
 # Kubernetes versions we support, then runs the policy checks (infra/checks/k8s-policy.py) and the quota check
-# (infra/checks/k8s-quota.py: each namespace's ResourceQuota covers its pods at HPA maximum) on the output.
+# (infra/checks/k8s-quota.py: each namespace's ResourceQuota covers its pods at HPA maximum) and the autoscaling
+# check (infra/checks/k8s-autoscaling.py: a recommending VPA for every Deployment) on the output.
 # One line per check; exits 1 if any fails. Needs kubectl and python3; creates .venv/k8s-tools on first run.
 #
 #   bash infra/checks/kustomize.sh
@@ -28,6 +29,11 @@ else
   fail "policy self-test" "$out/self-test.log"
 fi
 
+if "$venv/python" infra/checks/k8s-autoscaling.py --self-test >"$out/autoscaling-self-test.log" 2>&1; then
+  pass "autoscaling self-test"
+else
+  fail "autoscaling self-test" "$out/autoscaling-self-test.log"
+fi
 if "$venv/python" infra/checks/k8s-quota.py --self-test >"$out/quota-self-test.log" 2>&1; then
   pass "quota self-test"
 else
@@ -56,6 +62,12 @@ for overlay in "${overlays[@]}"; do
   else
     grep -v ': ok$' "$out/$overlay-policy.log" | sed "s|$out/||" >"$out/$overlay-policy.fail" || true
     fail "policy $overlay" "$out/$overlay-policy.fail"
+  fi
+
+  if "$venv/python" infra/checks/k8s-autoscaling.py "$rendered" >"$out/$overlay-autoscaling.log" 2>&1; then
+    pass "autoscaling $overlay"
+  else
+    fail "autoscaling $overlay" "$out/$overlay-autoscaling.log"
   fi
 
   if "$venv/python" infra/checks/k8s-quota.py "$rendered" >"$out/$overlay-quota.log" 2>&1; then
