@@ -120,6 +120,8 @@ export async function startFaultStack(options) {
       adminKey,
       serviceToken,
       gatewayUrl: proxies.gateway.url,
+      /** Client connections the gateway's address closed while no gateway process was there, since the last call. */
+      gatewayRefused: () => proxies.gateway.takeRefused(),
       embeddingUrl: proxies['embedding-service'].url,
       milvusAddress: dependencies.milvus.address,
       databaseUrl: dependencies.postgres.url,

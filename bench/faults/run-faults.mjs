@@ -186,11 +186,12 @@ async function measureRecovery(collection, since, limitMs, tag) {
         if (answer.status === 404 || answer.body.status === 'failed') probeId = null;
       }
     }
-    if (searchOk !== null && ingestOk !== null)
-      return { ms: Math.max(searchOk, ingestOk) - since, searchOk, ingestOk };
+    if (searchOk !== null && ingestOk !== null) break;
     await delay(500);
   }
-  return { ms: null, searchOk, ingestOk };
+  const part = (at) => (at === null ? null : at - since);
+  const ms = searchOk !== null && ingestOk !== null ? Math.max(searchOk, ingestOk) - since : null;
+  return { ms, searchMs: part(searchOk), ingestMs: part(ingestOk), searchOk, ingestOk };
 }
 
 async function runDoctor() {
@@ -236,6 +237,7 @@ async function runFault(fault, index) {
     );
   }
   api.reset();
+  stack.gatewayRefused();
   const holdMs =
     fault.name.endsWith('-kill') && !fault.name.match(/^(worker|gateway|search|embedding)-/)
       ? settings['down-seconds'] * 1000
@@ -283,6 +285,7 @@ async function runFault(fault, index) {
   );
   scratch.recreated = recreated.status;
   const counts = api.reset();
+  const refusedByGateway = stack.gatewayRefused();
 
   const store = openStore();
   let state;
@@ -314,7 +317,8 @@ async function runFault(fault, index) {
     method: fault.detail?.(),
     ...state,
     counts,
-    recoveryMs: recovery.ms,
+    recovery,
+    refusedByGateway,
     doctor,
     healed,
     scratchDelete: deleteAnswer.status || deleteAnswer.error,
@@ -334,10 +338,10 @@ const header = [
   'not problem',
   'no answer',
   'slowest s',
-  'recovery s',
+  'recovery s search/ingest',
   'doctor',
 ];
-const widths = [18, 5, 5, 5, 6, 7, 8, 17, 5, 12, 10, 10, 11, 7];
+const widths = [18, 5, 5, 5, 6, 7, 8, 17, 5, 12, 10, 10, 25, 7];
 const line = (cells) =>
   cells
     .map((c, i) => String(c).padEnd(widths[i]))
@@ -359,7 +363,9 @@ function row(r) {
     r.counts.notProblem,
     r.counts.noAnswer,
     (r.counts.slowestMs / 1000).toFixed(1),
-    r.recoveryMs === null ? 'never' : (r.recoveryMs / 1000).toFixed(1),
+    [r.recovery.searchMs, r.recovery.ingestMs]
+      .map((ms) => (ms === null ? 'never' : (ms / 1000).toFixed(1)))
+      .join('/'),
     r.doctor.clean ? 'clean' : 'NOT',
   ]);
 }
@@ -383,6 +389,12 @@ try {
         ...result.problems,
         ...result.counts.examples.map((e) => `answer: ${e}`),
         `scratch collection delete answered ${result.scratchDelete}, name re-created: ${result.problems.some((p) => p.includes('not free')) ? 'no' : 'yes'}`,
+        ...(result.counts.noAnswer > 0
+          ? [
+              `no answer: ${result.refusedByGateway} connections found no gateway process, ` +
+                `${Math.max(0, result.counts.noAnswer - result.refusedByGateway)} requests cut or timed out`,
+            ]
+          : []),
         `doctor: ${result.doctor.summary}`,
         ...(result.method ? [`read-only by: ${result.method}`] : []),
         ...(result.healed.length > 0

@@ -5,11 +5,13 @@ import { connect, createServer } from 'node:net';
 
 export async function startServiceProxy(port) {
   let backend = null;
+  let refused = 0;
   const sockets = new Set();
   const server = createServer((client) => {
     sockets.add(client);
     client.once('close', () => sockets.delete(client));
     if (backend === null) {
+      refused += 1;
       client.destroy();
       return;
     }
@@ -31,6 +33,12 @@ export async function startServiceProxy(port) {
     /** Where new connections go; null closes them (the service has no ready process). */
     route(backendPort) {
       backend = backendPort;
+    },
+    /** Connections closed for want of a backend since the last call. */
+    takeRefused() {
+      const count = refused;
+      refused = 0;
+      return count;
     },
     close() {
       for (const socket of sockets) socket.destroy();
