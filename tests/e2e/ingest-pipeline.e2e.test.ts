@@ -38,8 +38,13 @@ beforeAll(async () => {
   await writeTinyModel(modelDir);
   stack = await startStack({
     modelDir,
-    gatewayEnv: { INGEST_BACKOFF_MS: '200', MAX_UPLOAD_BYTES: String(2 * 1024 * 1024) },
-    workerEnv: { WEBHOOK_BACKOFF_MS: '200', CHUNK_OVERLAP_TOKENS: '8' },
+    // The webhook receiver of these tests listens on 127.0.0.1 over http: an operator's own receiver.
+    gatewayEnv: {
+      INGEST_BACKOFF_MS: '200',
+      MAX_UPLOAD_BYTES: String(2 * 1024 * 1024),
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+    },
+    workerEnv: { WEBHOOK_BACKOFF_MS: '200', CHUNK_OVERLAP_TOKENS: '8', WEBHOOK_ALLOW_PRIVATE: 'true' },
   });
   store = await openVectorStore(stack);
   redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
