@@ -19,6 +19,7 @@ import {
   searchResponseSchema,
   setWebhookSchema,
   tenantSchema,
+  updateDocumentSchema,
   webhookSchema,
 } from '@rag/contracts/public-api';
 import type { z } from 'zod';
@@ -28,7 +29,7 @@ import type { z } from 'zod';
  * table that the router enforces (mount-route.ts) and the OpenAPI description documents (openapi.ts).
  */
 export interface RouteDescription {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'patch' | 'delete';
   path: string;
   summary: string;
   /** 'bootstrap admin' is the credential from config; the others are tenant roles (admin > editor > reader). */
@@ -150,6 +151,16 @@ export const publicRoutes = [
     role: 'editor',
     success: { status: 202, description: 'Deletion under way', schema: documentDeletionSchema },
     errors: [...common, 404],
+  },
+  {
+    method: 'patch',
+    path: '/v1/documents/{id}',
+    summary:
+      "Change a document's title, metadata or ACL without re-indexing its content; a narrowed ACL applies to searches at once, the vector store follows within moments",
+    role: 'editor',
+    request: updateDocumentSchema,
+    success: { status: 200, description: 'The document', schema: documentSchema },
+    errors: [...common, ...withBody, 404, 409],
   },
   {
     method: 'post',

@@ -9,6 +9,7 @@ import {
   findCollectionByName,
 } from '@rag/db/collection-repository';
 import {
+  changedFields,
   type DocumentRecord,
   deleteDocumentRow,
   findDocument,
@@ -19,6 +20,7 @@ import {
   transitionDocument,
 } from '@rag/db/document-repository';
 import { swapDocumentVersion, upsertDocument } from '@rag/db/document-version';
+import { bumpIndexVersion } from '@rag/db/index-version';
 import type { Pool } from '@rag/db/pool';
 import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
 import type { DocumentChunk } from '@rag/documents/chunker';
@@ -30,6 +32,7 @@ import type {
   IngestDocumentJobV1,
   IngestDocumentJobV2,
   IngestJob,
+  UpdateFieldsJob,
 } from '@rag/ingest-contract/ingest-job';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import type { Logger } from '@rag/telemetry/logger';
@@ -54,7 +57,7 @@ export interface ProcessorDeps {
   embedBatchSize: number;
 }
 
-export type JobOutcome = 'ready' | 'unchanged' | 'deleted' | 'skipped';
+export type JobOutcome = 'ready' | 'unchanged' | 'updated' | 'deleted' | 'skipped';
 
 type IngestDocumentJob = IngestDocumentJobV1 | IngestDocumentJobV2;
 type DeleteDocumentJob = DeleteDocumentJobV1 | DeleteDocumentJobV2;
@@ -119,9 +122,14 @@ export function createIngestProcessor(deps: ProcessorDeps) {
         acl: v2.acl && v2.acl.length > 0 ? v2.acl : null,
         source,
       },
-      v2.documentId,
+      { existingId: v2.documentId },
     );
-    if (upserted.outcome === 'unchanged') {
+    if (upserted.outcome === 'fields-updated' && upserted.document.status === 'ready') {
+      // The same content with another title, metadata or ACL: its vectors take the new fields.
+      await applyFields(upserted.document);
+      return 'unchanged';
+    }
+    if (upserted.outcome === 'unchanged' || upserted.outcome === 'fields-updated') {
       // The same content again: nothing to do once it is ready; a crashed or failed attempt is resumed.
       return upserted.document.status === 'ready' ? 'unchanged' : upserted.document;
     }
@@ -163,12 +171,21 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     const swap = await deps.collectionWriter.write(store, document.collectionId, {
       scope,
       rows,
-      swap: () =>
-        swapDocumentVersion(
+      swap: async () => {
+        const swapped = await swapDocumentVersion(
           deps.pool,
           document,
           chunks.map((c) => toChunkRecord(document, c)),
-        ),
+        );
+        // Fields changed while this version was embedded: the rows just written carry the old ones. Still
+        // under the collection's writer lock, so no later field update can be overtaken by this one.
+        if (swapped.swapped && swapped.fields && !sameVectorFields(swapped.fields, document)) {
+          await store.updateDocumentFields(scope, document.id, swapped.fields);
+          await store.flush();
+          await bumpIndexVersion(deps.pool, document.collectionId);
+        }
+        return swapped;
+      },
     });
     if (!swap.swapped) {
       deps.logger.info(
@@ -217,6 +234,32 @@ export function createIngestProcessor(deps: ProcessorDeps) {
       acl: document.acl,
     }));
     return buildVectorRows(deps, store, sources, averageLength);
+  }
+
+  /**
+   * Gives a document's vector rows the ACL and metadata PostgreSQL holds now. PostgreSQL changed first and
+   * has the last word in every search (its join re-applies the ACL and the metadata filter), so a narrowed
+   * ACL hides the document at once and the rows only catch up; a widened one shows it once this has run.
+   * The answer cache is moved on afterwards, as answers cached in between were read from the old rows.
+   */
+  async function applyFields(document: DocumentRecord): Promise<void> {
+    const store = await deps.vectorStore();
+    const scope: VectorScope = { tenantId: document.tenantId, collectionId: document.collectionId };
+    await deps.collectionLock.withLock(document.collectionId, async () => {
+      // Read under the lock: the fields of the latest change, whichever job came first.
+      const current = await findDocument(deps.pool, document.tenantId, document.id);
+      if (!current || current.status === 'deleting') return;
+      await store.updateDocumentFields(scope, current.id, { acl: current.acl, metadata: current.metadata });
+      await store.flush();
+    });
+    await bumpIndexVersion(deps.pool, document.collectionId);
+  }
+
+  async function updateFields(job: UpdateFieldsJob): Promise<JobOutcome> {
+    const document = await findDocument(deps.pool, job.tenantId, job.documentId);
+    if (!document || document.status === 'deleting') return 'skipped';
+    await applyFields(document);
+    return 'updated';
   }
 
   async function deleteDocument(job: DeleteDocumentJob): Promise<JobOutcome> {
@@ -276,6 +319,8 @@ export function createIngestProcessor(deps: ProcessorDeps) {
           return deleteDocument(job);
         case 'delete-collection':
           return deleteWholeCollection(job);
+        case 'update-fields':
+          return updateFields(job);
       }
     },
 
@@ -340,6 +385,14 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     const collection = await findCollectionByName(deps.pool, job.tenantId, job.collection);
     return collection && findDocumentByExternalId(deps.pool, collection.id, job.externalId);
   }
+}
+
+/** Whether vector rows built from `document` carry these fields (an empty ACL is the same as none). */
+function sameVectorFields(
+  fields: { acl: string[] | null; metadata: Record<string, unknown> },
+  document: DocumentRecord,
+): boolean {
+  return changedFields(document, fields).length === 0;
 }
 
 /** The "replace chunks" rows: text, offsets, page and heading path, and the token ids BM25 counts. */

@@ -74,6 +74,20 @@ export const createDocumentSchema = z.strictObject({
 });
 export type CreateDocumentRequest = z.infer<typeof createDocumentSchema>;
 
+/** The fields a document's title, metadata and ACL can change by without new content (nothing re-embedded). */
+export const documentFieldNames = ['title', 'metadata', 'acl'] as const;
+
+/**
+ * PATCH of a document: each field given replaces the stored one (metadata as a whole); the others stay.
+ * `acl: null` or `[]` makes the document visible to the whole tenant again, `title: null` removes the title.
+ */
+export const updateDocumentSchema = z.strictObject({
+  title: z.string().max(1000).nullable().optional(),
+  metadata: metadataSchema.optional(),
+  acl: z.array(aclPrincipalSchema).max(1000).nullable().optional(),
+});
+export type UpdateDocumentRequest = z.infer<typeof updateDocumentSchema>;
+
 export const searchModes = ['hybrid', 'dense', 'sparse', 'bm25'] as const;
 export type SearchMode = (typeof searchModes)[number];
 
@@ -182,6 +196,8 @@ export const documentAcceptedSchema = z.object({
   version: z.number().int(),
   status: z.enum(documentStatuses),
   status_url: z.string(),
+  /** The same content with another title, metadata or ACL: those fields were changed in place. */
+  fields_updated: z.array(z.enum(documentFieldNames)).optional(),
 });
 
 export const documentSchema = z.object({
@@ -234,6 +250,7 @@ export const batchDocumentResultSchema = z.object({
   version: z.number().int().optional(),
   document_status: z.enum(documentStatuses).optional(),
   status_url: z.string().optional(),
+  fields_updated: z.array(z.enum(documentFieldNames)).optional(),
   code: z.string().optional(),
   detail: z.string().optional(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),

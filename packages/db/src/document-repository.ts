@@ -156,6 +156,92 @@ export async function startNewVersion(
   return rows[0] && { ...toRecord(rows[0]), previousSourceKey: rows[0].old_source_key };
 }
 
+/** The fields of a document that can change without new content: none of them needs re-embedding. */
+export interface DocumentFields {
+  title: string | null;
+  metadata: Record<string, unknown>;
+  acl: string[] | null;
+}
+
+export type DocumentFieldName = keyof DocumentFields;
+
+/** The fields of `next` that differ from the document's (an empty ACL is the same as none). */
+export function changedFields(document: DocumentRecord, next: Partial<DocumentFields>): DocumentFieldName[] {
+  const changed: DocumentFieldName[] = [];
+  if (next.title !== undefined && next.title !== document.title) changed.push('title');
+  if (next.metadata !== undefined && !sameJson(next.metadata, document.metadata)) changed.push('metadata');
+  if (next.acl !== undefined && !sameAcl(next.acl, document.acl)) changed.push('acl');
+  return changed;
+}
+
+function sameJson(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, sortKeys(v)]),
+  );
+}
+
+function sameAcl(a: string[] | null, b: string[] | null): boolean {
+  const left = [...new Set(a ?? [])].sort();
+  const right = [...new Set(b ?? [])].sort();
+  return left.length === right.length && left.every((p, i) => p === right[i]);
+}
+
+/**
+ * Changes title, metadata and ACL in place (the fields given; the others stay). Version and content stay,
+ * so nothing is re-embedded; the documents trigger bumps the collection's index version, so cached search
+ * answers are not served again. Returns undefined for a document that is gone or being deleted.
+ */
+export async function updateDocumentFields(
+  db: Queryable,
+  tenantId: string,
+  id: string,
+  fields: Partial<DocumentFields>,
+): Promise<DocumentRecord | undefined> {
+  const { rows } = await db.query<DocumentRow>(
+    `UPDATE documents
+        SET title = CASE WHEN $3 THEN $4 ELSE title END,
+            metadata = CASE WHEN $5 THEN $6::jsonb ELSE metadata END,
+            acl = CASE WHEN $7 THEN $8::text[] ELSE acl END,
+            updated_at = now()
+      WHERE tenant_id = $1 AND id = $2 AND status <> 'deleting'
+      RETURNING ${columns}`,
+    [
+      tenantId,
+      id,
+      fields.title !== undefined,
+      fields.title ?? null,
+      fields.metadata !== undefined,
+      JSON.stringify(fields.metadata ?? {}),
+      fields.acl !== undefined,
+      fields.acl && fields.acl.length > 0 ? fields.acl : null,
+    ],
+  );
+  return rows[0] && toRecord(rows[0]);
+}
+
+/** Records where a version's content was stored, once its key (which names the version) is known. */
+export async function setDocumentSource(
+  db: Queryable,
+  id: string,
+  version: number,
+  sourceKey: string,
+): Promise<boolean> {
+  const result = await db.query('UPDATE documents SET source_key = $3 WHERE id = $1 AND version = $2', [
+    id,
+    version,
+    sourceKey,
+  ]);
+  return result.rowCount === 1;
+}
+
 /** Locks a document's row for the rest of the transaction (the version flip and deletes serialise on it). */
 export async function lockDocument(db: Queryable, id: string): Promise<DocumentRecord | undefined> {
   const { rows } = await db.query<DocumentRow>(`SELECT ${columns} FROM documents WHERE id = $1 FOR UPDATE`, [

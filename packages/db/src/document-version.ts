@@ -1,6 +1,9 @@
 import { AppError } from '@rag/contracts/app-error';
 import { type ChunkRecord, replaceChunks } from './chunk-repository.js';
 import {
+  changedFields,
+  type DocumentFieldName,
+  type DocumentFields,
   type DocumentRecord,
   type DocumentSource,
   findDocument,
@@ -9,11 +12,21 @@ import {
   lockDocument,
   type NewDocument,
   startNewVersion,
+  updateDocumentFields,
 } from './document-repository.js';
 import { type Pool, type Queryable, withTransaction } from './pool.js';
 
 export type VersionSwap =
-  | { swapped: true; replacedChunkIds: string[]; previousVersion: number | null }
+  | {
+      swapped: true;
+      replacedChunkIds: string[];
+      previousVersion: number | null;
+      /**
+       * The document's ACL and metadata when the version became visible. A change of fields that landed
+       * while the version was embedded is not in its vector rows yet; the caller compares and updates them.
+       */
+      fields?: { acl: string[] | null; metadata: Record<string, unknown> };
+    }
   | { swapped: false; reason: 'gone' | 'superseded' | 'deleting' };
 
 /**
@@ -47,13 +60,32 @@ export async function swapDocumentVersion(
       swapped: true,
       replacedChunkIds: rows.map((r) => r.id).filter((id) => !kept.has(id)),
       previousVersion: current.readyVersion,
+      fields: { acl: current.acl, metadata: current.metadata },
     };
   });
 }
 
 export type UpsertOutcome =
   | { outcome: 'created' | 'new-version'; document: DocumentRecord; previousSourceKey: string | null }
-  | { outcome: 'unchanged'; document: DocumentRecord };
+  | { outcome: 'unchanged'; document: DocumentRecord }
+  /** The same content with another title, metadata or ACL: those changed in place, nothing to re-embed. */
+  | {
+      outcome: 'fields-updated';
+      document: DocumentRecord;
+      changed: DocumentFieldName[];
+      /** The fields before, to put back if what follows the change cannot be done. */
+      previous: DocumentFields;
+    };
+
+export interface UpsertOptions {
+  /** Our id of the document to update (upstream jobs may name it instead of an external id). */
+  existingId?: string | undefined;
+  /**
+   * Whether the caller may see an existing document (its ACL). One it may not see is neither read,
+   * changed nor described: the clash with its external id is a conflict that names nothing of it.
+   */
+  canSee?: (existing: DocumentRecord) => boolean;
+}
 
 /**
  * Adds a document, or a new version of the one with the same external id (or id) when its content hash
@@ -63,8 +95,9 @@ export type UpsertOutcome =
 export async function upsertDocument(
   db: Queryable,
   doc: NewDocument & { contentHash: string; source: DocumentSource },
-  existingId?: string,
+  options: UpsertOptions = {},
 ): Promise<UpsertOutcome> {
+  const { existingId, canSee } = options;
   for (let attempt = 0; attempt < 3; attempt++) {
     const existing = existingId
       ? await findDocument(db, doc.tenantId, existingId)
@@ -72,6 +105,12 @@ export async function upsertDocument(
         ? undefined
         : await findDocumentByExternalId(db, doc.collectionId, doc.externalId);
     if (existingId && !existing) throw new AppError('not_found', `Document ${existingId} not found`);
+    if (existing && canSee && !canSee(existing)) {
+      throw new AppError(
+        'conflict',
+        'Another document of this collection already has this external_id; choose another one',
+      );
+    }
     if (!existing) {
       const created = await insertDocument(db, doc);
       if (created) return { outcome: 'created', document: created, previousSourceKey: null };
@@ -83,7 +122,16 @@ export async function upsertDocument(
         context: { document_id: existing.id },
       });
     }
-    if (existing.contentHash === doc.contentHash) return { outcome: 'unchanged', document: existing };
+    if (existing.contentHash === doc.contentHash) {
+      const changed = changedFields(existing, doc);
+      if (changed.length === 0) return { outcome: 'unchanged', document: existing };
+      const updated = await updateDocumentFields(db, doc.tenantId, existing.id, doc);
+      if (updated) {
+        const previous = { title: existing.title, metadata: existing.metadata, acl: existing.acl };
+        return { outcome: 'fields-updated', document: updated, changed, previous };
+      }
+      continue; // Deleted or being deleted meanwhile: read it again.
+    }
     const bumped = await startNewVersion(db, existing.id, doc);
     if (bumped) {
       const { previousSourceKey, ...document } = bumped;

@@ -137,9 +137,26 @@ export const deleteDocumentJobV2Schema = z
     path: ['externalId'],
   });
 
+/**
+ * Brings a document's vector rows in line with the ACL and metadata PostgreSQL holds for it, without
+ * re-embedding. The gateway sends one after changing those fields, since the worker is the one writer of a
+ * collection's vectors; the job reads the current fields when it runs, so jobs may arrive in any order.
+ */
+export const updateFieldsJobV2Schema = z.strictObject({
+  v: z.literal(2),
+  type: z.literal('update-fields'),
+  tenantId: tenantIdSchema,
+  collection: collectionNameSchema,
+  documentId: uuidSchema,
+  /** When the fields changed (the document's updated_at): one job per change, equal ones merge. */
+  changedAt: z.iso.datetime({ offset: true }),
+  trace: traceSchema,
+});
+
 export const ingestJobV2Schema = z.discriminatedUnion('type', [
   ingestDocumentJobV2Schema,
   deleteDocumentJobV2Schema,
+  updateFieldsJobV2Schema,
 ]);
 
 export type IngestJobV1 = z.infer<typeof ingestJobV1Schema>;
@@ -149,6 +166,7 @@ export type DeleteCollectionJob = z.infer<typeof deleteCollectionJobV1Schema>;
 export type IngestJobV2 = z.infer<typeof ingestJobV2Schema>;
 export type IngestDocumentJobV2 = z.infer<typeof ingestDocumentJobV2Schema>;
 export type DeleteDocumentJobV2 = z.infer<typeof deleteDocumentJobV2Schema>;
+export type UpdateFieldsJob = z.infer<typeof updateFieldsJobV2Schema>;
 export type DocumentContent = z.infer<typeof documentContentSchema>;
 export type IngestJob = IngestJobV1 | IngestJobV2;
 /** What a producer writes: defaults (e.g. an inline mediaType) may be left out. */
@@ -181,5 +199,7 @@ export function ingestJobId(job: IngestJob): string {
       return `delete-${job.v === 1 ? job.documentId : (job.documentId ?? job.externalId)}`;
     case 'delete-collection':
       return `delete-collection-${job.collectionId}`;
+    case 'update-fields':
+      return `update-fields-${job.documentId}-${Date.parse(job.changedAt)}`;
   }
 }

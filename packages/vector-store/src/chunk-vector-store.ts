@@ -32,6 +32,12 @@ export interface ChunkVectorRow {
   acl: string[] | null;
 }
 
+/** The document fields each vector row carries for filtering inside the vector query. */
+export interface VectorDocumentFields {
+  acl: string[] | null;
+  metadata: Record<string, unknown>;
+}
+
 export interface VectorScope {
   tenantId: string;
   collectionId: string;
@@ -89,6 +95,11 @@ export interface ChunkVectorStore {
   deleteByDocument(scope: VectorScope, documentId: string): Promise<void>;
   /** Deletes the given chunks (e.g. an old version's, after the new one became visible). */
   deleteByIds(scope: VectorScope, chunkIds: string[]): Promise<void>;
+  /**
+   * Sets the ACL and metadata of every row of a document in place (a partial upsert: vectors stay, nothing
+   * is re-embedded). Call flush afterwards.
+   */
+  updateDocumentFields(scope: VectorScope, documentId: string, fields: VectorDocumentFields): Promise<void>;
   /** Every chunk of a collection, in batches (the doctor compares them with PostgreSQL). */
   listChunks(scope: VectorScope): AsyncIterable<Array<{ chunkId: string; documentId: string }>>;
   /** Makes written rows durable (Milvus flush); call once at the end of each ingest job. */

@@ -18,6 +18,7 @@ import type {
   SignalHits,
   SignalName,
   SignalSearch,
+  VectorDocumentFields,
   VectorHit,
   VectorScope,
   VectorSpace,
@@ -139,8 +140,6 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
       return milvusCall(operation, request, { context });
     }
   }
-
-
 
   async function ensureReady(): Promise<void> {
     const has = await call('hasCollection', () => client.hasCollection({ collection_name: collectionName }));
@@ -306,6 +305,71 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
       const filter = `${scopeFilter(scope)} && ${fields.chunkId} in [${ids.map((id) => `"${id}"`).join(',')}]`;
       await call('delete', () =>
         client.delete({ collection_name: collectionName, filter, consistency_level: 'Strong' }),
+      );
+    }
+  }
+
+  async function updateDocumentFields(
+    scope: VectorScope,
+    documentId: string,
+    update: VectorDocumentFields,
+  ): Promise<void> {
+    const acl = update.acl ?? [];
+    if (acl.length > maxAclEntries)
+      throw new AppError('bad_request', `more than ${maxAclEntries} ACL entries`);
+    const scalars = {
+      [fields.aclPublic]: acl.length === 0,
+      [fields.acl]: [...new Set(acl.map(milvusAclValue))],
+      [fields.metadata]: update.metadata,
+    };
+    const chunkIds: string[] = [];
+    for await (const batch of queryPages(documentFilter(scope, documentId), [fields.chunkId])) {
+      chunkIds.push(...batch.map((row) => String(row[fields.chunkId])));
+    }
+    // Milvus 2.6 partial update: only the named fields change, the vectors (and the BM25 function's
+    // input text) stay as they are.
+    for (let start = 0; start < chunkIds.length; start += insertBatchSize) {
+      const data = chunkIds
+        .slice(start, start + insertBatchSize)
+        .map((chunkId) => ({ [fields.chunkId]: chunkId, [fields.tenantId]: scope.tenantId, ...scalars }));
+      const result = await call('upsert', () =>
+        client.upsert({ collection_name: collectionName, data, partial_update: true }),
+      );
+      if (Number(result.upsert_cnt) !== data.length) {
+        throw new AppError(
+          'dependency_unavailable',
+          `Milvus upsert changed ${result.upsert_cnt} of ${data.length} rows`,
+          { context, retryable: true },
+        );
+      }
+    }
+  }
+
+  /** Rows matching an expression, in batches by primary key (the SDK's iterator), at strong consistency. */
+  async function* queryPages(
+    expr: string,
+    outputFields: string[],
+  ): AsyncIterable<Array<Record<string, unknown>>> {
+    // The iterator answers rows, not a status, so errors are wrapped here.
+    try {
+      const iterator = (await client.queryIterator({
+        collection_name: collectionName,
+        expr,
+        output_fields: outputFields,
+        batchSize: listBatchSize,
+        consistency_level: ConsistencyLevelEnum.Strong,
+      })) as AsyncIterable<Array<Record<string, unknown>>>;
+      for await (const batch of iterator) yield batch;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw new AppError(
+        'dependency_unavailable',
+        `Milvus queryIterator failed: ${(error as Error).message}`,
+        {
+          context,
+          cause: error,
+          retryable: true,
+        },
       );
     }
   }
@@ -504,6 +568,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
     insert,
     deleteByDocument,
     deleteByIds,
+    updateDocumentFields,
     listChunks,
     flush,
     search,

@@ -8,14 +8,20 @@ import {
   batchDocumentsSchema,
   type CreateDocumentRequest,
   createDocumentSchema,
+  updateDocumentSchema,
 } from '@rag/contracts/public-api';
 import { type Collection, findCollectionById } from '@rag/db/collection-repository';
 import {
+  changedFields,
+  type DocumentFieldName,
   type DocumentRecord,
   deleteDocumentRow,
   findDocument,
   markDocumentDeleting,
+  type DocumentFields as StoredFields,
+  setDocumentSource,
   transitionDocument,
+  updateDocumentFields,
 } from '@rag/db/document-repository';
 import { upsertDocument } from '@rag/db/document-version';
 import type { Pool } from '@rag/db/pool';
@@ -42,58 +48,79 @@ const documentFieldsSchema = createDocumentSchema.omit({ text: true });
 interface Accepted {
   status: 200 | 202;
   document: DocumentRecord;
+  /** Title, metadata or ACL changed in place (the same content sent with other fields). */
+  fieldsUpdated?: DocumentFieldName[];
+}
+
+/**
+ * A document's content as received: ready for the job (inline text, or a file already in storage), or JSON
+ * text too large for a job, which is stored under its document version's own key once that is known.
+ */
+interface Incoming {
+  contentHash: string;
+  filename: string | null;
+  content: DocumentContent | { kind: 'text-to-store'; bytes: Buffer; mediaType: string };
 }
 
 export function documentRoutes(deps: DocumentRouteDeps): Router {
   const router = Router();
 
   /**
-   * Adds a document or a new version of it. The same content again (by hash) is a no-op answered with 200;
-   * other content under the same external_id becomes the next version, which replaces the current one for
-   * searchers once it is ready.
+   * Adds a document or a new version of it. The same content again (by hash) is a no-op answered with 200,
+   * except that another title, metadata or ACL sent with it is applied in place; other content under the
+   * same external_id becomes the next version, which replaces the current one for searchers once it is
+   * ready. A document the caller may not see (its ACL) is never touched: its external_id is a conflict.
    */
   async function accept(
     principal: Principal,
     collection: Collection,
     fields: DocumentFields,
-    content: { contentHash: string; content: DocumentContent; filename: string | null },
+    incoming: Incoming,
   ): Promise<Accepted> {
-    const stored = content.content.kind === 'storage' ? content.content.key : null;
-    const upserted = await upsertDocument(deps.pool, {
-      tenantId: principal.tenantId,
-      collectionId: collection.id,
-      externalId: fields.external_id ?? null,
-      title: fields.title ?? null,
-      contentHash: content.contentHash,
-      metadata: fields.metadata ?? {},
-      acl: fields.acl && fields.acl.length > 0 ? fields.acl : null,
-      source: {
-        sourceKey: stored,
-        mediaType: content.content.mediaType ?? null,
-        filename: content.filename,
+    const sent = incoming.content;
+    const stored = sent.kind === 'storage' ? sent.key : null;
+    const upserted = await upsertDocument(
+      deps.pool,
+      {
+        tenantId: principal.tenantId,
+        collectionId: collection.id,
+        externalId: fields.external_id ?? null,
+        title: fields.title ?? null,
+        contentHash: incoming.contentHash,
+        metadata: fields.metadata ?? {},
+        acl: fields.acl && fields.acl.length > 0 ? fields.acl : null,
+        source: {
+          sourceKey: stored,
+          mediaType: sent.mediaType ?? null,
+          filename: incoming.filename,
+        },
       },
-    });
-    if (upserted.outcome === 'unchanged') {
+      { canSee: (existing) => aclAllows(existing.acl, principal.principals) },
+    );
+    if (upserted.outcome === 'unchanged' || upserted.outcome === 'fields-updated') {
       // The content is already there: the copy just uploaded is not needed.
       if (stored && stored !== upserted.document.sourceKey) await deps.storage.delete(stored);
-      // A failed document sent again is tried again (its stored content is unchanged).
-      if (upserted.document.status !== 'failed') return { status: 200, document: upserted.document };
       const document = upserted.document;
+      const fieldsUpdated = upserted.outcome === 'fields-updated' ? upserted.changed : undefined;
+      if (upserted.outcome === 'fields-updated') {
+        await enqueueFieldsUpdate(collection, document, upserted.previous);
+      }
+      // A failed document sent again is tried again (its stored content is unchanged).
+      if (document.status !== 'failed') {
+        return { status: 200, document, ...(fieldsUpdated ? { fieldsUpdated } : {}) };
+      }
       await transitionDocument(deps.pool, document.id, document.version, ['failed'], {
         status: 'queued',
         error: null,
       });
-      await enqueueIngest(
-        collection,
-        { ...document, status: 'queued' },
-        storedContent(document, content.content),
-      );
+      await enqueueIngest(collection, { ...document, status: 'queued' }, await retryContent(document, sent));
       return { status: 202, document: { ...document, status: 'queued' } };
     }
     const { document, previousSourceKey } = upserted;
     if (previousSourceKey && previousSourceKey !== stored) await deps.storage.delete(previousSourceKey);
     try {
-      await enqueueIngest(collection, document, content.content);
+      const content = sent.kind === 'text-to-store' ? await storeText(document, sent) : sent;
+      await enqueueIngest(collection, document, content);
     } catch (error) {
       if (upserted.outcome === 'created') {
         // Without a job the row would stay queued forever: take it back so the caller can simply retry.
@@ -111,14 +138,33 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
   }
 
   /** A retried document's content: its stored file when it has one, else what was sent now. */
-  function storedContent(document: DocumentRecord, sent: DocumentContent): DocumentContent {
-    if (!document.sourceKey) return sent;
-    return {
-      kind: 'storage',
-      key: document.sourceKey,
-      ...(document.mediaType ? { mediaType: document.mediaType } : {}),
-      ...(document.filename ? { filename: document.filename } : {}),
-    };
+  async function retryContent(document: DocumentRecord, sent: Incoming['content']): Promise<DocumentContent> {
+    if (document.sourceKey) {
+      return {
+        kind: 'storage',
+        key: document.sourceKey,
+        ...(document.mediaType ? { mediaType: document.mediaType } : {}),
+        ...(document.filename ? { filename: document.filename } : {}),
+      };
+    }
+    return sent.kind === 'text-to-store' ? storeText(document, sent) : sent;
+  }
+
+  /**
+   * Puts large JSON text into object storage under its document version's own key, so no two documents (nor
+   * two versions) ever share an object and deleting one never takes another's content.
+   */
+  async function storeText(
+    document: DocumentRecord,
+    text: { bytes: Buffer; mediaType: string },
+  ): Promise<DocumentContent> {
+    const key = `documents/${document.tenantId}/${document.id}/v${document.version}/document.txt`;
+    await deps.storage.put(key, Readable.from([text.bytes]), {
+      size: text.bytes.length,
+      contentType: `${text.mediaType}; charset=utf-8`,
+    });
+    await setDocumentSource(deps.pool, document.id, document.version, key);
+    return { kind: 'storage', key, mediaType: text.mediaType };
   }
 
   async function enqueueIngest(collection: Collection, document: DocumentRecord, content: DocumentContent) {
@@ -134,24 +180,43 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
     });
   }
 
-  /** JSON text: inline in the job up to the queue's limit, else put into object storage first. */
-  async function textContent(principal: Principal, body: CreateDocumentRequest) {
+  /**
+   * Has the worker, the one writer of the collection's vectors, give the document's vector rows the fields
+   * PostgreSQL now holds. Without the job the rows would keep the old fields for good, so when the queue is
+   * down the previous fields go back (best effort) and the caller's retry changes them again.
+   */
+  async function enqueueFieldsUpdate(
+    collection: Collection,
+    document: DocumentRecord,
+    previous: StoredFields,
+  ): Promise<void> {
+    try {
+      await deps.queue.enqueue({
+        v: 2,
+        type: 'update-fields',
+        tenantId: document.tenantId,
+        collection: collection.name,
+        documentId: document.id,
+        changedAt: document.updatedAt.toISOString(),
+      });
+    } catch (error) {
+      await updateDocumentFields(deps.pool, document.tenantId, document.id, previous).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** JSON text: inline in the job up to the queue's limit, else stored once its document version is known. */
+  function textContent(body: CreateDocumentRequest): Incoming {
     const contentHash = createHash('sha256').update(body.text).digest('hex');
     const mediaType = body.media_type ?? 'text/plain';
     if (body.text.length <= maxInlineTextLength) {
-      return {
-        contentHash,
-        content: { kind: 'inline', text: body.text, mediaType } as const,
-        filename: null,
-      };
+      return { contentHash, content: { kind: 'inline', text: body.text, mediaType }, filename: null };
     }
-    const bytes = Buffer.from(body.text, 'utf8');
-    const key = `${uploadPrefix(principal)}/${contentHash}/document.txt`;
-    await deps.storage.put(key, Readable.from([bytes]), {
-      size: bytes.length,
-      contentType: `${mediaType}; charset=utf-8`,
-    });
-    return { contentHash, content: { kind: 'storage', key, mediaType } as const, filename: null };
+    return {
+      contentHash,
+      content: { kind: 'text-to-store', bytes: Buffer.from(body.text, 'utf8'), mediaType },
+      filename: null,
+    };
   }
 
   mountRoute(router, 'post', '/v1/collections/{name}/documents', async (req, res, principal) => {
@@ -178,10 +243,10 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
     } else {
       requireJsonBody(req);
       const body = parseInput(createDocumentSchema, req.body);
-      accepted = await accept(principal, collection, body, await textContent(principal, body));
+      accepted = await accept(principal, collection, body, textContent(body));
     }
     if (accepted.status === 202) res.location(statusUrl(accepted.document.id));
-    res.status(accepted.status).json(acceptedBody(accepted.document));
+    res.status(accepted.status).json(acceptedBody(accepted));
   });
 
   mountRoute(router, 'post', '/v1/collections/{name}/documents/batch', async (req, res, principal) => {
@@ -193,8 +258,8 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
     for (const [index, item] of documents.entries()) {
       try {
         const body = parseInput(createDocumentSchema, item, `document ${index}`);
-        const accepted = await accept(principal, collection, body, await textContent(principal, body));
-        results.push({ index, status: accepted.status, ...acceptedFields(accepted.document) });
+        const accepted = await accept(principal, collection, body, textContent(body));
+        results.push({ index, status: accepted.status, ...acceptedFields(accepted) });
       } catch (thrown) {
         const error = toAppError(thrown);
         // Outages fail the whole request (retry it); a bad document only fails its own entry.
@@ -222,6 +287,28 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
     res.json(documentBody(document));
   });
 
+  mountRoute(router, 'patch', '/v1/documents/{id}', async (req, res, principal) => {
+    requireJsonBody(req);
+    const found = await findVisibleDocument(deps.pool, principal, pathParam(req, 'id'));
+    const body = parseInput(updateDocumentSchema, req.body);
+    const next = {
+      ...(body.title !== undefined ? { title: body.title } : {}),
+      ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+      ...(body.acl !== undefined ? { acl: body.acl && body.acl.length > 0 ? body.acl : null } : {}),
+    };
+    if (found.status === 'deleting') throw beingDeleted(found.id);
+    if (changedFields(found, next).length === 0) {
+      res.json(documentBody(found));
+      return;
+    }
+    const document = await updateDocumentFields(deps.pool, principal.tenantId, found.id, next);
+    const collection =
+      document && (await findCollectionById(deps.pool, principal.tenantId, document.collectionId));
+    if (!document || !collection) throw beingDeleted(found.id);
+    await enqueueFieldsUpdate(collection, document, found);
+    res.json(documentBody(document));
+  });
+
   mountRoute(router, 'delete', '/v1/documents/{id}', async (req, res, principal) => {
     const found = await findVisibleDocument(deps.pool, principal, pathParam(req, 'id'));
     const document = (await markDocumentDeleting(deps.pool, principal.tenantId, found.id)) ?? found;
@@ -236,6 +323,10 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
   });
 
   return router;
+}
+
+function beingDeleted(id: string): AppError {
+  return new AppError('conflict', `Document ${id} is being deleted`);
 }
 
 function requireJsonBody(req: Request): void {
@@ -294,21 +385,23 @@ function statusUrl(id: string): string {
   return `/v1/documents/${id}`;
 }
 
-function acceptedBody(document: DocumentRecord) {
+function acceptedBody({ document, fieldsUpdated }: Accepted) {
   return {
     id: document.id,
     version: document.version,
     status: document.status,
     status_url: statusUrl(document.id),
+    ...(fieldsUpdated ? { fields_updated: fieldsUpdated } : {}),
   };
 }
 
-function acceptedFields(document: DocumentRecord) {
+function acceptedFields({ document, fieldsUpdated }: Accepted) {
   return {
     id: document.id,
     version: document.version,
     document_status: document.status,
     status_url: statusUrl(document.id),
+    ...(fieldsUpdated ? { fields_updated: fieldsUpdated } : {}),
   };
 }
 
