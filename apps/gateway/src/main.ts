@@ -10,10 +10,7 @@ import { insertTenant } from '@rag/db/tenant-repository';
 import { closeServer } from '@rag/http/http-server';
 import { listenService } from '@rag/http/service-listeners';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
-import {
-  createWebhookSecretCipher,
-  deriveWebhookSecretKey,
-} from '@rag/ingest-contract/webhook-secret-cipher';
+import { createWebhookSecretCipher, webhookSecretKeys } from '@rag/ingest-contract/webhook-secret-cipher';
 import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
@@ -23,8 +20,8 @@ import { createGatewayApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createIngestQueue } from './ingest-queue.js';
 import { createRateLimits } from './rate-limits.js';
-import { resealWebhookSecrets } from './webhook-secret-reseal.js';
 import { startStuckWorkSweeper } from './stuck-work-sweeper.js';
+import { resealWebhookSecrets } from './webhook-secret-reseal.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'gateway', level: config.logLevel });
@@ -35,7 +32,7 @@ await migrate(pool, config.postgres.schema);
 await insertTenant(pool, config.auth.defaultTenant, config.auth.defaultTenant);
 
 const webhookCipher = createWebhookSecretCipher(
-  config.webhooks.secretKeys ?? [deriveWebhookSecretKey(config.serviceToken)],
+  webhookSecretKeys(config.webhooks.secretKeys, config.serviceToken),
 );
 await resealWebhookSecrets(pool, webhookCipher, logger);
 

@@ -6,10 +6,7 @@ import { createServiceApp } from '@rag/http/service-app';
 import { listenService } from '@rag/http/service-listeners';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { ingestQueueName } from '@rag/ingest-contract/ingest-job';
-import {
-  createWebhookSecretCipher,
-  deriveWebhookSecretKey,
-} from '@rag/ingest-contract/webhook-secret-cipher';
+import { createWebhookSecretCipher, webhookSecretKeys } from '@rag/ingest-contract/webhook-secret-cipher';
 import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
@@ -114,9 +111,7 @@ const webhookWorker = createWebhookDeliveryWorker({
   logger,
   timeoutMs: config.webhooks.timeoutMs,
   targets: { allowedHosts: config.webhooks.allowedHosts, allowPrivate: config.webhooks.allowPrivate },
-  cipher: createWebhookSecretCipher(
-    config.webhooks.secretKeys ?? [deriveWebhookSecretKey(config.serviceToken)],
-  ),
+  cipher: createWebhookSecretCipher(webhookSecretKeys(config.webhooks.secretKeys, config.serviceToken)),
 });
 webhookWorker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));
 

@@ -4,6 +4,7 @@ import {
   createWebhookSecretCipher,
   deriveWebhookSecretKey,
   parseWebhookSecretKeys,
+  webhookSecretKeys,
 } from './webhook-secret-cipher.js';
 
 const keyText = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
@@ -47,6 +48,16 @@ describe('webhook secret cipher', () => {
   it('derives a stable key from the service token, with an id that changes with it', () => {
     expect(deriveWebhookSecretKey('a'.repeat(32))).toEqual(deriveWebhookSecretKey('a'.repeat(32)));
     expect(deriveWebhookSecretKey('a'.repeat(32)).id).not.toBe(deriveWebhookSecretKey('b'.repeat(32)).id);
+  });
+
+  it('moves from the derived key to a configured one without losing stored secrets', () => {
+    const token = 't'.repeat(32);
+    const before = createWebhookSecretCipher(webhookSecretKeys(undefined, token));
+    const stored = before.seal('acme', 'whsec-0123456789abcdef');
+    const after = createWebhookSecretCipher(webhookSecretKeys(parseWebhookSecretKeys(keyText('k1')), token));
+    expect(after.currentKeyId).toBe('k1');
+    expect(after.open('acme', stored)).toBe('whsec-0123456789abcdef');
+    expect(after.isStale(stored)).toBe(true);
   });
 
   it('names the problem in a malformed key setting', () => {

@@ -60,6 +60,20 @@ export function deriveWebhookSecretKey(serviceToken: string): WebhookSecretKey {
   return { id: `service-token-${fingerprint}`, key };
 }
 
+/**
+ * The keys a service uses: the configured ones (the first seals), then the one derived from the service
+ * token, which only opens: values sealed before WEBHOOK_SECRET_KEY was set keep working until the gateway
+ * has sealed them again with the configured key.
+ */
+export function webhookSecretKeys(
+  configured: WebhookSecretKey[] | undefined,
+  serviceToken: string,
+): WebhookSecretKey[] {
+  const derived = deriveWebhookSecretKey(serviceToken);
+  if (!configured) return [derived];
+  return configured.some((k) => k.id === derived.id) ? configured : [...configured, derived];
+}
+
 export function createWebhookSecretCipher(keys: WebhookSecretKey[]): WebhookSecretCipher {
   const current = keys[0];
   if (!current) throw new Error('at least one webhook secret key is needed');
