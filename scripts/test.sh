@@ -12,6 +12,17 @@ bash scripts/model-builders-venv.sh
 bash scripts/python-venv.sh schemathesis schemathesis==4.32.5
 # A real S3-protocol server (moto in server mode) for the object storage tests.
 bash scripts/python-venv.sh s3 "moto[server]==5.2.5"
+# The Python client with its LangChain and LlamaIndex extras, for its own tests.
+bash scripts/python-venv.sh python-client -e "./clients/python[langchain,llama-index,test]"
 # The end-to-end tests run the built services as processes.
 pnpm exec turbo run build --output-logs=errors-only
-exec pnpm exec vitest run "$@"
+
+status=0
+pnpm exec vitest run "$@" || status=$?
+# The Python client's tests run against a live private stack, unless the arguments name particular test files.
+for arg in "$@"; do
+  [[ "$arg" == -* ]] || exit "$status"
+done
+.venv/python-client/bin/python -m pytest clients/python -q -p no:cacheprovider --junit-xml=.pytest-results.xml ||
+  status=$?
+exit "$status"

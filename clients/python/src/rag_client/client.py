@@ -1,0 +1,404 @@
+"""Sync and async clients of the public API, one method per route, over httpx.
+
+Both clients share one description of each call (``_Operations``); only sending differs. Calls turned away
+with 429 or 503 are sent again (see ``retry.py``); every other failure raises a typed ``RagApiError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
+from urllib.parse import quote
+
+import httpx
+
+from .errors import NetworkError, RagApiError, RequestTimeoutError, error_for
+from .models import (
+    ApiKeyInfo,
+    BatchResult,
+    Collection,
+    CreatedApiKey,
+    Document,
+    DocumentAccepted,
+    SearchResponse,
+    Tenant,
+    _from_json,
+)
+from .retry import RETRYABLE_STATUSES, RetryPolicy
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass
+class _Call:
+    method: str
+    path: str
+    parse: Callable[[int, Any], Any]
+    json: Any = None
+    params: Optional[Dict[str, str]] = None
+    #: An upload: the file on disk and the document fields; the file is opened afresh for each try.
+    upload: Optional[Dict[str, Any]] = None
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _accepted(status: int, body: Any) -> DocumentAccepted:
+    accepted = _from_json(DocumentAccepted, body)
+    accepted.unchanged = status == 200
+    return accepted
+
+
+def _document_fields(
+    external_id: Optional[str],
+    title: Optional[str],
+    metadata: Optional[Dict[str, Any]],
+    acl: Optional[Sequence[str]],
+) -> Dict[str, Any]:
+    fields: Dict[str, Any] = {}
+    if external_id is not None:
+        fields["external_id"] = external_id
+    if title is not None:
+        fields["title"] = title
+    if metadata is not None:
+        fields["metadata"] = metadata
+    if acl is not None:
+        fields["acl"] = list(acl)
+    return fields
+
+
+class _Operations:
+    """Every route as a call description; ``_run`` sends it (and is a coroutine in the async client)."""
+
+    def _run(self, call: _Call) -> Any:  # pragma: no cover - implemented by the clients
+        raise NotImplementedError
+
+    def create_tenant(self, id: str, name: Optional[str] = None) -> Any:
+        body: Dict[str, Any] = {"id": id, **({"name": name} if name else {})}
+        return self._run(_Call("POST", "/v1/tenants", lambda _s, b: _from_json(Tenant, b), json=body))
+
+    def create_api_key(
+        self,
+        tenant: str,
+        role: str,
+        *,
+        collections: Optional[Sequence[str]] = None,
+        principals: Optional[Sequence[str]] = None,
+        expires_at: Optional[str] = None,
+        name: Optional[str] = None,
+    ) -> Any:
+        body: Dict[str, Any] = {"tenant": tenant, "role": role}
+        for key, value in (
+            ("collections", collections),
+            ("principals", principals),
+            ("expires_at", expires_at),
+            ("name", name),
+        ):
+            if value is not None:
+                body[key] = list(value) if isinstance(value, (list, tuple)) else value
+        return self._run(_Call("POST", "/v1/api-keys", lambda _s, b: _from_json(CreatedApiKey, b), json=body))
+
+    def list_api_keys(self, tenant: Optional[str] = None) -> Any:
+        return self._run(
+            _Call(
+                "GET",
+                "/v1/api-keys",
+                lambda _s, b: [_from_json(ApiKeyInfo, k) for k in b["keys"]],
+                params={"tenant": tenant} if tenant is not None else None,
+            )
+        )
+
+    def revoke_api_key(self, id: str) -> Any:
+        return self._run(_Call("DELETE", f"/v1/api-keys/{_segment(id)}", lambda _s, b: b))
+
+    def create_collection(self, name: str) -> Any:
+        return self._run(
+            _Call("POST", "/v1/collections", lambda _s, b: _from_json(Collection, b), json={"name": name})
+        )
+
+    def list_collections(self) -> Any:
+        return self._run(
+            _Call("GET", "/v1/collections", lambda _s, b: [_from_json(Collection, c) for c in b["collections"]])
+        )
+
+    def delete_collection(self, name: str) -> Any:
+        return self._run(_Call("DELETE", f"/v1/collections/{_segment(name)}", lambda _s, b: b))
+
+    def add_document(
+        self,
+        collection: str,
+        text: str,
+        *,
+        external_id: Optional[str] = None,
+        title: Optional[str] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        acl: Optional[Sequence[str]] = None,
+        media_type: Optional[str] = None,
+    ) -> Any:
+        """Adds a text document (``media_type`` text/plain, text/markdown or text/html).
+
+        The same text under the same external_id is a no-op (``unchanged``); other text becomes the next version.
+        """
+        body = {"text": text, **_document_fields(external_id, title, metadata, acl)}
+        if media_type is not None:
+            body["media_type"] = media_type
+        return self._run(_Call("POST", f"/v1/collections/{_segment(collection)}/documents", _accepted, json=body))
+
+    def add_documents(self, collection: str, documents: Iterable[Dict[str, Any]]) -> Any:
+        """Up to 100 JSON documents in one request; each gets its own result, a bad one fails only itself."""
+        return self._run(
+            _Call(
+                "POST",
+                f"/v1/collections/{_segment(collection)}/documents/batch",
+                lambda _s, b: BatchResult.from_json(b),
+                json={"documents": list(documents)},
+            )
+        )
+
+    def upload_document(
+        self,
+        collection: str,
+        path: PathLike,
+        *,
+        external_id: Optional[str] = None,
+        title: Optional[str] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        acl: Optional[Sequence[str]] = None,
+        filename: Optional[str] = None,
+    ) -> Any:
+        """Uploads a file, streamed from disk; the server tells its type from the content and reads its title."""
+        upload = {
+            "path": os.fspath(path),
+            "filename": filename or os.path.basename(os.fspath(path)),
+            "fields": _document_fields(external_id, title, metadata, acl),
+        }
+        return self._run(
+            _Call("POST", f"/v1/collections/{_segment(collection)}/documents", _accepted, upload=upload)
+        )
+
+    def get_document(self, id: str) -> Any:
+        return self._run(_Call("GET", f"/v1/documents/{_segment(id)}", lambda _s, b: _from_json(Document, b)))
+
+    def delete_document(self, id: str) -> Any:
+        return self._run(_Call("DELETE", f"/v1/documents/{_segment(id)}", lambda _s, b: b))
+
+    def search(
+        self,
+        collection: str,
+        query: str,
+        *,
+        top_k: int = 10,
+        mode: Optional[str] = None,
+        filter: Optional[Dict[str, Any]] = None,
+        **options: Any,
+    ) -> Any:
+        """Searches a collection; ``options`` are the other fields of POST /v1/search (fusion, weights, cursor...)."""
+        body: Dict[str, Any] = {"collection": collection, "query": query, "top_k": top_k, **options}
+        if mode is not None:
+            body["mode"] = mode
+        if filter is not None:
+            body["filter"] = filter
+        return self._run(_Call("POST", "/v1/search", lambda _s, b: SearchResponse.from_json(b), json=body))
+
+
+def _timeout_error(call: _Call, base_url: str, seconds: float) -> RagApiError:
+    return RequestTimeoutError(0, "timeout", f"{call.method} {call.path}: no answer from {base_url} within {seconds} s")
+
+
+def _network_error(call: _Call, base_url: str, error: Exception) -> RagApiError:
+    return NetworkError(0, "network", f"{call.method} {call.path}: cannot reach {base_url}: {error}")
+
+
+def _unanswered(error: RagApiError) -> bool:
+    """A poll that got no answer, or a server error: says nothing about the document itself."""
+    return error.status == 0 or error.status >= 500
+
+
+def _outcome(call: _Call, response: httpx.Response) -> Any:
+    text = response.text
+    try:
+        body = response.json() if text else None
+    except ValueError:
+        body = None
+    if response.is_success:
+        return call.parse(response.status_code, body)
+    raise error_for(response.status_code, body, text, response.headers.get("x-request-id"))
+
+
+def _request_args(call: _Call) -> Dict[str, Any]:
+    args: Dict[str, Any] = {}
+    if call.json is not None:
+        args["json"] = call.json
+    if call.params is not None:
+        args["params"] = call.params
+    return args
+
+
+class RagClient(_Operations):
+    """The synchronous client. Use it as a context manager, or call ``close()``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        retry: Optional[RetryPolicy] = None,
+        transport: Optional[httpx.BaseTransport] = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._timeout = timeout
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"authorization": f"Bearer {api_key}", "accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __enter__(self) -> "RagClient":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _run(self, call: _Call) -> Any:
+        attempt = 1
+        while True:
+            try:
+                response = self._send(call)
+            except httpx.TimeoutException:
+                raise _timeout_error(call, self.base_url, self._timeout) from None
+            except httpx.TransportError as error:
+                raise _network_error(call, self.base_url, error) from None
+            if response.status_code in RETRYABLE_STATUSES and attempt < self._retry.attempts:
+                self._sleep(self._retry.delay(attempt, response.headers.get("retry-after")))
+                attempt += 1
+                continue
+            return _outcome(call, response)
+
+    def _send(self, call: _Call) -> httpx.Response:
+        if call.upload is None:
+            return self._http.request(call.method, call.path, **_request_args(call))
+        with open(call.upload["path"], "rb") as file:
+            files = {"file": (call.upload["filename"], file, "application/octet-stream")}
+            data = {"document": jsonlib.dumps(call.upload["fields"])} if call.upload["fields"] else None
+            return self._http.request(call.method, call.path, files=files, data=data)
+
+    def wait_for_document(
+        self,
+        id: str,
+        *,
+        statuses: Sequence[str] = ("ready", "failed"),
+        timeout: float = 60.0,
+        interval: float = 0.5,
+    ) -> Document:
+        """Polls until the document reaches one of ``statuses``; polls that got no answer do not end the wait."""
+        deadline = time.monotonic() + timeout
+        last = "unanswered"
+        while True:
+            try:
+                document = self.get_document(id)
+                if document.status in statuses:
+                    return document
+                last = f"still {document.status}"
+            except RagApiError as error:
+                if not _unanswered(error):
+                    raise
+                last = f"unanswered ({error.detail})"
+            if time.monotonic() + interval > deadline:
+                raise RequestTimeoutError(0, "timeout", f"Document {id} is {last} after {timeout} s")
+            self._sleep(interval)
+
+
+class AsyncRagClient(_Operations):
+    """The asyncio client: the same methods as ``RagClient``, each a coroutine."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        retry: Optional[RetryPolicy] = None,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._retry = retry or RetryPolicy()
+        self._timeout = timeout
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"authorization": f"Bearer {api_key}", "accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> "AsyncRagClient":
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _run(self, call: _Call) -> Any:
+        attempt = 1
+        while True:
+            try:
+                response = await self._send(call)
+            except httpx.TimeoutException:
+                raise _timeout_error(call, self.base_url, self._timeout) from None
+            except httpx.TransportError as error:
+                raise _network_error(call, self.base_url, error) from None
+            if response.status_code in RETRYABLE_STATUSES and attempt < self._retry.attempts:
+                await asyncio.sleep(self._retry.delay(attempt, response.headers.get("retry-after")))
+                attempt += 1
+                continue
+            return _outcome(call, response)
+
+    async def _send(self, call: _Call) -> httpx.Response:
+        if call.upload is None:
+            return await self._http.request(call.method, call.path, **_request_args(call))
+        # httpx's async client streams sync file objects in chunks.
+        with open(call.upload["path"], "rb") as file:
+            files = {"file": (call.upload["filename"], file, "application/octet-stream")}
+            data = {"document": jsonlib.dumps(call.upload["fields"])} if call.upload["fields"] else None
+            return await self._http.request(call.method, call.path, files=files, data=data)
+
+    async def wait_for_document(
+        self,
+        id: str,
+        *,
+        statuses: Sequence[str] = ("ready", "failed"),
+        timeout: float = 60.0,
+        interval: float = 0.5,
+    ) -> Document:
+        deadline = time.monotonic() + timeout
+        last = "unanswered"
+        while True:
+            try:
+                document = await self.get_document(id)
+                if document.status in statuses:
+                    return document
+                last = f"still {document.status}"
+            except RagApiError as error:
+                if not _unanswered(error):
+                    raise
+                last = f"unanswered ({error.detail})"
+            if time.monotonic() + interval > deadline:
+                raise RequestTimeoutError(0, "timeout", f"Document {id} is {last} after {timeout} s")
+            await asyncio.sleep(interval)
+
+
+__all__: List[str] = ["RagClient", "AsyncRagClient"]

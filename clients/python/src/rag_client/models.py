@@ -1,0 +1,144 @@
+"""What the gateway answers, as dataclasses whose fields carry the API's own names.
+
+A test checks every class against the gateway's ``/openapi.json`` (fields, and which are required), so the
+client cannot drift from the contract unnoticed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Type, TypeVar
+
+T = TypeVar("T")
+
+
+def _from_json(cls: Type[T], data: Dict[str, Any]) -> T:
+    """Builds ``cls`` from an answer: known fields only, so a newer gateway's extra fields do no harm."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{name: value for name, value in data.items() if name in names})
+
+
+@dataclass
+class Tenant:
+    id: str
+    name: str
+
+
+@dataclass
+class ApiKeyInfo:
+    id: str
+    name: Optional[str]
+    prefix: str
+    tenant: str
+    role: str
+    collections: Optional[List[str]]
+    principals: Optional[List[str]]
+    expires_at: Optional[str]
+    created_at: str
+    last_used_at: Optional[str]
+    revoked_at: Optional[str]
+
+
+@dataclass
+class CreatedApiKey(ApiKeyInfo):
+    #: The key itself: shown only in this answer.
+    key: str
+
+
+@dataclass
+class Collection:
+    name: str
+    created_at: str
+
+
+@dataclass
+class DocumentAccepted:
+    id: str
+    version: int
+    status: str
+    status_url: str
+    fields_updated: Optional[List[str]] = None
+    #: True when the gateway answered 200: the same content under the same external_id was already there.
+    unchanged: bool = False
+
+
+@dataclass
+class Document:
+    id: str
+    external_id: Optional[str]
+    title: Optional[str]
+    status: str
+    chunks: int
+    version: int
+    content_hash: str
+    metadata: Dict[str, Any]
+    created_at: str
+    updated_at: str
+    error: Optional[str] = None
+    ready_version: Optional[int] = None
+    media_type: Optional[str] = None
+    filename: Optional[str] = None
+    page_count: Optional[int] = None
+
+
+@dataclass
+class SearchHit:
+    document_id: str
+    external_id: Optional[str]
+    chunk_id: str
+    score: float
+    title: Optional[str]
+    text: str
+    highlights: List[Dict[str, int]]
+    metadata: Dict[str, Any]
+    page: Optional[int]
+    heading_path: List[str]
+    start_offset: int
+    end_offset: int
+    scores: Optional[Dict[str, float]] = None
+
+
+@dataclass
+class SearchResponse:
+    results: List[SearchHit]
+    signals: List[str]
+    took_ms: float
+    fusion: Optional[str] = None
+    weights: Optional[Dict[str, float]] = None
+    next_cursor: Optional[str] = None
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "SearchResponse":
+        answer = _from_json(cls, data)
+        answer.results = [_from_json(SearchHit, hit) for hit in data.get("results", [])]
+        return answer
+
+
+@dataclass
+class BatchItemResult:
+    index: int
+    #: The status this document alone would have had: 202 queued, 200 unchanged, 4xx refused.
+    status: int
+    id: Optional[str] = None
+    version: Optional[int] = None
+    document_status: Optional[str] = None
+    status_url: Optional[str] = None
+    fields_updated: Optional[List[str]] = None
+    code: Optional[str] = None
+    detail: Optional[str] = None
+    errors: Optional[List[Dict[str, str]]] = None
+
+
+@dataclass
+class BatchResult:
+    results: List[BatchItemResult]
+    accepted: int
+    unchanged: int
+    rejected: int
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "BatchResult":
+        answer = _from_json(cls, data)
+        answer.results = [_from_json(BatchItemResult, item) for item in data.get("results", [])]
+        return answer
