@@ -93,6 +93,20 @@ describe('createRagClient', () => {
     ]);
   });
 
+  it('changes the fields of a document with PATCH and returns the document', async () => {
+    const { fetch, seen } = fakeFetch([{ status: 200, body: { ...documentBody, title: 'B' } }]);
+    const client = createRagClient({ baseUrl: 'http://gw.test', apiKey: 'k', fetch });
+    const updated = await client.updateDocument(documentBody.id, { title: 'B', acl: null });
+    expect(updated.title).toBe('B');
+    expect(seen).toEqual([
+      expect.objectContaining({
+        method: 'PATCH',
+        url: `http://gw.test/v1/documents/${documentBody.id}`,
+        body: { title: 'B', acl: null },
+      }),
+    ]);
+  });
+
   it('tells a new document from an unchanged one by the status code', async () => {
     const accepted = { id: documentBody.id, version: 1, status_url: `/v1/documents/${documentBody.id}` };
     const { fetch } = fakeFetch([

@@ -16,6 +16,7 @@ import {
   type searchRequestSchema,
   searchResponseSchema,
   tenantSchema,
+  type updateDocumentSchema,
 } from '@rag/contracts/public-api';
 import { z } from 'zod';
 import { type FilePart, type MultipartBody, multipartFileBody } from './multipart-body.js';
@@ -28,6 +29,7 @@ export type CreateApiKeyRequest = z.input<typeof createApiKeySchema>;
 export type CreateCollectionRequest = z.input<typeof createCollectionSchema>;
 export type AddDocumentRequest = z.input<typeof createDocumentSchema>;
 export type SearchRequest = z.input<typeof searchRequestSchema>;
+export type UpdateDocumentRequest = z.input<typeof updateDocumentSchema>;
 
 export type Tenant = z.infer<typeof tenantSchema>;
 export type CreatedApiKey = z.infer<typeof createdApiKeySchema>;
@@ -86,7 +88,7 @@ export interface WaitForDocumentOptions {
   onUnanswered?: (error: RagApiError) => void;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** A typed client of the public API. Every method throws `RagApiError` on failure. */
 export function createRagClient(options: RagClientOptions) {
@@ -261,6 +263,10 @@ export function createRagClient(options: RagClientOptions) {
     },
 
     getDocument,
+
+    /** Changes title, metadata or ACL in place (each field given replaces the stored one); nothing is re-indexed. */
+    updateDocument: (id: string, fields: UpdateDocumentRequest): Promise<DocumentInfo> =>
+      request('PATCH', `/v1/documents/${segment(id)}`, documentSchema, fields),
 
     deleteDocument: (id: string): Promise<DocumentDeletion> =>
       request('DELETE', `/v1/documents/${segment(id)}`, documentDeletionSchema),
