@@ -128,6 +128,47 @@ describe('file upload', () => {
     expect(hits.some((hit: { heading_path: string[] }) => hit.heading_path.length > 0)).toBe(true);
   });
 
+  it('titles an uploaded file with its own title, else its file name, unless the caller sent one', async () => {
+    const docx = await readFile(join(docs, 'docx/en_markitdown_test.docx'));
+    const docxTitle = 'AutoGen: Enabling Next-Gen LLM Applications via Multi-Agent Conversation';
+    const own = await upload(
+      stack,
+      'handbook',
+      { name: 'autogen.docx', bytes: docx },
+      { external_id: 'own' },
+    );
+    const named = await upload(
+      stack,
+      'handbook',
+      { name: 'meeting-notes.txt', bytes: new TextEncoder().encode('Zanzibar offsite agenda: budgets.') },
+      { external_id: 'named' },
+    );
+    const chosen = await upload(
+      stack,
+      'handbook',
+      { name: 'autogen-copy.docx', bytes: docx },
+      { external_id: 'chosen', title: 'Agents paper (copy)' },
+    );
+    const expected = new Map([
+      [own.body.id, docxTitle],
+      [named.body.id, 'meeting-notes.txt'],
+      [chosen.body.id, 'Agents paper (copy)'],
+    ]);
+    for (const [id, title] of expected) {
+      const { document } = await expectConsistent(id);
+      expect(document.title).toBe(title);
+    }
+    // Search results show the same titles.
+    for (const query of ['AutoGen multi-agent conversation', 'Zanzibar offsite agenda']) {
+      const answer = await stack.call('POST', '/v1/search', {
+        body: { collection: 'handbook', query, mode: 'bm25', top_k: 50 },
+      });
+      expect(answer.status).toBe(200);
+      for (const hit of answer.body.results as { document_id: string; title: string | null }[])
+        if (expected.has(hit.document_id)) expect(hit.title).toBe(expected.get(hit.document_id));
+    }
+  });
+
   it('refuses a file over the upload limit with 413 and stores nothing', async () => {
     const before = await stack.db.query('SELECT count(*)::int AS n FROM documents');
     const answer = await upload(stack, 'handbook', {

@@ -157,7 +157,10 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     });
 
     const extracted = await loaded.extract();
-    await recordExtraction(deps.pool, document.id, document.version, extracted);
+    await recordExtraction(deps.pool, document.id, document.version, {
+      ...extracted,
+      sourceTitle: sourceTitleOf(contentOf(job), document, extracted.title),
+    });
     const chunks = await deps.pipeline.chunk(extracted);
     if (chunks.length === 0) {
       throw new AppError('validation_failed', 'The document has no indexable text (no letters or digits)');
@@ -410,3 +413,18 @@ function toChunkRecord(document: DocumentRecord, chunk: DocumentChunk): ChunkRec
 }
 
 export type IngestProcessor = ReturnType<typeof createIngestProcessor>;
+
+/**
+ * The title an uploaded file carries: its own (PDF, Office, HTML, Markdown metadata), else its file name. It shows
+ * wherever the caller gave no title. Text sent inline has none: its caller chose not to name it.
+ */
+function sourceTitleOf(
+  content: DocumentContent,
+  document: DocumentRecord,
+  extracted: string | null,
+): string | null {
+  if (content.kind !== 'storage') return null;
+  const filename = content.filename ?? document.filename;
+  // A browser may send the path it read the file from; the name is its last part.
+  return extracted ?? filename?.split(/[\\/]/).pop() ?? null;
+}

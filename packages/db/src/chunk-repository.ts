@@ -83,7 +83,7 @@ export async function findSearchableChunks(
     page: number | null;
     heading_path: string[];
   }>(
-    `SELECT c.id, c.document_id, d.external_id, d.title, c.text, d.metadata,
+    `SELECT c.id, c.document_id, d.external_id, COALESCE(d.title, d.source_title) AS title, c.text, d.metadata,
             c.start_offset, c.end_offset, c.page, c.heading_path
        FROM chunks c
        JOIN documents d ON d.id = c.document_id AND d.ready_version = c.document_version

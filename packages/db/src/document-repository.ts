@@ -21,6 +21,8 @@ export interface DocumentRecord {
   mediaType: string | null;
   filename: string | null;
   pageCount: number | null;
+  /** The title the latest version's file carries (or its file name); null for text sent inline. */
+  sourceTitle: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -43,12 +45,13 @@ interface DocumentRow {
   media_type: string | null;
   filename: string | null;
   page_count: number | null;
+  source_title: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
 const columns =
-  'id, tenant_id, collection_id, external_id, title, content_hash, version, status, error, metadata, acl, chunk_count, ready_version, source_key, media_type, filename, page_count, created_at, updated_at';
+  'id, tenant_id, collection_id, external_id, title, content_hash, version, status, error, metadata, acl, chunk_count, ready_version, source_key, media_type, filename, page_count, source_title, created_at, updated_at';
 
 function toRecord(row: DocumentRow): DocumentRecord {
   return {
@@ -69,6 +72,7 @@ function toRecord(row: DocumentRow): DocumentRecord {
     mediaType: row.media_type,
     filename: row.filename,
     pageCount: row.page_count,
+    sourceTitle: row.source_title,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -255,14 +259,12 @@ export async function recordExtraction(
   db: Queryable,
   id: string,
   version: number,
-  found: { mediaType: string; pageCount: number | null },
+  found: { mediaType: string; pageCount: number | null; sourceTitle?: string | null },
 ): Promise<void> {
-  await db.query('UPDATE documents SET media_type = $3, page_count = $4 WHERE id = $1 AND version = $2', [
-    id,
-    version,
-    found.mediaType,
-    found.pageCount,
-  ]);
+  await db.query(
+    'UPDATE documents SET media_type = $3, page_count = $4, source_title = $5 WHERE id = $1 AND version = $2',
+    [id, version, found.mediaType, found.pageCount, found.sourceTitle ?? null],
+  );
 }
 
 /** Every document of a collection with the version searchers see, for the doctor. */

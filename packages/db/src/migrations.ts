@@ -223,4 +223,13 @@ export const migrations: Migration[] = [
         REFERENCING OLD TABLE AS old_collections FOR EACH STATEMENT EXECUTE FUNCTION collections_drop_stats();
     `,
   },
+  {
+    version: 5,
+    name: 'the title a stored file carries',
+    sql: `
+      -- The title of the latest version's file (its own metadata, else its file name), set when it is
+      -- extracted; shown wherever the caller gave no title. Kept apart from title, which is the caller's.
+      ALTER TABLE documents ADD COLUMN source_title text;
+    `,
+  },
 ];

@@ -409,7 +409,8 @@ function documentBody(document: DocumentRecord) {
   return {
     id: document.id,
     external_id: document.externalId,
-    title: document.title,
+    // The caller's title, else the one the uploaded file carries.
+    title: document.title ?? document.sourceTitle,
     status: document.status,
     ...(document.error ? { error: document.error } : {}),
     chunks: document.chunkCount,
