@@ -5,6 +5,7 @@ import {
   ingestQueueName,
   parseIngestJob,
 } from '@rag/ingest-contract/ingest-job';
+import { completedJobRetention, failedJobRetention } from '@rag/ingest-contract/job-retention';
 import { injectTraceCarrier } from '@rag/telemetry/trace-carrier';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -56,8 +57,8 @@ export function createIngestQueue(options: IngestQueueOptions): IngestQueue {
           attempts: options.attempts,
           // Jitter spreads the retries of many jobs that failed together (an outage) over time.
           backoff: { type: 'exponential', delay: options.backoffMs, jitter: 0.5 },
-          removeOnComplete: { age: 24 * 3600, count: 10_000 },
-          removeOnFail: { age: 7 * 24 * 3600 },
+          removeOnComplete: completedJobRetention,
+          removeOnFail: failedJobRetention,
         });
       } catch (error) {
         throw new AppError('dependency_unavailable', 'The ingest queue (Redis) is unavailable', {

@@ -5,6 +5,7 @@ import {
   ingestEventSchema,
   ingestEventsQueueName,
 } from '@rag/ingest-contract/ingest-event';
+import { completedJobRetention, failedJobRetention } from '@rag/ingest-contract/job-retention';
 import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
 import {
   eventIdHeader,
@@ -59,16 +60,17 @@ export function createCompletionEvents(options: CompletionEventsOptions): Comple
       });
       await events.add(event.type, event, {
         jobId: event.id,
-        removeOnComplete: { age: 7 * 24 * 3600 },
-        removeOnFail: { age: 7 * 24 * 3600 },
+        // Events carry ids and counts, no text; bounded in age and number like every ended job.
+        removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
       });
       if (await findWebhook(options.pool, event.tenantId)) {
         await webhooks.add(event.type, event, {
           jobId: event.id,
           attempts: options.webhookAttempts,
           backoff: { type: 'exponential', delay: options.webhookBackoffMs, jitter: 0.5 },
-          removeOnComplete: { age: 24 * 3600 },
-          removeOnFail: { age: 7 * 24 * 3600 },
+          removeOnComplete: completedJobRetention,
+          removeOnFail: failedJobRetention,
         });
       }
     },

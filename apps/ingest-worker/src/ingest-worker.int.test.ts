@@ -180,6 +180,11 @@ describe('ingest worker', () => {
     const stored = await findDocument(db.pool, 'acme', document.id);
     expect(stored).toMatchObject({ status: 'failed', chunkCount: 0 });
     expect(stored?.error).toMatch(/embedding-service is unreachable/);
+    // What Redis keeps of the ended job and its dead letter: references, not the document's text.
+    const letter = (await deadLetterQueue.getJob(`dead-${done.id}`))?.data;
+    expect(letter.data).toMatchObject({ documentId: document.id, omittedText: { length: job.text.length } });
+    expect(JSON.stringify(letter)).not.toContain('cannot be embedded');
+    expect(JSON.stringify(done.data)).not.toContain('cannot be embedded');
   });
 
   it('fails a document with nothing to index on the first attempt', async () => {

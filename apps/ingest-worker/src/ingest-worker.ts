@@ -1,5 +1,6 @@
 import { toAppError } from '@rag/contracts/app-error';
 import { ingestQueueName, parseIngestJob } from '@rag/ingest-contract/ingest-job';
+import { withoutInlineText } from '@rag/ingest-contract/job-retention';
 import type { Logger } from '@rag/telemetry/logger';
 import { withConsumerSpan } from '@rag/telemetry/trace-carrier';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
@@ -58,6 +59,7 @@ export function createIngestWorker(options: IngestWorkerOptions): Worker {
       const outcome = await processor.run(data);
       options.jobsTotal.inc({ type: data.type, outcome });
       log.info({ outcome }, 'job done');
+      await keepReferencesOnly(job);
       return outcome;
     } catch (thrown) {
       const error = toAppError(thrown);
@@ -83,6 +85,16 @@ export function createIngestWorker(options: IngestWorkerOptions): Worker {
       attemptsMade: job.attemptsMade + 1,
       data: job.data,
     });
+    await keepReferencesOnly(job);
+  }
+
+  /**
+   * An ended job stays in Redis for a while (see job-retention): it keeps ids and storage keys, not the
+   * document's text. A failure here only leaves the text until the retention removes the job.
+   */
+  async function keepReferencesOnly(job: Job): Promise<void> {
+    const kept = withoutInlineText(job.data);
+    if (kept !== job.data) await job.updateData(kept).catch(() => {});
   }
 
   return new Worker(ingestQueueName, handle, {

@@ -8,7 +8,7 @@ export const deadLetterSchema = z.strictObject({
   reason: z.string(),
   attemptsMade: z.number().int().nonnegative(),
   failedAt: z.iso.datetime(),
-  /** The job's data exactly as it was queued, so it can be fixed and queued again. */
+  /** The job's data as it was queued (inline text replaced by its length and SHA-256), to fix and queue again. */
   data: z.unknown(),
 });
 

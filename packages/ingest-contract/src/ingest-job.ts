@@ -11,8 +11,11 @@ export const ingestQueueName = 'ingest';
 /** Jobs that failed for good (invalid, a bad document, or retries exhausted), with the reason. */
 export const deadLetterQueueName = 'ingest-dead-letter';
 
-/** Inline text above this size belongs in object storage, referenced by a `storage` content. */
-export const maxInlineTextLength = 1_000_000;
+/**
+ * Inline text above this size belongs in object storage, referenced by a `storage` content (the gateway
+ * stores larger JSON text there itself). Small, so that queued jobs keep Redis memory bounded.
+ */
+export const maxInlineTextLength = 65_536;
 export const maxExternalIdLength = 512;
 export const maxTitleLength = 1000;
 export const maxAclEntries = 1000;
