@@ -78,6 +78,23 @@ for overlay in "${overlays[@]}"; do
   fi
 done
 
+# The log shipper (one per cluster, namespace logging): renders and matches the schemas. The policy check is
+# for our services; Fluent Bit runs as root to read the node's log files. What its configuration does to our
+# log lines is tested by tests/e2e/log-shipping.e2e.test.ts.
+if kubectl kustomize infra/logging/fluent-bit >"$out/logging.yaml" 2>"$out/logging.err"; then
+  pass "kustomize logging/fluent-bit ($(grep -c '^kind:' "$out/logging.yaml") objects)"
+  for version in "${versions[@]}"; do
+    if "$venv/kubernetes-validate" --kubernetes-version "$version" --strict --quiet "$out/logging.yaml" \
+      >"$out/logging-$version.log" 2>&1; then
+      pass "schema logging/fluent-bit (Kubernetes $version)"
+    else
+      fail "schema logging/fluent-bit (Kubernetes $version)" "$out/logging-$version.log"
+    fi
+  done
+else
+  fail "kustomize logging/fluent-bit" "$out/logging.err"
+fi
+
 # The prometheus-adapter values are Helm input, not Kubernetes objects: check that they parse and name the
 # metrics the HPAs ask for.
 adapter=infra/monitoring/prometheus-adapter-values.yaml
