@@ -7,6 +7,7 @@ const requestTimeoutMs = 40_000;
 
 export function newCounters() {
   return {
+    byStatus: {},
     requests: 0,
     searches: 0,
     searchesAnswered: 0,
@@ -59,6 +60,7 @@ export function createApiClient(baseUrl, key) {
       const type = response.headers.get('content-type') ?? '';
       if (response.status >= 500) {
         counters.serverErrors += 1;
+        counters.byStatus[response.status] = (counters.byStatus[response.status] ?? 0) + 1;
         remember(`${response.status}`, `${method} ${path} -> ${response.status} ${text}`);
       }
       if (response.status >= 400 && !type.startsWith('application/problem+json')) {

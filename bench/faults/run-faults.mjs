@@ -387,6 +387,13 @@ try {
     if (!result.error) {
       const notes = [
         ...result.problems,
+        ...(result.counts.serverErrors > 0
+          ? [
+              `5xx by status: ${Object.entries(result.counts.byStatus)
+                .map(([status, n]) => `${status}×${n}`)
+                .join(', ')}`,
+            ]
+          : []),
         ...result.counts.examples.map((e) => `answer: ${e}`),
         `scratch collection delete answered ${result.scratchDelete}, name re-created: ${result.problems.some((p) => p.includes('not free')) ? 'no' : 'yes'}`,
         ...(result.counts.noAnswer > 0
