@@ -308,6 +308,24 @@ describe('zip bombs', { timeout: parserTimeout }, () => {
     expect(error.context.limit).toBe('maxDecompressedBytes');
   });
 
+  it('refuses an archive that lists one name twice, where readers differ on which entry counts', async () => {
+    const zip = zipSync({
+      '[Content_Types].xml': strToU8(contentTypes),
+      'word/document.xml': strToU8(innocentDocument),
+      'word/documenx.xml': new Uint8Array(64 * 1024 * 1024),
+    });
+    const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+    walkCentralDirectory(zip, (offset, name) => {
+      if (name !== 'word/documenx.xml') return;
+      // The central directory now names the bomb word/document.xml too, declared as 1000 bytes.
+      zip.set(strToU8('word/document.xml'), offset + 46);
+      view.setUint32(offset + 24, 1000, true);
+    });
+    const error = await failure(extractInProcess(zip, { filename: 'twice.docx' }, budget));
+    expect(error.code).toBe('validation_failed');
+    expect(error.message).toContain('the entry word/document.xml is listed twice');
+  });
+
   it('refuses an archive whose central directory points an entry at a local header of another name', async () => {
     const error = await failure(extractInProcess(misdirectedEntry(), { filename: 'bomb.docx' }, budget));
     expect(error.code).toBe('validation_failed');
