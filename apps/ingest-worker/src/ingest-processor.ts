@@ -416,15 +416,16 @@ export type IngestProcessor = ReturnType<typeof createIngestProcessor>;
 
 /**
  * The title an uploaded file carries: its own (PDF, Office, HTML, Markdown metadata), else its file name. It shows
- * wherever the caller gave no title. Text sent inline has none: its caller chose not to name it.
+ * wherever the caller gave no title. Only a file comes with a file name: text sent as JSON, inline or stored by
+ * the gateway, has none and gets no title of its own, as its caller chose not to name it.
  */
 function sourceTitleOf(
   content: DocumentContent,
   document: DocumentRecord,
   extracted: string | null,
 ): string | null {
-  if (content.kind !== 'storage') return null;
-  const filename = content.filename ?? document.filename;
+  const filename = content.kind === 'storage' ? (content.filename ?? document.filename) : null;
+  if (!filename) return null;
   // A browser may send the path it read the file from; the name is its last part.
-  return extracted ?? filename?.split(/[\\/]/).pop() ?? null;
+  return extracted ?? filename.split(/[\\/]/).pop() ?? null;
 }
