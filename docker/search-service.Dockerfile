@@ -52,6 +52,24 @@ RUN --mount=type=cache,id=rag-pnpm-store,target=/pnpm/store \
       case "$lib" in *"linux-$arch-gnu.node"|*"/*.node") ;; *) rm -f "$lib" ;; esac; \
     done
 
+# Development: the pruned workspace with every dependency (dev ones included) and the sources built once;
+# turbo rebuilds the app and the workspace packages it uses when a source changes, and node restarts on
+# the new output. Bind-mount the src folders you edit (README.md "Container images"). Not a production
+# image: it runs as root to write dist/ next to the mounted sources. Build it with --target development;
+# the default target is the runtime stage below, which stays last.
+FROM build AS development
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+ARG APP
+ARG APP_PORT
+ENV NODE_ENV=development HOST=0.0.0.0 PORT=${APP_PORT} RAG_APP=${APP}
+WORKDIR /repo/apps/${APP}
+EXPOSE ${APP_PORT}
+# -g: SIGTERM reaches the watcher and the app alike.
+ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
+CMD ["sh", "-c", "turbo watch build --filter \"@rag/${RAG_APP}...\" --output-logs=errors-only & exec node --watch --enable-source-maps --import @rag/telemetry/register dist/main.js"]
+
 FROM ${NODE_IMAGE} AS runtime
 # tini as PID 1: forwards SIGTERM to node (the apps drain and exit cleanly) and reaps zombies.
 RUN apt-get update \
