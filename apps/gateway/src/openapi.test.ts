@@ -37,7 +37,7 @@ describe('the OpenAPI description', () => {
     expect(documented.sort()).toEqual([...keys].sort());
   });
 
-  it('declares that text, query and the tenant parameter may not be blank, as the gateway enforces', () => {
+  it('declares the string rules the gateway enforces: no blank text or query, no NUL in principals, a tenant id', () => {
     type Operation = {
       requestBody: { content: { 'application/json': { schema: { properties: Record<string, object> } } } };
       parameters: Array<{ name: string; schema: object }>;
@@ -47,10 +47,19 @@ describe('the OpenAPI description', () => {
     const blank = { pattern: '[^\\s\\uFEFF]' };
     expect(body('/v1/collections/{name}/documents').text).toMatchObject(blank);
     expect(body('/v1/search').query).toMatchObject(blank);
+    const principals = body('/v1/api-keys').principals as { items: object };
+    expect(principals.items).toMatchObject({ pattern: '^[^\\u0000]*$' });
     const list = document.paths['/v1/api-keys']?.get as Operation;
     expect(list.parameters.find((p) => p.name === 'tenant')?.schema).toMatchObject({
       type: 'string',
       pattern: '^[a-z0-9][a-z0-9_-]{0,62}$',
     });
+  });
+
+  it('documents every success status of a route, with its body', () => {
+    const post = document.paths['/v1/collections/{name}/documents']!.post as {
+      responses: Record<string, { content: Record<string, unknown> }>;
+    };
+    expect(post.responses['200']?.content).toEqual(post.responses['202']?.content);
   });
 });

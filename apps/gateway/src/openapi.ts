@@ -33,12 +33,14 @@ export function buildOpenApiDocument(version: string) {
         schema: jsonSchema(query.schema, 'input'),
       })),
     ];
-    const responses: Record<string, unknown> = {
-      [route.success.status]: {
-        description: route.success.description,
-        content: { 'application/json': { schema: jsonSchema(route.success.schema, 'output') } },
-      },
-    };
+    const success = jsonSchema(route.success.schema, 'output');
+    const responses: Record<string, unknown> = {};
+    for (const { status, description } of [
+      route.success,
+      ...('also' in route.success ? route.success.also : []),
+    ]) {
+      responses[status] = { description, content: { 'application/json': { schema: success } } };
+    }
     for (const status of route.errors) {
       responses[status] = {
         description: 'Problem',

@@ -37,7 +37,13 @@ export interface RouteDescription {
   request?: z.ZodType;
   /** Optional query parameters: what each means and the values it takes. */
   query?: Record<string, { description: string; schema: z.ZodType<string> }>;
-  success: { status: number; description: string; schema: z.ZodType };
+  success: {
+    status: number;
+    description: string;
+    schema: z.ZodType;
+    /** Other successful statuses with the same body, e.g. 200 when there was nothing to queue. */
+    also?: { status: number; description: string }[];
+  };
   errors: number[];
 }
 
@@ -119,7 +125,12 @@ export const publicRoutes = [
       'Add a document or a new version of it (indexed asynchronously): JSON, or multipart/form-data with a `file` part and a `document` field holding the JSON fields. The same content again answers 200 and changes nothing.',
     role: 'editor',
     request: createDocumentSchema,
-    success: { status: 202, description: 'Queued for indexing', schema: documentAcceptedSchema },
+    success: {
+      status: 202,
+      description: 'Queued for indexing',
+      schema: documentAcceptedSchema,
+      also: [{ status: 200, description: 'The same content again: nothing queued' }],
+    },
     errors: [...common, ...withBody, 404, 409],
   },
   {

@@ -17,7 +17,8 @@ export const aclPrincipalSchema = z
   .string()
   .min(1)
   .max(256)
-  .refine((principal) => !principal.includes('\u0000'), 'must not contain the NUL character');
+  // A pattern rather than a refinement, so that the OpenAPI description declares it too.
+  .regex(/^[^\u0000]*$/, 'must not contain the NUL character');
 
 export const createApiKeySchema = z.strictObject({
   tenant: tenantIdSchema,
