@@ -63,8 +63,13 @@ export function faultCatalogue(stack, timing) {
     hold: () => delay(timing.readOnlyMs),
     end: async () => {
       readOnly.undo();
+      readOnly.undone = true;
     },
     detail: () => readOnly?.method,
+    // Stopped in the middle (Ctrl-C): writable again, so the temporary folder can be removed.
+    cleanup: () => {
+      if (readOnly && !readOnly.undone) readOnly.undo();
+    },
   });
   faults.push({
     name: 'rolling-restart',

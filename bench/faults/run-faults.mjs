@@ -103,9 +103,11 @@ if (unknown.length > 0) {
 
 const stack = await startFaultStack({ workerEnv, log });
 let stopping = false;
+let faults = [];
 const shutdown = async (code) => {
   if (stopping) return;
   stopping = true;
+  for (const fault of faults) fault.cleanup?.();
   await stack.stop();
   process.exit(code);
 };
@@ -131,7 +133,7 @@ const openStore = () =>
     space: { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse },
   });
 
-const faults = faultCatalogue(stack, {
+faults = faultCatalogue(stack, {
   downMs: settings['down-seconds'] * 1000,
   hangMs: settings['hang-seconds'] * 1000,
   readOnlyMs: settings['readonly-seconds'] * 1000,
@@ -412,6 +414,7 @@ try {
     }
   }
 } finally {
+  for (const fault of faults) fault.cleanup?.();
   await pool.end().catch(() => {});
   stopping = true;
   await stack.stop();
