@@ -19,6 +19,31 @@ describe('gateway config', () => {
     expect(config.searchServiceUrl).toBe('http://127.0.0.1:8082');
   });
 
+  it('reads the webhook settings: strict by default, keys named by id, a bad key named without its value', () => {
+    const base = {
+      ADMIN_API_KEY: 'a-very-long-admin-key-000',
+      SERVICE_TOKEN: 's'.repeat(32),
+      RAG_BASE_DIR: '/srv/rag',
+    };
+    expect(loadConfig(base).webhooks).toEqual({
+      allowedHosts: [],
+      allowPrivate: false,
+      secretKeys: undefined,
+    });
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const open = loadConfig({
+      ...base,
+      WEBHOOK_ALLOWED_HOSTS: 'Hooks.Internal, receiver.svc',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_SECRET_KEY: `2025:${key}`,
+    }).webhooks;
+    expect(open).toMatchObject({ allowedHosts: ['hooks.internal', 'receiver.svc'], allowPrivate: true });
+    expect(open.secretKeys?.map((k) => k.id)).toEqual(['2025']);
+    expect(() => loadConfig({ ...base, WEBHOOK_SECRET_KEY: 'k1:dG9vIHNob3J0' })).toThrow(
+      /WEBHOOK_SECRET_KEY \(webhooks.secretKeys\): key "k1" must be 32 bytes/,
+    );
+  });
+
   it('names every bad variable at once', () => {
     let error: unknown;
     try {
