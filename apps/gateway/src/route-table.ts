@@ -189,7 +189,8 @@ export const publicRoutes = [
     role: 'admin',
     request: setWebhookSchema,
     success: { status: 200, description: 'The webhook (without its secret)', schema: webhookSchema },
-    errors: [...common, ...withBody],
+    // 404: the caller's tenant does not exist (a JWT may name a tenant that was never created).
+    errors: [...common, ...withBody, 404],
   },
   {
     method: 'get',
