@@ -200,6 +200,23 @@ describe('per-document ACL', () => {
     expect(await visible(keys['acme:reader']!)).toEqual(new Set(Object.values(docs)));
   });
 
+  it('shows no BM25 scores to callers with principals: the statistics count chunks hidden from them', async () => {
+    const bm25 = async (key: string) => {
+      const answer = await call('POST', '/v1/search', {
+        key,
+        body: { collection: 'kb', query: 'cafeteria budget', top_k: 10, mode: 'bm25' },
+      });
+      expect(answer.status).toBe(200);
+      return answer.body.results as Json[];
+    };
+    const restricted = await bm25(keys['acme:bob']!);
+    expect(restricted.map((r) => r.document_id)).toEqual([docs.public]);
+    expect(restricted[0]!.scores.bm25).toBeUndefined();
+    expect(restricted[0]!.score).toBeCloseTo(1 / 61, 9);
+    const backend = await bm25(keys['acme:reader']!);
+    expect(backend.every((r) => typeof r.scores.bm25 === 'number' && r.score === r.scores.bm25)).toBe(true);
+  });
+
   it('maps JWT subjects and groups to principals', async () => {
     const carol = await jwt({ sub: 'carol', tenant: 'acme', roles: ['reader'], groups: ['finance'] });
     expect(await visible(carol)).toEqual(new Set([docs.public, docs.finance]));

@@ -18,6 +18,7 @@ import type { Histogram } from 'prom-client';
 import { colbertRerank } from './colbert-rerank.js';
 import { type FusedHit, fuse, resolveWeights, single } from './fusion.js';
 import { highlightTerms } from './highlight.js';
+import { mayShowLexicalScores, withoutLexicalScores } from './lexical-score-exposure.js';
 import { noSearchCache, type SearchCache } from './search-cache.js';
 
 export interface SearchEngineDeps {
@@ -213,6 +214,9 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       );
     }
     if (request.groupByDocument) ranked = firstPerDocument(ranked);
+    if (!mayShowLexicalScores(request.principals, store.bm25Source)) {
+      ranked = withoutLexicalScores(ranked, signals.includes('bm25'));
+    }
 
     // Pages are fixed slices of one deterministic ranking, so they never overlap or skip. PostgreSQL has the
     // last word on visibility: a chunk it no longer shows (document deleted or replaced a moment ago) is

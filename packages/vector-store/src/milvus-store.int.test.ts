@@ -414,4 +414,55 @@ describe("Milvus's own BM25 function (MILVUS_BM25=milvus-function)", () => {
       await functionStore.close();
     }
   });
+
+  it("counts every tenant's text in its BM25 statistics: another tenant's chunks change a tenant's scores", async () => {
+    const chunk = (scope: VectorScope, id: string, text: string): ChunkVectorRow => ({
+      ...scope,
+      documentId: id,
+      chunkId: `${scope.tenantId}-${id}`,
+      dense: unit([1, 0, 0, 0]),
+      sparse: { indices: [1], values: [1] },
+      text,
+      acl: null,
+    });
+    const acmeChunks = [
+      chunk(acmeDocs, 'a', 'the quarterly merger memo'),
+      chunk(acmeDocs, 'b', 'lunch menu of the week'),
+    ];
+    // Milvus Lite keeps the statistics per partition, and the tenant is a partition key hashed into a
+    // fixed number of partitions: among 200 other tenants some share acme's. Milvus standalone keeps them
+    // per shard of the whole collection.
+    const otherTenants = Array.from({ length: 200 }, (_, i) =>
+      chunk({ tenantId: `t${i}`, collectionId: 'docs' }, 'x', `merger talks ${i}`),
+    );
+    // The same acme chunks, in a Milvus collection of their own and in one shared with globex.
+    const acmeScore = async (prefix: string, rows: ChunkVectorRow[]) => {
+      const functionStore = createMilvusStore({
+        address: milvus.address,
+        collectionPrefix: `${collectionPrefix}${prefix}_`,
+        space,
+        bm25: 'milvus-function',
+      });
+      try {
+        await functionStore.ensureReady();
+        await functionStore.insert(rows);
+        await functionStore.flush();
+        const hits = await functionStore.searchSignals({
+          scope: acmeDocs,
+          principals: null,
+          metadataFilter: '',
+          vectors: { bm25: 'quarterly merger' },
+          limit: 10,
+        });
+        expect(hits.bm25?.map((hit) => hit.chunkId)).toEqual(['acme-a']);
+        return hits.bm25?.[0]?.score as number;
+      } finally {
+        await functionStore.close();
+      }
+    };
+    const alone = await acmeScore('alone', acmeChunks);
+    const shared = await acmeScore('shared', [...acmeChunks, ...otherTenants]);
+    // So the search service shows no BM25 scores in this mode (lexical-score-exposure.ts).
+    expect(shared).not.toBeCloseTo(alone, 6);
+  });
 });
