@@ -120,7 +120,8 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
     if (previousSourceKey && previousSourceKey !== stored) await deps.storage.delete(previousSourceKey);
     try {
       const content = sent.kind === 'text-to-store' ? await storeText(document, sent) : sent;
-      await enqueueIngest(collection, document, content);
+      // Null: a newer version took over while the text was stored; its own request queues its job.
+      if (content) await enqueueIngest(collection, document, content);
     } catch (error) {
       if (upserted.outcome === 'created') {
         // Without a job the row would stay queued forever: take it back so the caller can simply retry.
@@ -147,7 +148,11 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
         ...(document.filename ? { filename: document.filename } : {}),
       };
     }
-    return sent.kind === 'text-to-store' ? storeText(document, sent) : sent;
+    if (sent.kind !== 'text-to-store') return sent;
+    const content = await storeText(document, sent);
+    if (!content)
+      throw new AppError('conflict', 'The document changed concurrently; send it again', { retryable: true });
+    return content;
   }
 
   /**
@@ -157,13 +162,16 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
   async function storeText(
     document: DocumentRecord,
     text: { bytes: Buffer; mediaType: string },
-  ): Promise<DocumentContent> {
+  ): Promise<DocumentContent | null> {
     const key = `documents/${document.tenantId}/${document.id}/v${document.version}/document.txt`;
     await deps.storage.put(key, Readable.from([text.bytes]), {
       size: text.bytes.length,
       contentType: `${text.mediaType}; charset=utf-8`,
     });
-    await setDocumentSource(deps.pool, document.id, document.version, key);
+    if (!(await setDocumentSource(deps.pool, document.id, document.version, key))) {
+      await deps.storage.delete(key);
+      return null;
+    }
     return { kind: 'storage', key, mediaType: text.mediaType };
   }
 
