@@ -120,7 +120,7 @@ describe('documents and chunks', () => {
         },
       ],
     );
-    expect(swap).toEqual({ swapped: true, replacedChunkIds: [], previousVersion: null });
+    expect(swap).toMatchObject({ swapped: true, replacedChunkIds: [], previousVersion: null });
     const joined = await findSearchableChunks(db.pool, scope, [chunkId]);
     expect(joined.get(chunkId)).toMatchObject({
       text: 'hello world',
@@ -193,13 +193,81 @@ describe('documents and chunks', () => {
     const swap = await swapDocumentVersion(db.pool, { ...base, id, version: 2 }, [
       { id: v2, ordinal: 0, text: 'v2', startOffset: 0, endOffset: 2 },
     ]);
-    expect(swap).toEqual({ swapped: true, replacedChunkIds: v1, previousVersion: 1 });
+    expect(swap).toEqual({
+      swapped: true,
+      replacedChunkIds: v1,
+      previousVersion: 1,
+      fields: { acl: null, metadata: {} },
+    });
     expect([...(await findSearchableChunks(db.pool, scope, [...v1, v2])).keys()]).toEqual([v2]);
 
     await markDocumentDeleting(db.pool, 'acme', id);
     await expect(upsertDocument(db.pool, { ...base, contentHash: 'three' })).rejects.toMatchObject({
       code: 'conflict',
       retryable: true,
+    });
+  });
+
+  it('applies another title, metadata or ACL with the same content in place, and moves the index version', async () => {
+    const collection = (await insertCollection(db.pool, 'acme', 'fields'))!;
+    const base = {
+      tenantId: 'acme',
+      collectionId: collection.id,
+      externalId: 'doc',
+      title: 'A',
+      metadata: { a: 1, b: 2 },
+      acl: ['group:x'],
+      contentHash: 'one',
+      source: { sourceKey: null, mediaType: null, filename: null },
+    };
+    const created = await upsertDocument(db.pool, base);
+    const indexVersion = async () =>
+      Number(
+        (
+          await db.pool.query('SELECT index_version FROM collection_index_stats WHERE collection_id = $1', [
+            collection.id,
+          ])
+        ).rows[0]?.index_version ?? 0,
+      );
+    const before = await indexVersion();
+    // Key order and ACL order are not changes.
+    expect(
+      await upsertDocument(db.pool, { ...base, metadata: { b: 2, a: 1 }, acl: ['group:x', 'group:x'] }),
+    ).toMatchObject({ outcome: 'unchanged' });
+    const updated = await upsertDocument(db.pool, { ...base, title: 'B', acl: null });
+    expect(updated).toMatchObject({
+      outcome: 'fields-updated',
+      changed: ['title', 'acl'],
+      document: { id: created.document.id, version: 1, title: 'B', acl: null, metadata: { a: 1, b: 2 } },
+      previous: { title: 'A', acl: ['group:x'] },
+    });
+    expect(await indexVersion()).toBeGreaterThan(before);
+  });
+
+  it('never reads, changes or names a document the caller may not see', async () => {
+    const collection = (await insertCollection(db.pool, 'acme', 'hidden'))!;
+    const base = {
+      tenantId: 'acme',
+      collectionId: collection.id,
+      externalId: 'secret',
+      title: 'Secret',
+      metadata: {},
+      acl: ['group:board'],
+      contentHash: 'one',
+      source: { sourceKey: null, mediaType: null, filename: null },
+    };
+    const created = await upsertDocument(db.pool, base);
+    const canSee = (document: { acl: string[] | null }) => document.acl === null;
+    for (const attempt of [base, { ...base, contentHash: 'two' }, { ...base, acl: null }]) {
+      const error = await upsertDocument(db.pool, attempt, { canSee }).catch((thrown: unknown) => thrown);
+      expect(error).toMatchObject({ code: 'conflict' });
+      expect(`${(error as Error).message} ${JSON.stringify(error)}`).not.toContain(created.document.id);
+      expect((error as { context: object }).context).toEqual({});
+    }
+    expect(await findDocument(db.pool, 'acme', created.document.id)).toMatchObject({
+      version: 1,
+      contentHash: 'one',
+      acl: ['group:board'],
     });
   });
 });
