@@ -78,6 +78,29 @@ for overlay in "${overlays[@]}"; do
   fi
 done
 
+# The data layer of staging and production (infra/data/<env>): operator custom resources, which the schema
+# check only warns about, checked for what the environment relies on by infra/checks/k8s-data.py.
+if "$venv/python" infra/checks/k8s-data.py --self-test >"$out/data-self-test.log" 2>&1; then
+  pass "data self-test"
+else
+  fail "data self-test" "$out/data-self-test.log"
+fi
+for env in staging prod; do
+  if ! kubectl kustomize "infra/data/$env" >"$out/data-$env.yaml" 2>"$out/data-$env.err"; then
+    fail "kustomize data/$env" "$out/data-$env.err"
+    continue
+  fi
+  pass "kustomize data/$env ($(grep -c '^kind:' "$out/data-$env.yaml") objects)"
+  if "$venv/kubernetes-validate" --kubernetes-version "${versions[-1]}" --strict --quiet "$out/data-$env.yaml" \
+    >"$out/data-$env-schema.log" 2>&1 && "$venv/python" infra/checks/k8s-data.py "$out/data-$env.yaml" \
+    >>"$out/data-$env-schema.log" 2>&1; then
+    pass "data/$env custom resources"
+  else
+    grep -v 'WARN\|: ok$' "$out/data-$env-schema.log" >"$out/data-$env.fail" || true
+    fail "data/$env custom resources" "$out/data-$env.fail"
+  fi
+done
+
 # The log shipper (one per cluster, namespace logging): renders and matches the schemas. The policy check is
 # for our services; Fluent Bit runs as root to read the node's log files. What its configuration does to our
 # log lines is tested by tests/e2e/log-shipping.e2e.test.ts.
