@@ -153,7 +153,7 @@ describe('ingest worker', () => {
     expect(done.attemptsMade).toBe(1);
     const stored = await findDocument(db.pool, 'acme', document.id);
     expect(stored).toMatchObject({ status: 'failed' });
-    expect(stored?.error).toMatch(/^Invalid ingest job: version:/);
+    expect(stored?.error).toMatch(/^validation_failed: Invalid ingest job: version:/);
   });
 
   it('refuses a version 2 job for a collection that does not exist, at once and into the dead letters', async () => {
@@ -171,7 +171,7 @@ describe('ingest worker', () => {
     expect((await deadLetterQueue.getJob(`dead-${done.id}`))?.data.reason).toBe(done.failedReason);
   });
 
-  it('retries while the embedding service is down, then marks the document failed with the reason', async () => {
+  it('retries while the embedding service is down, then marks the document failed with a safe reason', async () => {
     const { document, job } = await newDocument('A document that cannot be embedded right now.');
     const added = await queue.add('ingest', job, { attempts: 3, backoff: { type: 'fixed', delay: 50 } });
     const done = await settled(added);
@@ -179,7 +179,11 @@ describe('ingest worker', () => {
     expect(done.attemptsMade).toBe(3);
     const stored = await findDocument(db.pool, 'acme', document.id);
     expect(stored).toMatchObject({ status: 'failed', chunkCount: 0 });
-    expect(stored?.error).toMatch(/embedding-service is unreachable/);
+    // The tenant reads a code and the job to quote; the service's name and address stay in the logs.
+    expect(stored?.error).toBe(
+      `dependency_unavailable: A service this request needs is unavailable; try again later; quote job ${done.id} when reporting it.`,
+    );
+    expect(done.failedReason).toMatch(/embedding-service is unreachable/);
     // What Redis keeps of the ended job and its dead letter: references, not the document's text.
     const letter = (await deadLetterQueue.getJob(`dead-${done.id}`))?.data;
     expect(letter.data).toMatchObject({ documentId: document.id, omittedText: { length: job.text.length } });
@@ -191,7 +195,9 @@ describe('ingest worker', () => {
     const { document, job } = await newDocument(' \n\t ');
     const done = await settled(await queue.add('ingest', job, { attempts: 5 }));
     expect(done.attemptsMade).toBe(1);
-    expect((await findDocument(db.pool, 'acme', document.id))?.error).toMatch(/the document text is empty/);
+    expect((await findDocument(db.pool, 'acme', document.id))?.error).toMatch(
+      /^validation_failed: .*the document text is empty/,
+    );
   });
 
   it('deletes a document row and counts outcomes in its metrics', async () => {

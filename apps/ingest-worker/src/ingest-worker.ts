@@ -1,4 +1,5 @@
 import { toAppError } from '@rag/contracts/app-error';
+import { publicErrorText } from '@rag/contracts/public-error';
 import { ingestQueueName, parseIngestJob } from '@rag/ingest-contract/ingest-job';
 import { withoutInlineText } from '@rag/ingest-contract/job-retention';
 import type { Logger } from '@rag/telemetry/logger';
@@ -29,7 +30,7 @@ export interface IngestWorkerOptions {
  * Consumes the ingest queue. Transient failures (retryable AppErrors: embedding service, Milvus,
  * PostgreSQL, storage down) are retried with the job's backoff; a malformed job or a bad document fails at
  * once with UnrecoverableError. Every final failure goes to the dead-letter queue with its reason, and the
- * document (if the job names one) shows `failed` with it.
+ * document (if the job names one) shows `failed` with the error's code and a message safe for its tenant.
  */
 export function createIngestWorker(options: IngestWorkerOptions): Worker {
   const { processor, logger } = options;
@@ -48,7 +49,8 @@ export function createIngestWorker(options: IngestWorkerOptions): Worker {
       options.jobsTotal.inc({ type: 'invalid', outcome: 'failed' });
       const reason = `Invalid ingest job: ${parsed.reason}`;
       logger.warn({ job_id: job.id, reason }, 'invalid job');
-      await processor.markInvalid(job.data, reason);
+      // The job's shape is its producer's own input: the reason is safe to show.
+      await processor.markInvalid(job.data, `validation_failed: ${reason}`);
       await deadLetter(job, reason);
       throw new UnrecoverableError(reason);
     }
@@ -67,7 +69,9 @@ export function createIngestWorker(options: IngestWorkerOptions): Worker {
       log.warn({ err: thrown, code: error.code, last_attempt: lastAttempt }, 'job failed');
       if (lastAttempt) {
         options.jobsTotal.inc({ type: data.type, outcome: 'failed' });
-        await processor.markFailed(data, error.message);
+        // The document and its `document.failed` event get the code and a safe message; the raw cause is
+        // in the log line above and in the dead letter, both under the job id.
+        await processor.markFailed(data, publicErrorText(error, `job ${job.id}`));
         await deadLetter(job, error.message);
       }
       if (!error.retryable) throw new UnrecoverableError(error.message);

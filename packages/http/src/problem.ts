@@ -1,4 +1,5 @@
 import { type AppError, errorCodes } from '@rag/contracts/app-error';
+import { publicError } from '@rag/contracts/public-error';
 
 /** RFC 9457 problem details, with our error code and the request id as extension members. */
 export interface Problem {
@@ -16,14 +17,9 @@ export const problemContentType = 'application/problem+json';
 
 export function problemFromError(error: AppError, requestId: string, instance?: string): Problem {
   const { status, title } = errorCodes[error.code];
-  // A 5xx says nothing about internals to the caller; the request id finds the logged cause.
-  const detail =
-    status >= 500 &&
-    error.code !== 'dependency_unavailable' &&
-    error.code !== 'shutting_down' &&
-    error.code !== 'timeout'
-      ? `The request failed on our side; quote request id ${requestId} when reporting it.`
-      : error.message;
+  // A 5xx says nothing about internals (hosts, SQL, Milvus reasons): a fixed message per code, and the
+  // request id that finds the logged cause.
+  const detail = publicError(error, `request id ${requestId}`).message;
   const problem: Problem = {
     type: `urn:rag:problem:${error.code}`,
     title,
