@@ -50,3 +50,43 @@ describe('json client', () => {
     expect(requests).toBe(1);
   });
 });
+
+describe('json client errors', () => {
+  let answering: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    answering = createServer((req, res) => {
+      if (req.url === '/problem') {
+        res.writeHead(422, { 'content-type': 'application/problem+json' });
+        res.end(JSON.stringify({ code: 'validation_failed', detail: 'mode "sparse" needs a sparse head' }));
+      } else {
+        res.writeHead(404, { 'content-type': 'text/html' });
+        res.end('<pre>Cannot POST /internal/v1/nowhere</pre>');
+      }
+    });
+    await new Promise<void>((resolve) => answering.listen(0, '127.0.0.1', resolve));
+    const address = answering.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => answering.close(resolve));
+  });
+
+  const errorOf = (path: string) =>
+    createJsonClient({ baseUrl: url, service: 'search-service', timeoutMs: 5_000, serviceToken: 't' })
+      .post(path, {}, schema)
+      .catch((error: unknown) => error);
+
+  it("passes a downstream 4xx problem on with its code and detail, not this hop's service and path", async () => {
+    expect(await errorOf('/problem')).toMatchObject({
+      code: 'validation_failed',
+      message: 'mode "sparse" needs a sparse head',
+    });
+  });
+
+  it('treats a 4xx that is not a problem answer as a failure on our side', async () => {
+    expect(await errorOf('/nowhere')).toMatchObject({ code: 'internal' });
+  });
+});

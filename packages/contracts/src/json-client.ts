@@ -94,17 +94,26 @@ function isConnectionReset(error: unknown): boolean {
 export type JsonClient = ReturnType<typeof createJsonClient>;
 
 function remoteError(service: string, path: string, status: number, body: string): AppError {
-  let code: ErrorCode = status >= 500 ? 'dependency_unavailable' : 'bad_request';
-  let detail = body.slice(0, 500);
+  let problem: { code?: string; detail?: string } | undefined;
   try {
-    const problem = JSON.parse(body) as { code?: string; detail?: string };
-    if (problem.code && problem.code in errorCodes && status < 500) code = problem.code as ErrorCode;
-    if (problem.detail) detail = problem.detail;
+    problem = JSON.parse(body) as { code?: string; detail?: string };
   } catch {
-    // Not problem+json: keep the raw text as the detail.
+    // Not problem+json: the raw text goes into the message, for the logs.
   }
-  return new AppError(code, `${service} ${path} failed (${status}): ${detail}`, {
-    retryable: status >= 500 || status === 429,
-    context: { service, path, status },
-  });
+  const context = { service, path, status };
+  // A 4xx problem from one of our services answers the caller's own input and is already worded for the
+  // caller: its code and detail pass on as they are, without this hop's service name and path.
+  if (status < 500 && problem?.code && problem.code in errorCodes && typeof problem.detail === 'string') {
+    return new AppError(problem.code as ErrorCode, problem.detail, {
+      retryable: status === 429,
+      context,
+    });
+  }
+  const detail = problem?.detail ?? body.slice(0, 500);
+  // Anything else is a failure on our side (a 5xx, or a 4xx that is not our problem+json: a contract bug).
+  return new AppError(
+    status >= 500 ? 'dependency_unavailable' : 'internal',
+    `${service} ${path} failed (${status}): ${detail}`,
+    { retryable: status >= 500 || status === 429, context },
+  );
 }
