@@ -66,6 +66,10 @@ if part == "release":
         selector = selector.get("matchLabels", selector) if d["kind"] != "Service" else selector
         if d["kind"] in ("Deployment", "Service", "PodDisruptionBudget") and selector.get("app.kubernetes.io/color") != color:
             problems.append(f"{name} selects pods of any color")
+        # kustomize renames an HPA's target with the suffix by itself, a VPA's only through base/kustomizeconfig.
+        target = ((d.get("spec") or {}).get("scaleTargetRef") or (d.get("spec") or {}).get("targetRef") or {}).get("name")
+        if d["kind"] in ("HorizontalPodAutoscaler", "VerticalPodAutoscaler") and not str(target).endswith(f"-{color}"):
+            problems.append(f"{name} targets {target}, not a {color} Deployment")
         if d["kind"] == "ConfigMap" and base == f"rag-common-{color}":
             for var, service in (("SEARCH_SERVICE_URL", "search-service"), ("EMBEDDING_SERVICE_URL", "embedding-service")):
                 if f"//{service}-{color}:" not in d["data"].get(var, ""):
