@@ -216,6 +216,29 @@ describe('PATCH /v1/documents/{id}', () => {
     await searchUntilFound(keys.bob!, 'holiday staffing portal', id);
   });
 
+  it('reaches the version being indexed while the fields change', async () => {
+    const id = await addReady({
+      external_id: 'rota',
+      text: 'The night rota starts at ten.',
+      acl: ['group:ops'],
+    });
+    const next = await addDocument(keys.editor!, {
+      external_id: 'rota',
+      text: 'The night rota starts at eleven from March onwards.',
+      acl: ['group:ops'],
+    });
+    expect(next.body).toMatchObject({ id, version: 2 });
+    // Whether the job is queued, embedding or writing now, the version it makes visible carries the new ACL.
+    const patched = await call('PATCH', `/v1/documents/${id}`, {
+      key: keys.editor!,
+      body: { acl: ['user:bob'] },
+    });
+    expect(patched.status).toBe(200);
+    await stack.waitForStatus(id, keys.admin, ['ready']);
+    const hits = await searchUntilFound(keys.bob!, 'night rota March onwards', id);
+    expect(hits.map((hit) => hit.text)).toContain('The night rota starts at eleven from March onwards.');
+  });
+
   it('refuses bad fields with the problem named, and an unknown id with 404', async () => {
     const id = await addReady({ text: 'A short note about parking.' });
     const bad = await call('PATCH', `/v1/documents/${id}`, {
