@@ -266,9 +266,12 @@ async function runFault(fault, index) {
   );
   await fault.hold();
   const endedAt = Date.now();
+  // Probing starts with the end of the fault, not after the restart: what kept working (searches while the
+  // worker restarts) shows a recovery of zero, and a restart's own time counts where it stops something.
+  const recovering = measureRecovery(collection, endedAt, 120_000, tag);
   await fault.end();
   log(`${collection}: fault ended${fault.detail ? ` (${fault.detail()})` : ''}`);
-  const recovery = await measureRecovery(collection, endedAt, 120_000, tag);
+  const recovery = await recovering;
   log(
     `${collection}: recovery ${recovery.ms === null ? 'not within 120 s' : `${(recovery.ms / 1000).toFixed(1)} s`}`,
   );
