@@ -252,7 +252,6 @@ async function startService(model) {
     stderr += chunk;
   });
   const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
-  const url = `http://127.0.0.1:${port}`;
   for (;;) {
     const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 200, 'waiting'))]);
     if (code !== 'waiting') throw new Error(`service exited (${code}): ${stderr.slice(-2000)}`);
