@@ -196,18 +196,23 @@ async function measureRecovery(collection, since, limitMs, tag) {
   return { ms, searchMs: part(searchOk), ingestMs: part(ingestOk), searchOk, ingestOk };
 }
 
-async function runDoctor() {
+async function runDoctor(...extra) {
   try {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [`${repoRoot}/apps/ingest-worker/dist/doctor-cli.js`, '--env-from', stack.envFile],
+      [`${repoRoot}/apps/ingest-worker/dist/doctor-cli.js`, '--env-from', stack.envFile, ...extra],
       // Only PATH: the doctor must take every setting from the file, never the shared servers' defaults.
       { env: { PATH: process.env.PATH ?? '' }, timeout: 120_000 },
     );
     return { clean: true, summary: stdout.trim().split('\n').at(-1) };
   } catch (error) {
     const output = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim();
-    return { clean: false, summary: output.split('\n').slice(-3).join(' | ') || error.message };
+    // The collections with problems and the totals (the doctor prints one tab-separated line per collection).
+    const lines = output.split('\n');
+    const problems = lines.filter(
+      (l) => /\t\d+\t\d+\t\d+\t\d+\t\d+\t/.test(l) && !/\t0\t0\t0\t(true|false)$/.test(l),
+    );
+    return { clean: false, summary: [...problems, lines.at(-1)].join(' | ') || error.message };
   }
 }
 
@@ -310,6 +315,8 @@ async function runFault(fault, index) {
   }
   if (recreated.status === 201) await api.request('DELETE', `/v1/collections/${scratch.name}`);
   const doctor = await runDoctor();
+  // Repaired after it is recorded, so the next fault's doctor speaks of that fault only.
+  if (!doctor.clean) doctor.repair = (await runDoctor('--repair')).summary;
 
   // Whatever did not come back by itself is restarted, so the next fault starts from a working stack.
   const healed = await stack.notReady();
@@ -408,6 +415,7 @@ try {
             ]
           : []),
         `doctor: ${result.doctor.summary}`,
+        ...(result.doctor.repair ? [`doctor --repair afterwards: ${result.doctor.repair}`] : []),
         ...(result.method ? [`read-only by: ${result.method}`] : []),
         ...(result.healed.length > 0
           ? [`restarted by the harness afterwards (not back by itself): ${result.healed.join(', ')}`]
