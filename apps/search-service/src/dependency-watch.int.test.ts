@@ -105,7 +105,10 @@ describe('a hung Milvus', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(((await refused.json()) as { detail: string }).detail).toMatch(/^Milvus is unavailable/);
+    // The cause (Milvus) stays in this service's log; callers get the code's fixed message.
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(
+      /^A service this request needs is unavailable/,
+    );
     expect(searchesRun).toBe(0);
     await expect(client.checkHealth()).rejects.toMatchObject({ code: 'dependency_unavailable' });
 
