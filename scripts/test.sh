@@ -13,7 +13,7 @@ bash scripts/python-venv.sh schemathesis schemathesis==4.32.5
 # A real S3-protocol server (moto in server mode) for the object storage tests.
 bash scripts/python-venv.sh s3 "moto[server]==5.2.5"
 # The Python client with its LangChain and LlamaIndex extras, for its own tests.
-bash scripts/python-venv.sh python-client -e "./clients/python[langchain,llama-index,test]"
+bash scripts/python-venv.sh python-client -e "./clients/python[langchain,llama-index,test]" mcp==2.3.0
 # The end-to-end tests run the built services as processes.
 pnpm exec turbo run build --output-logs=errors-only
 

@@ -1,22 +1,24 @@
 import type { Authenticator } from '@rag/auth/authenticate';
 import type { SearchClient } from '@rag/contracts/search-client';
-import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
-import type { WebhookTargetPolicy } from '@rag/ingest-contract/webhook-target';
 import { checkPostgres, type Pool } from '@rag/db/pool';
 import { createServiceApp, type ServiceApp } from '@rag/http/service-app';
+import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
+import type { WebhookTargetPolicy } from '@rag/ingest-contract/webhook-target';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
 import cors from 'cors';
 import helmet from 'helmet';
 import type { IngestQueue } from './ingest-queue.js';
+import { mcpEndpoint } from './mcp/mcp-endpoint.js';
+import { createRouteDispatch } from './mcp/route-dispatcher.js';
+import { methodNotAllowed } from './method-not-allowed.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { authenticateRequests } from './principal-middleware.js';
-import { methodNotAllowed } from './method-not-allowed.js';
 import type { RateLimits } from './rate-limits.js';
+import { publicRoutes } from './route-table.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
-import { publicRoutes } from './route-table.js';
 import { documentRoutes } from './routes/document-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
@@ -47,6 +49,8 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
     readiness: [
       { name: 'postgres', check: () => checkPostgres(deps.pool) },
       { name: 'redis', check: () => deps.queue.checkHealth() },
+      // Searches need it; it reports Milvus down as well, so readiness names what is missing.
+      { name: 'search-service', check: () => deps.search.checkHealth() },
     ],
     routes(app) {
       const openApi = buildOpenApiDocument('1');
@@ -68,10 +72,11 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
           maxAge: 600,
         }),
       );
+      const routeCalls = createRouteDispatch();
       // Per address before authentication, so guessing keys is as slow as anything else.
       app.use(
         '/v1',
-        deps.rateLimits.byAddress,
+        routeCalls.exemptFromAddressLimit(deps.rateLimits.byAddress),
         authenticateRequests(deps.authenticate),
         deps.rateLimits.byCredential,
       );
@@ -87,7 +92,21 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       );
       app.use(webhookRoutes({ pool: deps.pool, ...deps.webhooks }));
       app.use(searchRoutes({ pool: deps.pool, search: deps.search }));
+      // MCP: limited by address and authenticated like /v1; each tool call then passes through /v1 itself.
+      app.post(
+        '/mcp',
+        deps.rateLimits.byAddress,
+        authenticateRequests(deps.authenticate),
+        mcpEndpoint(routeCalls.dispatch),
+      );
+      app.use(
+        methodNotAllowed([
+          ...publicRoutes,
+          { method: 'get', path: '/openapi.json' },
+          // Stateless Streamable HTTP: no server-sent event stream to GET, no session to DELETE.
+          { method: 'post', path: '/mcp' },
+        ]),
+      );
     },
   });
 }
-      app.use(methodNotAllowed([...publicRoutes, { method: 'get', path: '/openapi.json' }]));
