@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { writeTinyModel } from '@rag/models/tiny-model';
@@ -232,5 +233,33 @@ describe('MCP on the gateway', () => {
     expect(run.found.structured.results[0].external_id).toBe('travel-policy');
     expect(run.refused.is_error).toBe(true);
     expect(run.refused.text).toContain('Collections this credential can use: handbook');
+  });
+
+  it('`rag mcp` serves the same tools over stdio for desktop agents, with the same limits', async () => {
+    const client = new Client({ name: 'desktop-agent', version: '1' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [join(repoRoot, 'packages', 'cli', 'dist', 'cli.js'), 'mcp'],
+        env: { PATH: process.env.PATH ?? '', RAG_URL: gateways[0]!, RAG_API_KEY: keys.scopedReader },
+      }),
+    );
+    try {
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('search');
+      const found = (await client.callTool({
+        name: 'search',
+        arguments: { collection: 'handbook', query: 'book flights and hotels', top_k: 1 },
+      })) as CallToolResult;
+      expect(
+        (found.structuredContent as { results: Array<{ external_id: string }> }).results[0]?.external_id,
+      ).toBe('travel-policy');
+      const refused = (await client.callTool({
+        name: 'search',
+        arguments: { collection: 'secret', query: 'merger' },
+      })) as CallToolResult;
+      expect(refused.isError).toBe(true);
+    } finally {
+      await client.close();
+    }
   });
 });

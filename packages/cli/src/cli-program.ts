@@ -7,6 +7,7 @@ import type { CommandContext } from './command-context.js';
 import { registerDocumentCommand } from './document-command.js';
 import { registerIngestCommand } from './ingest-command.js';
 import { registerKeysCommand } from './keys-command.js';
+import { registerMcpCommand } from './mcp-command.js';
 import { registerSearchCommand } from './search-command.js';
 import { isUsageError, UsageError } from './usage-error.js';
 
@@ -23,15 +24,20 @@ interface GlobalOptions {
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode = 0;
+  const gateway = (command: Command) => {
+    const options = command.optsWithGlobals<GlobalOptions>();
+    const url = options.url ?? io.env.RAG_URL ?? defaultUrl;
+    const key = options.key ?? io.env.RAG_API_KEY;
+    if (!key) throw new UsageError('No API key: pass --key or set RAG_API_KEY');
+    if (!URL.canParse(url)) throw new UsageError(`Not a URL: ${url}`);
+    return { url, key };
+  };
   const context: CommandContext = {
     io,
+    gateway,
     client(command) {
-      const options = command.optsWithGlobals<GlobalOptions>();
-      const baseUrl = options.url ?? io.env.RAG_URL ?? defaultUrl;
-      const apiKey = options.key ?? io.env.RAG_API_KEY;
-      if (!apiKey) throw new UsageError('No API key: pass --key or set RAG_API_KEY');
-      if (!URL.canParse(baseUrl)) throw new UsageError(`Not a URL: ${baseUrl}`);
-      return createRagClient({ baseUrl, apiKey, ...(io.fetch ? { fetch: io.fetch } : {}) });
+      const { url, key } = gateway(command);
+      return createRagClient({ baseUrl: url, apiKey: key, ...(io.fetch ? { fetch: io.fetch } : {}) });
     },
     out: (text) => io.stdout.write(text),
     json: (value) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
@@ -56,6 +62,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerDocumentCommand(program, context);
   registerKeysCommand(program, context);
   registerCollectionsCommand(program, context);
+  registerMcpCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
