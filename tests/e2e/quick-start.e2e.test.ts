@@ -105,7 +105,7 @@ function processesOfClone(): string[] {
     try {
       const cwd = readlinkSync(`/proc/${pid}/cwd`);
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cwd.startsWith(clone) || args.includes(clone)) found.push(`${pid}: ${args.trim()}`);
+      if (cwd.startsWith(clone) || args.includes(clone)) found.push(`${pid}: ${args.trim()} (in ${cwd})`);
     } catch {
       // Gone meanwhile.
     }
@@ -382,6 +382,21 @@ describe('the quick start, as the README says', () => {
         expect(await searchIds('files', phrase), file).toContain(accepted.get(file));
       const answer = JSON.parse(execFileSync('bash', ['-c', printedCurl]).toString());
       expect(answer.results[0].external_id).toBe('vacuum-maintenance');
+
+      // A service that crashes is started again, with a line saying so, and search works again.
+      const searchService = processesOfClone().find(
+        (line) => line.includes('dist/main.js') && line.includes('search-service'),
+      );
+      expect(searchService, processesOfClone().join('\n')).toBeDefined();
+      process.kill(Number(searchService!.split(':')[0]), 'SIGKILL');
+      const deadline = Date.now() + 120_000;
+      while (!stack.output().includes('✓ search-service is running again') && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(stack.output()).toMatch(/! search-service exited \(killed by a signal\); starting it again/);
+      expect(stack.output()).toContain('✓ search-service is running again');
+      expect(JSON.parse(execFileSync('bash', ['-c', printedCurl]).toString()).results[0].external_id).toBe(
+        'vacuum-maintenance',
+      );
 
       await pressCtrlC(stack);
       expect(await waitForNoProcesses()).toEqual([]);
