@@ -37,7 +37,12 @@ const webhookCipher = createWebhookSecretCipher(
 await resealWebhookSecrets(pool, webhookCipher, logger);
 
 // Producers fail fast while Redis is down (no offline queue), so callers get a 503 instead of a hang.
-const redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+const redis = new Redis(config.redis.url, {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  // A hung Redis fails the command (rate limits fall back in memory, queue adds answer 503) instead of waiting.
+  commandTimeout: config.redis.commandTimeoutMs,
+});
 redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
 const queue = createIngestQueue({ connection: redis, prefix: config.redis.keyPrefix, ...config.ingest });
 const storage = createObjectStorage(config.storage);

@@ -7,6 +7,7 @@ import { createAuthenticator } from '@rag/auth/authenticate';
 import { createSearchClient } from '@rag/contracts/search-client';
 import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
 import { migrate } from '@rag/db/migrate';
+import { createPool } from '@rag/db/pool';
 import { insertTenant } from '@rag/db/tenant-repository';
 import { closeServer, listen } from '@rag/http/http-server';
 import {
@@ -32,7 +33,7 @@ export interface TestGateway {
     method: string,
     path: string,
     options?: { key?: string; body?: unknown },
-  ): Promise<{ status: number; body: Record<string, unknown> }>;
+  ): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | null }>;
   close(): Promise<void>;
 }
 
@@ -41,9 +42,25 @@ export interface TestGateway {
  * prefix) and local object storage; the search service is not started (routes under test do not call it).
  */
 export async function startTestGateway(
-  options: { webhookTargets?: WebhookTargetPolicy; tenants?: string[] } = {},
+  options: {
+    webhookTargets?: WebhookTargetPolicy;
+    tenants?: string[];
+    /** A private PostgreSQL: the app then uses the production pool with short timeouts on it. */
+    postgresUrl?: string;
+  } = {},
 ): Promise<TestGateway> {
-  const db = await createTestDatabase('gateway', migrate);
+  const db = await createTestDatabase('gateway', migrate, options.postgresUrl);
+  const appPool =
+    options.postgresUrl === undefined
+      ? db.pool
+      : createPool({
+          url: options.postgresUrl,
+          schema: db.schema,
+          poolSize: 5,
+          applicationName: 'gateway-test',
+          connectTimeoutMs: 1_000,
+          queryTimeoutMs: 1_000,
+        });
   for (const tenant of ['default', ...(options.tenants ?? [])]) await insertTenant(db.pool, tenant, tenant);
   const prefix = uniqueTestPrefix('gateway');
   const redis = new Redis('redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
@@ -54,7 +71,7 @@ export async function startTestGateway(
   const deps: GatewayDeps = {
     logger: createLogger({ service: 'gateway', level: 'silent' }),
     metrics: createServiceMetrics('gateway'),
-    pool: db.pool,
+    pool: appPool,
     queue,
     storage: createLocalStorage({ root: storageRoot }),
     maxUploadBytes: 1024 * 1024,
@@ -63,7 +80,7 @@ export async function startTestGateway(
       adminApiKey: testAdminKey,
       defaultTenant: 'default',
       pepper,
-      findKeyByHash: (hash) => findActiveApiKeyByHash(db.pool, hash),
+      findKeyByHash: (hash) => findActiveApiKeyByHash(appPool, hash),
     }),
     apiKeyPepper: pepper,
     bodyLimit: '1mb',
@@ -94,7 +111,11 @@ export async function startTestGateway(
         ...(callOptions.body === undefined ? {} : { body: JSON.stringify(callOptions.body) }),
       });
       const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : {} };
+      return {
+        status: response.status,
+        body: text ? JSON.parse(text) : {},
+        retryAfter: response.headers.get('retry-after'),
+      };
     },
     async close() {
       await closeServer(server, 1000);
@@ -102,6 +123,7 @@ export async function startTestGateway(
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
       redis.disconnect();
+      if (appPool !== db.pool) await appPool.end();
       await db.drop();
       await rm(storageRoot, { recursive: true, force: true });
     },

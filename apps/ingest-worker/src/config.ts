@@ -24,7 +24,10 @@ import { z } from 'zod';
 const schema = z.object({
   http: httpServerSchema.extend({ port: httpServerSchema.shape.port.default(8083) }),
   logLevel: logLevelSchema.default('info'),
-  postgres: postgresSchema,
+  // Indexing and repair write many rows per statement: a longer bound than an API request's.
+  postgres: postgresSchema.extend({
+    queryTimeoutMs: postgresSchema.shape.queryTimeoutMs.unwrap().default(120_000),
+  }),
   redis: redisSchema,
   milvus: milvusSchema,
   embeddingServiceUrl: serviceUrlSchema.default('http://127.0.0.1:8081'),

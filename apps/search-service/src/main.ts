@@ -51,7 +51,11 @@ const model = () => {
   });
   return modelInfo;
 };
-const redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+const redis = new Redis(config.redis.url, {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  commandTimeout: config.redis.commandTimeoutMs,
+});
 redis.on('error', (error) => logger.warn({ err: error }, 'redis error; searching without the cache'));
 const cache = createSearchCache(redis, {
   keyPrefix: config.redis.keyPrefix,

@@ -31,6 +31,10 @@ export const postgresSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier')
     .default('public'),
   poolSize: z.coerce.number().int().positive().default(10),
+  /** Wait for a connection before answering 503: a PostgreSQL that is down or hung fails fast. */
+  connectTimeoutMs: z.coerce.number().int().min(100).default(3_000),
+  /** Longest query of an API request; the worker's default is longer (its config overrides it). */
+  queryTimeoutMs: z.coerce.number().int().min(100).default(5_000),
 });
 
 export const redisSchema = z.object({
@@ -40,6 +44,8 @@ export const redisSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_:-]+$/)
     .default('rag'),
+  /** Longest a Redis command of a request may take before failing (a hung Redis answers 503, not a hang). */
+  commandTimeoutMs: z.coerce.number().int().min(100).default(2_000),
 });
 
 export const milvusSchema = z.object({

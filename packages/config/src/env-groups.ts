@@ -21,11 +21,17 @@ export function postgresFromEnv(env: Env) {
     url: readSecret(env, 'DATABASE_URL'),
     schema: env.DATABASE_SCHEMA,
     poolSize: env.DATABASE_POOL_SIZE,
+    connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+    queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS,
   });
 }
 
 export function redisFromEnv(env: Env) {
-  return defined({ url: readSecret(env, 'REDIS_URL'), keyPrefix: env.REDIS_KEY_PREFIX });
+  return defined({
+    url: readSecret(env, 'REDIS_URL'),
+    keyPrefix: env.REDIS_KEY_PREFIX,
+    commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+  });
 }
 
 export function milvusFromEnv(env: Env) {
@@ -48,9 +54,12 @@ export const sharedEnvNames: Record<string, string> = {
   'postgres.url': 'DATABASE_URL',
   'postgres.schema': 'DATABASE_SCHEMA',
   'postgres.poolSize': 'DATABASE_POOL_SIZE',
+  'postgres.connectTimeoutMs': 'DATABASE_CONNECT_TIMEOUT_MS',
+  'postgres.queryTimeoutMs': 'DATABASE_QUERY_TIMEOUT_MS',
   'milvus.bm25': 'MILVUS_BM25',
   'redis.url': 'REDIS_URL',
   'redis.keyPrefix': 'REDIS_KEY_PREFIX',
+  'redis.commandTimeoutMs': 'REDIS_COMMAND_TIMEOUT_MS',
   'milvus.address': 'MILVUS_ADDRESS',
   'milvus.collectionPrefix': 'MILVUS_COLLECTION_PREFIX',
   embeddingServiceUrl: 'EMBEDDING_SERVICE_URL',

@@ -11,6 +11,13 @@ export interface PoolOptions {
   schema: string;
   poolSize: number;
   applicationName: string;
+  /** How long to wait for a connection (a new one, or a free one of the pool) before failing. */
+  connectTimeoutMs?: number;
+  /**
+   * Longest a query may run: PostgreSQL cancels it (statement_timeout), and the client gives up a second
+   * later when the server does not answer at all (a hung server), so a request fails instead of waiting.
+   */
+  queryTimeoutMs?: number;
 }
 
 export function createPool(options: PoolOptions): Pool {
@@ -20,7 +27,10 @@ export function createPool(options: PoolOptions): Pool {
     application_name: options.applicationName,
     // Every connection works in the configured schema, so tests can isolate themselves in their own.
     options: `-c search_path=${options.schema}`,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    ...(options.queryTimeoutMs === undefined
+      ? {}
+      : { statement_timeout: options.queryTimeoutMs, query_timeout: options.queryTimeoutMs + 1_000 }),
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
@@ -29,16 +39,19 @@ export function createPool(options: PoolOptions): Pool {
 
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let failure: Error | undefined;
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   } finally {
-    client.release();
+    // A failed transaction's connection may be the broken or hung one: the pool drops it, not reuses it.
+    client.release(failure);
   }
 }
 

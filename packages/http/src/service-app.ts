@@ -5,6 +5,7 @@ import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { isProbePath } from '@rag/telemetry/probe-paths';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import { dependencyFailure } from './dependency-failure.js';
 import { problemContentType, problemFromError } from './problem.js';
 import { type ReadinessCheck, runReadinessChecks } from './readiness.js';
 
@@ -155,7 +156,7 @@ function requestMetrics(metrics: ServiceMetrics): RequestHandler {
 
 function problemHandler(): ErrorRequestHandler {
   return (error: unknown, req: Request, res, _next) => {
-    const appError = fromBodyParserError(error) ?? toAppError(error);
+    const appError = fromBodyParserError(error) ?? dependencyFailure(error) ?? toAppError(error);
     if (appError.status >= 500) {
       req.log.error({ err: error, code: appError.code, context: appError.context }, 'request failed');
     }

@@ -18,17 +18,21 @@ export interface TestDatabase {
 export async function createTestDatabase(
   label: string,
   prepare: (pool: pg.Pool, schema: string) => Promise<unknown>,
+  /** Another server than the shared one (a private PostgreSQL that a test may kill). */
+  url = testPostgresUrl,
 ): Promise<TestDatabase> {
   const schema = `${label.replace(/[^a-z0-9_]/g, '_')}_${randomBytes(4).toString('hex')}`;
   const pool = new pg.Pool({
-    connectionString: testPostgresUrl,
+    connectionString: url,
     max: 5,
     options: `-c search_path=${schema}`,
   });
+  // An idle connection lost to a server a test stopped must not crash the test process.
+  pool.on('error', () => {});
   await pool.query(`CREATE SCHEMA "${schema}"`);
   await prepare(pool, schema);
   return {
-    url: testPostgresUrl,
+    url,
     schema,
     pool,
     async drop() {
