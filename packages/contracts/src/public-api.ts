@@ -18,6 +18,7 @@ export const aclPrincipalSchema = z
   .min(1)
   .max(256)
   // A pattern rather than a refinement, so that the OpenAPI description declares it too.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this pattern refuses
   .regex(/^[^\u0000]*$/, 'must not contain the NUL character');
 
 export const createApiKeySchema = z.strictObject({

@@ -30,7 +30,8 @@ export type StorageConfig = z.infer<typeof storageSchema>;
 export function storageFromEnv(env: Env) {
   const driver = env.STORAGE_DRIVER ?? 'local';
   // Default: .data/storage under RAG_BASE_DIR (the checkout, for `pnpm start`); relative paths need that base.
-  if (driver !== 's3') return defined({ driver, root: settingPath(env, env.STORAGE_ROOT ?? '.data/storage') });
+  if (driver !== 's3')
+    return defined({ driver, root: settingPath(env, env.STORAGE_ROOT ?? '.data/storage') });
   return defined({
     driver,
     bucket: env.S3_BUCKET,
