@@ -32,7 +32,8 @@ export interface TestGateway {
   call(
     method: string,
     path: string,
-    options?: { key?: string; body?: unknown },
+    /** `key: null` sends no Authorization header at all. */
+    options?: { key?: string | null; body?: unknown },
   ): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | null }>;
   close(): Promise<void>;
 }
@@ -105,7 +106,7 @@ export async function startTestGateway(
       const response = await fetch(`${base}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${callOptions.key ?? testAdminKey}`,
+          ...(callOptions.key === null ? {} : { authorization: `Bearer ${callOptions.key ?? testAdminKey}` }),
           ...(callOptions.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(callOptions.body === undefined ? {} : { body: JSON.stringify(callOptions.body) }),
