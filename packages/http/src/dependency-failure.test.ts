@@ -36,6 +36,9 @@ describe('dependencyFailure', () => {
     for (const code of ['EROFS', 'EACCES', 'EPERM', 'ENOSPC']) {
       expect(dependencyFailure(fsError(code, 'open'))?.code).toBe('dependency_unavailable');
     }
+    // What a recursive mkdir answers on a read-only mount.
+    expect(dependencyFailure(fsError('ENOENT', 'mkdir'))?.code).toBe('dependency_unavailable');
+    expect(dependencyFailure(fsError('ENOENT', 'open'))).toBeUndefined();
   });
 
   it('finds the outage behind an internal AppError', () => {

@@ -54,6 +54,8 @@ function describesOutage(error: unknown): boolean {
     // Only file-system calls: the same codes from elsewhere (a process signal) are not storage.
     if (storageWriteCodes.has(code) && typeof syscall === 'string' && fileSystemCalls.has(syscall))
       return true;
+    // A recursive mkdir (storage making an object's folder) reports a read-only file system as ENOENT.
+    if (code === 'ENOENT' && syscall === 'mkdir') return true;
   }
   return typeof message === 'string' && postgresMessages.test(message);
 }
