@@ -127,6 +127,17 @@ describe('route guards, from the route table', () => {
     }
   }
 
+  it("a scoped or principal-limited admin cannot point the tenant's webhook anywhere", async () => {
+    const limited = await gateway.call('POST', '/v1/api-keys', {
+      body: { tenant: 'acme', role: 'admin', principals: ['group:it'] },
+    });
+    for (const key of [keys.acmeOtherScopeAdmin!, String(limited.body.key)]) {
+      const { path, body } = requests['post /v1/webhook']!();
+      expect((await gateway.call('POST', path, { key, body })).status).toBe(403);
+      expect((await gateway.call('DELETE', path, { key })).status).toBe(403);
+    }
+  });
+
   it('nothing the refused calls asked for happened', async () => {
     const { rows } = await gateway.db.pool.query(
       `SELECT (SELECT count(*)::int FROM documents) AS documents,

@@ -1,3 +1,4 @@
+import type { Principal } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
 import { setWebhookSchema } from '@rag/contracts/public-api';
 import type { Pool } from '@rag/db/pool';
@@ -27,6 +28,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
   const router = Router();
 
   mountRoute(router, 'post', '/v1/webhook', requireJson, async (req, res, principal) => {
+    requireTenantWideView(principal);
     const body = parseInput(setWebhookSchema, req.body);
     // Refused here already (422) so the tenant learns at once; the worker checks again at delivery.
     const target = await resolveWebhookTarget(body.url, deps.targets);
@@ -54,6 +56,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
   });
 
   mountRoute(router, 'delete', '/v1/webhook', async (req, res, principal) => {
+    requireTenantWideView(principal);
     const removed = await deleteWebhook(deps.pool, principal.tenantId);
     if (!removed) throw new AppError('not_found', `Tenant ${principal.tenantId} has no webhook`);
     await audit(deps.pool, req, principal, 'webhook.delete', {
@@ -65,4 +68,18 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * The webhook receives the events of every document of the tenant: only a credential that may see every
+ * document (no collection scope, no ACL principals) may point it somewhere, or it would learn of documents
+ * it cannot read.
+ */
+function requireTenantWideView(principal: Principal): void {
+  if (principal.collections !== null || principal.principals !== null) {
+    throw new AppError(
+      'forbidden',
+      "The tenant's webhook receives events of every document; only a credential without collection scope or ACL principals may set or delete it",
+    );
+  }
 }
