@@ -28,6 +28,10 @@ export const testAdminKey = `admin-${'0123456789abcdef'.repeat(2)}`;
 
 export interface TestGateway {
   db: TestDatabase;
+  /** `http://127.0.0.1:port`, for requests call() does not make (multipart uploads). */
+  base: string;
+  /** The local object storage folder. */
+  storageRoot: string;
   /** JSON request to the gateway; the bootstrap admin key unless another is given. */
   call(
     method: string,
@@ -102,6 +106,8 @@ export async function startTestGateway(
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     db,
+    base,
+    storageRoot,
     async call(method, path, callOptions = {}) {
       const response = await fetch(`${base}${path}`, {
         method,
