@@ -177,6 +177,29 @@ describe('MCP on the gateway', () => {
     expect(status.structuredContent).toMatchObject({ id, status: 'ready', version: 1 });
   });
 
+  it('get_document opens a hit: its metadata and its chunks, which REST pages through as well', async () => {
+    const reader = await connect(keys.scopedReader);
+    const opened = (await reader.callTool({
+      name: 'get_document',
+      arguments: { id: handbookDoc },
+    })) as CallToolResult;
+    expect(opened.isError).toBeFalsy();
+    expect(opened.structuredContent).toMatchObject({
+      id: handbookDoc,
+      title: 'Travel policy',
+      chunks: [{ position: 0, text: expect.stringContaining('fourteen days'), heading_path: [] }],
+    });
+    const page = await stack.call('GET', `/v1/documents/${handbookDoc}/chunks?limit=1`, {
+      key: keys.scopedReader,
+    });
+    expect(page.status).toBe(200);
+    expect(page.body).toMatchObject({ chunks: [{ position: 0 }], next_cursor: null });
+    const bad = await stack.call('GET', `/v1/documents/${handbookDoc}/chunks?limit=1000`, {
+      key: keys.scopedReader,
+    });
+    expect(bad.status).toBe(422);
+  });
+
   it('bad arguments are tool errors and the session goes on', async () => {
     const reader = await connect(keys.scopedReader);
     const negative = (await reader.callTool({

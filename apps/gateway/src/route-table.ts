@@ -13,6 +13,7 @@ import {
   createdApiKeySchema,
   createTenantSchema,
   documentAcceptedSchema,
+  documentChunksSchema,
   documentDeletionSchema,
   documentSchema,
   searchRequestSchema,
@@ -22,7 +23,7 @@ import {
   updateDocumentSchema,
   webhookSchema,
 } from '@rag/contracts/public-api';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /**
  * Every public route with the role it needs, its request schema and its answers: the one declarative
@@ -162,6 +163,18 @@ export const publicRoutes = [
     role: 'editor',
     success: { status: 202, description: 'Deletion under way', schema: documentDeletionSchema },
     errors: [...common, 404],
+  },
+  {
+    method: 'get',
+    path: '/v1/documents/{id}/chunks',
+    summary: "A document's chunks in reading order (the version searches see), a page at a time",
+    role: 'reader',
+    query: {
+      limit: { description: 'Chunks per page, 1 to 100 (default 20)', schema: z.string().regex(/^\d{1,3}$/) },
+      cursor: { description: 'next_cursor of the previous page', schema: z.string().regex(/^\d{1,9}$/) },
+    },
+    success: { status: 200, description: 'The chunks', schema: documentChunksSchema },
+    errors: [...common, 404, 422],
   },
   {
     method: 'patch',

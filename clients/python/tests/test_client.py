@@ -39,6 +39,14 @@ def test_the_same_text_again_is_unchanged_and_new_text_is_the_next_version(stack
         assert (changed.id, changed.version) == (first.id, 2)
 
 
+def test_chunks_page_in_reading_order(stack: dict, tenant: dict) -> None:
+    with RagClient(stack["url"], tenant["key"]) as client:
+        first = client.get_document_chunks(tenant["travel_id"], limit=1)
+    assert [chunk.position for chunk in first.chunks] == [0]
+    assert "fourteen days" in first.chunks[0].text
+    assert first.next_cursor is None
+
+
 def test_batch_results_one_per_document(stack: dict, tenant: dict) -> None:
     with RagClient(stack["url"], tenant["key"]) as client:
         batch = client.add_documents(

@@ -19,6 +19,7 @@ answers = {
     models.Document: ("get", "/v1/documents/{id}", "200"),
     models.SearchResponse: ("post", "/v1/search", "200"),
     models.BatchResult: ("post", "/v1/collections/{name}/documents/batch", "200"),
+    models.DocumentChunks: ("get", "/v1/documents/{id}/chunks", "200"),
 }
 # Fields of the client's own, not of the API.
 client_only = {models.DocumentAccepted: {"unchanged"}}
@@ -53,5 +54,7 @@ def test_models_match_the_openapi_description(spec: Dict[str, Any], cls: type) -
     check(spec, cls, schema)
     if cls is models.SearchResponse:
         check(spec, models.SearchHit, resolve(spec, schema)["properties"]["results"]["items"])
+    if cls is models.DocumentChunks:
+        check(spec, models.DocumentChunk, resolve(spec, schema)["properties"]["chunks"]["items"])
     if cls is models.BatchResult:
         check(spec, models.BatchItemResult, resolve(spec, schema)["properties"]["results"]["items"])

@@ -10,6 +10,7 @@ import {
   type createTenantSchema,
   type DocumentStatus,
   documentAcceptedSchema,
+  documentChunksSchema,
   documentDeletionSchema,
   documentSchema,
   problemSchema,
@@ -40,6 +41,7 @@ export type CollectionDeletion = z.infer<typeof collectionDeletionSchema>;
 export type DocumentAccepted = z.infer<typeof documentAcceptedSchema>;
 export type DocumentInfo = z.infer<typeof documentSchema>;
 export type DocumentDeletion = z.infer<typeof documentDeletionSchema>;
+export type DocumentChunks = z.infer<typeof documentChunksSchema>;
 export type SearchResponse = z.infer<typeof searchResponseSchema>;
 
 /** The answer of DELETE /v1/api-keys/{id}; the contracts package has no schema for it yet. */
@@ -263,6 +265,18 @@ export function createRagClient(options: RagClientOptions) {
     },
 
     getDocument,
+
+    /** A page of a document's chunks in reading order; pass the answer's `next_cursor` for the next page. */
+    getDocumentChunks: (
+      id: string,
+      page: { limit?: number; cursor?: string } = {},
+    ): Promise<DocumentChunks> => {
+      const query = new URLSearchParams();
+      if (page.limit !== undefined) query.set('limit', String(page.limit));
+      if (page.cursor !== undefined) query.set('cursor', page.cursor);
+      const suffix = query.size > 0 ? `?${query}` : '';
+      return request('GET', `/v1/documents/${segment(id)}/chunks${suffix}`, documentChunksSchema);
+    },
 
     /** Changes title, metadata or ACL in place (each field given replaces the stored one); nothing is re-indexed. */
     updateDocument: (id: string, fields: UpdateDocumentRequest): Promise<DocumentInfo> =>

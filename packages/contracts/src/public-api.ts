@@ -222,6 +222,23 @@ export const documentSchema = z.object({
   page_count: z.number().int().nullable().optional(),
 });
 
+/** A page of a document's chunks in reading order (the version searches see). */
+export const documentChunksSchema = z.object({
+  chunks: z.array(
+    z.object({
+      chunk_id: z.string(),
+      position: z.number().int(),
+      text: z.string(),
+      page: z.number().int().nullable(),
+      heading_path: z.array(z.string()),
+      start_offset: z.number().int(),
+      end_offset: z.number().int(),
+    }),
+  ),
+  /** Pass as `cursor` for the next page; null after the last chunk. */
+  next_cursor: z.string().nullable(),
+});
+
 export const documentDeletionSchema = z.object({
   id: z.string(),
   status: z.literal('deleting'),

@@ -166,3 +166,45 @@ export async function findStoredChunks(
     acl: r.acl,
   }));
 }
+
+export interface DocumentChunk {
+  id: string;
+  ordinal: number;
+  text: string;
+  page: number | null;
+  headingPath: string[];
+  startOffset: number;
+  endOffset: number;
+}
+
+/** One page of a document version's chunks in reading order, from the chunk after `afterOrdinal`. */
+export async function listDocumentChunks(
+  db: Queryable,
+  documentId: string,
+  version: number,
+  page: { afterOrdinal: number; limit: number },
+): Promise<DocumentChunk[]> {
+  const { rows } = await db.query<{
+    id: string;
+    ordinal: number;
+    text: string;
+    page: number | null;
+    heading_path: string[];
+    start_offset: number;
+    end_offset: number;
+  }>(
+    `SELECT id, ordinal, text, page, heading_path, start_offset, end_offset FROM chunks
+      WHERE document_id = $1 AND document_version = $2 AND ordinal > $3
+      ORDER BY ordinal LIMIT $4`,
+    [documentId, version, page.afterOrdinal, page.limit],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    ordinal: row.ordinal,
+    text: row.text,
+    page: row.page,
+    headingPath: row.heading_path,
+    startOffset: row.start_offset,
+    endOffset: row.end_offset,
+  }));
+}

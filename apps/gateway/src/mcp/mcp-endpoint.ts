@@ -59,8 +59,12 @@ async function runTool(
   dispatch: RouteDispatcher,
 ): Promise<CallToolResult> {
   const answer = await dispatch(tool.call(args), req);
+  const more = answer.status === 200 && tool.also ? await dispatch(tool.also.call(args), req) : undefined;
+  if (more && more.status !== 200)
+    return { content: [{ type: 'text', text: problemText(more) }], isError: true };
   if (answer.status >= 200 && answer.status < 300) {
-    const body = answer.body as Record<string, unknown>;
+    const first = answer.body as Record<string, unknown>;
+    const body = more && tool.also ? tool.also.merge(first, more.body as Record<string, unknown>) : first;
     return {
       content: [{ type: 'text', text: tool.text(body) }],
       structuredContent: tool.structured ? tool.structured(body) : body,

@@ -3,6 +3,7 @@ import {
   collectionListSchema,
   createDocumentSchema,
   documentAcceptedSchema,
+  documentChunksSchema,
   documentSchema,
   searchRequestSchema,
   searchResponseSchema,
@@ -29,6 +30,11 @@ export interface McpTool {
   input: z.ZodObject;
   output: z.ZodObject;
   call(args: Record<string, unknown>): RouteCall;
+  /** A second route whose answer completes the first (a document's chunks), merged by `merge`. */
+  also?: {
+    call(args: Record<string, unknown>): RouteCall;
+    merge(answer: Record<string, unknown>, more: Record<string, unknown>): Record<string, unknown>;
+  };
   structured?(answer: Record<string, unknown>): Record<string, unknown>;
   text(answer: Record<string, unknown>): string;
 }
@@ -94,12 +100,24 @@ export const mcpTools: McpTool[] = [
   },
   {
     name: 'get_document',
-    description: "A document's metadata by its id (the document_id of a search hit).",
+    description:
+      "A document's metadata and its first chunks in reading order, by its id (the document_id of a search " +
+      'hit), to read around a hit.',
     route: route('get', '/v1/documents/{id}'),
-    input: z.object({ id: uuidSchema }),
-    output: documentSchema,
+    input: z.object({ id: uuidSchema, chunks: z.number().int().min(0).max(100).default(20) }),
+    output: documentSchema.extend({ chunks: documentChunksSchema.shape.chunks }),
     call: (args) => ({ method: 'GET', path: `/v1/documents/${segment(String(args.id))}` }),
-    text: (answer) => JSON.stringify(answer, null, 2),
+    also: {
+      call: (args) => ({
+        method: 'GET',
+        path: `/v1/documents/${segment(String(args.id))}/chunks?limit=${Math.max(1, Number(args.chunks ?? 20))}`,
+      }),
+      merge: (answer, more) => ({ ...answer, chunks: (more as z.infer<typeof documentChunksSchema>).chunks }),
+    },
+    text: (answer) => {
+      const { chunks, ...document } = answer as DocumentAnswer & z.infer<typeof documentChunksSchema>;
+      return `${JSON.stringify(document, null, 2)}\n\n${chunks.map((chunk) => chunk.text).join('\n\n')}`;
+    },
   },
   {
     name: 'document_status',

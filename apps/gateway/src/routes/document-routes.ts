@@ -10,6 +10,7 @@ import {
   createDocumentSchema,
   updateDocumentSchema,
 } from '@rag/contracts/public-api';
+import { listDocumentChunks } from '@rag/db/chunk-repository';
 import { type Collection, findCollectionById } from '@rag/db/collection-repository';
 import {
   changedFields,
@@ -29,10 +30,17 @@ import { parseInput } from '@rag/http/validate';
 import { type DocumentContent, maxInlineTextLength } from '@rag/ingest-contract/ingest-job';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import { type Request, Router } from 'express';
+import { z } from 'zod';
 import { resolveCollection } from '../collection-access.js';
 import { receiveUpload, type UploadLimits } from '../document-upload.js';
 import type { IngestQueue } from '../ingest-queue.js';
 import { mountRoute, pathParam } from '../mount-route.js';
+
+/** A page of chunks: `cursor` is the position of the last chunk already seen. */
+const chunkPageSchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.coerce.number().int().min(-1).default(-1),
+});
 
 export interface DocumentRouteDeps {
   pool: Pool;
@@ -293,6 +301,33 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
   mountRoute(router, 'get', '/v1/documents/{id}', async (req, res, principal) => {
     const document = await findVisibleDocument(deps.pool, principal, pathParam(req, 'id'));
     res.json(documentBody(document));
+  });
+
+  mountRoute(router, 'get', '/v1/documents/{id}/chunks', async (req, res, principal) => {
+    const document = await findVisibleDocument(deps.pool, principal, pathParam(req, 'id'));
+    const { limit, cursor } = parseInput(chunkPageSchema, req.query, 'query');
+    // The version searches see; a document not ready yet has no chunks to show.
+    const version = document.readyVersion;
+    const chunks =
+      version === null
+        ? []
+        : await listDocumentChunks(deps.pool, document.id, version, {
+            afterOrdinal: cursor,
+            limit: limit + 1,
+          });
+    const page = chunks.slice(0, limit);
+    res.json({
+      chunks: page.map((chunk) => ({
+        chunk_id: chunk.id,
+        position: chunk.ordinal,
+        text: chunk.text,
+        page: chunk.page,
+        heading_path: chunk.headingPath,
+        start_offset: chunk.startOffset,
+        end_offset: chunk.endOffset,
+      })),
+      next_cursor: chunks.length > limit ? String(page.at(-1)!.ordinal) : null,
+    });
   });
 
   mountRoute(router, 'patch', '/v1/documents/{id}', async (req, res, principal) => {

@@ -33,6 +33,7 @@ const requests: Record<string, () => Sample> = {
     body: { documents: [{ text: 'Written by someone who may not.' }] },
   }),
   'get /v1/documents/{id}': () => ({ path: `/v1/documents/${acmeDocument}` }),
+  'get /v1/documents/{id}/chunks': () => ({ path: `/v1/documents/${acmeDocument}/chunks` }),
   'patch /v1/documents/{id}': () => ({
     path: `/v1/documents/${acmeDocument}`,
     body: { title: 'Taken over' },

@@ -24,6 +24,7 @@ from .models import (
     CreatedApiKey,
     Document,
     DocumentAccepted,
+    DocumentChunks,
     SearchResponse,
     Tenant,
     _from_json,
@@ -183,6 +184,18 @@ class _Operations:
 
     def get_document(self, id: str) -> Any:
         return self._run(_Call("GET", f"/v1/documents/{_segment(id)}", lambda _s, b: _from_json(Document, b)))
+
+    def get_document_chunks(self, id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
+        """A page of the document's chunks in reading order; pass ``next_cursor`` for the next page."""
+        params = {k: str(v) for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
+        return self._run(
+            _Call(
+                "GET",
+                f"/v1/documents/{_segment(id)}/chunks",
+                lambda _s, b: DocumentChunks.from_json(b),
+                params=params or None,
+            )
+        )
 
     def delete_document(self, id: str) -> Any:
         return self._run(_Call("DELETE", f"/v1/documents/{_segment(id)}", lambda _s, b: b))

@@ -83,6 +83,29 @@ class Document:
 
 
 @dataclass
+class DocumentChunk:
+    chunk_id: str
+    position: int
+    text: str
+    page: Optional[int]
+    heading_path: List[str]
+    start_offset: int
+    end_offset: int
+
+
+@dataclass
+class DocumentChunks:
+    chunks: List[DocumentChunk]
+    next_cursor: Optional[str]
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "DocumentChunks":
+        answer = _from_json(cls, data)
+        answer.chunks = [_from_json(DocumentChunk, chunk) for chunk in data.get("chunks", [])]
+        return answer
+
+
+@dataclass
 class SearchHit:
     document_id: str
     external_id: Optional[str]
