@@ -170,7 +170,10 @@ export const publicRoutes = [
     summary: "A document's chunks in reading order (the version searches see), a page at a time",
     role: 'reader',
     query: {
-      limit: { description: 'Chunks per page, 1 to 100 (default 20)', schema: z.string().regex(/^\d{1,3}$/) },
+      limit: {
+        description: 'Chunks per page, 1 to 100 (default 20)',
+        schema: z.string().regex(/^(100|[1-9]\d?)$/),
+      },
       cursor: { description: 'next_cursor of the previous page', schema: z.string().regex(/^\d{1,9}$/) },
     },
     success: { status: 200, description: 'The chunks', schema: documentChunksSchema },
