@@ -24,6 +24,7 @@ import { createDeadLetterQueue } from './dead-letter-queue.js';
 import { createDocumentPipeline } from './document-pipeline.js';
 import { createIngestProcessor } from './ingest-processor.js';
 import { createIngestWorker } from './ingest-worker.js';
+import { createVectorRecovery } from './vector-recovery.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 
 const config = loadConfig(process.env);
@@ -69,7 +70,7 @@ const collectionLock = createCollectionLock({
   prefix: config.redis.keyPrefix,
   ttlMs: config.worker.collectionLockTtlMs,
 });
-const { jobsTotal, jobDuration } = createWorkerMetrics(metrics, queue);
+const { jobsTotal, jobDuration, vectorsRepairedTotal } = createWorkerMetrics(metrics, queue);
 const worker = createIngestWorker({
   connection: redis,
   prefix: config.redis.keyPrefix,
@@ -127,6 +128,20 @@ const { app, management, lifecycle } = createServiceApp({
   ],
   routes: () => {},
 });
+// A Milvus that was killed may come back without vectors it had acknowledged: they are rebuilt from
+// PostgreSQL at start and whenever Milvus answers again after a failed probe.
+const vectorRecovery = createVectorRecovery({
+  pool,
+  store: vectorStore.get,
+  embeddings: batchedEmbeddings,
+  lock: collectionLock,
+  embedBatchSize: config.worker.embedBatchSize,
+  logger,
+  repairedTotal: vectorsRepairedTotal,
+  intervalMs: 5_000,
+  probeTimeoutMs: 3_000,
+});
+vectorRecovery.start();
 const listeners = await listenService({ app, management }, config.http);
 void worker.run();
 void webhookWorker.run();
@@ -139,6 +154,7 @@ onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
   // close() waits for the active jobs to finish; unfinished ones would be retried by another worker.
   { name: 'drain jobs', run: () => worker.close() },
+  { name: 'stop vector recovery', run: () => vectorRecovery.stop() },
   { name: 'drain webhooks', run: () => webhookWorker.close() },
   { name: 'close http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   {

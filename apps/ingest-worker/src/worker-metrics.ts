@@ -31,5 +31,10 @@ export function createWorkerMetrics(metrics: ServiceMetrics, queue: QueueCounts)
       for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
     },
   });
-  return { jobsTotal, jobDuration };
+  const vectorsRepairedTotal = new Counter({
+    name: 'ingest_vectors_repaired_total',
+    help: 'Vectors the worker rebuilt from PostgreSQL (or removed) by itself after the vector store was unreachable.',
+    registers,
+  });
+  return { jobsTotal, jobDuration, vectorsRepairedTotal };
 }

@@ -1,0 +1,76 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeTinyModel } from '@rag/models/tiny-model';
+import { type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';
+import type { MilvusStore } from '@rag/vector-store/milvus-store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chunkRows, collectionId, openVectorStore, vectorChunkIds } from './ingest-support.js';
+import { type Stack, startStack } from './stack.js';
+
+/**
+ * Milvus SIGKILLed and started again without vectors it had acknowledged: the worker notices
+ * Milvus answering again and rebuilds the missing vectors from PostgreSQL by itself, with no doctor run.
+ */
+let stack: Stack;
+let modelDir: string;
+let store: MilvusStore;
+let restarted: MilvusLite | undefined;
+
+beforeAll(async () => {
+  modelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-'));
+  await writeTinyModel(modelDir);
+  stack = await startStack({ modelDir, workerEnv: { COLLECTION_LOCK_TTL_MS: '2000' } });
+  store = await openVectorStore(stack);
+  expect((await stack.call('POST', '/v1/collections', { body: { name: 'recovered' } })).status).toBe(201);
+});
+
+afterAll(async () => {
+  await store?.close().catch(() => {});
+  await stack?.stop();
+  await restarted?.stop();
+  await rm(modelDir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('vector recovery after a Milvus restart', () => {
+  it('rebuilds the vectors a restarted Milvus lost once it is back', async () => {
+    const text = Array.from({ length: 6 }, (_, i) => `Recovered paragraph ${i} about travel rules.`).join(
+      '\n\n',
+    );
+    const answer = await stack.call('POST', '/v1/collections/recovered/documents', {
+      body: { external_id: 'kept', text },
+    });
+    await stack.waitForStatus(answer.body.id, undefined, ['ready']);
+    const scope = { tenantId: 'default', collectionId: await collectionId(stack, 'default', 'recovered') };
+    const rows = await chunkRows(stack, answer.body.id);
+    const expected = rows.map((row) => row.id).sort();
+
+    // The lost writes: Milvus killed and started again on the same address with none of its data (a
+    // deleted vector in place of this is not reliable: Milvus Lite may lose the delete itself).
+    const { milvus } = stack;
+    const [host, port] = milvus.address.split(':');
+    process.kill(milvus.pid, 'SIGKILL');
+    await milvus.exited;
+    // Long enough for the worker's probe to see Milvus down.
+    await sleep(6_000);
+    restarted = await startMilvusLite({ host: host!, port: Number(port) });
+
+    const deadline = Date.now() + 60_000;
+    let found: string[] = [];
+    while (Date.now() < deadline) {
+      found = await vectorChunkIds(store, scope, answer.body.id).catch(() => []);
+      if (found.length === expected.length) break;
+      await sleep(500);
+    }
+    const worker = stack.services.find((service) => service.name === 'ingest-worker')!;
+    expect(found, worker.output(40)).toEqual(expected);
+
+    const metrics = await (await fetch(`${worker.managementUrl}/metrics`)).text();
+    expect(
+      metrics.split('\n').filter((line) => line.startsWith('ingest_vectors_repaired_total')),
+      worker.output(40),
+    ).toEqual([expect.stringMatching(/^ingest_vectors_repaired_total({[^}]*})? [1-9]/)]);
+  }, 120_000);
+});
