@@ -81,7 +81,8 @@ export const documentFieldNames = ['title', 'metadata', 'acl'] as const;
 
 /**
  * PATCH of a document: each field given replaces the stored one (metadata as a whole); the others stay.
- * `acl: null` or `[]` makes the document visible to the whole tenant again, `title: null` removes the title.
+ * `acl: null` or `[]` makes the document visible to the whole tenant again; `title: null` removes the given title
+ * (an uploaded file then shows its own).
  */
 export const updateDocumentSchema = z.strictObject({
   title: z.string().max(1000).nullable().optional(),
