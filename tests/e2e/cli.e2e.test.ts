@@ -114,7 +114,8 @@ describe('rag ingest', () => {
     expect(again.stdout).toBe('6 files: 0 queued, 5 unchanged, 1 skipped\n5 ready, 0 failed\n');
     expect(again.code).toBe(0);
     const { rows } = await stack.db.query(
-      'SELECT external_id, title, version, media_type FROM documents ORDER BY 1',
+      // The title the API shows: the caller's, else the file's own (source_title), else its name.
+      'SELECT external_id, coalesce(title, source_title) AS title, version, media_type FROM documents ORDER BY 1',
     );
     // Titles come from the files themselves (the first Markdown heading, Word's title), else the file name.
     expect(rows).toEqual([
@@ -163,7 +164,8 @@ describe('rag search and rag doc', () => {
     const text = await rag(['search', 'book flights and hotels', '--collection', 'handbook', '--top-k', '2']);
     expect(text.code).toBe(0);
     const lines = text.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^1\. \d+\.\d{4} {2}travel\.md {2}Travel policy$/);
+    // The file went in as Markdown: its heading is the chunk's heading path.
+    expect(lines[0]).toMatch(/^1\. \d+\.\d{4} {2}travel\.md {2}Travel policy {2}\(Travel policy\)$/);
     expect(lines[1]).toContain('Book flights and hotels');
     expect(lines.filter((line) => /^\d\. /.test(line))).toHaveLength(2);
   });
