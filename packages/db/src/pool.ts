@@ -1,4 +1,3 @@
-import { AppError } from '@rag/contracts/app-error';
 import pg from 'pg';
 
 export type Pool = pg.Pool;
@@ -57,29 +56,4 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
 
 export async function checkPostgres(pool: Queryable): Promise<void> {
   await pool.query('SELECT 1');
-}
-
-const connectionErrorCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  '57P01',
-  '57P03',
-  '08006',
-  '08001',
-]);
-
-/** Maps driver errors to AppErrors: lost connections are retryable, the rest are bugs. */
-export function postgresError(error: unknown, what: string): AppError {
-  const code = (error as { code?: string }).code ?? '';
-  if (
-    connectionErrorCodes.has(code) ||
-    /Connection terminated|timeout/i.test((error as Error).message ?? '')
-  ) {
-    return new AppError('dependency_unavailable', `PostgreSQL unavailable while ${what}`, { cause: error });
-  }
-  return new AppError('internal', `PostgreSQL error while ${what}: ${(error as Error).message}`, {
-    cause: error,
-  });
 }

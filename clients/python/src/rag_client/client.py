@@ -252,6 +252,44 @@ def _request_args(call: _Call) -> Dict[str, Any]:
     return args
 
 
+def _upload_args(call: _Call, file: Any) -> Dict[str, Any]:
+    """The multipart arguments of an upload: the open file (httpx streams it in chunks) and the fields."""
+    assert call.upload is not None
+    args: Dict[str, Any] = {"files": {"file": (call.upload["filename"], file, "application/octet-stream")}}
+    if call.upload["fields"]:
+        args["data"] = {"document": jsonlib.dumps(call.upload["fields"])}
+    return args
+
+
+def _retry_wait(retry: RetryPolicy, attempt: int, response: httpx.Response) -> Optional[float]:
+    """Seconds to wait before sending the call again, or None when this answer is final."""
+    if response.status_code in RETRYABLE_STATUSES and attempt < retry.attempts:
+        return retry.delay(attempt, response.headers.get("retry-after"))
+    return None
+
+
+class _Wait:
+    """One document wait: until a status in ``statuses``; polls that got no answer do not end it."""
+
+    def __init__(self, id: str, statuses: Sequence[str], timeout: float, interval: float) -> None:
+        self.id, self.statuses, self.timeout, self.interval = id, statuses, timeout, interval
+        self.deadline = time.monotonic() + timeout
+        self.last = "unanswered"
+
+    def done(self, document: Document) -> bool:
+        self.last = f"still {document.status}"
+        return document.status in self.statuses
+
+    def unanswered(self, error: RagApiError) -> None:
+        if not _unanswered(error):
+            raise error
+        self.last = f"unanswered ({error.detail})"
+
+    def check_time(self) -> None:
+        if time.monotonic() + self.interval > self.deadline:
+            raise RequestTimeoutError(0, "timeout", f"Document {self.id} is {self.last} after {self.timeout} s")
+
+
 class RagClient(_Operations):
     """The synchronous client. Use it as a context manager, or call ``close()``."""
 
@@ -294,19 +332,17 @@ class RagClient(_Operations):
                 raise _timeout_error(call, self.base_url, self._timeout) from None
             except httpx.TransportError as error:
                 raise _network_error(call, self.base_url, error) from None
-            if response.status_code in RETRYABLE_STATUSES and attempt < self._retry.attempts:
-                self._sleep(self._retry.delay(attempt, response.headers.get("retry-after")))
-                attempt += 1
-                continue
-            return _outcome(call, response)
+            wait = _retry_wait(self._retry, attempt, response)
+            if wait is None:
+                return _outcome(call, response)
+            self._sleep(wait)
+            attempt += 1
 
     def _send(self, call: _Call) -> httpx.Response:
         if call.upload is None:
             return self._http.request(call.method, call.path, **_request_args(call))
         with open(call.upload["path"], "rb") as file:
-            files = {"file": (call.upload["filename"], file, "application/octet-stream")}
-            data = {"document": jsonlib.dumps(call.upload["fields"])} if call.upload["fields"] else None
-            return self._http.request(call.method, call.path, files=files, data=data)
+            return self._http.request(call.method, call.path, **_upload_args(call, file))
 
     def wait_for_document(
         self,
@@ -317,20 +353,15 @@ class RagClient(_Operations):
         interval: float = 0.5,
     ) -> Document:
         """Polls until the document reaches one of ``statuses``; polls that got no answer do not end the wait."""
-        deadline = time.monotonic() + timeout
-        last = "unanswered"
+        wait = _Wait(id, statuses, timeout, interval)
         while True:
             try:
                 document = self.get_document(id)
-                if document.status in statuses:
+                if wait.done(document):
                     return document
-                last = f"still {document.status}"
             except RagApiError as error:
-                if not _unanswered(error):
-                    raise
-                last = f"unanswered ({error.detail})"
-            if time.monotonic() + interval > deadline:
-                raise RequestTimeoutError(0, "timeout", f"Document {id} is {last} after {timeout} s")
+                wait.unanswered(error)
+            wait.check_time()
             self._sleep(interval)
 
 
@@ -374,20 +405,17 @@ class AsyncRagClient(_Operations):
                 raise _timeout_error(call, self.base_url, self._timeout) from None
             except httpx.TransportError as error:
                 raise _network_error(call, self.base_url, error) from None
-            if response.status_code in RETRYABLE_STATUSES and attempt < self._retry.attempts:
-                await asyncio.sleep(self._retry.delay(attempt, response.headers.get("retry-after")))
-                attempt += 1
-                continue
-            return _outcome(call, response)
+            wait = _retry_wait(self._retry, attempt, response)
+            if wait is None:
+                return _outcome(call, response)
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def _send(self, call: _Call) -> httpx.Response:
         if call.upload is None:
             return await self._http.request(call.method, call.path, **_request_args(call))
-        # httpx's async client streams sync file objects in chunks.
         with open(call.upload["path"], "rb") as file:
-            files = {"file": (call.upload["filename"], file, "application/octet-stream")}
-            data = {"document": jsonlib.dumps(call.upload["fields"])} if call.upload["fields"] else None
-            return await self._http.request(call.method, call.path, files=files, data=data)
+            return await self._http.request(call.method, call.path, **_upload_args(call, file))
 
     async def wait_for_document(
         self,
@@ -397,20 +425,15 @@ class AsyncRagClient(_Operations):
         timeout: float = 60.0,
         interval: float = 0.5,
     ) -> Document:
-        deadline = time.monotonic() + timeout
-        last = "unanswered"
+        wait = _Wait(id, statuses, timeout, interval)
         while True:
             try:
                 document = await self.get_document(id)
-                if document.status in statuses:
+                if wait.done(document):
                     return document
-                last = f"still {document.status}"
             except RagApiError as error:
-                if not _unanswered(error):
-                    raise
-                last = f"unanswered ({error.detail})"
-            if time.monotonic() + interval > deadline:
-                raise RequestTimeoutError(0, "timeout", f"Document {id} is {last} after {timeout} s")
+                wait.unanswered(error)
+            wait.check_time()
             await asyncio.sleep(interval)
 
 
