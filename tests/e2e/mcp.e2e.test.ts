@@ -150,6 +150,57 @@ describe('MCP on the gateway', () => {
     expect(listed.structuredContent).toMatchObject({ collections: [{ name: 'handbook' }] });
   });
 
+  it("another tenant's key and an ACL-limited key see nothing they may not, through every tool", async () => {
+    expect((await stack.call('POST', '/v1/tenants', { body: { id: 'globex' } })).status).toBe(201);
+    const globex = await stack.call('POST', '/v1/api-keys', { body: { tenant: 'globex', role: 'admin' } });
+    const other = await connect(globex.body.key);
+    for (const call of [
+      { name: 'get_document', arguments: { id: handbookDoc } },
+      { name: 'document_status', arguments: { id: handbookDoc } },
+      { name: 'search', arguments: { collection: 'handbook', query: 'book flights' } },
+      { name: 'add_document', arguments: { collection: 'handbook', text: 'Written from another tenant.' } },
+    ]) {
+      const answer = (await other.callTool(call)) as CallToolResult;
+      expect({ tool: call.name, isError: answer.isError }).toEqual({ tool: call.name, isError: true });
+      expect(textOf(answer)).not.toContain('Travel policy');
+    }
+
+    const shared = await addReady('handbook', {
+      external_id: 'board-minutes',
+      title: 'Board minutes',
+      text: 'The board approved the travel budget for the flights of the sales team.',
+      acl: ['group:board'],
+    });
+    const limited = await stack.call('POST', '/v1/api-keys', {
+      body: { tenant: 'acme', role: 'editor', principals: ['group:sales'] },
+    });
+    const outsider = await connect(limited.body.key);
+    const found = (await outsider.callTool({
+      name: 'search',
+      arguments: { collection: 'handbook', query: 'board approved travel budget flights', top_k: 10 },
+    })) as CallToolResult;
+    expect(found.isError).toBeFalsy();
+    const ids = (found.structuredContent as { results: Array<{ document_id: string }> }).results.map(
+      (r) => r.document_id,
+    );
+    expect(ids).not.toContain(shared);
+    const opened = (await outsider.callTool({
+      name: 'get_document',
+      arguments: { id: shared },
+    })) as CallToolResult;
+    expect(opened.isError).toBe(true);
+    expect(textOf(opened)).not.toContain('Board minutes');
+    // Writing over the hidden document's external_id learns nothing and changes nothing.
+    const overwrite = (await outsider.callTool({
+      name: 'add_document',
+      arguments: { collection: 'handbook', external_id: 'board-minutes', text: 'Replaced.' },
+    })) as CallToolResult;
+    expect(overwrite.isError).toBe(true);
+    expect(textOf(overwrite)).not.toContain(shared);
+    const { rows } = await stack.db.query('SELECT version FROM documents WHERE id = $1', [shared]);
+    expect(rows).toEqual([{ version: 1 }]);
+  });
+
   it('a reader cannot add documents; an editor can, and the document becomes ready', async () => {
     const reader = await connect(keys.scopedReader);
     const denied = (await reader.callTool({
