@@ -377,32 +377,11 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   async function* listChunks(
     scope: VectorScope,
   ): AsyncIterable<Array<{ chunkId: string; documentId: string }>> {
-    // The SDK's iterator pages by primary key; it answers rows, not a status, so errors are wrapped here.
-    try {
-      const iterator = (await client.queryIterator({
-        collection_name: collectionName,
-        expr: scopeFilter(scope),
-        output_fields: [fields.chunkId, fields.documentId],
-        batchSize: listBatchSize,
-        consistency_level: ConsistencyLevelEnum.Strong,
-      })) as AsyncIterable<Array<Record<string, unknown>>>;
-      for await (const batch of iterator) {
-        yield batch.map((row) => ({
-          chunkId: String(row[fields.chunkId]),
-          documentId: String(row[fields.documentId]),
-        }));
-      }
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw new AppError(
-        'dependency_unavailable',
-        `Milvus queryIterator failed: ${(error as Error).message}`,
-        {
-          context,
-          cause: error,
-          retryable: true,
-        },
-      );
+    for await (const batch of queryPages(scopeFilter(scope), [fields.chunkId, fields.documentId])) {
+      yield batch.map((row) => ({
+        chunkId: String(row[fields.chunkId]),
+        documentId: String(row[fields.documentId]),
+      }));
     }
   }
 
