@@ -9,8 +9,8 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { RequestLimits } from './config.js';
 import { createEmbeddingMetrics, type EmbeddingMetrics } from './embedding-metrics.js';
 import type { Embedder } from './engine/embedder.js';
-import { encodeBase64Float32, openAiEmbeddingsRequestSchema } from './openai-embeddings.js';
-import { checkInputs } from './request-limits.js';
+import { embeddingInputs, encodeBase64Float32, openAiEmbeddingsRequestSchema } from './openai-embeddings.js';
+import { checkInputCount, checkInputs } from './request-limits.js';
 
 export interface EmbeddingAppDeps {
   logger: Logger;
@@ -84,24 +84,29 @@ export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
         requireJson,
         counted(metrics, 'openai_embeddings', async (req, res) => {
           const request = parseInput(openAiEmbeddingsRequestSchema, req.body);
-          const inputs = typeof request.input === 'string' ? [request.input] : request.input;
-          checkInputs(inputs, limits, 'input');
+          const inputs = embeddingInputs(request.input);
+          if ('texts' in inputs) checkInputs(inputs.texts, limits, 'input');
+          else checkInputCount(inputs.tokenIds.length, limits, 'input');
           if (request.dimensions !== undefined && request.dimensions !== embedder.info.dim) {
             throw new AppError(
               'validation_failed',
               `dimensions: model ${embedder.info.name} gives ${embedder.info.dim} dimensions only, not ${request.dimensions}`,
+              { context: { issues: [{ path: 'dimensions', message: 'not available for this model' }] } },
             );
           }
           const started = performance.now();
-          const data = await embedder.embed(inputs, {
-            kind: request.kind,
-            outputs: ['dense'],
-            truncate: true,
+          const options = {
+            outputs: ['dense'] as const,
             maxTotalTokens: limits.maxTotalTokens,
             signal: clientGone(req, res),
-          });
+          };
+          const data =
+            'texts' in inputs
+              ? await embedder.embed(inputs.texts, { ...options, kind: request.kind, truncate: true })
+              : await embedder.embedTokenIds(inputs.tokenIds, options);
+          const count = 'texts' in inputs ? inputs.texts.length : inputs.tokenIds.length;
           const tokens = data.reduce((sum, e) => sum + e.tokens, 0);
-          metrics.embedded(request.kind, inputs.length, tokens, (performance.now() - started) / 1000);
+          metrics.embedded(request.kind, count, tokens, (performance.now() - started) / 1000);
           res.json({
             object: 'list',
             data: data.map((embedding, index) => ({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeBase64Float32,
+  embeddingInputs,
   encodeBase64Float32,
   openAiEmbeddingsRequestSchema,
 } from './openai-embeddings.js';
@@ -37,8 +38,32 @@ describe('OpenAI embeddings request', () => {
     ).toEqual(['a', 'b']);
   });
 
-  it('refuses token arrays and empty lists', () => {
-    expect(openAiEmbeddingsRequestSchema.safeParse({ input: [[1, 2]] }).success).toBe(false);
-    expect(openAiEmbeddingsRequestSchema.safeParse({ input: [] }).success).toBe(false);
+  it('takes token arrays, one or many, and tells them from texts', () => {
+    const one = openAiEmbeddingsRequestSchema.parse({ input: [0, 5, 2] });
+    expect(embeddingInputs(one.input)).toEqual({ tokenIds: [[0, 5, 2]] });
+    const many = openAiEmbeddingsRequestSchema.parse({
+      input: [
+        [0, 5, 2],
+        [0, 2],
+      ],
+    });
+    expect(embeddingInputs(many.input)).toEqual({
+      tokenIds: [
+        [0, 5, 2],
+        [0, 2],
+      ],
+    });
+    expect(embeddingInputs(openAiEmbeddingsRequestSchema.parse({ input: 'x' }).input)).toEqual({
+      texts: ['x'],
+    });
+  });
+
+  it('refuses empty lists, empty token arrays, mixed lists and negative or fractional ids', () => {
+    for (const input of [[], [[]], ['a', 1], [[1, 2], 'a'], [-1], [1.5], [[1, -2]]]) {
+      expect({ input, ok: openAiEmbeddingsRequestSchema.safeParse({ input }).success }).toEqual({
+        input,
+        ok: false,
+      });
+    }
   });
 });

@@ -10,13 +10,7 @@ const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
  * silently turn into U+FFFD). The total token limit is checked after tokenisation, by the embedder.
  */
 export function checkInputs(inputs: readonly string[], limits: RequestLimits, field = 'inputs'): void {
-  if (inputs.length > limits.maxInputs) {
-    throw new AppError(
-      'payload_too_large',
-      `At most ${limits.maxInputs} ${field} per request, got ${inputs.length}; split the request`,
-      { context: { limit: limits.maxInputs, count: inputs.length } },
-    );
-  }
+  checkInputCount(inputs.length, limits, field);
   const long = inputs.findIndex((text) => text.length > limits.maxInputChars);
   if (long !== -1) {
     throw new AppError(
@@ -31,6 +25,17 @@ export function checkInputs(inputs: readonly string[], limits: RequestLimits, fi
       'validation_failed',
       `${field}[${malformed}] is not well-formed Unicode: it holds half of a UTF-16 surrogate pair`,
       { context: { issues: [{ path: `${field}.${malformed}`, message: 'lone surrogate' }] } },
+    );
+  }
+}
+
+/** The number of inputs (texts or token arrays) in one request. */
+export function checkInputCount(count: number, limits: RequestLimits, field = 'inputs'): void {
+  if (count > limits.maxInputs) {
+    throw new AppError(
+      'payload_too_large',
+      `At most ${limits.maxInputs} ${field} per request, got ${count}; split the request`,
+      { context: { limit: limits.maxInputs, count } },
     );
   }
 }

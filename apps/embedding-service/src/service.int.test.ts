@@ -177,10 +177,29 @@ describe('embedding service over HTTP (tiny model, real ONNX Runtime)', () => {
     expectClose(decodeBase64Float32(base64.data[0]!.embedding as string), floatVector);
   });
 
+  it('embeds OpenAI token arrays as the same text would be, given its token ids', async () => {
+    const tokenized = (await (
+      await service.post('/v1/tokenize', { inputs: ['the old mill', 'a river'] })
+    ).json()) as { data: { ids: number[] }[] };
+    const ids = tokenized.data.map((text) => text.ids);
+    const fromTokens = (await (await service.post('/v1/embeddings', { input: ids })).json()) as OpenAiList;
+    const fromTexts = (await (
+      await service.post('/v1/embeddings', { input: ['the old mill', 'a river'] })
+    ).json()) as OpenAiList;
+    expectClose(fromTokens.data[0]!.embedding as number[], fromTexts.data[0]!.embedding as number[]);
+    expectClose(fromTokens.data[1]!.embedding as number[], fromTexts.data[1]!.embedding as number[]);
+    expect(fromTokens.usage).toEqual(fromTexts.usage);
+    const single = (await (await service.post('/v1/embeddings', { input: ids[0] })).json()) as OpenAiList;
+    expectClose(single.data[0]!.embedding as number[], fromTexts.data[0]!.embedding as number[]);
+  });
+
   it('refuses OpenAI requests it cannot honour, naming why', async () => {
-    const tokens = await service.post('/v1/embeddings', { input: [[1, 2, 3]] });
-    expect(tokens.status).toBe(422);
-    expect((await problem(tokens)).detail).toContain('token arrays are not supported');
+    const outOfVocabulary = await service.post('/v1/embeddings', { input: [[1, 2, 99_999_999]] });
+    expect(outOfVocabulary.status).toBe(422);
+    expect((await problem(outOfVocabulary)).detail).toContain('token id 99999999, which is not one of');
+    const tooLong = await service.post('/v1/embeddings', { input: [Array.from({ length: 5000 }, () => 5)] });
+    expect(tooLong.status).toBe(413);
+    expect((await problem(tooLong)).detail).toMatch(/input\[0\] has 5000 tokens, more than the model's \d+/);
     const dimensions = await service.post('/v1/embeddings', { input: 'x', dimensions: 16 });
     expect(dimensions.status).toBe(422);
     expect((await problem(dimensions)).detail).toContain('32 dimensions only');

@@ -52,6 +52,8 @@ export interface EmbedOptions {
   maxTotalTokens?: number | undefined;
 }
 
+export type TokenIdsOptions = Omit<EmbedOptions, 'kind' | 'truncate'>;
+
 /** Timings of one embed call, for the te_request_* metrics. */
 export interface EmbedTimings {
   texts: number;
@@ -85,6 +87,11 @@ export interface Embedder {
   readonly queuedTexts: number;
   /** One embedding per text, in order, holding exactly the requested outputs. */
   embed(texts: readonly string[], options: EmbedOptions): Promise<Embedding[]>;
+  /**
+   * One embedding per token array, embedded exactly as given: the model's own token ids with its special tokens
+   * (as /v1/tokenize gives them), no prefix added, at most maxLength ids each (longer ones are refused with 413).
+   */
+  embedTokenIds(inputs: readonly (readonly number[])[], options: TokenIdsOptions): Promise<Embedding[]>;
   /** Token ids of texts as they are (no prefix), with UTF-16 offsets when asked. */
   tokenize(texts: readonly string[], options: TokenizeOptions): Promise<TokenizedText[]>;
   /** Seconds a refused caller should wait before retrying. */
@@ -221,8 +228,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   // Texts accepted but still being tokenised: they count against the queue so a burst cannot overshoot it.
   let tokenizing = 0;
 
-  async function embed(texts: readonly string[], options: EmbedOptions): Promise<Embedding[]> {
-    const { kind, outputs } = options;
+  function checkOutputs(outputs: readonly OutputKind[]): void {
     const missing = outputs.filter((output) => !info.outputs[output]);
     if (missing.length > 0) {
       throw new AppError(
@@ -231,14 +237,23 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
         { context: { model: info.name, missing } },
       );
     }
-    if (texts.length === 0) return [];
-    if (!scheduler.hasRoomFor(texts.length, tokenizing)) {
+  }
+
+  function checkQueueRoom(count: number): void {
+    if (!scheduler.hasRoomFor(count, tokenizing)) {
       throw new AppError(
         'rate_limited',
         `The embedding queue is full (${scheduler.queuedTexts + tokenizing} of ${settings.maxQueuedTexts} texts waiting); retry in ${scheduler.retryAfterSeconds()} s`,
         { context: { retryAfterSeconds: scheduler.retryAfterSeconds() } },
       );
     }
+  }
+
+  async function embed(texts: readonly string[], options: EmbedOptions): Promise<Embedding[]> {
+    const { kind } = options;
+    checkOutputs(options.outputs);
+    if (texts.length === 0) return [];
+    checkQueueRoom(texts.length);
     const deadline = performance.now() + (options.timeoutMs ?? settings.requestTimeoutMs);
     const tokenizeStarted = performance.now();
     tokenizing += texts.length;
@@ -259,7 +274,34 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
         );
       }
     }
-    const totalTokens = encoded.reduce((sum, text) => sum + text.ids.length, 0);
+    return runEncoded(
+      encoded.map((text) => text.ids),
+      options,
+      deadline,
+      tokenizeSeconds,
+    );
+  }
+
+  async function embedTokenIds(
+    inputs: readonly (readonly number[])[],
+    options: TokenIdsOptions,
+  ): Promise<Embedding[]> {
+    checkOutputs(options.outputs);
+    if (inputs.length === 0) return [];
+    checkTokenIds(inputs, tokenizer.vocabSize, info.maxLength);
+    checkQueueRoom(inputs.length);
+    const deadline = performance.now() + (options.timeoutMs ?? settings.requestTimeoutMs);
+    return runEncoded(inputs, options, deadline, 0);
+  }
+
+  /** The part shared by texts and token arrays: the total token limit, the queue, and the timings. */
+  async function runEncoded(
+    ids: readonly (readonly number[])[],
+    options: TokenIdsOptions,
+    deadline: number,
+    tokenizeSeconds: number,
+  ): Promise<Embedding[]> {
+    const totalTokens = ids.reduce((sum, text) => sum + text.length, 0);
     if (options.maxTotalTokens !== undefined && totalTokens > options.maxTotalTokens) {
       throw new AppError(
         'payload_too_large',
@@ -267,20 +309,29 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
         { context: { tokens: totalTokens, limit: options.maxTotalTokens } },
       );
     }
-    for (const text of encoded) observer.inputLength(text.ids.length);
+    for (const text of ids) observer.inputLength(text.length);
     const { embeddings, timings } = await scheduler.submit({
-      texts: encoded.map((text) => text.ids),
-      outputs: [...new Set(outputs)],
+      texts: ids,
+      outputs: [...new Set(options.outputs)],
       signal: options.signal,
       deadline,
     });
     observer.requestFinished({
-      texts: texts.length,
+      texts: ids.length,
       tokens: embeddings.reduce((sum, embedding) => sum + embedding.tokens, 0),
       tokenizeSeconds,
       ...timings,
     });
     return embeddings;
+  }
+
+  async function tracked<T>(call: Promise<T>): Promise<T> {
+    inFlight.add(call);
+    try {
+      return await call;
+    } finally {
+      inFlight.delete(call);
+    }
   }
 
   return {
@@ -291,13 +342,11 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     },
     async embed(texts, options) {
       if (closed) throw new AppError('shutting_down', 'The embedder is closed');
-      const call = embed(texts, options);
-      inFlight.add(call);
-      try {
-        return await call;
-      } finally {
-        inFlight.delete(call);
-      }
+      return tracked(embed(texts, options));
+    },
+    async embedTokenIds(inputs, options) {
+      if (closed) throw new AppError('shutting_down', 'The embedder is closed');
+      return tracked(embedTokenIds(inputs, options));
     },
     async tokenize(texts, tokenizeOptions) {
       if (closed) throw new AppError('shutting_down', 'The embedder is closed');
@@ -316,6 +365,35 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       await Promise.allSettled(hosts.map((host) => host.stop()));
     },
   };
+}
+
+/**
+ * Token arrays skip the tokenizer, so what it guarantees is checked here: every id is one of the model's, and
+ * no array is longer than the model reads (cutting it would drop the end token the caller put there).
+ */
+function checkTokenIds(inputs: readonly (readonly number[])[], vocabSize: number, maxLength: number): void {
+  for (const [index, ids] of inputs.entries()) {
+    if (ids.length === 0) {
+      throw new AppError('validation_failed', `input[${index}] is an empty token array`, {
+        context: { issues: [{ path: `input.${index}`, message: 'empty token array' }] },
+      });
+    }
+    const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+    if (bad !== undefined) {
+      throw new AppError(
+        'validation_failed',
+        `input[${index}] holds token id ${bad}, which is not one of the model's ${vocabSize} token ids`,
+        { context: { issues: [{ path: `input.${index}`, message: 'token id out of range' }] } },
+      );
+    }
+    if (ids.length > maxLength) {
+      throw new AppError(
+        'payload_too_large',
+        `input[${index}] has ${ids.length} tokens, more than the model's ${maxLength}; shorten it`,
+        { context: { index, maxLength } },
+      );
+    }
+  }
 }
 
 function describeOutputs(info: ModelInfo): string {

@@ -18,6 +18,8 @@ export interface TokenizeOptions {
 
 export interface ModelTokenizer {
   padId: number;
+  /** How many token ids the model knows, added tokens included: valid ids are 0 to vocabSize - 1. */
+  vocabSize: number;
   /**
    * Ids of the CLS, EOS, PAD and UNK tokens, which BGE-M3's sparse output drops (FlagEmbedding's unused_tokens).
    * Other special tokens such as <mask> keep their weight there, as in FlagEmbedding.
@@ -72,6 +74,7 @@ export async function loadModelTokenizer(
 
   return {
     padId,
+    vocabSize: truncating.getVocabSize(true),
     specialIds: new Set(
       specials
         .filter(
