@@ -7,6 +7,7 @@ import {
   collectionDeletionSchema,
   collectionListSchema,
   collectionSchema,
+  collectionSummarySchema,
   createApiKeySchema,
   createCollectionSchema,
   createDocumentSchema,
@@ -15,6 +16,7 @@ import {
   documentAcceptedSchema,
   documentChunksSchema,
   documentDeletionSchema,
+  documentListSchema,
   documentSchema,
   searchRequestSchema,
   searchResponseSchema,
@@ -110,6 +112,41 @@ export const publicRoutes = [
     role: 'reader',
     success: { status: 200, description: 'The collections', schema: collectionListSchema },
     errors: common,
+  },
+  {
+    method: 'get',
+    path: '/v1/collections/{name}',
+    summary:
+      'A collection with its documents by status, the chunks searches see and its last change (counting only the documents the credential may see)',
+    role: 'reader',
+    success: { status: 200, description: 'The collection', schema: collectionSummarySchema },
+    errors: [...common, 404],
+  },
+  {
+    method: 'get',
+    path: '/v1/collections/{name}/documents',
+    summary: "A collection's documents the credential may see, newest first, a page at a time",
+    role: 'reader',
+    query: {
+      limit: {
+        description: 'Documents per page, 1 to 100 (default 20)',
+        schema: z.string().regex(/^(100|[1-9]\d?)$/),
+      },
+      cursor: { description: 'next_cursor of the previous page', schema: z.string().max(200) },
+      status: {
+        description:
+          'Only documents in these statuses, comma-separated (queued, processing, ready, failed, deleting)',
+        schema: z
+          .string()
+          .regex(/^(queued|processing|ready|failed|deleting)(,(queued|processing|ready|failed|deleting))*$/),
+      },
+      external_id_prefix: {
+        description: 'Only documents whose external_id starts with this text',
+        schema: z.string().min(1).max(256),
+      },
+    },
+    success: { status: 200, description: 'The documents', schema: documentListSchema },
+    errors: [...common, 404, 422],
   },
   {
     method: 'delete',

@@ -34,6 +34,9 @@ export async function colbertRerank(
     return { ...hit, score, scores: { ...hit.scores, colbert: score } };
   });
   rescored.sort(byScoreThenId);
+  rescored.forEach((hit, index) => {
+    hit.ranks = { ...hit.ranks, colbert: index + 1 };
+  });
   const rescoredIds = new Set(rescored.map((hit) => hit.chunkId));
   return [...rescored, ...ranked.filter((hit) => !rescoredIds.has(hit.chunkId))];
 }

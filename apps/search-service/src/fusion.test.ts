@@ -20,6 +20,12 @@ describe('fuse (weighted)', () => {
       ['b', 0.25],
     ]);
     expect(fused[1]?.scores).toEqual({ dense: 0.5, bm25: 12 });
+    // Each signal's own rank beside its score: c was last by meaning and first by its words.
+    expect(fused.map((f) => [f.chunkId, f.ranks])).toEqual([
+      ['a', { dense: 1, bm25: 2 }],
+      ['c', { dense: 3, bm25: 1 }],
+      ['b', { dense: 2 }],
+    ]);
   });
 
   it('breaks ties by chunk id and scores a one-hit list as 1', () => {

@@ -24,6 +24,8 @@ export interface FusedHit {
   score: number;
   /** Each signal's raw score, where the chunk is in that signal's list. */
   scores: Partial<Record<SignalName, number>>;
+  /** Each signal's rank (from 1) of the chunk in that signal's list: why a result stands where it does. */
+  ranks?: Partial<Record<SignalName | 'colbert', number>>;
 }
 
 export type SignalLists = Partial<Record<SignalName, RankedHit[]>>;
@@ -35,14 +37,17 @@ export function fuse(lists: SignalLists, weights: SignalWeights, method: FusionM
   const fused = new Map<string, FusedHit>();
   for (const [signal, hits] of Object.entries(lists) as [SignalName, RankedHit[]][]) {
     const weight = weights[signal] ?? 0;
-    const contribution = method === 'rrf' ? rrfContributions(hits) : minMaxContributions(hits);
+    const ranks = ranksOf(hits);
+    const contribution =
+      method === 'rrf' ? ranks.map((rank) => 1 / (rrfK + rank)) : minMaxContributions(hits);
     hits.forEach((hit, index) => {
       let entry = fused.get(hit.chunkId);
       if (!entry) {
-        entry = { chunkId: hit.chunkId, documentId: hit.documentId, score: 0, scores: {} };
+        entry = { chunkId: hit.chunkId, documentId: hit.documentId, score: 0, scores: {}, ranks: {} };
         fused.set(hit.chunkId, entry);
       }
       entry.scores[signal] = hit.score;
+      (entry.ranks as Record<string, number>)[signal] = ranks[index] as number;
       entry.score += weight * (contribution[index] as number);
     });
   }
@@ -58,7 +63,8 @@ export function single(signal: SignalName, hits: RankedHit[]): FusedHit[] {
       score: hit.score,
       scores: { [signal]: hit.score },
     }))
-    .sort(byScoreThenId);
+    .sort(byScoreThenId)
+    .map((hit, index) => ({ ...hit, ranks: { [signal]: index + 1 } }));
 }
 
 function minMaxContributions(hits: RankedHit[]): number[] {
@@ -74,14 +80,14 @@ function minMaxContributions(hits: RankedHit[]): number[] {
   return hits.map((hit) => (hit.score - min) / (max - min));
 }
 
-function rrfContributions(hits: RankedHit[]): number[] {
-  // Ranks follow the list's score order with ties broken by id, like the fused order.
+/** Each hit's rank in its list, from 1: the list's score order with ties broken by id, like the fused order. */
+function ranksOf(hits: RankedHit[]): number[] {
   const order = [...hits.keys()].sort((a, b) => byScoreThenId(hits[a] as RankedHit, hits[b] as RankedHit));
-  const contributions = new Array<number>(hits.length);
+  const ranks = new Array<number>(hits.length);
   order.forEach((hitIndex, rank) => {
-    contributions[hitIndex] = 1 / (rrfK + rank + 1);
+    ranks[hitIndex] = rank + 1;
   });
-  return contributions;
+  return ranks;
 }
 
 export function byScoreThenId(

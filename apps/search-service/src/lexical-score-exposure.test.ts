@@ -22,6 +22,19 @@ describe('lexical score exposure', () => {
     ]);
   });
 
+  it("drops BM25's rank with its score and keeps the other signals' ranks", () => {
+    const withRanks: FusedHit[] = [
+      {
+        chunkId: 'a',
+        documentId: 'd1',
+        score: 0.9,
+        scores: { dense: 0.8, bm25: 7 },
+        ranks: { dense: 2, bm25: 1 },
+      },
+    ];
+    expect(withoutLexicalScores(withRanks, true)[0]?.ranks).toEqual({ dense: 2 });
+  });
+
   it('keeps scores BM25 had no part in', () => {
     const dense: FusedHit[] = [{ chunkId: 'a', documentId: 'd1', score: 0.8, scores: { dense: 0.8 } }];
     expect(withoutLexicalScores(dense, false)).toEqual(dense);

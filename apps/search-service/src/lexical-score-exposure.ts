@@ -24,6 +24,12 @@ export function mayShowLexicalScores(principals: readonly string[] | null, bm25S
 export function withoutLexicalScores(ranked: readonly FusedHit[], bm25Used: boolean): FusedHit[] {
   return ranked.map((hit, index) => {
     const { bm25: _hidden, ...scores } = hit.scores;
-    return { ...hit, scores, score: bm25Used ? 1 / (rrfK + index + 1) : hit.score };
+    const shown = { ...hit, scores, score: bm25Used ? 1 / (rrfK + index + 1) : hit.score };
+    if (hit.ranks) {
+      // The rank among BM25's candidates comes from the same statistics as its score.
+      const { bm25: _hiddenRank, ...ranks } = hit.ranks;
+      shown.ranks = ranks;
+    }
+    return shown;
   });
 }

@@ -11,6 +11,7 @@ import type {
 import type { Queryable } from '@rag/db/pool';
 import { findVisibleChunks } from '@rag/db/searchable-chunk-repository';
 import { readCollectionIndexStats, readCollectionTermStats } from '@rag/db/term-stats-repository';
+import { lexicalTermIds } from '@rag/lexical/analyzer';
 import { bm25QueryVector } from '@rag/lexical/bm25';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import { compileMilvusFilter } from '@rag/vector-store/metadata-filter-milvus';
@@ -103,10 +104,9 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     return embedding;
   }
 
-  /** The query's BM25 vector: its token ids (no special tokens, no prefix) weighted by the collection's IDF. */
+  /** The query's BM25 vector: its terms, by the analyzer chunks are indexed with, weighted by the collection's IDF. */
   async function bm25Query(collectionId: string, query: string) {
-    const tokenized = await deps.embeddings.tokenize({ inputs: [query], addSpecialTokens: false });
-    const ids = tokenized.data[0]?.ids ?? [];
+    const ids = lexicalTermIds(query);
     const stats = await readCollectionTermStats(deps.pool, collectionId, ids);
     return bm25QueryVector(ids, stats);
   }
@@ -242,6 +242,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         metadata: chunk.metadata,
         score: hit.score,
         scores: hit.scores,
+        ...(hit.ranks ? { ranks: hit.ranks } : {}),
         highlights: highlightTerms(chunk.text, request.query),
         page: chunk.page,
         headingPath: chunk.headingPath,

@@ -150,6 +150,15 @@ export const searchResultSchema = z.object({
       colbert: z.number().optional(),
     })
     .optional(),
+  /** Each signal's own rank (from 1) of this chunk among its candidates, beside `scores`. */
+  ranks: z
+    .object({
+      dense: z.number().int().optional(),
+      sparse: z.number().int().optional(),
+      bm25: z.number().int().optional(),
+      colbert: z.number().int().optional(),
+    })
+    .optional(),
 });
 
 export const searchResponseSchema = z.object({
@@ -194,6 +203,21 @@ export const collectionSchema = z.object({ name: z.string(), created_at: z.strin
 export const collectionListSchema = z.object({ collections: z.array(collectionSchema) });
 export const collectionDeletionSchema = z.object({ name: z.string(), status: z.literal('deleting') });
 
+/** A collection with what the caller may see of it: documents by status, chunks searches see, last change. */
+export const collectionSummarySchema = collectionSchema.extend({
+  documents: z.object({
+    total: z.number().int(),
+    queued: z.number().int(),
+    processing: z.number().int(),
+    ready: z.number().int(),
+    failed: z.number().int(),
+    deleting: z.number().int(),
+  }),
+  chunks: z.number().int(),
+  /** When a document of it last changed; null while it has none. */
+  last_changed_at: z.string().nullable(),
+});
+
 export const documentAcceptedSchema = z.object({
   id: z.string(),
   version: z.number().int(),
@@ -213,6 +237,8 @@ export const documentSchema = z.object({
   version: z.number().int(),
   content_hash: z.string(),
   metadata: z.record(z.string(), z.unknown()),
+  /** Principals allowed to see the document; null when the whole tenant may. */
+  acl: z.array(z.string()).nullable().optional(),
   created_at: z.string(),
   updated_at: z.string(),
   /** The version searches see while a newer one is processed; null until one is ready. */
@@ -221,6 +247,13 @@ export const documentSchema = z.object({
   media_type: z.string().nullable().optional(),
   filename: z.string().nullable().optional(),
   page_count: z.number().int().nullable().optional(),
+});
+
+/** A page of a collection's documents, newest first. */
+export const documentListSchema = z.object({
+  documents: z.array(documentSchema),
+  /** Pass as `cursor` for the next page; null after the last document. */
+  next_cursor: z.string().nullable(),
 });
 
 /** A page of a document's chunks in reading order (the version searches see). */

@@ -72,6 +72,15 @@ export const internalSearchHitSchema = z.object({
   score: z.number(),
   /** Each signal's own score for this chunk, where the chunk was among that signal's candidates. */
   scores: signalScoresSchema,
+  /** Each signal's rank (from 1) of this chunk among its candidates; ColBERT's among the re-ranked ones. */
+  ranks: z
+    .object({
+      dense: z.number().int().optional(),
+      sparse: z.number().int().optional(),
+      bm25: z.number().int().optional(),
+      colbert: z.number().int().optional(),
+    })
+    .optional(),
   highlights: z.array(highlightSchema),
   metadata: z.record(z.string(), z.unknown()),
   /** Where the chunk sits in its document, for citations: page (PDF, slides), heading path, character offsets. */

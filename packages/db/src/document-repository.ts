@@ -27,7 +27,7 @@ export interface DocumentRecord {
   updatedAt: Date;
 }
 
-interface DocumentRow {
+export interface DocumentRow {
   id: string;
   tenant_id: string;
   collection_id: string;
@@ -50,10 +50,10 @@ interface DocumentRow {
   updated_at: Date;
 }
 
-const columns =
+export const documentColumns =
   'id, tenant_id, collection_id, external_id, title, content_hash, version, status, error, metadata, acl, chunk_count, ready_version, source_key, media_type, filename, page_count, source_title, created_at, updated_at';
 
-function toRecord(row: DocumentRow): DocumentRecord {
+export function documentFromRow(row: DocumentRow): DocumentRecord {
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -103,7 +103,7 @@ export async function insertDocument(db: Queryable, doc: NewDocument): Promise<D
                             source_key, media_type, filename)
      VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10)
      ON CONFLICT (collection_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
-     RETURNING ${columns}`,
+     RETURNING ${documentColumns}`,
     [
       doc.tenantId,
       doc.collectionId,
@@ -117,7 +117,7 @@ export async function insertDocument(db: Queryable, doc: NewDocument): Promise<D
       doc.source?.filename ?? null,
     ],
   );
-  return rows[0] && toRecord(rows[0]);
+  return rows[0] && documentFromRow(rows[0]);
 }
 
 export interface NewVersion {
@@ -145,7 +145,7 @@ export async function startNewVersion(
             source_key = $6, media_type = $7, filename = $8, status = 'queued', error = NULL, updated_at = now()
        FROM old
       WHERE id = old.old_id AND content_hash <> $2 AND status <> 'deleting'
-      RETURNING ${columns}, old.old_source_key`,
+      RETURNING ${documentColumns}, old.old_source_key`,
     [
       id,
       next.contentHash,
@@ -157,7 +157,7 @@ export async function startNewVersion(
       next.source.filename,
     ],
   );
-  return rows[0] && { ...toRecord(rows[0]), previousSourceKey: rows[0].old_source_key };
+  return rows[0] && { ...documentFromRow(rows[0]), previousSourceKey: rows[0].old_source_key };
 }
 
 /** The fields of a document that can change without new content: none of them needs re-embedding. */
@@ -216,7 +216,7 @@ export async function updateDocumentFields(
             acl = CASE WHEN $7 THEN $8::text[] ELSE acl END,
             updated_at = now()
       WHERE tenant_id = $1 AND id = $2 AND status <> 'deleting'
-      RETURNING ${columns}`,
+      RETURNING ${documentColumns}`,
     [
       tenantId,
       id,
@@ -228,7 +228,7 @@ export async function updateDocumentFields(
       fields.acl && fields.acl.length > 0 ? fields.acl : null,
     ],
   );
-  return rows[0] && toRecord(rows[0]);
+  return rows[0] && documentFromRow(rows[0]);
 }
 
 /** Records where a version's content was stored, once its key (which names the version) is known. */
@@ -248,10 +248,11 @@ export async function setDocumentSource(
 
 /** Locks a document's row for the rest of the transaction (the version flip and deletes serialise on it). */
 export async function lockDocument(db: Queryable, id: string): Promise<DocumentRecord | undefined> {
-  const { rows } = await db.query<DocumentRow>(`SELECT ${columns} FROM documents WHERE id = $1 FOR UPDATE`, [
-    id,
-  ]);
-  return rows[0] && toRecord(rows[0]);
+  const { rows } = await db.query<DocumentRow>(
+    `SELECT ${documentColumns} FROM documents WHERE id = $1 FOR UPDATE`,
+    [id],
+  );
+  return rows[0] && documentFromRow(rows[0]);
 }
 
 /** Records what extraction found out about the version being processed. */
@@ -273,10 +274,10 @@ export async function listCollectionDocuments(
   collectionId: string,
 ): Promise<DocumentRecord[]> {
   const { rows } = await db.query<DocumentRow>(
-    `SELECT ${columns} FROM documents WHERE collection_id = $1 ORDER BY id`,
+    `SELECT ${documentColumns} FROM documents WHERE collection_id = $1 ORDER BY id`,
     [collectionId],
   );
-  return rows.map(toRecord);
+  return rows.map(documentFromRow);
 }
 
 /** Reads a document within its tenant: another tenant's id reads as missing. */
@@ -286,10 +287,10 @@ export async function findDocument(
   id: string,
 ): Promise<DocumentRecord | undefined> {
   const { rows } = await db.query<DocumentRow>(
-    `SELECT ${columns} FROM documents WHERE tenant_id = $1 AND id = $2`,
+    `SELECT ${documentColumns} FROM documents WHERE tenant_id = $1 AND id = $2`,
     [tenantId, id],
   );
-  return rows[0] && toRecord(rows[0]);
+  return rows[0] && documentFromRow(rows[0]);
 }
 
 export async function findDocumentByExternalId(
@@ -298,10 +299,10 @@ export async function findDocumentByExternalId(
   externalId: string,
 ): Promise<DocumentRecord | undefined> {
   const { rows } = await db.query<DocumentRow>(
-    `SELECT ${columns} FROM documents WHERE collection_id = $1 AND external_id = $2`,
+    `SELECT ${documentColumns} FROM documents WHERE collection_id = $1 AND external_id = $2`,
     [collectionId, externalId],
   );
-  return rows[0] && toRecord(rows[0]);
+  return rows[0] && documentFromRow(rows[0]);
 }
 
 export async function listDocumentIds(db: Queryable, collectionId: string): Promise<string[]> {
@@ -339,10 +340,10 @@ export async function markDocumentDeleting(
 ): Promise<DocumentRecord | undefined> {
   const { rows } = await db.query<DocumentRow>(
     `UPDATE documents SET status = 'deleting', updated_at = now()
-      WHERE tenant_id = $1 AND id = $2 RETURNING ${columns}`,
+      WHERE tenant_id = $1 AND id = $2 RETURNING ${documentColumns}`,
     [tenantId, id],
   );
-  return rows[0] && toRecord(rows[0]);
+  return rows[0] && documentFromRow(rows[0]);
 }
 
 export async function deleteDocumentRow(db: Queryable, id: string): Promise<void> {

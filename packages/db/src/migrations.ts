@@ -232,4 +232,12 @@ export const migrations: Migration[] = [
       ALTER TABLE documents ADD COLUMN source_title text;
     `,
   },
+  {
+    version: 6,
+    name: "a collection's documents, newest first",
+    sql: `
+      -- Listing pages walk this index from a keyset, so a page costs the same however large the collection.
+      CREATE INDEX documents_collection_created_idx ON documents (collection_id, created_at DESC, id DESC);
+    `,
+  },
 ];

@@ -1,20 +1,49 @@
 import { canAccessCollection } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
-import { createCollectionSchema } from '@rag/contracts/public-api';
+import { createCollectionSchema, documentStatuses } from '@rag/contracts/public-api';
 import {
   findCollectionByName,
   insertCollection,
   listCollections,
   markCollectionDeleting,
 } from '@rag/db/collection-repository';
+import { type DocumentPosition, listDocumentPage, summariseCollection } from '@rag/db/document-listing';
 import type { Pool } from '@rag/db/pool';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
 import { Router } from 'express';
+import { z } from 'zod';
 import { audit } from '../audit.js';
 import { resolveCollection } from '../collection-access.js';
 import type { IngestQueue } from '../ingest-queue.js';
 import { mountRoute, pathParam } from '../mount-route.js';
+import { documentBody } from './document-routes.js';
+
+const documentPageSchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+  status: z
+    .string()
+    .transform((list) => list.split(','))
+    .pipe(z.array(z.enum(documentStatuses)))
+    .optional(),
+  external_id_prefix: z.string().min(1).max(256).optional(),
+});
+
+/** A page cursor: the last document's position, opaque to callers. */
+function encodeCursor(position: DocumentPosition): string {
+  return Buffer.from(`${position.createdMicros}.${position.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): DocumentPosition {
+  const match = /^(\d{1,17})\.([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) {
+    throw new AppError('validation_failed', 'Invalid query: cursor: not a next_cursor this route gave', {
+      context: { issues: [{ path: 'cursor', message: 'not a next_cursor this route gave' }] },
+    });
+  }
+  return { createdMicros: match[1]!, id: match[2]! };
+}
 
 export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue }): Router {
   const router = Router();
@@ -49,6 +78,37 @@ export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue }): Rout
       collections: collections
         .filter((c) => canAccessCollection(principal, c.name))
         .map((c) => ({ name: c.name, created_at: c.createdAt.toISOString() })),
+    });
+  });
+
+  mountRoute(router, 'get', '/v1/collections/{name}', async (req, res, principal) => {
+    const collection = await resolveCollection(deps.pool, principal, pathParam(req, 'name'));
+    const summary = await summariseCollection(deps.pool, collection.id, principal.principals);
+    const byStatus = summary.documentsByStatus;
+    res.json({
+      name: collection.name,
+      created_at: collection.createdAt.toISOString(),
+      documents: { total: Object.values(byStatus).reduce((sum, n) => sum + n, 0), ...byStatus },
+      chunks: summary.chunks,
+      last_changed_at: summary.lastChangedAt?.toISOString() ?? null,
+    });
+  });
+
+  mountRoute(router, 'get', '/v1/collections/{name}/documents', async (req, res, principal) => {
+    const collection = await resolveCollection(deps.pool, principal, pathParam(req, 'name'));
+    const query = parseInput(documentPageSchema, req.query, 'query');
+    const rows = await listDocumentPage(deps.pool, {
+      collectionId: collection.id,
+      principals: principal.principals,
+      statuses: query.status,
+      externalIdPrefix: query.external_id_prefix,
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    res.json({
+      documents: page.map((row) => documentBody(row.document)),
+      next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)!.position) : null,
     });
   });
 

@@ -448,7 +448,8 @@ function acceptedFields({ document, fieldsUpdated }: Accepted) {
   };
 }
 
-function documentBody(document: DocumentRecord) {
+/** A document as the API shows it (GET, PATCH and the collection's document list). */
+export function documentBody(document: DocumentRecord) {
   return {
     id: document.id,
     external_id: document.externalId,
@@ -464,6 +465,7 @@ function documentBody(document: DocumentRecord) {
     filename: document.filename,
     page_count: document.pageCount,
     metadata: document.metadata,
+    acl: document.acl,
     created_at: document.createdAt.toISOString(),
     updated_at: document.updatedAt.toISOString(),
   };

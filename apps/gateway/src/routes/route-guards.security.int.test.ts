@@ -23,6 +23,8 @@ const requests: Record<string, () => Sample> = {
   'delete /v1/api-keys/{id}': () => ({ path: `/v1/api-keys/${keys.acmeReaderId}` }),
   'post /v1/collections': () => ({ path: '/v1/collections', body: { name: 'fresh' } }),
   'get /v1/collections': () => ({ path: '/v1/collections' }),
+  'get /v1/collections/{name}': () => ({ path: '/v1/collections/handbook' }),
+  'get /v1/collections/{name}/documents': () => ({ path: '/v1/collections/handbook/documents' }),
   'delete /v1/collections/{name}': () => ({ path: '/v1/collections/handbook' }),
   'post /v1/collections/{name}/documents': () => ({
     path: '/v1/collections/handbook/documents',

@@ -66,6 +66,7 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient }): Router
       [
         `embed;dur=${answer.timings.embedMs.toFixed(2)}`,
         `milvus;dur=${answer.timings.vectorMs.toFixed(2)}`,
+        `db;dur=${answer.timings.databaseMs.toFixed(2)}`,
         `rerank;dur=${answer.timings.rerankMs.toFixed(2)}`,
         `search;dur=${answer.timings.totalMs.toFixed(2)}`,
         `gateway;dur=${(performance.now() - started).toFixed(2)}`,
@@ -79,6 +80,7 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient }): Router
         chunk_id: hit.chunkId,
         score: hit.score,
         scores: hit.scores,
+        ...(hit.ranks ? { ranks: hit.ranks } : {}),
         title: hit.title,
         text: hit.text,
         highlights: hit.highlights,
