@@ -13,25 +13,17 @@ export interface SearchScope {
 
 /**
  * Chunk text and document fields for search hits, under the same conditions as the vector query: the
- * caller's tenant and collection, searchable documents only, the ACL rule (findSearchableChunks) and the
- * metadata filter. The vector query has already applied them; repeating them in PostgreSQL, the source of
- * truth, gives it the last word (a document being deleted or re-versioned disappears at once).
+ * caller's tenant and collection, searchable documents only, the ACL rule and the metadata filter, in one
+ * query driven from the given ids (findSearchableChunks). The vector query has already applied them;
+ * repeating them in PostgreSQL, the source of truth, gives it the last word (a document being deleted or
+ * re-versioned disappears at once).
  */
 export async function findVisibleChunks(
   db: Queryable,
   scope: SearchScope,
   chunkIds: readonly string[],
 ): Promise<Map<string, ChunkWithDocument>> {
-  const chunks = await findSearchableChunks(db, scope, [...chunkIds]);
-  if (!scope.filter || chunks.size === 0) return chunks;
-  const documentIds = [...new Set([...chunks.values()].map((chunk) => chunk.documentId))];
-  const filter = compileSqlFilter(scope.filter, 'd.metadata', 3);
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT d.id FROM documents d WHERE d.id = ANY($1::uuid[]) AND d.tenant_id = $2 AND ${filter.sql}`,
-    [documentIds, scope.tenantId, ...filter.params],
-  );
-  const matching = new Set(rows.map((r) => r.id));
-  return new Map([...chunks].filter(([, chunk]) => matching.has(chunk.documentId)));
+  return findSearchableChunks(db, scope, chunkIds);
 }
 
 /** Document ids matching a filter, for tests that compare PostgreSQL's reading of a filter with Milvus's. */

@@ -38,7 +38,11 @@ export async function readCollectionIndexStats(
   };
 }
 
-/** The collection's counts and the document frequency of the given token ids, in one round trip. */
+/**
+ * The collection's counts and the document frequency of the given token ids, in one round trip. Each token
+ * id is one primary-key lookup (a LATERAL subquery with LIMIT is never flattened), so the cost follows the
+ * query's length, never the collection's vocabulary, whatever PostgreSQL's statistics say.
+ */
 export async function readCollectionTermStats(
   db: Queryable,
   collectionId: string,
@@ -52,9 +56,11 @@ export async function readCollectionTermStats(
     frequencies: [number, number][] | null;
   }>(
     `SELECT s.chunk_count, s.total_tokens, s.index_version,
-            (SELECT json_agg(json_build_array(t.token_id, t.chunk_frequency))
-               FROM collection_term_stats t
-              WHERE t.collection_id = $1 AND t.token_id = ANY($2::int[])) AS frequencies
+            (SELECT json_agg(json_build_array(wanted.token_id, t.chunk_frequency))
+               FROM unnest($2::int[]) AS wanted(token_id)
+              CROSS JOIN LATERAL (
+                SELECT chunk_frequency FROM collection_term_stats
+                 WHERE collection_id = $1 AND token_id = wanted.token_id LIMIT 1) t) AS frequencies
        FROM (SELECT 1) one
        LEFT JOIN collection_index_stats s ON s.collection_id = $1`,
     [collectionId, unique],
