@@ -1,5 +1,6 @@
 import { AppError, isAppError } from '@rag/contracts/app-error';
 import { embedRequestSchema, tokenizeRequestSchema } from '@rag/contracts/embedding-api';
+import { embeddingInputs, serviceEmbeddingsRequestSchema } from '@rag/contracts/openai-embeddings';
 import { createServiceApp, requireJson, type ServiceApp } from '@rag/http/service-app';
 import { requireServiceToken } from '@rag/http/service-token';
 import { parseInput } from '@rag/http/validate';
@@ -9,7 +10,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { RequestLimits } from './config.js';
 import { createEmbeddingMetrics, type EmbeddingMetrics } from './embedding-metrics.js';
 import type { Embedder } from './engine/embedder.js';
-import { embeddingInputs, encodeBase64Float32, openAiEmbeddingsRequestSchema } from './openai-embeddings.js';
+import { encodeBase64Float32 } from './openai-embeddings.js';
 import { checkInputCount, checkInputs } from './request-limits.js';
 
 export interface EmbeddingAppDeps {
@@ -83,7 +84,7 @@ export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
         '/v1/embeddings',
         requireJson,
         counted(metrics, 'openai_embeddings', async (req, res) => {
-          const request = parseInput(openAiEmbeddingsRequestSchema, req.body);
+          const request = parseInput(serviceEmbeddingsRequestSchema, req.body);
           const inputs = embeddingInputs(request.input);
           if ('texts' in inputs) checkInputs(inputs.texts, limits, 'input');
           else checkInputCount(inputs.tokenIds.length, limits, 'input');

@@ -67,6 +67,11 @@ export const modelInfoSchema = z.object({
   /** Where inference runs: 'cpu' or 'cuda' (with the device id). */
   provider: z.enum(executionProviders).optional(),
   deviceId: z.number().int().nonnegative().optional(),
+  /**
+   * sha256 (hex) of the model's manifest as the service reads it (normalised JSON): with the name, what a
+   * collection records, so that a manifest changed under the same name is noticed.
+   */
+  manifestHash: z.string().optional(),
 });
 export type ModelInfo = z.infer<typeof modelInfoSchema>;
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { AppError } from '@rag/contracts/app-error';
 import type {
@@ -220,6 +221,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     },
     family: manifest.family,
     prefixes: manifest.prefixes,
+    manifestHash: createHash('sha256').update(JSON.stringify(manifest)).digest('hex'),
     provider: settings.provider.name,
     ...(settings.provider.name === 'cuda' ? { deviceId: settings.provider.deviceId } : {}),
   };
