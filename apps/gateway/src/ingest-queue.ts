@@ -6,9 +6,9 @@ import {
   parseIngestJob,
 } from '@rag/ingest-contract/ingest-job';
 import { completedJobRetention, failedJobRetention } from '@rag/ingest-contract/job-retention';
+import type { RedisConnection } from '@rag/redis/redis-connection';
 import { injectTraceCarrier } from '@rag/telemetry/trace-carrier';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 /** A job as callers build it; the queue adds the trace context. */
 export type IngestJobInput = IngestJob extends infer J
@@ -30,7 +30,7 @@ export interface IngestQueue {
 }
 
 export interface IngestQueueOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   attempts: number;
   backoffMs: number;

@@ -11,11 +11,12 @@ import { closeServer } from '@rag/http/http-server';
 import { listenService } from '@rag/http/service-listeners';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { createWebhookSecretCipher, webhookSecretKeys } from '@rag/ingest-contract/webhook-secret-cipher';
+import { queueKeyPrefix } from '@rag/redis/queue-key-prefix';
+import { createRedisConnection } from '@rag/redis/redis-connection';
 import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
-import { Redis } from 'ioredis';
 import { createGatewayApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createIngestQueue } from './ingest-queue.js';
@@ -37,14 +38,18 @@ const webhookCipher = createWebhookSecretCipher(
 await resealWebhookSecrets(pool, webhookCipher, logger);
 
 // Producers fail fast while Redis is down (no offline queue), so callers get a 503 instead of a hang.
-const redis = new Redis(config.redis.url, {
+const redis = createRedisConnection(config.redis, {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   // A hung Redis fails the command (rate limits fall back in memory, queue adds answer 503) instead of waiting.
   commandTimeout: config.redis.commandTimeoutMs,
 });
 redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-const queue = createIngestQueue({ connection: redis, prefix: config.redis.keyPrefix, ...config.ingest });
+const queue = createIngestQueue({
+  connection: redis,
+  prefix: queueKeyPrefix(config.redis),
+  ...config.ingest,
+});
 const storage = createObjectStorage(config.storage);
 
 const jwt = config.jwt && createJwtVerifier(jwtOptions(config.jwt));

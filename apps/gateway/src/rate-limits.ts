@@ -1,12 +1,12 @@
 import { AppError } from '@rag/contracts/app-error';
+import type { RedisConnection } from '@rag/redis/redis-connection';
 import type { Request, RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { clientAddress, type TrustedProxies } from './client-address.js';
 import { principalOf } from './principal-middleware.js';
 
 export interface RateLimitOptions {
-  redis: Redis;
+  redis: RedisConnection;
   keyPrefix: string;
   /** Requests per minute per client address, checked before authentication (slows key guessing). */
   perAddressPerMinute: number;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppError } from '@rag/contracts/app-error';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@rag/redis/redis-connection';
 
 /**
  * One writer per vector collection at a time, across every worker process: Milvus Lite lost rows when
@@ -20,7 +20,7 @@ export interface CollectionLock {
 }
 
 export interface CollectionLockOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   /** How long a lock outlives a holder that stopped renewing it. */
   ttlMs?: number;

@@ -20,9 +20,9 @@ import {
   type WebhookTarget,
   type WebhookTargetPolicy,
 } from '@rag/ingest-contract/webhook-target';
+import type { RedisConnection } from '@rag/redis/redis-connection';
 import type { Logger } from '@rag/telemetry/logger';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { postWebhook } from './webhook-post.js';
 
 /** Webhook deliveries wait on this queue, so a slow or failing receiver never holds up ingestion. */
@@ -34,7 +34,7 @@ export interface CompletionEvents {
 }
 
 export interface CompletionEventsOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   pool: Pool;
   /** Delivery attempts per webhook event (exponential backoff with jitter between them). */
@@ -89,7 +89,7 @@ export function createCompletionEvents(options: CompletionEventsOptions): Comple
  * credentials or query.
  */
 export function createWebhookDeliveryWorker(options: {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   pool: Pool;
   logger: Logger;

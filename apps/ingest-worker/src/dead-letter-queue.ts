@@ -1,8 +1,8 @@
 import { type DeadLetter, deadLetterSchema } from '@rag/ingest-contract/dead-letter';
 import { deadLetterQueueName, ingestQueueName } from '@rag/ingest-contract/ingest-job';
 import { deadLetterRetention, withoutInlineText } from '@rag/ingest-contract/job-retention';
+import type { RedisConnection } from '@rag/redis/redis-connection';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 export interface DeadLetterQueue {
   add(letter: Omit<DeadLetter, 'queue' | 'failedAt'>): Promise<void>;
@@ -16,7 +16,7 @@ export interface DeadLetterQueue {
  * new ones arrive, so the queue (which nothing consumes) stays bounded.
  */
 export function createDeadLetterQueue(options: {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   retention?: { ageMs?: number; count?: number };
 }): DeadLetterQueue {

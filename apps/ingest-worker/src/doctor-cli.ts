@@ -3,15 +3,16 @@ import { parseArgs } from 'node:util';
 import { createEmbeddingClient } from '@rag/contracts/embedding-client';
 import { listAllCollections } from '@rag/db/collection-repository';
 import { createPool } from '@rag/db/pool';
+import { createRedisConnection } from '@rag/redis/redis-connection';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
-import { Redis } from 'ioredis';
 import { createCollectionLock } from './collection-lock.js';
 import { loadConfig } from './config.js';
 import { checkCollection, formatReport } from './doctor.js';
+import { checkStatistics, formatStatisticsWarnings } from './statistics-check.js';
 
 /**
  * `pnpm doctor [--repair] [--tenant T] [--collection NAME]`: compares PostgreSQL with Milvus per collection
- * (same environment as the worker). Exit code 0 when everything matches (or was repaired), 1 when problems
+ * (same environment as the worker), after warning of stale PostgreSQL planner statistics. Exit code 0 when everything matches (or was repaired), 1 when problems
  * remain, 2 on a usage error.
  */
 const usage = 'usage: doctor [--repair] [--tenant TENANT] [--collection NAME] [--env-from FILE]';
@@ -49,11 +50,17 @@ try {
   process.exit(2);
 }
 const pool = createPool({ ...config.postgres, applicationName: 'ingest-doctor' });
-const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3 });
+const redis = createRedisConnection(config.redis, { maxRetriesPerRequest: 3 });
 const embeddings = createEmbeddingClient({
   baseUrl: config.embeddingServiceUrl,
   serviceToken: config.serviceToken,
 });
+// Planner statistics first: they need PostgreSQL alone. They are warnings and never change the exit code.
+try {
+  console.log(formatStatisticsWarnings(await checkStatistics(pool, config.statistics)));
+} catch (error) {
+  console.error(`doctor: could not read PostgreSQL statistics: ${(error as Error).message}`);
+}
 try {
   const model = await embeddings.modelInfo();
   const store = createMilvusStore({

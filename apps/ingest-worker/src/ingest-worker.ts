@@ -2,16 +2,16 @@ import { toAppError } from '@rag/contracts/app-error';
 import { publicErrorText } from '@rag/contracts/public-error';
 import { ingestQueueName, parseIngestJob } from '@rag/ingest-contract/ingest-job';
 import { withoutInlineText } from '@rag/ingest-contract/job-retention';
+import type { RedisConnection } from '@rag/redis/redis-connection';
 import type { Logger } from '@rag/telemetry/logger';
 import { withConsumerSpan } from '@rag/telemetry/trace-carrier';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Counter, Histogram } from 'prom-client';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { IngestProcessor } from './ingest-processor.js';
 
 export interface IngestWorkerOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   concurrency: number;
   processor: IngestProcessor;

@@ -7,6 +7,8 @@ import { listenService } from '@rag/http/service-listeners';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { ingestQueueName } from '@rag/ingest-contract/ingest-job';
 import { createWebhookSecretCipher, webhookSecretKeys } from '@rag/ingest-contract/webhook-secret-cipher';
+import { queueKeyPrefix } from '@rag/redis/queue-key-prefix';
+import { createRedisConnection } from '@rag/redis/redis-connection';
 import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
@@ -14,7 +16,6 @@ import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { createBatchingEmbeddingClient } from './batching-embedding-client.js';
 import { createCollectionLock } from './collection-lock.js';
 import { createCollectionWriter } from './collection-writer.js';
@@ -35,9 +36,11 @@ const pool = createPool({ ...config.postgres, applicationName: 'ingest-worker' }
 await migrate(pool, config.postgres.schema);
 
 // BullMQ workers block on Redis and must retry forever rather than fail a command.
-const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+const redis = createRedisConnection(config.redis, { maxRetriesPerRequest: null });
+// Queue keys carry a hash tag on a Redis Cluster; the lock's keys keep the plain prefix.
+const queuePrefix = queueKeyPrefix(config.redis);
 redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-const queue = new Queue(ingestQueueName, { connection: redis, prefix: config.redis.keyPrefix });
+const queue = new Queue(ingestQueueName, { connection: redis, prefix: queuePrefix });
 const storage = createObjectStorage(config.storage);
 
 const embeddings = createEmbeddingClient({
@@ -58,12 +61,12 @@ const vectorStore = lazyVectorStore(
 );
 const events = createCompletionEvents({
   connection: redis,
-  prefix: config.redis.keyPrefix,
+  prefix: queuePrefix,
   pool,
   webhookAttempts: config.webhooks.attempts,
   webhookBackoffMs: config.webhooks.backoffMs,
 });
-const deadLetters = createDeadLetterQueue({ connection: redis, prefix: config.redis.keyPrefix });
+const deadLetters = createDeadLetterQueue({ connection: redis, prefix: queuePrefix });
 
 const collectionLock = createCollectionLock({
   redis,
@@ -73,7 +76,7 @@ const collectionLock = createCollectionLock({
 const { jobsTotal, jobDuration, vectorsRepairedTotal } = createWorkerMetrics(metrics, queue);
 const worker = createIngestWorker({
   connection: redis,
-  prefix: config.redis.keyPrefix,
+  prefix: queuePrefix,
   concurrency: config.worker.concurrency,
   lockDurationMs: config.worker.lockDurationMs,
   stalledIntervalMs: config.worker.stalledIntervalMs,
@@ -107,7 +110,7 @@ const worker = createIngestWorker({
 worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
 const webhookWorker = createWebhookDeliveryWorker({
   connection: redis,
-  prefix: config.redis.keyPrefix,
+  prefix: queuePrefix,
   pool,
   logger,
   timeoutMs: config.webhooks.timeoutMs,

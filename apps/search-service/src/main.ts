@@ -4,12 +4,12 @@ import { createPool } from '@rag/db/pool';
 import { closeServer } from '@rag/http/http-server';
 import { listenService } from '@rag/http/service-listeners';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
+import { createRedisConnection } from '@rag/redis/redis-connection';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
-import { Redis } from 'ioredis';
 import { Histogram } from 'prom-client';
 import { createSearchApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -51,7 +51,7 @@ const model = () => {
   });
   return modelInfo;
 };
-const redis = new Redis(config.redis.url, {
+const redis = createRedisConnection(config.redis, {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   commandTimeout: config.redis.commandTimeoutMs,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Embedding } from '@rag/contracts/embedding-api';
 import type { InternalSearchResponse } from '@rag/contracts/search-api';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@rag/redis/redis-connection';
 
 /** Bumped whenever an answer's shape changes, so a new release never serves an older release's answers. */
 const answerShape = 2;
@@ -43,7 +43,7 @@ export interface SearchCacheOptions {
   onError: (error: unknown) => void;
 }
 
-export function createSearchCache(redis: Redis, options: SearchCacheOptions): SearchCache {
+export function createSearchCache(redis: RedisConnection, options: SearchCacheOptions): SearchCache {
   const prefix = `${options.keyPrefix}:search`;
   const embeddingKey = (key: EmbeddingKey) =>
     `${prefix}:embedding:${key.tenantId}:${digest([key.model, [...key.outputs].sort(), key.query])}`;

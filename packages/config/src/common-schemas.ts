@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { parseClusterSeeds } from './redis-cluster-seeds.js';
 import { relativePathProblem } from './setting-path.js';
 
 /** Config groups shared by several services. Each app composes the ones it needs in its config.ts. */
@@ -37,16 +38,31 @@ export const postgresSchema = z.object({
   queryTimeoutMs: z.coerce.number().int().min(100).default(5_000),
 });
 
-export const redisSchema = z.object({
-  url: z.string().default('redis://127.0.0.1:6379'),
-  /** Prefix of every BullMQ and cache key; tests give each worker its own. */
-  keyPrefix: z
-    .string()
-    .regex(/^[A-Za-z0-9_:-]+$/)
-    .default('rag'),
-  /** Longest a Redis command of a request may take before failing (a hung Redis answers 503, not a hang). */
-  commandTimeoutMs: z.coerce.number().int().min(100).default(2_000),
-});
+export const redisSchema = z
+  .object({
+    /** One server; with `cluster`, one or more comma-separated seed nodes of a Redis Cluster. */
+    url: z.string().default('redis://127.0.0.1:6379'),
+    /**
+     * Talk to a Redis Cluster: the nodes in `url` are seeds, the others are discovered. BullMQ's keys then
+     * carry the prefix as a hash tag (`{rag}`), so each queue's keys share one slot as its scripts need.
+     */
+    cluster: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
+    /** Prefix of every BullMQ and cache key; tests give each worker its own. */
+    keyPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_:-]+$/, 'only letters, digits, _, : and - (a cluster adds the hash tag itself)')
+      .default('rag'),
+    /** Longest a Redis command of a request may take before failing (a hung Redis answers 503, not a hang). */
+    commandTimeoutMs: z.coerce.number().int().min(100).default(2_000),
+  })
+  .superRefine((redis, ctx) => {
+    if (!redis.cluster) return;
+    for (const message of parseClusterSeeds(redis.url).problems)
+      ctx.addIssue({ code: 'custom', path: ['url'], message });
+  });
 
 export const milvusSchema = z.object({
   address: z.string().min(1).default('127.0.0.1:19530'),

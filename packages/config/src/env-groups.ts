@@ -29,6 +29,7 @@ export function postgresFromEnv(env: Env) {
 export function redisFromEnv(env: Env) {
   return defined({
     url: readSecret(env, 'REDIS_URL'),
+    cluster: env.REDIS_CLUSTER,
     keyPrefix: env.REDIS_KEY_PREFIX,
     commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
   });
@@ -58,6 +59,7 @@ export const sharedEnvNames: Record<string, string> = {
   'postgres.queryTimeoutMs': 'DATABASE_QUERY_TIMEOUT_MS',
   'milvus.bm25': 'MILVUS_BM25',
   'redis.url': 'REDIS_URL',
+  'redis.cluster': 'REDIS_CLUSTER',
   'redis.keyPrefix': 'REDIS_KEY_PREFIX',
   'redis.commandTimeoutMs': 'REDIS_COMMAND_TIMEOUT_MS',
   'milvus.address': 'MILVUS_ADDRESS',

@@ -64,7 +64,8 @@ export async function startPrivateRedis(options: { redisServerPath?: string } = 
   return { url: `redis://127.0.0.1:${port}`, port, start, stop };
 }
 
-function accepts(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on the port of 127.0.0.1. */
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     socket.once('connect', () => {
