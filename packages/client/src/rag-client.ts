@@ -3,6 +3,7 @@ import {
   collectionDeletionSchema,
   collectionListSchema,
   collectionSchema,
+  collectionSummarySchema,
   type createApiKeySchema,
   type createCollectionSchema,
   type createDocumentSchema,
@@ -12,15 +13,18 @@ import {
   documentAcceptedSchema,
   documentChunksSchema,
   documentDeletionSchema,
+  documentListSchema,
   documentSchema,
   problemSchema,
   type searchRequestSchema,
   searchResponseSchema,
+  type setWebhookSchema,
   tenantSchema,
   type updateDocumentSchema,
+  webhookSchema,
 } from '@rag/contracts/public-api';
 import { z } from 'zod';
-import { type FilePart, type MultipartBody, multipartFileBody } from './multipart-body.js';
+import type { FilePart, MultipartBody } from './multipart-body.js';
 import { isRagApiError, RagApiError } from './rag-api-error.js';
 import { type RetryOptions, retryableStatuses, retryDelayMs, retrySettings } from './retry-policy.js';
 
@@ -43,6 +47,18 @@ export type DocumentInfo = z.infer<typeof documentSchema>;
 export type DocumentDeletion = z.infer<typeof documentDeletionSchema>;
 export type DocumentChunks = z.infer<typeof documentChunksSchema>;
 export type SearchResponse = z.infer<typeof searchResponseSchema>;
+export type CollectionSummary = z.infer<typeof collectionSummarySchema>;
+export type DocumentList = z.infer<typeof documentListSchema>;
+export type SetWebhookRequest = z.input<typeof setWebhookSchema>;
+export type Webhook = z.infer<typeof webhookSchema>;
+
+/** Which of a collection's documents to list, and from where. */
+export interface DocumentListQuery {
+  limit?: number;
+  cursor?: string;
+  status?: readonly DocumentStatus[];
+  external_id_prefix?: string;
+}
 
 /** The answer of DELETE /v1/api-keys/{id}; the contracts package has no schema for it yet. */
 export const apiKeyRevocationSchema = z.object({ id: z.string(), revoked_at: z.string() });
@@ -63,6 +79,30 @@ export interface UploadDocumentRequest extends FilePart {
   onProgress?: (sent: number, total: number) => void;
 }
 
+/** A file already in memory (a browser's File or Blob) and the document fields that go with it. */
+export interface UploadBlobRequest {
+  file: Blob;
+  /** The name the server sees; a File's own name by default. */
+  filename?: string;
+  external_id?: string;
+  title?: string;
+  metadata?: AddDocumentRequest['metadata'];
+  acl?: AddDocumentRequest['acl'];
+  /**
+   * Called as bytes leave. In a browser this sends through XMLHttpRequest, the one browser API that reports
+   * upload progress (fetch does not); elsewhere through fetch, reporting the whole body once sent.
+   */
+  onProgress?: (sent: number, total: number) => void;
+}
+
+/** What the gateway answered, for callers that read headers such as Server-Timing or the request id. */
+export interface AnswerInfo {
+  method: string;
+  path: string;
+  status: number;
+  header(name: string): string | null;
+}
+
 export interface RagClientOptions {
   /** The gateway, e.g. http://127.0.0.1:8080 */
   baseUrl: string;
@@ -74,6 +114,8 @@ export interface RagClientOptions {
   retry?: RetryOptions;
   /** For tests: how the client waits between tries. */
   sleep?: (ms: number) => Promise<void>;
+  /** Called with every answer the gateway gives (successes and problems alike). */
+  onAnswer?: (answer: AnswerInfo) => void;
 }
 
 export interface WaitForDocumentOptions {
@@ -104,7 +146,8 @@ export function createRagClient(options: RagClientOptions) {
   /** A JSON body, or an upload that can be streamed again for each try. */
   type Body =
     | { json: unknown }
-    | { upload: MultipartBody; onProgress?: (sent: number, total: number) => void };
+    | { upload: MultipartBody; onProgress?: (sent: number, total: number) => void }
+    | { form: FormData; onProgress?: (sent: number, total: number) => void };
 
   async function call<S extends z.ZodType>(
     method: Method,
@@ -137,6 +180,10 @@ export function createRagClient(options: RagClientOptions) {
     if (body && 'json' in body) {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body.json);
+    } else if (body && 'form' in body) {
+      // The runtime writes the multipart content type with its boundary.
+      payload = body.form;
+      deadlineMs = Math.max(timeoutMs, formBytes(body.form) / 1000);
     } else if (body) {
       const { upload, onProgress } = body;
       headers['content-type'] = upload.contentType;
@@ -146,17 +193,38 @@ export function createRagClient(options: RagClientOptions) {
       ) as unknown as RequestInit['body'];
       deadlineMs = Math.max(timeoutMs, upload.contentLength / 1000);
     }
-    let response: Response;
+    let response: Answer;
     let text: string;
     try {
-      response = await fetchImpl(`${base}${path}`, {
-        method,
-        headers,
-        body: payload,
-        signal: AbortSignal.timeout(deadlineMs),
-        // Undici needs this for a streamed body.
-        ...(body && 'upload' in body ? { duplex: 'half' } : {}),
-      } as RequestInit);
+      if (body && 'form' in body && body.onProgress && browserXhr()) {
+        response = await sendWithProgress(
+          method,
+          `${base}${path}`,
+          headers,
+          body.form,
+          deadlineMs,
+          body.onProgress,
+        );
+      } else {
+        const fetched = await fetchImpl(`${base}${path}`, {
+          method,
+          headers,
+          body: payload,
+          signal: AbortSignal.timeout(deadlineMs),
+          // Undici needs this for a streamed body.
+          ...(body && 'upload' in body ? { duplex: 'half' } : {}),
+        } as RequestInit);
+        response = {
+          status: fetched.status,
+          ok: fetched.ok,
+          header: (name) => fetched.headers.get(name),
+          text: () => fetched.text(),
+        };
+        if (body && 'form' in body) {
+          const total = formBytes(body.form);
+          body.onProgress?.(total, total);
+        }
+      }
       text = await response.text();
     } catch (error) {
       const timedOut = error instanceof Error && error.name === 'TimeoutError';
@@ -169,12 +237,13 @@ export function createRagClient(options: RagClientOptions) {
         cause: error,
       });
     }
-    const requestId = response.headers.get('x-request-id') ?? undefined;
+    options.onAnswer?.({ method, path, status: response.status, header: response.header });
+    const requestId = response.header('x-request-id') ?? undefined;
     const json = parseJson(text);
     if (!response.ok) {
       return {
         error: problemError(method, path, response.status, json, text, requestId),
-        retryAfter: response.headers.get('retry-after'),
+        retryAfter: response.header('retry-after'),
       };
     }
     const parsed = schema.safeParse(json);
@@ -251,6 +320,8 @@ export function createRagClient(options: RagClientOptions) {
      */
     async uploadDocument(collection: string, document: UploadDocumentRequest): Promise<AddedDocument> {
       const { path, filename, onProgress, ...fields } = document;
+      // Loaded on first use: it reads files through Node's fs, which a browser bundle has none of.
+      const { multipartFileBody } = await import('./multipart-body.js');
       const upload = await multipartFileBody(
         Object.keys(fields).length > 0 ? { document: JSON.stringify(fields) } : {},
         { path, ...(filename === undefined ? {} : { filename }) },
@@ -262,6 +333,37 @@ export function createRagClient(options: RagClientOptions) {
         { upload, ...(onProgress ? { onProgress } : {}) },
       );
       return { ...data, unchanged: status === 200 };
+    },
+
+    /** Uploads a file held in memory (a browser's File), with progress; otherwise like `uploadDocument`. */
+    async uploadBlob(collection: string, document: UploadBlobRequest): Promise<AddedDocument> {
+      const { file, filename, onProgress, ...fields } = document;
+      const form = new FormData();
+      if (Object.keys(fields).length > 0) form.set('document', JSON.stringify(fields));
+      const name = filename ?? ('name' in file && typeof file.name === 'string' ? file.name : 'upload');
+      form.set('file', file, name);
+      const { status, data } = await call(
+        'POST',
+        `/v1/collections/${segment(collection)}/documents`,
+        documentAcceptedSchema,
+        { form, ...(onProgress ? { onProgress } : {}) },
+      );
+      return { ...data, unchanged: status === 200 };
+    },
+
+    /** A collection with its documents by status, chunk count and last change (as the credential sees it). */
+    getCollection: (name: string): Promise<CollectionSummary> =>
+      request('GET', `/v1/collections/${segment(name)}`, collectionSummarySchema),
+
+    /** A page of a collection's documents, newest first; pass the answer's `next_cursor` for the next page. */
+    listDocuments: (collection: string, query: DocumentListQuery = {}): Promise<DocumentList> => {
+      const params = new URLSearchParams();
+      if (query.limit !== undefined) params.set('limit', String(query.limit));
+      if (query.cursor !== undefined) params.set('cursor', query.cursor);
+      if (query.status !== undefined && query.status.length > 0) params.set('status', query.status.join(','));
+      if (query.external_id_prefix !== undefined) params.set('external_id_prefix', query.external_id_prefix);
+      const suffix = params.size > 0 ? `?${params}` : '';
+      return request('GET', `/v1/collections/${segment(collection)}/documents${suffix}`, documentListSchema);
     },
 
     getDocument,
@@ -287,6 +389,14 @@ export function createRagClient(options: RagClientOptions) {
 
     search: (search: SearchRequest): Promise<SearchResponse> =>
       request('POST', '/v1/search', searchResponseSchema, search),
+
+    /** Points the tenant's completion webhook at a URL; events are signed with `secret` (never shown again). */
+    setWebhook: (webhook: SetWebhookRequest): Promise<Webhook> =>
+      request('POST', '/v1/webhook', webhookSchema, webhook),
+
+    getWebhook: (): Promise<Webhook> => request('GET', '/v1/webhook', webhookSchema),
+
+    deleteWebhook: (): Promise<Webhook> => request('DELETE', '/v1/webhook', webhookSchema),
 
     /** Polls a document until it reaches one of `statuses`; throws a `timeout` RagApiError otherwise. */
     async waitForDocument(id: string, wait: WaitForDocumentOptions = {}): Promise<DocumentInfo> {
@@ -319,6 +429,73 @@ export function createRagClient(options: RagClientOptions) {
 }
 
 export type RagClient = ReturnType<typeof createRagClient>;
+
+/** An HTTP answer, from fetch or from XMLHttpRequest. */
+interface Answer {
+  status: number;
+  ok: boolean;
+  header(name: string): string | null;
+  text(): Promise<string>;
+}
+
+/** The size of a form's parts, for progress and the upload deadline (the boundaries aside). */
+function formBytes(form: FormData): number {
+  let bytes = 0;
+  for (const [, value] of form) bytes += typeof value === 'string' ? value.length : value.size;
+  return bytes;
+}
+
+/** The part of a browser's XMLHttpRequest this client uses (the package compiles without DOM types). */
+interface XhrLike {
+  open(method: string, url: string): void;
+  setRequestHeader(name: string, value: string): void;
+  timeout: number;
+  upload: {
+    onprogress: ((event: { loaded: number; total: number; lengthComputable: boolean }) => void) | null;
+  };
+  onload: (() => void) | null;
+  onerror: (() => void) | null;
+  ontimeout: (() => void) | null;
+  status: number;
+  responseText: string;
+  getResponseHeader(name: string): string | null;
+  send(body: FormData): void;
+}
+type XhrConstructor = new () => XhrLike;
+
+function browserXhr(): XhrConstructor | undefined {
+  return (globalThis as { XMLHttpRequest?: XhrConstructor }).XMLHttpRequest;
+}
+
+/** Sends a form through XMLHttpRequest, which reports upload progress; fails like fetch does. */
+function sendWithProgress(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  form: FormData,
+  timeoutMs: number,
+  onProgress: (sent: number, total: number) => void,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const Xhr = browserXhr() as XhrConstructor;
+    const xhr = new Xhr();
+    xhr.open(method, url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    xhr.timeout = timeoutMs;
+    xhr.upload.onprogress = (event) =>
+      onProgress(event.loaded, event.lengthComputable ? event.total : event.loaded);
+    xhr.onload = () =>
+      resolve({
+        status: xhr.status,
+        ok: xhr.status >= 200 && xhr.status < 300,
+        header: (name) => xhr.getResponseHeader(name),
+        text: async () => xhr.responseText,
+      });
+    xhr.onerror = () => reject(new TypeError('network error'));
+    xhr.ontimeout = () => reject(Object.assign(new Error('upload timed out'), { name: 'TimeoutError' }));
+    xhr.send(form);
+  });
+}
 
 function parseJson(text: string): unknown {
   if (text === '') return undefined;
