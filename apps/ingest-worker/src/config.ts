@@ -59,6 +59,17 @@ const schema = z.object({
     /** A crashed writer's collection lock frees itself after this long. */
     collectionLockTtlMs: z.coerce.number().int().min(1000).default(30_000),
   }),
+  /**
+   * PostgreSQL planner statistics of the tables an ingest changes in bulk (statistics-keeper.ts): checked
+   * every interval, analyzed when never analyzed or when changedRows (or changedFraction of the table,
+   * whichever is larger) changed, at most once per minInterval per table. An interval of 0 turns it off.
+   */
+  statistics: z.object({
+    checkIntervalMs: z.coerce.number().int().min(0).default(60_000),
+    minIntervalMs: z.coerce.number().int().min(0).default(300_000),
+    changedRows: z.coerce.number().int().min(1).default(1_000),
+    changedFraction: z.coerce.number().min(0).max(1).default(0.1),
+  }),
   /** Delivery, and the same target policy and secret keys as the gateway's (see webhook-settings). */
   webhooks: webhookSettingsSchema.extend({
     attempts: z.coerce.number().int().min(1).max(50).default(10),
@@ -94,6 +105,12 @@ export function loadConfig(env: Env): WorkerConfig {
         maxStalledCount: env.WORKER_MAX_STALLED_COUNT,
         collectionLockTtlMs: env.COLLECTION_LOCK_TTL_MS,
       }),
+      statistics: defined({
+        checkIntervalMs: env.ANALYZE_CHECK_INTERVAL_MS,
+        minIntervalMs: env.ANALYZE_MIN_INTERVAL_MS,
+        changedRows: env.ANALYZE_CHANGED_ROWS,
+        changedFraction: env.ANALYZE_CHANGED_FRACTION,
+      }),
       webhooks: defined({
         attempts: env.WEBHOOK_ATTEMPTS,
         backoffMs: env.WEBHOOK_BACKOFF_MS,
@@ -119,6 +136,10 @@ export function loadConfig(env: Env): WorkerConfig {
       'worker.stalledIntervalMs': 'WORKER_STALLED_INTERVAL_MS',
       'worker.maxStalledCount': 'WORKER_MAX_STALLED_COUNT',
       'worker.collectionLockTtlMs': 'COLLECTION_LOCK_TTL_MS',
+      'statistics.checkIntervalMs': 'ANALYZE_CHECK_INTERVAL_MS',
+      'statistics.minIntervalMs': 'ANALYZE_MIN_INTERVAL_MS',
+      'statistics.changedRows': 'ANALYZE_CHANGED_ROWS',
+      'statistics.changedFraction': 'ANALYZE_CHANGED_FRACTION',
       'webhooks.attempts': 'WEBHOOK_ATTEMPTS',
       'webhooks.backoffMs': 'WEBHOOK_BACKOFF_MS',
       'webhooks.timeoutMs': 'WEBHOOK_TIMEOUT_MS',
