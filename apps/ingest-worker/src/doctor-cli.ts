@@ -8,10 +8,11 @@ import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { createCollectionLock } from './collection-lock.js';
 import { loadConfig } from './config.js';
 import { checkCollection, formatReport } from './doctor.js';
+import { checkStatistics, formatStatisticsWarnings } from './statistics-check.js';
 
 /**
  * `pnpm doctor [--repair] [--tenant T] [--collection NAME]`: compares PostgreSQL with Milvus per collection
- * (same environment as the worker). Exit code 0 when everything matches (or was repaired), 1 when problems
+ * (same environment as the worker), after warning of stale PostgreSQL planner statistics. Exit code 0 when everything matches (or was repaired), 1 when problems
  * remain, 2 on a usage error.
  */
 const usage = 'usage: doctor [--repair] [--tenant TENANT] [--collection NAME] [--env-from FILE]';
@@ -54,6 +55,12 @@ const embeddings = createEmbeddingClient({
   baseUrl: config.embeddingServiceUrl,
   serviceToken: config.serviceToken,
 });
+// Planner statistics first: they need PostgreSQL alone. They are warnings and never change the exit code.
+try {
+  console.log(formatStatisticsWarnings(await checkStatistics(pool, config.statistics)));
+} catch (error) {
+  console.error(`doctor: could not read PostgreSQL statistics: ${(error as Error).message}`);
+}
 try {
   const model = await embeddings.modelInfo();
   const store = createMilvusStore({
