@@ -25,6 +25,7 @@ import { createDeadLetterQueue } from './dead-letter-queue.js';
 import { createDocumentPipeline } from './document-pipeline.js';
 import { createIngestProcessor } from './ingest-processor.js';
 import { createIngestWorker } from './ingest-worker.js';
+import { createStatisticsKeeper } from './statistics-keeper.js';
 import { createVectorRecovery } from './vector-recovery.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 
@@ -145,6 +146,9 @@ const vectorRecovery = createVectorRecovery({
   probeTimeoutMs: 3_000,
 });
 vectorRecovery.start();
+// Planner statistics of the tables ingests change in bulk, so search queries keep their plans as collections grow.
+const statisticsKeeper = createStatisticsKeeper({ pool, logger, settings: config.statistics });
+statisticsKeeper.start();
 const listeners = await listenService({ app, management }, config.http);
 void worker.run();
 void webhookWorker.run();
@@ -158,6 +162,7 @@ onShutdownSignal(logger, [
   // close() waits for the active jobs to finish; unfinished ones would be retried by another worker.
   { name: 'drain jobs', run: () => worker.close() },
   { name: 'stop vector recovery', run: () => vectorRecovery.stop() },
+  { name: 'stop statistics keeper', run: () => statisticsKeeper.stop() },
   { name: 'drain webhooks', run: () => webhookWorker.close() },
   { name: 'close http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   {
