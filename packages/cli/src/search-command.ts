@@ -1,6 +1,6 @@
 import type { SearchResponse } from '@rag/client/rag-client';
 import { searchModes } from '@rag/contracts/public-api';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from './command-context.js';
 import { integerIn } from './option-parsers.js';
 
@@ -14,6 +14,11 @@ export function registerSearchCommand(program: Command, context: CommandContext)
     .requiredOption('-c, --collection <name>', 'the collection to search')
     .option('-k, --top-k <n>', 'how many results', integerIn(1, 100), 5)
     .addOption(new Option('--mode <mode>', 'which signals to use').choices(searchModes).default('hybrid'))
+    .addOption(new Option('--rerank <how>', 're-rank the top candidates').choices(['none', 'colbert']))
+    .addOption(new Option('--fusion <method>', 'how hybrid signals are fused').choices(['weighted', 'rrf']))
+    .option('--weights <list>', 'fusion weights, e.g. dense=0.7,bm25=0.3', signalWeights)
+    .option('--filter <json>', 'metadata filter, e.g. \'{"field":"lang","eq":"ja"}\'', jsonObject)
+    .option('--group-by-document', 'one result per document')
     .option('--json', 'print the API response as JSON')
     .action(async (query: string, options: SearchOptions, command: Command) => {
       const answer = await context.client(command).search({
@@ -21,6 +26,11 @@ export function registerSearchCommand(program: Command, context: CommandContext)
         query,
         top_k: options.topK,
         mode: options.mode,
+        ...(options.rerank ? { rerank: options.rerank } : {}),
+        ...(options.fusion ? { fusion: options.fusion } : {}),
+        ...(options.weights ? { weights: options.weights } : {}),
+        ...(options.filter ? { filter: options.filter } : {}),
+        ...(options.groupByDocument ? { group_by_document: true } : {}),
       });
       if (options.json) context.json(answer);
       else context.out(formatSearchResults(answer));
@@ -31,7 +41,36 @@ interface SearchOptions {
   collection: string;
   topK: number;
   mode: (typeof searchModes)[number];
+  rerank?: 'none' | 'colbert';
+  fusion?: 'weighted' | 'rrf';
+  weights?: Partial<Record<'dense' | 'sparse' | 'bm25', number>>;
+  filter?: Record<string, unknown>;
+  groupByDocument?: true;
   json?: true;
+}
+
+/** "dense=0.7,bm25=0.3" → {dense: 0.7, bm25: 0.3}; the server checks the rest. */
+function signalWeights(value: string): Partial<Record<'dense' | 'sparse' | 'bm25', number>> {
+  const weights: Partial<Record<'dense' | 'sparse' | 'bm25', number>> = {};
+  for (const part of value.split(',')) {
+    const match = /^\s*(dense|sparse|bm25)\s*=\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
+    if (!match) throw new InvalidArgumentError('expected signal=weight pairs, e.g. dense=0.7,bm25=0.3');
+    weights[match[1] as 'dense' | 'sparse' | 'bm25'] = Number(match[2]);
+  }
+  return weights;
+}
+
+function jsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('expected a JSON object');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError('expected a JSON object');
+  }
+  return parsed as Record<string, unknown>;
 }
 
 /**
