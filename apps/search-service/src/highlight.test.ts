@@ -9,8 +9,23 @@ describe('highlightTerms', () => {
   });
 
   it('treats regex characters in the query as plain text', () => {
-    expect(highlightTerms('a (b) c', '(b)+.*')).toEqual([]);
-    expect(highlightTerms('cost is 12.5 now', '12.5')).toEqual([{ start: 8, end: 10 }]);
+    expect(highlightTerms('a (b) c', '(b)+.*')).toEqual([{ start: 3, end: 4 }]);
+    expect(highlightTerms('cost is 12.5 now', '12.5')).toEqual([
+      { start: 8, end: 10 },
+      { start: 11, end: 12 },
+    ]);
+  });
+
+  it('never marks stop words, even where the query has them', () => {
+    const text = 'The wing of the aircraft';
+    const ranges = highlightTerms(text, 'the wing of an aircraft');
+    expect(ranges.map((r) => text.slice(r.start, r.end))).toEqual(['wing', 'aircraft']);
+  });
+
+  it('matches full-width and half-width forms of the same word', () => {
+    const text = 'ＲＡＧ と ﾃﾞｰﾀ';
+    const ranges = highlightTerms(text, 'rag データ');
+    expect(ranges.map((r) => text.slice(r.start, r.end))).toEqual(['ＲＡＧ', 'ﾃﾞｰﾀ']);
   });
 
   it('returns nothing for a query without words', () => {
@@ -19,13 +34,13 @@ describe('highlightTerms', () => {
 });
 
 describe('highlightTerms in Japanese', () => {
-  it('marks query bigrams in text without spaces and merges touching ones', () => {
+  it('marks the query bigrams found in text without spaces, merging overlapping ones', () => {
     const text = '梅雨の時期が始まることを梅雨入りという。';
     const ranges = highlightTerms(text, '梅雨の時期はいつ？');
-    expect(ranges.map((r) => text.slice(r.start, r.end))).toEqual(['梅雨', '時期', '梅雨']);
+    expect(ranges.map((r) => text.slice(r.start, r.end))).toEqual(['梅雨の時期', '梅雨']);
   });
 
-  it('merges overlapping bigrams into one range and keeps Latin words in mixed text', () => {
+  it('keeps Latin words in mixed text', () => {
     const text = '東京都庁はTokyoにある';
     const ranges = highlightTerms(text, '東京都 tokyo');
     expect(ranges.map((r) => text.slice(r.start, r.end))).toEqual(['東京都', 'Tokyo']);

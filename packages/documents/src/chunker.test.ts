@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isGraphemeBoundary } from './break-points.js';
+import { contextLine, contextualText } from './chunk-context.js';
 import { type ChunkOptions, chunkDocument, type DocumentChunk } from './chunker.js';
 import { buildPdf } from './document-fixtures.test-support.js';
 import { docsDir, evalDir, loadE5TokenizeFn } from './e5-tokenizer.test-support.js';
@@ -36,13 +37,13 @@ function corpusDocuments(corpus: string, titles: number): ExtractedDocument[] {
 }
 
 /**
- * Everything a chunking must satisfy: text is the slice of the document; ids are the chunk's own tokenization and
- * within budget; cuts on character boundaries; one section per chunk with its page and heading path; every
+ * Everything a chunking must satisfy: text is the slice of the document; ids are the tokenization of the chunk with
+ * its context line (title › headings, or a cut of it) and within budget; cuts on character boundaries; one section per chunk with its page and heading path; every
  * non-space character of every section in some chunk; overlap within its budget.
  */
 async function expectValidChunks(doc: ExtractedDocument, chunks: DocumentChunk[], options: ChunkOptions) {
   expect(chunks.length).toBeGreaterThan(0);
-  const own = await tokenize(chunks.map((chunk) => chunk.text));
+  const own = await tokenize(chunks.map((chunk) => contextualText(chunk.context, chunk.text)));
   chunks.forEach((chunk, index) => {
     expect(chunk.ordinal).toBe(index);
     expect(chunk.text).toBe(doc.text.slice(chunk.start, chunk.end));
@@ -57,6 +58,7 @@ async function expectValidChunks(doc: ExtractedDocument, chunks: DocumentChunk[]
     expect(section).toBeDefined();
     expect(chunk.page).toBe(section?.page);
     expect(chunk.headingPath).toEqual(section?.headingPath);
+    expect(contextLine(options.title, chunk.headingPath).startsWith(chunk.context)).toBe(true);
   });
 
   const sectionTokens = await tokenize(
@@ -100,6 +102,29 @@ describe('chunkDocument with the multilingual-e5 tokenizer', { timeout: 60_000 }
     expect(article9[0]?.headingPath).toEqual(['昭和二十一年憲法', '第二章 戦争の放棄', '第九条']);
     expect(article9.at(-1)?.headingPath).toEqual(['昭和二十一年憲法', '第二章 戦争の放棄', '第九条', '○2']);
     expect(article9.some((chunk) => chunk.text.includes('国の交戦権は、これを認めない。'))).toBe(true);
+  });
+
+  it('embeds every chunk with its title and heading path, within the same budget', async () => {
+    const doc = await sharedDocument('md/ja_nihonkoku-kenpo.md');
+    const options = { maxTokens: 128, overlapTokens: 8, title: '日本国憲法' };
+    const chunks = await chunkDocument(doc, tokenize, options);
+    await expectValidChunks(doc, chunks, options);
+    const article9 = chunks.find((chunk) => chunk.headingPath.includes('第九条'));
+    expect(article9?.context).toBe('日本国憲法 › 昭和二十一年憲法 › 第二章 戦争の放棄 › 第九条');
+    // The line's tokens come off the text's budget: more chunks than without a title.
+    const untitled = await chunkDocument(doc, tokenize, { maxTokens: 128, overlapTokens: 8 });
+    expect(chunks.length).toBeGreaterThan(untitled.length);
+  });
+
+  it('cuts a context line longer than a quarter of the budget at a token boundary', async () => {
+    const doc = extractInlineText('The wing was tested in the tunnel at three speeds.');
+    const title = Array.from({ length: 40 }, (_, n) => `word${n}`).join(' ');
+    const options = { maxTokens: 32, overlapTokens: 0, title };
+    const chunks = await chunkDocument(doc, tokenize, options);
+    await expectValidChunks(doc, chunks, options);
+    expect(chunks.map((chunk) => chunk.text)).toEqual([doc.text]);
+    expect(chunks[0]?.context.startsWith('word0 word1')).toBe(true);
+    expect((await tokenize([chunks[0]?.context ?? '']))[0]?.ids.length).toBeLessThanOrEqual(8);
   });
 
   it('cuts Japanese text at 。 when every sentence fits in half the budget', async () => {

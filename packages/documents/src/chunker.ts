@@ -1,5 +1,6 @@
 import { AppError } from '@rag/contracts/app-error';
 import { type BreakLevel, breakLevel, findBreakPoints, isGraphemeBoundary } from './break-points.js';
+import { contextLine, contextTokenBudget, contextualText, fitContextLines } from './chunk-context.js';
 import type { DocumentSection, ExtractedDocument } from './extracted-document.js';
 
 /**
@@ -13,6 +14,11 @@ export interface ChunkOptions {
   maxTokens: number;
   /** Tokens at the end of a chunk that the next chunk of the same section starts with again. */
   overlapTokens: number;
+  /**
+   * The title the document shows (the caller's, else the file's own): with each section's heading path it makes
+   * the context line embedded and indexed with every chunk (chunk-context.ts), inside `maxTokens`.
+   */
+  title?: string | null;
 }
 
 export interface DocumentChunk {
@@ -24,7 +30,12 @@ export interface DocumentChunk {
   end: number;
   page: number | null;
   headingPath: string[];
-  /** `tokenize([text])[0].ids`: the chunk tokenized on its own, as the embedding service will see it. */
+  /** The context line (title › headings, cut to its share of the budget); empty when there is none. */
+  context: string;
+  /**
+   * `tokenize([contextualText(context, text)])[0].ids`: what the embedding service will see, at most `maxTokens`
+   * tokens.
+   */
   tokenIds: number[];
 }
 
@@ -53,6 +64,9 @@ const maxRounds = 32;
  * chunk tokenized alone (the tokenizer marks the first word of an input). So every chunk is then tokenized alone,
  * which gives its `tokenIds`, and a chunk that came out over budget is planned again with a smaller budget.
  * The result is deterministic for a given tokenizer.
+ *
+ * Every chunk is counted together with its context line (`options.title` and the section's heading path, cut
+ * to a quarter of the budget), since that line is embedded with it: the line's tokens come off the budget.
  */
 export async function chunkDocument(
   doc: ExtractedDocument,
@@ -65,20 +79,42 @@ export async function chunkDocument(
   const sectionTokens = await tokenizeChecked(
     sections.map((section) => doc.text.slice(section.start, section.end)),
   );
-  const planners = sections.map(
-    (section, index) => new SectionPlanner(doc.text, section, sectionTokens[index]?.offsets ?? [], options),
+  const contexts = await fitContextLines(
+    sections.map((section) => contextLine(options.title, section.headingPath)),
+    tokenizeChecked,
+    contextTokenBudget(options.maxTokens),
   );
+  const contextTokens = await tokenizeChecked(contexts.filter((context) => context !== ''));
+  let next = 0;
+  const contextCounts = contexts.map((context) =>
+    context === '' ? 0 : (contextTokens[next++]?.ids.length ?? 0),
+  );
+  const planners = sections.map((section, index) => {
+    // The line and the text are tokenized together in the end; planning on their sum is only the first guess.
+    const maxTokens = options.maxTokens - (contextCounts[index] ?? 0);
+    const overlapTokens = Math.min(options.overlapTokens, maxTokens - 1);
+    return new SectionPlanner(doc.text, section, sectionTokens[index]?.offsets ?? [], {
+      maxTokens,
+      overlapTokens,
+    });
+  });
 
-  // Ids of each chunk tokenized alone, by "start:end"; a section that is one chunk is already known.
+  // Ids of each chunk's contextual text tokenized alone, by "start:end"; a section that is one chunk and has
+  // no context line is already known.
   const idsByRange = new Map<string, number[]>();
   sections.forEach((section, index) => {
     const trimmed = trimRange(doc.text, section);
-    if (trimmed.start === section.start && trimmed.end === section.end)
+    if (trimmed.start === section.start && trimmed.end === section.end && contexts[index] === '')
       idsByRange.set(rangeKey(section), sectionTokens[index]?.ids ?? []);
   });
 
   for (let round = 0; round < maxRounds; round++) {
     const plans = planners.map((planner) => planner.plan());
+    const contextByRange = new Map(
+      plans.flatMap((ranges, index) =>
+        ranges.map((range) => [rangeKey(range), contexts[index] ?? ''] as const),
+      ),
+    );
     const unknown = [
       ...new Map(
         plans
@@ -88,7 +124,11 @@ export async function chunkDocument(
       ).values(),
     ];
     if (unknown.length > 0) {
-      const tokenized = await tokenizeChecked(unknown.map((range) => doc.text.slice(range.start, range.end)));
+      const tokenized = await tokenizeChecked(
+        unknown.map((range) =>
+          contextualText(contextByRange.get(rangeKey(range)) ?? '', doc.text.slice(range.start, range.end)),
+        ),
+      );
       for (const [index, range] of unknown.entries())
         idsByRange.set(rangeKey(range), tokenized[index]?.ids ?? []);
     }
@@ -102,7 +142,7 @@ export async function chunkDocument(
         overBudget = true;
       }
     });
-    if (!overBudget) return toChunks(doc.text, sections, plans, idsByRange);
+    if (!overBudget) return toChunks(doc.text, sections, contexts, plans, idsByRange);
   }
   throw new AppError('internal', `chunking did not converge within ${maxRounds} rounds`, {
     retryable: false,
@@ -132,6 +172,7 @@ function checkedTokenize(tokenize: TokenizeFn): TokenizeFn {
 function toChunks(
   text: string,
   sections: DocumentSection[],
+  contexts: string[],
   plans: PlannedRange[][],
   idsByRange: Map<string, number[]>,
 ): DocumentChunk[] {
@@ -146,6 +187,7 @@ function toChunks(
         end: range.end,
         page: section.page,
         headingPath: [...section.headingPath],
+        context: contexts[index] ?? '',
         tokenIds: idsByRange.get(rangeKey(range)) ?? [],
       });
   });

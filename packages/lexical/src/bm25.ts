@@ -1,14 +1,14 @@
 /**
  * Okapi BM25 split into two sparse vectors whose inner product is the BM25 score, so a vector engine can
  * rank by it: the document side carries each term's saturated term frequency, the query side each term's
- * IDF. Terms are token ids of the embedding model's tokenizer, which splits every language it was trained
- * on (Japanese and Chinese included) without a language-specific analyzer.
+ * IDF. Terms are ids of the analyzer's terms (`analyzer.ts`: words, CJK character bigrams), the same ids in
+ * the stored vectors, the statistics tables and the query.
  *
  *   score(q, d) = Σ_{t ∈ q} idf(t) · tf(t, d) · (k1 + 1) / (tf(t, d) + k1 · (1 − b + b · |d| / avgdl))
  */
 
 export interface SparseTermVector {
-  /** Token ids, ascending and unique. */
+  /** Term ids, ascending and unique. */
   indices: number[];
   values: number[];
 }
@@ -37,33 +37,33 @@ export function assertBm25Params(params: Bm25Params): void {
   }
 }
 
-/** How often each token id occurs, in ascending id order. */
-export function termFrequencies(tokenIds: readonly number[]): Map<number, number> {
+/** How often each term id occurs, in ascending id order. */
+export function termFrequencies(termIds: readonly number[]): Map<number, number> {
   const counts = new Map<number, number>();
-  for (const id of tokenIds) {
+  for (const id of termIds) {
     if (!Number.isInteger(id) || id < 0)
-      throw new RangeError(`token ids must be non-negative integers, got ${id}`);
+      throw new RangeError(`term ids must be non-negative integers, got ${id}`);
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   return new Map([...counts].sort((a, b) => a[0] - b[0]));
 }
 
 /**
- * The document side: per distinct token, tf·(k1+1) / (tf + k1·(1 − b + b·|d|/avgdl)). `averageLength` is the
- * collection's average chunk length in tokens; a non-positive one (empty collection) counts as |d|.
+ * The document side: per distinct term, tf·(k1+1) / (tf + k1·(1 − b + b·|d|/avgdl)). `averageLength` is the
+ * collection's average chunk length in terms; a non-positive one (empty collection) counts as |d|.
  */
 export function bm25DocumentVector(
-  tokenIds: readonly number[],
+  termIds: readonly number[],
   averageLength: number,
   params: Bm25Params = defaultBm25Params,
 ): SparseTermVector {
   assertBm25Params(params);
-  const length = tokenIds.length;
+  const length = termIds.length;
   const avgdl = Number.isFinite(averageLength) && averageLength > 0 ? averageLength : Math.max(length, 1);
   const norm = params.k1 * (1 - params.b + (params.b * length) / avgdl);
   const indices: number[] = [];
   const values: number[] = [];
-  for (const [id, tf] of termFrequencies(tokenIds)) {
+  for (const [id, tf] of termFrequencies(termIds)) {
     indices.push(id);
     values.push((tf * (params.k1 + 1)) / (tf + norm));
   }
@@ -80,13 +80,13 @@ export function bm25Idf(documentFrequency: number, chunkCount: number): number {
 }
 
 /**
- * The query side: per distinct token, idf × its count in the query (a repeated query term counts each
- * time, as in the sum above). Tokens no chunk contains are left out: they cannot match anything.
+ * The query side: per distinct term, idf × its count in the query (a repeated query term counts each
+ * time, as in the sum above). Terms no chunk contains are left out: they cannot match anything.
  */
-export function bm25QueryVector(tokenIds: readonly number[], stats: CollectionTermStats): SparseTermVector {
+export function bm25QueryVector(termIds: readonly number[], stats: CollectionTermStats): SparseTermVector {
   const indices: number[] = [];
   const values: number[] = [];
-  for (const [id, count] of termFrequencies(tokenIds)) {
+  for (const [id, count] of termFrequencies(termIds)) {
     const df = stats.documentFrequency.get(id) ?? 0;
     if (df <= 0) continue;
     indices.push(id);
