@@ -285,10 +285,12 @@ async function runFault(fault, index) {
   await workload.writing;
   await workload.stopSearching();
   const deleteAnswer = await deletion;
-  // Work still in flight may finish within the stuck window after recovery; whatever is not final then is stuck.
-  while (Date.now() < settleFrom + stuckMs && (await pendingWork(pool, id, scratch.id).catch(() => 1)) > 0) {
-    await delay(500);
-  }
+  // Work still in flight may finish within the stuck window after recovery; whatever is not final then is
+  // stuck. Every service ready again belongs to settling: the worker, for one, is not ready while it rebuilds
+  // vectors a restarted Milvus lost.
+  const settled = async () =>
+    (await pendingWork(pool, id, scratch.id).catch(() => 1)) === 0 && (await stack.notReady()).length === 0;
+  while (Date.now() < settleFrom + stuckMs && !(await settled())) await delay(500);
   const recreated = await persist(
     () => api.request('POST', '/v1/collections', { json: { name: scratch.name } }),
     Date.now() + 30_000,

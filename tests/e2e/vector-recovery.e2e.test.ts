@@ -34,6 +34,26 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+interface ReadinessBody {
+  ready: boolean;
+  checks?: Record<string, { ok: boolean; error?: string }>;
+}
+
+/** Calls `read` twice a second until `done` holds or the time is up; returns the last answer either way. */
+async function pollUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  limitMs: number,
+): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await sleep(500);
+    value = await read();
+  }
+  return value;
+}
+
 describe('vector recovery after a Milvus restart', () => {
   it('rebuilds the vectors a restarted Milvus lost once it is back', async () => {
     const text = Array.from({ length: 6 }, (_, i) => `Recovered paragraph ${i} about travel rules.`).join(
@@ -50,22 +70,25 @@ describe('vector recovery after a Milvus restart', () => {
     // The lost writes: Milvus killed and started again on the same address with none of its data (a
     // deleted vector in place of this is not reliable: Milvus Lite may lose the delete itself).
     const { milvus } = stack;
+    const worker = stack.services.find((service) => service.name === 'ingest-worker')!;
+    const readiness = async () => {
+      const response = await fetch(`${worker.managementUrl}/health/ready`);
+      return { status: response.status, body: (await response.json()) as ReadinessBody };
+    };
     const [host, port] = milvus.address.split(':');
     process.kill(milvus.pid, 'SIGKILL');
     await milvus.exited;
-    // Long enough for the worker's probe to see Milvus down.
-    await sleep(6_000);
+    // The worker's probe sees Milvus down: readiness names the store and the vectors it may have lost.
+    const down = await pollUntil(readiness, (r) => r.body.checks?.vectors?.ok === false, 20_000);
+    expect(down.status, worker.output(40)).toBe(503);
+    expect(down.body.checks?.vectors?.ok).toBe(false);
+    expect(down.body.checks?.milvus?.ok).toBe(false);
     restarted = await startMilvusLite({ host: host!, port: Number(port) });
 
-    const deadline = Date.now() + 60_000;
-    let found: string[] = [];
-    while (Date.now() < deadline) {
-      found = await vectorChunkIds(store, scope, answer.body.id).catch(() => []);
-      if (found.length === expected.length) break;
-      await sleep(500);
-    }
-    const worker = stack.services.find((service) => service.name === 'ingest-worker')!;
-    expect(found, worker.output(40)).toEqual(expected);
+    // Ready again only once the vectors are back: nothing is missing at the moment readiness turns green.
+    const up = await pollUntil(readiness, (r) => r.status === 200, 60_000);
+    expect(up.status, worker.output(40)).toBe(200);
+    expect(await vectorChunkIds(store, scope, answer.body.id)).toEqual(expected);
 
     const metrics = await (await fetch(`${worker.managementUrl}/metrics`)).text();
     expect(

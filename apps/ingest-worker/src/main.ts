@@ -129,6 +129,8 @@ const { app, management, lifecycle } = createServiceApp({
     { name: 'redis', check: async () => void (await redis.ping()) },
     { name: 'milvus', check: async () => (await vectorStore.get()).checkHealth() },
     { name: 'storage', check: () => storage.checkHealth() },
+    // Not ready while vectors lost by a restarted Milvus are still being rebuilt (see vector-recovery.ts).
+    { name: 'vectors', check: async () => vectorRecovery.assertRepaired() },
   ],
   routes: () => {},
 });

@@ -77,6 +77,15 @@ export function createVectorRecovery(deps: VectorRecoveryDeps) {
 
   return {
     check,
+    /**
+     * For readiness: throws until the store has been compared with PostgreSQL (and repaired) since the worker
+     * started or since it was last unreachable, so a stack is not called recovered while documents that are
+     * `ready` still lack their vectors.
+     */
+    assertRepaired(): void {
+      if (!reachable)
+        throw new Error('vector store not yet compared with PostgreSQL since it was unreachable');
+    },
     start(): void {
       void check();
       timer = setInterval(() => void check(), deps.intervalMs);
