@@ -1,17 +1,24 @@
 // `pnpm eval <BEIR folder>`: measures search quality on a BEIR-layout data set (corpus.jsonl,
-// queries.jsonl, qrels/test.tsv) through the public API. Ingests the corpus into a fresh collection, waits
-// until every document is ready, runs every query in each mode the model supports, and prints nDCG@10,
-// Recall@100, MRR@10 and latency per mode as a table and as JSON (also written with --out FILE).
+// queries.jsonl, qrels/test.tsv) through the public API. Sends every document as the API documents it,
+// `{external_id, title, text}` (the title is never pasted into the text), waits until every document is
+// ready, runs every query in each mode the model supports, and prints nDCG@10, Recall@100, MRR@10 and latency
+// per mode as a table and as JSON (also written with --out FILE).
 //
-// Against a running gateway: --url URL --key KEY (or RAG_URL / RAG_API_KEY). Without --url it starts a
-// private stack from the builds (Milvus Lite, PostgreSQL schema, the four services) with MODEL_DIR and
-// MODEL_MANIFEST, and removes it at the end. Options: --modes dense,bm25,hybrid  --limit-queries N
-// --concurrency N  --keep (keep the collection)  --out results.json  --text-only (index the text without
-// the title; by default a document is indexed as title + text, BEIR's convention)
+// Beside the product's rows it prints exact search with the same model on the same queries (eval-exact.mjs:
+// dense, BM25 and their fusion, computed in this process from MODEL_DIR), so every run shows what indexing
+// and serving cost. The last line is `hybrid_ndcg10=... best_single_ndcg10=... exact_fused_ndcg10=...`.
+//
+// Against a running gateway: --url URL --key KEY (or RAG_URL / RAG_API_KEY); exact search then needs
+// MODEL_DIR (and MODEL_MANIFEST) of the model that gateway serves, else it is left out. Without --url it
+// starts a private stack from the builds (Milvus Lite, PostgreSQL schema, the four services) with MODEL_DIR
+// and MODEL_MANIFEST, and removes it at the end. Options: --modes dense,bm25,hybrid  --queries N (the first
+// N queries with judgements)  --concurrency N  --keep (keep the collection)  --out results.json
+// --fusion-study (more exact fusion rows: weights, RRF, z-score, 3-sigma)  --no-exact
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { documentRanking, fusions, loadExactSearch } from './eval-exact.mjs';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -19,11 +26,13 @@ const { values: args, positionals } = parseArgs({
     url: { type: 'string' },
     key: { type: 'string' },
     modes: { type: 'string' },
+    queries: { type: 'string' },
     'limit-queries': { type: 'string' },
     concurrency: { type: 'string', default: '2' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
-    'text-only': { type: 'boolean', default: false },
+    'fusion-study': { type: 'boolean', default: false },
+    'no-exact': { type: 'boolean', default: false },
   },
 });
 const folder = positionals[0];
@@ -141,12 +150,23 @@ const corpus = await readJsonl(join(folder, 'corpus.jsonl'));
 let queries = await readJsonl(join(folder, 'queries.jsonl'));
 const qrels = await readQrels(join(folder, 'qrels', 'test.tsv'));
 queries = queries.filter((q) => qrels.has(String(q._id)));
-if (args['limit-queries']) queries = queries.slice(0, Number(args['limit-queries']));
+const queryLimit = args.queries ?? args['limit-queries'];
+if (queryLimit) queries = queries.slice(0, Number(queryLimit));
 const dataset = basename(resolve(folder));
 
 const url = args.url ?? process.env.RAG_URL;
 // The private stack stops itself on SIGINT and SIGTERM.
 const stack = url ? undefined : await privateStack();
+const exactSearch =
+  args['no-exact'] || !process.env.MODEL_DIR
+    ? undefined
+    : await loadExactSearch({
+        modelDir: process.env.MODEL_DIR,
+        manifestPath: process.env.MODEL_MANIFEST,
+        overlapTokens: Number(process.env.CHUNK_OVERLAP_TOKENS ?? 32),
+        log,
+      });
+if (!exactSearch) log('exact search left out (--no-exact, or no MODEL_DIR)');
 const call = client(url ?? stack.url, args.key ?? process.env.RAG_API_KEY ?? stack?.key);
 let exitCode = 0;
 try {
@@ -159,34 +179,36 @@ try {
   if (created.status !== 201)
     throw new Error(`creating ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
 
-  log(`ingesting ${corpus.length} documents of ${dataset} into ${collection}`);
+  // Documents as a user sends them: the title in its own field, the text as it is. A document without text
+  // cannot be sent (the API requires text) and is left out, and counted.
+  const documents = corpus
+    .filter((doc) => typeof doc.text === 'string' && doc.text.trim() !== '')
+    .map((doc) => ({
+      id: String(doc._id),
+      text: doc.text,
+      ...(typeof doc.title === 'string' && doc.title.trim() !== ''
+        ? { title: doc.title.slice(0, 1000) }
+        : {}),
+    }));
+  if (documents.length < corpus.length)
+    log(`skipped ${corpus.length - documents.length} documents without text`);
+  log(`ingesting ${documents.length} documents of ${dataset} into ${collection}`);
   const ingestStarted = performance.now();
-  let skipped = 0;
-  const documentIds = (
-    await pool(corpus, 4, async (doc) => {
-      const text = [doc.text, doc.title].find((t) => typeof t === 'string' && t.trim() !== '');
-      if (!text) {
-        skipped++;
-        return undefined;
-      }
-      const answer = await call('POST', `/v1/collections/${collection}/documents`, {
-        external_id: String(doc._id),
-        ...(doc.title ? { title: String(doc.title).slice(0, 1000) } : {}),
-        // BEIR's convention: a document's text is its title followed by its text.
-        text:
-          !args['text-only'] && doc.title && doc.text
-            ? `${doc.title}\n${doc.text}`
-            : doc.text && doc.text.trim() !== ''
-              ? doc.text
-              : text,
-      });
-      if (answer.status !== 202 && answer.status !== 200) {
-        throw new Error(`document ${doc._id}: ${answer.status} ${JSON.stringify(answer.body)}`);
-      }
-      return answer.body.id;
-    })
-  ).filter(Boolean);
-  if (skipped > 0) log(`skipped ${skipped} documents without text`);
+  const ingested = pool(documents, 4, async (doc) => {
+    const answer = await call('POST', `/v1/collections/${collection}/documents`, {
+      external_id: doc.id,
+      ...(doc.title ? { title: doc.title } : {}),
+      text: doc.text,
+    });
+    if (answer.status !== 202 && answer.status !== 200) {
+      throw new Error(`document ${doc.id}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    }
+    return answer.body.id;
+  });
+  // The exact index is built meanwhile (the product's latencies are measured later, with it idle).
+  const exact = exactSearch ? exactSearch.index(documents) : undefined;
+  exact?.catch(() => {});
+  const documentIds = await ingested;
 
   // The queue runs roughly in order, so polling walks the pending documents from the front and stops at the
   // first one still in progress: a few requests per round instead of one per document.
@@ -208,6 +230,7 @@ try {
   }
   const ingestSeconds = (performance.now() - ingestStarted) / 1000;
   log(`ingested in ${ingestSeconds.toFixed(1)} s (${failed} failed)`);
+  const exactIndex = await exact;
 
   // Which modes the model supports: sparse and ColBERT only where it has the heads.
   const probe = await call('POST', '/v1/search', { collection, query: 'probe', top_k: 1, mode: 'sparse' });
@@ -264,6 +287,46 @@ try {
     });
   }
 
+  if (exactIndex) {
+    log(`exact search: ${queries.length} queries`);
+    const lists = await exactIndex.search(queries.map((query) => String(query.text).slice(0, 4000)));
+    const relevantOf = (index) => qrels.get(String(queries[index]._id));
+    const exactRow = (name, rank) => {
+      const scores = lists.map((signals, index) => {
+        const ranked = documentRanking(rank(signals));
+        const relevant = relevantOf(index);
+        return {
+          ndcg: ndcgAt(ranked, relevant, 10),
+          recall: recallAt(ranked, relevant, 100),
+          mrr: mrrAt(ranked, relevant, 10),
+        };
+      });
+      const mean = (key) => scores.reduce((sum, s) => sum + s[key], 0) / scores.length;
+      results.push({
+        mode: name,
+        exact: true,
+        ndcg_at_10: mean('ndcg'),
+        recall_at_100: mean('recall'),
+        mrr_at_10: mean('mrr'),
+        queries: scores.length,
+      });
+    };
+    const both = (signals) => ({ dense: signals.dense, bm25: signals.bm25 });
+    exactRow('exact dense', (signals) => signals.dense);
+    exactRow('exact bm25', (signals) => signals.bm25);
+    exactRow('exact hybrid', (signals) => fusions.minmax(both(signals), { dense: 0.5, bm25: 0.5 }));
+    exactRow('exact hybrid-rrf', (signals) => fusions.rrf(both(signals), { dense: 0.5, bm25: 0.5 }));
+    if (args['fusion-study']) {
+      for (const dense of [0.3, 0.4, 0.6, 0.7]) {
+        const weights = { dense, bm25: Number((1 - dense).toFixed(2)) };
+        exactRow(`exact minmax d${dense}`, (signals) => fusions.minmax(both(signals), weights));
+      }
+      for (const name of ['zscore', 'dbsf']) {
+        exactRow(`exact ${name}`, (signals) => fusions[name](both(signals), { dense: 0.5, bm25: 0.5 }));
+      }
+    }
+  }
+
   const report = {
     dataset,
     documents: documentIds.length,
@@ -274,24 +337,37 @@ try {
   };
   const pad = (value, width) => String(value).padEnd(width);
   const lines = [
-    `${pad('mode', 16)}${pad('nDCG@10', 10)}${pad('R@100', 10)}${pad('MRR@10', 10)}${pad('p50 ms', 10)}p95 ms`,
+    `${pad('mode', 22)}${pad('nDCG@10', 10)}${pad('R@100', 10)}${pad('MRR@10', 10)}${pad('p50 ms', 10)}p95 ms`,
     ...results.map(
       (r) =>
-        `${pad(r.mode, 16)}${pad(r.ndcg_at_10.toFixed(4), 10)}${pad(r.recall_at_100.toFixed(4), 10)}${pad(
+        `${pad(r.mode, 22)}${pad(r.ndcg_at_10.toFixed(4), 10)}${pad(r.recall_at_100.toFixed(4), 10)}${pad(
           r.mrr_at_10.toFixed(4),
           10,
-        )}${pad(r.latency_p50_ms.toFixed(1), 10)}${r.latency_p95_ms.toFixed(1)}`,
+        )}${r.exact ? pad('-', 10) : pad(r.latency_p50_ms.toFixed(1), 10)}${r.exact ? '-' : r.latency_p95_ms.toFixed(1)}`,
     ),
   ];
+  const ndcgOf = (mode) => results.find((r) => r.mode === mode)?.ndcg_at_10;
+  const singles = results.filter((r) => !r.exact && ['dense', 'bm25', 'sparse'].includes(r.mode));
+  const summary = {
+    hybrid_ndcg10: ndcgOf('hybrid'),
+    best_single_ndcg10: singles.length > 0 ? Math.max(...singles.map((r) => r.ndcg_at_10)) : undefined,
+    exact_fused_ndcg10: ndcgOf('exact hybrid'),
+  };
   console.log(`${dataset}: ${documentIds.length} documents, ${queries.length} queries`);
   console.log(lines.join('\n'));
   console.log(JSON.stringify(report));
+  console.log(
+    Object.entries(summary)
+      .map(([key, value]) => `${key}=${value === undefined ? 'none' : value.toFixed(4)}`)
+      .join(' '),
+  );
   if (args.out) await writeFile(args.out, `${JSON.stringify(report, null, 2)}\n`);
   if (!args.keep) await call('DELETE', `/v1/collections/${collection}`);
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   exitCode = 1;
 } finally {
+  await exactSearch?.close();
   await stack?.stop();
 }
 process.exit(exitCode);

@@ -8,19 +8,22 @@ import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { createCollectionLock } from './collection-lock.js';
 import { loadConfig } from './config.js';
 import { checkCollection, formatReport } from './doctor.js';
+import { reindexCollection } from './reindex.js';
 import { checkStatistics, formatStatisticsWarnings } from './statistics-check.js';
 
 /**
- * `pnpm doctor [--repair] [--tenant T] [--collection NAME]`: compares PostgreSQL with Milvus per collection
- * (same environment as the worker), after warning of stale PostgreSQL planner statistics. Exit code 0 when everything matches (or was repaired), 1 when problems
+ * `pnpm doctor [--repair] [--reindex] [--tenant T] [--collection NAME]`: compares PostgreSQL with Milvus per
+ * collection (same environment as the worker); `--reindex` first indexes every document again from the chunk
+ * text PostgreSQL keeps (context lines, vectors, BM25 terms of this build: reindex.ts), after warning of stale PostgreSQL planner statistics. Exit code 0 when everything matches (or was repaired), 1 when problems
  * remain, 2 on a usage error.
  */
-const usage = 'usage: doctor [--repair] [--tenant TENANT] [--collection NAME] [--env-from FILE]';
+const usage = 'usage: doctor [--repair] [--reindex] [--tenant TENANT] [--collection NAME] [--env-from FILE]';
 let args: ReturnType<typeof parse>;
 function parse() {
   return parseArgs({
     options: {
       repair: { type: 'boolean', default: false },
+      reindex: { type: 'boolean', default: false },
       tenant: { type: 'string' },
       collection: { type: 'string' },
       'env-from': { type: 'string' },
@@ -74,24 +77,25 @@ try {
       (args.values.collection === undefined || c.name === args.values.collection),
   );
   const checks = [];
+  const deps = {
+    pool,
+    store,
+    embeddings,
+    lock: createCollectionLock({
+      redis,
+      prefix: config.redis.keyPrefix,
+      ttlMs: config.worker.collectionLockTtlMs,
+    }),
+    embedBatchSize: config.worker.embedBatchSize,
+  };
   for (const collection of collections) {
-    checks.push(
-      await checkCollection(
-        {
-          pool,
-          store,
-          embeddings,
-          lock: createCollectionLock({
-            redis,
-            prefix: config.redis.keyPrefix,
-            ttlMs: config.worker.collectionLockTtlMs,
-          }),
-          embedBatchSize: config.worker.embedBatchSize,
-        },
-        collection,
-        { repair: args.values.repair },
-      ),
-    );
+    if (args.values.reindex) {
+      const done = await reindexCollection(deps, collection);
+      console.log(
+        `reindexed ${collection.tenantId}/${collection.name}: ${done.documents} documents, ${done.chunks} chunks`,
+      );
+    }
+    checks.push(await checkCollection(deps, collection, { repair: args.values.repair }));
   }
   await store.close();
   console.log(formatReport(checks));

@@ -7,6 +7,7 @@ import type { ExtractedDocument } from '@rag/documents/extracted-document';
 import type { ExtractionLimits } from '@rag/documents/extraction-limits';
 import type { DocumentContent } from '@rag/ingest-contract/ingest-job';
 import type { ObjectStorage } from '@rag/storage/object-storage';
+import { modelChunkBudget, modelTokenizer } from './chunk-budget.js';
 
 /** A document's content, read once: its hash decides whether anything changed, `extract` parses it. */
 export interface LoadedContent {
@@ -16,7 +17,8 @@ export interface LoadedContent {
 
 export interface DocumentPipeline {
   load(content: DocumentContent): Promise<LoadedContent>;
-  chunk(document: ExtractedDocument): Promise<DocumentChunk[]>;
+  /** Chunks with their context lines: `title` is the one the document shows. */
+  chunk(document: ExtractedDocument, title: string | null): Promise<DocumentChunk[]>;
 }
 
 export interface DocumentPipelineOptions {
@@ -35,13 +37,7 @@ export function createDocumentPipeline(options: DocumentPipelineOptions): Docume
 
   /** Tokens a chunk may have: the model's maximum minus its special tokens and the passage prefix. */
   async function chunkTokenBudget(): Promise<number> {
-    const model = await options.embeddings.modelInfo();
-    const framing = await options.embeddings.tokenize({
-      inputs: [model.prefixes?.passage ?? ''],
-      addSpecialTokens: true,
-    });
-    const overhead = framing.data[0]?.ids.length ?? 0;
-    const tokens = model.maxLength - overhead;
+    const tokens = await modelChunkBudget(options.embeddings);
     if (tokens <= options.overlapTokens) {
       throw new AppError(
         'internal',
@@ -51,14 +47,7 @@ export function createDocumentPipeline(options: DocumentPipelineOptions): Docume
     return tokens;
   }
 
-  async function tokenize(texts: string[]) {
-    const answer = await options.embeddings.tokenize({
-      inputs: texts,
-      addSpecialTokens: false,
-      offsets: true,
-    });
-    return answer.data.map((item) => ({ ids: item.ids, offsets: item.offsets ?? [] }));
-  }
+  const tokenize = modelTokenizer(options.embeddings);
 
   return {
     async load(content) {
@@ -79,13 +68,13 @@ export function createDocumentPipeline(options: DocumentPipelineOptions): Docume
       };
     },
 
-    async chunk(document) {
+    async chunk(document, title) {
       budget ??= chunkTokenBudget().catch((error: unknown) => {
         budget = undefined;
         throw error;
       });
       const maxTokens = await budget;
-      return chunkDocument(document, tokenize, { maxTokens, overlapTokens: options.overlapTokens });
+      return chunkDocument(document, tokenize, { maxTokens, overlapTokens: options.overlapTokens, title });
     },
   };
 }

@@ -34,6 +34,7 @@ import type {
   IngestJob,
   UpdateFieldsJob,
 } from '@rag/ingest-contract/ingest-job';
+import { type ChunkTerms, documentChunkTerms } from '@rag/lexical/chunk-terms';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ChunkVectorRow, ChunkVectorStore, VectorScope } from '@rag/vector-store/chunk-vector-store';
@@ -42,6 +43,7 @@ import type { CollectionLock } from './collection-lock.js';
 import type { CollectionWriter } from './collection-writer.js';
 import type { CompletionEvents } from './completion-events.js';
 import type { DocumentPipeline } from './document-pipeline.js';
+import { reindexDocument } from './reindex.js';
 import { buildVectorRows } from './vector-row.js';
 
 export interface ProcessorDeps {
@@ -126,7 +128,7 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     );
     if (upserted.outcome === 'fields-updated' && upserted.document.status === 'ready') {
       // The same content with another title, metadata or ACL: its vectors take the new fields.
-      await applyFields(upserted.document);
+      await applyFields(upserted.document, { titleChanged: upserted.changed.includes('title') });
       return 'unchanged';
     }
     if (upserted.outcome === 'unchanged' || upserted.outcome === 'fields-updated') {
@@ -157,17 +159,17 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     });
 
     const extracted = await loaded.extract();
-    await recordExtraction(deps.pool, document.id, document.version, {
-      ...extracted,
-      sourceTitle: sourceTitleOf(contentOf(job), document, extracted.title),
-    });
-    const chunks = await deps.pipeline.chunk(extracted);
+    const sourceTitle = sourceTitleOf(contentOf(job), document, extracted.title);
+    await recordExtraction(deps.pool, document.id, document.version, { ...extracted, sourceTitle });
+    // The title the document shows goes with every chunk into the embedding and the lexical index.
+    const chunks = await deps.pipeline.chunk(extracted, document.title ?? sourceTitle);
     if (chunks.length === 0) {
       throw new AppError('validation_failed', 'The document has no indexable text (no letters or digits)');
     }
     const store = await deps.vectorStore();
     const scope: VectorScope = { tenantId: document.tenantId, collectionId: document.collectionId };
-    const rows = await buildRows(store, document, chunks);
+    const terms = documentChunkTerms(chunks);
+    const rows = await buildRows(store, document, chunks, terms);
 
     // Write vectors, then swap the version in PostgreSQL: grouped with other jobs' writes to the same
     // collection, with the collection's single writer lock held.
@@ -178,7 +180,7 @@ export function createIngestProcessor(deps: ProcessorDeps) {
         const swapped = await swapDocumentVersion(
           deps.pool,
           document,
-          chunks.map((c) => toChunkRecord(document, c)),
+          chunks.map((c, index) => toChunkRecord(document, c, terms[index]?.counted ?? [])),
         );
         // Fields changed while this version was embedded: the rows just written carry the old ones. Still
         // under the collection's writer lock, so no later field update can be overtaken by this one.
@@ -217,13 +219,15 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     store: ChunkVectorStore,
     document: DocumentRecord,
     chunks: DocumentChunk[],
+    terms: ChunkTerms[],
   ): Promise<ChunkVectorRow[]> {
-    // BM25 length normalisation uses the collection's average chunk length, this document included.
+    // BM25 length normalisation uses the collection's average chunk length, this document included, in the
+    // terms the statistics count.
     const averageLength = averageChunkLength(
       await readCollectionIndexStats(deps.pool, document.collectionId),
       {
         chunks: chunks.length,
-        tokens: chunks.reduce((sum, chunk) => sum + chunk.tokenIds.length, 0),
+        tokens: terms.reduce((sum, chunk) => sum + chunk.counted.length, 0),
       },
     );
     const sources = chunks.map((chunk) => ({
@@ -232,7 +236,7 @@ export function createIngestProcessor(deps: ProcessorDeps) {
       collectionId: document.collectionId,
       documentId: document.id,
       text: chunk.text,
-      tokenIds: chunk.tokenIds,
+      context: chunk.context,
       metadata: document.metadata,
       acl: document.acl,
     }));
@@ -245,7 +249,7 @@ export function createIngestProcessor(deps: ProcessorDeps) {
    * ACL hides the document at once and the rows only catch up; a widened one shows it once this has run.
    * The answer cache is moved on afterwards, as answers cached in between were read from the old rows.
    */
-  async function applyFields(document: DocumentRecord): Promise<void> {
+  async function applyFields(document: DocumentRecord, change: { titleChanged: boolean }): Promise<void> {
     const store = await deps.vectorStore();
     const scope: VectorScope = { tenantId: document.tenantId, collectionId: document.collectionId };
     await deps.collectionLock.withLock(document.collectionId, async () => {
@@ -254,6 +258,8 @@ export function createIngestProcessor(deps: ProcessorDeps) {
       if (!current || current.status === 'deleting') return;
       await store.updateDocumentFields(scope, current.id, { acl: current.acl, metadata: current.metadata });
       await store.flush();
+      // Chunks are embedded and indexed with the title: a new title means indexing them again.
+      if (change.titleChanged) await reindexDocument({ ...deps, store }, current);
     });
     await bumpIndexVersion(deps.pool, document.collectionId);
   }
@@ -261,7 +267,7 @@ export function createIngestProcessor(deps: ProcessorDeps) {
   async function updateFields(job: UpdateFieldsJob): Promise<JobOutcome> {
     const document = await findDocument(deps.pool, job.tenantId, job.documentId);
     if (!document || document.status === 'deleting') return 'skipped';
-    await applyFields(document);
+    await applyFields(document, { titleChanged: job.titleChanged === true });
     return 'updated';
   }
 
@@ -398,8 +404,8 @@ function sameVectorFields(
   return changedFields(document, fields).length === 0;
 }
 
-/** The "replace chunks" rows: text, offsets, page and heading path, and the token ids BM25 counts. */
-function toChunkRecord(document: DocumentRecord, chunk: DocumentChunk): ChunkRecord {
+/** The "replace chunks" rows: text, offsets, page and heading path, and the term ids BM25's statistics count. */
+function toChunkRecord(document: DocumentRecord, chunk: DocumentChunk, countedTerms: number[]): ChunkRecord {
   return {
     id: chunkId(document.id, document.version, chunk.ordinal),
     ordinal: chunk.ordinal,
@@ -408,7 +414,7 @@ function toChunkRecord(document: DocumentRecord, chunk: DocumentChunk): ChunkRec
     endOffset: chunk.end,
     page: chunk.page,
     headingPath: chunk.headingPath,
-    tokenIds: chunk.tokenIds,
+    tokenIds: countedTerms,
   };
 }
 

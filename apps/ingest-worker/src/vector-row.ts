@@ -1,18 +1,32 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
-import type { StoredChunk } from '@rag/db/chunk-repository';
+import { contextualText } from '@rag/documents/chunk-context';
 import { bm25DocumentVector } from '@rag/lexical/bm25';
+import { indexedTerms } from '@rag/lexical/chunk-terms';
 import type { ChunkVectorRow, ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 
+/** A chunk to build a vector row for: its own text and the context line it is embedded and indexed with. */
+export interface VectorSource {
+  chunkId: string;
+  tenantId: string;
+  collectionId: string;
+  documentId: string;
+  text: string;
+  context: string;
+  metadata: Record<string, unknown>;
+  acl: string[] | null;
+}
+
 /**
- * Embeds chunks (new ones from ingestion, stored ones for the doctor's repair) in batches into vector rows: dense, sparse when the model has that head, and the BM25
- * vector normalised by `averageLength` (the collection's average chunk length in tokens). Ingestion and
- * the doctor's repair both build rows here, so a repaired row is the row ingestion would have written.
+ * Embeds chunks (new ones from ingestion, stored ones for the doctor's repair) in batches into vector rows: dense,
+ * sparse when the model has that head, and the BM25 vector of the analyzer's terms normalised by `averageLength`
+ * (the collection's average chunk length in terms), all of the context line followed by the chunk's text.
+ * Ingestion and the doctor's repair both build rows here, so a repaired row is the row ingestion would have written.
  */
 export async function buildVectorRows(
   deps: { embeddings: EmbeddingClient; embedBatchSize: number },
   store: ChunkVectorStore,
-  sources: StoredChunk[],
+  sources: VectorSource[],
   averageLength: number,
 ): Promise<ChunkVectorRow[]> {
   const outputs = store.space.hasSparse ? (['dense', 'sparse'] as const) : (['dense'] as const);
@@ -20,7 +34,7 @@ export async function buildVectorRows(
   for (let i = 0; i < sources.length; i += deps.embedBatchSize) {
     const batch = sources.slice(i, i + deps.embedBatchSize);
     const answer = await deps.embeddings.embed({
-      texts: batch.map((source) => source.text),
+      texts: batch.map((source) => contextualText(source.context, source.text)),
       kind: 'passage',
       outputs: [...outputs],
     });
@@ -35,9 +49,11 @@ export async function buildVectorRows(
         documentId: source.documentId,
         dense: embedding.dense,
         ...(embedding.sparse ? { sparse: embedding.sparse } : {}),
-        ...(source.tokenIds ? { bm25: bm25DocumentVector(source.tokenIds, averageLength) } : {}),
+        bm25: bm25DocumentVector(indexedTerms(source.context, source.text), averageLength),
         // Only stored where Milvus computes BM25 itself (MILVUS_BM25=milvus-function).
-        ...(store.bm25Source === 'milvus-function' ? { text: source.text } : {}),
+        ...(store.bm25Source === 'milvus-function'
+          ? { text: contextualText(source.context, source.text) }
+          : {}),
         metadata: source.metadata,
         acl: source.acl,
       });

@@ -8,7 +8,10 @@ export interface ChunkRecord {
   text: string;
   startOffset: number;
   endOffset: number;
-  /** Model token ids without special tokens; triggers turn them into the collection's BM25 statistics. */
+  /**
+   * The lexical term ids this chunk adds to its collection's BM25 statistics (`@rag/lexical/analyzer`; its
+   * context line's only where no earlier chunk of the document had them); triggers keep the statistics.
+   */
   tokenIds?: number[];
   /** Where the chunk sits in the source: its page (PDF, slides) and the headings above it. */
   page?: number | null;
@@ -148,7 +151,10 @@ export interface StoredChunk {
   collectionId: string;
   documentId: string;
   text: string;
-  /** The model's token ids (BM25's input); null for chunks stored before they were kept. */
+  /** The title its document shows and its heading path: what its context line is made of. */
+  title: string | null;
+  headingPath: string[];
+  /** The term ids it counts in BM25's statistics; null for chunks stored before they were kept. */
   tokenIds: number[] | null;
   metadata: Record<string, unknown>;
   acl: string[] | null;
@@ -165,11 +171,14 @@ export async function findStoredChunks(
     tenant_id: string;
     document_id: string;
     text: string;
+    title: string | null;
+    heading_path: string[];
     token_ids: number[] | null;
     metadata: Record<string, unknown>;
     acl: string[] | null;
   }>(
-    `SELECT c.id, d.tenant_id, c.document_id, c.text, c.token_ids, d.metadata, d.acl
+    `SELECT c.id, d.tenant_id, c.document_id, c.text, COALESCE(d.title, d.source_title) AS title, c.heading_path,
+            c.token_ids, d.metadata, d.acl
        FROM chunks c JOIN documents d ON d.id = c.document_id
       WHERE c.collection_id = $1 AND c.id = ANY($2::uuid[])
       ORDER BY c.document_id, c.ordinal`,
@@ -181,6 +190,8 @@ export async function findStoredChunks(
     collectionId,
     documentId: r.document_id,
     text: r.text,
+    title: r.title,
+    headingPath: r.heading_path,
     tokenIds: r.token_ids,
     metadata: r.metadata,
     acl: r.acl,

@@ -153,6 +153,11 @@ export const updateFieldsJobV2Schema = z.strictObject({
   documentId: uuidSchema,
   /** When the fields changed (the document's updated_at): one job per change, equal ones merge. */
   changedAt: z.iso.datetime({ offset: true }),
+  /**
+   * The title changed too: it goes with every chunk into the embedding and the lexical index, so the chunks
+   * are indexed again (from their stored text, under the title the document shows when the job runs).
+   */
+  titleChanged: z.boolean().optional(),
   trace: traceSchema,
 });
 

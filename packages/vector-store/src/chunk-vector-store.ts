@@ -20,8 +20,8 @@ export interface ChunkVectorRow {
   dense: number[];
   sparse?: SparseVector;
   /**
-   * BM25 document vector over the model's token ids (@rag/lexical). A row without one (written before
-   * BM25 existed, or with no tokens) gets a placeholder that no BM25 query can match.
+   * BM25 document vector over the lexical analyzer's term ids (@rag/lexical). A row without one (written
+   * before BM25 existed, or with no terms) gets a placeholder that no BM25 query can match.
    */
   bm25?: SparseVector;
   /** The chunk's text: only stored where Milvus computes BM25 itself (MILVUS_BM25=milvus-function). */
@@ -83,7 +83,10 @@ export interface VectorHit {
   score: number;
 }
 
-/** Who computes BM25: we do, over token ids, or Milvus's BM25 function over the text. */
+/**
+ * Who computes BM25: we do (`token-ids`, a name kept from when the terms were the model's token ids; they are
+ * the lexical analyzer's term ids), or Milvus's BM25 function over the text.
+ */
 export type Bm25Source = 'token-ids' | 'milvus-function';
 
 export interface ChunkVectorStore {
@@ -92,6 +95,8 @@ export interface ChunkVectorStore {
   /** Creates the collection and its indexes if missing, and loads it. Idempotent. */
   ensureReady(): Promise<void>;
   insert(rows: ChunkVectorRow[]): Promise<void>;
+  /** Writes rows in place of the rows with the same chunk ids (a re-index keeps its chunks' ids). */
+  replace(rows: ChunkVectorRow[]): Promise<void>;
   deleteByDocument(scope: VectorScope, documentId: string): Promise<void>;
   /** Deletes the given chunks (e.g. an old version's, after the new one became visible). */
   deleteByIds(scope: VectorScope, chunkIds: string[]): Promise<void>;

@@ -47,7 +47,7 @@ export interface MilvusStoreOptions {
   /** Per-request deadline for SDK calls. */
   timeoutMs?: number;
   /**
-   * `token-ids` (default): rows carry our BM25 vectors. `milvus-function`: rows carry the chunk text and
+   * `token-ids` (default): rows carry our BM25 vectors (the lexical analyzer's term ids). `milvus-function`: rows carry the chunk text and
    * Milvus's BM25 function (its `standard` analyzer, which does not split Japanese or Chinese) computes them;
    * it lives in a collection of its own (suffix `_fbm25`).
    */
@@ -102,7 +102,7 @@ const scalarIndex = { index_type: 'INVERTED' } as const;
 const scalarIndexedFields = ['collection_id', 'document_id'] as const;
 /**
  * Milvus rejects a sparse vector without a non-zero weight. Rows without BM25 terms get this dimension,
- * beyond every tokenizer's vocabulary, which no query vector ever contains.
+ * beyond every term id (31 bits), which no query vector ever contains.
  */
 export const noTermsDimension = 2 ** 32 - 2;
 const noTermsVector: SparseVector = { indices: [noTermsDimension], values: [1] };
@@ -285,6 +285,27 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
           'dependency_unavailable',
           `Milvus insert stored ${result.insert_cnt} of ${batch.length} rows`,
           { context: { ...context, errIndex: result.err_index }, retryable: true },
+        );
+      }
+    }
+  }
+
+  async function replace(rows: ChunkVectorRow[]): Promise<void> {
+    const data = rows.map((row, index) => toMilvusRow(row, index, space, milvusBm25));
+    for (let start = 0; start < data.length; start += insertBatchSize) {
+      const batch = data.slice(start, start + insertBatchSize);
+      // A full upsert: each row takes the place of the one with its id, or is added.
+      const result = await call('upsert', () =>
+        client.upsert({ collection_name: collectionName, data: batch }),
+      );
+      if (Number(result.upsert_cnt) !== batch.length) {
+        throw new AppError(
+          'dependency_unavailable',
+          `Milvus upsert wrote ${result.upsert_cnt} of ${batch.length} rows`,
+          {
+            context,
+            retryable: true,
+          },
         );
       }
     }
@@ -545,6 +566,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
     collectionName,
     ensureReady,
     insert,
+    replace,
     deleteByDocument,
     deleteByIds,
     updateDocumentFields,

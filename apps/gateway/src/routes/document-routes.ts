@@ -214,6 +214,8 @@ export function documentRoutes(deps: DocumentRouteDeps): Router {
         collection: collection.name,
         documentId: document.id,
         changedAt: document.updatedAt.toISOString(),
+        // The title is embedded and indexed with every chunk: a new one means indexing the chunks again.
+        ...(previous.title !== document.title ? { titleChanged: true } : {}),
       });
     } catch (error) {
       await updateDocumentFields(deps.pool, document.tenantId, document.id, previous).catch(() => {});
