@@ -186,10 +186,15 @@ try {
     SEARCH_SERVICE_URL: `http://127.0.0.1:${ports.search}`,
     SERVICE_TOKEN: serviceToken,
   };
-  // What the services were given, for tools run against this stack: `pnpm doctor --env-from .data/local-stack.env`.
+  // What the services were given, for tools run against this stack: `pnpm doctor --env-from .data/local-stack.env`;
+  // the model too, which `pnpm backup` records.
   await writeFile(
     join(dataDir, 'local-stack.env'),
-    Object.entries(common)
+    Object.entries({
+      ...common,
+      MODEL_DIR: modelDir,
+      ...(modelManifest ? { MODEL_MANIFEST: modelManifest } : {}),
+    })
       .map(([name, value]) => `${name}=${value}\n`)
       .join(''),
     { mode: 0o600 },

@@ -1,9 +1,11 @@
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import { findStoredChunks, listCollectionChunkIds } from '@rag/db/chunk-repository';
 import type { Collection } from '@rag/db/collection-repository';
+import { bumpIndexVersion } from '@rag/db/index-version';
 import type { Pool } from '@rag/db/pool';
 import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
+import { storedChunkContexts } from './chunk-budget.js';
 import type { CollectionLock } from './collection-lock.js';
 import { buildVectorRows } from './vector-row.js';
 
@@ -75,9 +77,14 @@ export async function checkCollection(
     const averageLength = averageChunkLength(await readCollectionIndexStats(deps.pool, collection.id));
     for (let i = 0; i < rebuild.length; i += repairBatchSize) {
       const chunks = await findStoredChunks(deps.pool, collection.id, rebuild.slice(i, i + repairBatchSize));
-      await deps.store.insert(await buildVectorRows(deps, deps.store, chunks, averageLength));
+      const contexts = await storedChunkContexts(deps.embeddings, chunks);
+      const sources = chunks.map((chunk, index) => ({ ...chunk, context: contexts[index] ?? '' }));
+      await deps.store.insert(await buildVectorRows(deps, deps.store, sources, averageLength));
     }
     await deps.store.flush();
+    // Answers cached while vectors were missing (a restore or a Milvus restart) would keep serving the
+    // holes until they expire: PostgreSQL saw no write, so the index version must move here.
+    await bumpIndexVersion(deps.pool, collection.id);
     check.repaired = true;
     return check;
   });
