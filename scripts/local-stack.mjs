@@ -49,7 +49,8 @@ const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 if (!(await reachable(databaseUrl, 5432))) {
   fail(`PostgreSQL is not reachable at ${databaseUrl}. Start it, or point DATABASE_URL at one.`);
 }
-if (!(await reachable(redisUrl, 6379))) {
+// A Redis Cluster (REDIS_CLUSTER=true) may list several seeds; the first one must answer.
+if (!(await reachable(redisUrl.split(',')[0], 6379))) {
   fail(`Redis is not reachable at ${redisUrl}. Start it, or point REDIS_URL at one.`);
 }
 
@@ -174,8 +175,9 @@ try {
         .slice(0, 40)}`,
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
+    REDIS_CLUSTER: env.REDIS_CLUSTER ?? 'false',
     // Queues and caches of this .data folder only: another checkout's leftover jobs name documents this one
-    // has never seen.
+    // has never seen. (On a cluster the queues' keys become `{rag_<id>}:...`: still this folder's alone.)
     REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX ?? `rag_${stackId}`,
     // Every piece of state under this checkout's .data/, as absolute paths: each service runs in its own
     // folder, and uploads stored by the gateway must be where the worker and the doctor look.
