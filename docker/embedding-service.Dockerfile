@@ -38,11 +38,13 @@ COPY tsconfig.base.json ./
 # turbo's cache is shared by the four builds: the workspace packages compile once.
 RUN --mount=type=cache,id=rag-turbo-cache,target=/repo/.turbo/cache \
     turbo run build --filter "@rag/${APP}" --output-logs=errors-only
+# The gateway serves the web console (apps/console, built as its dependency) from console/ (CONSOLE_DIR).
 # pnpm 10 deploys without --legacy only with inject-workspace-packages=true, which would change the
 # lockfile; the legacy deploy copies each workspace package (package.json "exports" -> dist/) as it is.
 # Then drop the native binaries of other platforms (onnxruntime-node, tokenizers: about 250 MB).
 RUN --mount=type=cache,id=rag-pnpm-store,target=/pnpm/store \
     pnpm deploy --legacy --prod --filter "@rag/${APP}" --store-dir /pnpm/store "/prod/${APP}" \
+ && if [ -f apps/console/dist/index.html ]; then cp -r apps/console/dist "/prod/${APP}/console"; fi \
  && arch=$(node -p process.arch) \
  && for bin in "/prod/${APP}"/node_modules/.pnpm/onnxruntime-node@*/node_modules/onnxruntime-node/bin/napi-v*; do \
       [ -d "$bin" ] || continue; \

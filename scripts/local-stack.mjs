@@ -224,7 +224,11 @@ try {
   console.log('==> starting search-service and ingest-worker');
   children.push(...(await Promise.all([service('search-service'), service('ingest-worker')])));
   console.log('==> starting gateway');
-  const gatewayEntry = await service('gateway', { ADMIN_API_KEY: adminKey });
+  // The web console, built with the rest (apps/console/dist), served by the gateway at /console/.
+  const gatewayEntry = await service('gateway', {
+    ADMIN_API_KEY: adminKey,
+    CONSOLE_DIR: join(repoRoot, 'apps', 'console', 'dist'),
+  });
   children.push(gatewayEntry);
   const gateway = gatewayEntry.current;
 
@@ -274,6 +278,8 @@ try {
 
   Admin API key: ${adminKey}
   (set ADMIN_API_KEY to choose your own; this one is kept in .data/admin-api-key)
+
+  Web console: ${gateway.url}/console/  (sign in with the admin API key)
 
 Search the sample corpus (the first result is the document "vacuum-maintenance"):
 

@@ -9,6 +9,7 @@ import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
 import cors from 'cors';
 import helmet from 'helmet';
+import { consolePath, consoleStatic } from './console-static.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { mcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createRouteDispatch } from './mcp/route-dispatcher.js';
@@ -19,6 +20,7 @@ import type { RateLimits } from './rate-limits.js';
 import { publicRoutes } from './route-table.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
+import { credentialRoutes } from './routes/credential-routes.js';
 import { documentRoutes } from './routes/document-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
@@ -39,6 +41,8 @@ export interface GatewayDeps {
   corsOrigins: string[];
   /** Where tenants' webhooks may point, and the cipher their signing secrets are stored under. */
   webhooks: { targets: WebhookTargetPolicy; cipher: WebhookSecretCipher };
+  /** The built web console, served at /console; none when left out. */
+  consoleDir?: string | undefined;
 }
 
 export function createGatewayApp(deps: GatewayDeps): ServiceApp {
@@ -57,6 +61,10 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       app.get('/openapi.json', (_req, res) => {
         res.json(openApi);
       });
+      if (deps.consoleDir !== undefined) {
+        app.use(consoleStatic(deps.consoleDir));
+        app.get('/', (_req, res) => res.redirect(302, `${consolePath}/`));
+      }
       app.use(helmet());
       app.use(
         cors({
@@ -81,6 +89,7 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
         deps.rateLimits.byCredential,
       );
       app.use(adminRoutes({ pool: deps.pool, apiKeyPepper: deps.apiKeyPepper }));
+      app.use(credentialRoutes());
       app.use(collectionRoutes({ pool: deps.pool, queue: deps.queue }));
       app.use(
         documentRoutes({
@@ -103,6 +112,7 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
         methodNotAllowed([
           ...publicRoutes,
           { method: 'get', path: '/openapi.json' },
+          ...(deps.consoleDir !== undefined ? [{ method: 'get' as const, path: '/' }] : []),
           // Stateless Streamable HTTP: no server-sent event stream to GET, no session to DELETE.
           { method: 'post', path: '/mcp' },
         ]),

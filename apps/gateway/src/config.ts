@@ -98,6 +98,8 @@ const schema = z.object({
   storage: storageSchema,
   /** Where tenants' webhooks may point and how their signing secrets are stored. */
   webhooks: webhookSettingsSchema,
+  /** The built web console (apps/console/dist) to serve at /console; not served when unset. */
+  consoleDir: z.string().min(1).optional(),
 });
 
 export type GatewayConfig = z.infer<typeof schema>;
@@ -153,6 +155,7 @@ export function loadConfig(env: Env): GatewayConfig {
         allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
         secretKeys: readSecret(env, 'WEBHOOK_SECRET_KEY'),
       }),
+      consoleDir: env.CONSOLE_DIR,
     },
     {
       ...sharedEnvNames,
@@ -168,6 +171,7 @@ export function loadConfig(env: Env): GatewayConfig {
       'rateLimits.perCredentialPerMinute': 'RATE_LIMIT_PER_CREDENTIAL',
       'rateLimits.trustedProxies': 'TRUSTED_PROXIES',
       'limits.bodyLimit': 'BODY_LIMIT',
+      consoleDir: 'CONSOLE_DIR',
     },
   );
 }

@@ -78,6 +78,7 @@ const { app, management, lifecycle } = createGatewayApp({
     targets: { allowedHosts: config.webhooks.allowedHosts, allowPrivate: config.webhooks.allowPrivate },
     cipher: webhookCipher,
   },
+  consoleDir: config.consoleDir,
 });
 const listeners = await listenService({ app, management }, config.http);
 logger.info(

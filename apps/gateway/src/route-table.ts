@@ -13,6 +13,7 @@ import {
   createDocumentSchema,
   createdApiKeySchema,
   createTenantSchema,
+  credentialSchema,
   documentAcceptedSchema,
   documentChunksSchema,
   documentDeletionSchema,
@@ -95,6 +96,14 @@ export const publicRoutes = [
     role: 'admin',
     success: { status: 200, description: 'The revoked key', schema: apiKeyInfoSchema },
     errors: [...common, 404],
+  },
+  {
+    method: 'get',
+    path: '/v1/credential',
+    summary: 'The calling credential: its tenant, role, collection scope, principals and expiry',
+    role: 'reader',
+    success: { status: 200, description: 'The credential', schema: credentialSchema },
+    errors: common,
   },
   {
     method: 'post',

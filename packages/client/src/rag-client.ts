@@ -9,6 +9,7 @@ import {
   type createDocumentSchema,
   createdApiKeySchema,
   type createTenantSchema,
+  credentialSchema,
   type DocumentStatus,
   documentAcceptedSchema,
   documentChunksSchema,
@@ -47,6 +48,7 @@ export type DocumentInfo = z.infer<typeof documentSchema>;
 export type DocumentDeletion = z.infer<typeof documentDeletionSchema>;
 export type DocumentChunks = z.infer<typeof documentChunksSchema>;
 export type SearchResponse = z.infer<typeof searchResponseSchema>;
+export type Credential = z.infer<typeof credentialSchema>;
 export type CollectionSummary = z.infer<typeof collectionSummarySchema>;
 export type DocumentList = z.infer<typeof documentListSchema>;
 export type SetWebhookRequest = z.input<typeof setWebhookSchema>;
@@ -282,6 +284,9 @@ export function createRagClient(options: RagClientOptions) {
   return {
     createTenant: (tenant: CreateTenantRequest): Promise<Tenant> =>
       request('POST', '/v1/tenants', tenantSchema, tenant),
+
+    /** What the calling credential is (tenant, role, scope, expiry): for showing only what it allows. */
+    credential: (): Promise<Credential> => request('GET', '/v1/credential', credentialSchema),
 
     createApiKey: (key: CreateApiKeyRequest): Promise<CreatedApiKey> =>
       request('POST', '/v1/api-keys', createdApiKeySchema, key),

@@ -197,6 +197,23 @@ export const createdApiKeySchema = apiKeyInfoSchema.extend({
   key: z.string().describe('The API key; shown only in this response'),
 });
 
+/** What the calling credential is: its tenant, role and limits, so a client can show only what it allows. */
+export const credentialSchema = z.object({
+  tenant: z.string(),
+  role: z.enum(roles),
+  /** The bootstrap admin credential from config, which manages every tenant. */
+  bootstrap: z.boolean(),
+  /** Collections it is limited to; null for every collection of the tenant. */
+  collections: z.array(z.string()).nullable(),
+  /** ACL principals it acts as; null when it sees every document of the tenant. */
+  principals: z.array(z.string()).nullable(),
+  /** The API key's id; null for a JWT and the bootstrap admin. */
+  key_id: z.string().nullable(),
+  /** Who the gateway logs and audits the caller as (a JWT's subject, `key:<id>` for an API key). */
+  subject: z.string().nullable(),
+  expires_at: z.string().nullable(),
+});
+
 export const apiKeyListSchema = z.object({ keys: z.array(apiKeyInfoSchema) });
 
 export const collectionSchema = z.object({ name: z.string(), created_at: z.string() });

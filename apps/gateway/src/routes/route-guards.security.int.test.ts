@@ -21,6 +21,7 @@ const requests: Record<string, () => Sample> = {
   'post /v1/api-keys': () => ({ path: '/v1/api-keys', body: { tenant: 'acme', role: 'reader' } }),
   'get /v1/api-keys': () => ({ path: '/v1/api-keys' }),
   'delete /v1/api-keys/{id}': () => ({ path: `/v1/api-keys/${keys.acmeReaderId}` }),
+  'get /v1/credential': () => ({ path: '/v1/credential' }),
   'post /v1/collections': () => ({ path: '/v1/collections', body: { name: 'fresh' } }),
   'get /v1/collections': () => ({ path: '/v1/collections' }),
   'get /v1/collections/{name}': () => ({ path: '/v1/collections/handbook' }),
