@@ -1,4 +1,6 @@
 import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { findRepoRoot } from '@rag/testing/milvus-lite';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -26,12 +28,28 @@ let stack: Stack;
 let browser: Browser;
 let page: Page;
 let consoleUrl: string;
+/** A webhook receiver on this machine, answering 204 and keeping the event types it got. */
+let receiver: Server;
+const receivedTypes: string[] = [];
 
 beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      receivedTypes.push(JSON.parse(body).type);
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
   stack = await startStack({
     modelDir: join(sharedDir, 'models', 'multilingual-e5-small-q4'),
     modelManifest: join(repoRoot, 'packages', 'models', 'manifests', 'multilingual-e5-small.json'),
-    gatewayEnv: { CONSOLE_DIR: join(repoRoot, 'apps', 'console', 'dist') },
+    // The webhook receiver is on this machine, a private address.
+    gatewayEnv: { CONSOLE_DIR: join(repoRoot, 'apps', 'console', 'dist'), WEBHOOK_ALLOW_PRIVATE: 'true' },
   });
   consoleUrl = `${stack.services.at(-1)!.url}/console/`;
   await mkdir(artifacts, { recursive: true });
@@ -44,6 +62,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
+  receiver?.close();
 });
 
 const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
@@ -174,6 +193,23 @@ describe('the web console', () => {
     await expect(bFirst.locator('td[data-signal="bm25"]').textContent()).resolves.toMatch(/#1$/);
     await expect(bFirst.locator('.moved').textContent()).resolves.toMatch(/in the other column/);
     await shot('compare');
+  });
+
+  it('sets the webhook, sends it a test event and removes it', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhook' }).click();
+    await page.getByText('No webhook is set.').waitFor();
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/rag-events`;
+    await page.getByLabel('URL').fill(url);
+    await page.getByLabel(/Signing secret/).fill('whsec-console-0123456789');
+    await page.getByRole('button', { name: 'Save webhook' }).click();
+    await page.getByTestId('webhook-state').getByText(url).waitFor();
+    await page.getByRole('button', { name: 'Send a test event' }).click();
+    await expect(page.getByTestId('webhook-note').textContent()).resolves.toMatch(
+      /The receiver answered 204/,
+    );
+    expect(receivedTypes).toContain('webhook.test');
+    await page.getByRole('button', { name: 'Remove webhook' }).click();
+    await page.getByText('No webhook is set.').waitFor();
   });
 
   it('creates a key shown once, and revokes another', async () => {

@@ -15,7 +15,9 @@ export const consolePath = '/console';
  */
 export function consoleStatic(dir: string): Router {
   if (!existsSync(join(dir, 'index.html'))) {
-    throw new Error(`CONSOLE_DIR ${dir} has no index.html: build the console (pnpm --filter @rag/console build)`);
+    throw new Error(
+      `CONSOLE_DIR ${dir} has no index.html: build the console (pnpm --filter @rag/console build)`,
+    );
   }
   const router = express.Router();
   router.use(

@@ -19,12 +19,14 @@ import {
   documentDeletionSchema,
   documentListSchema,
   documentSchema,
+  externalIdPrefixSchema,
   searchRequestSchema,
   searchResponseSchema,
   setWebhookSchema,
   tenantSchema,
   updateDocumentSchema,
   webhookSchema,
+  webhookTestSchema,
 } from '@rag/contracts/public-api';
 import { z } from 'zod';
 
@@ -151,7 +153,7 @@ export const publicRoutes = [
       },
       external_id_prefix: {
         description: 'Only documents whose external_id starts with this text',
-        schema: z.string().min(1).max(256),
+        schema: externalIdPrefixSchema,
       },
     },
     success: { status: 200, description: 'The documents', schema: documentListSchema },
@@ -261,6 +263,16 @@ export const publicRoutes = [
     role: 'admin',
     success: { status: 200, description: 'The webhook', schema: webhookSchema },
     errors: [...common, 404],
+  },
+  {
+    method: 'post',
+    path: '/v1/webhook/test',
+    summary:
+      "Send a signed `webhook.test` event to the tenant's webhook now and report what the receiver answered",
+    role: 'admin',
+    success: { status: 200, description: 'What the receiver answered', schema: webhookTestSchema },
+    // 404: no webhook set; 422: its URL is no longer an allowed target.
+    errors: [...common, 404, 422],
   },
   {
     method: 'delete',

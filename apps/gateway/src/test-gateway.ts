@@ -52,6 +52,8 @@ export async function startTestGateway(
     tenants?: string[];
     /** A private PostgreSQL: the app then uses the production pool with short timeouts on it. */
     postgresUrl?: string;
+    /** A built web console to serve at /console. */
+    consoleDir?: string;
   } = {},
 ): Promise<TestGateway> {
   const db = await createTestDatabase('gateway', migrate, options.postgresUrl);
@@ -74,6 +76,7 @@ export async function startTestGateway(
   const pepper = 'test-pepper';
   const queue = createIngestQueue({ connection: redis, prefix, attempts: 1, backoffMs: 100 });
   const deps: GatewayDeps = {
+    consoleDir: options.consoleDir,
     logger: createLogger({ service: 'gateway', level: 'silent' }),
     metrics: createServiceMetrics('gateway'),
     pool: appPool,

@@ -6,6 +6,7 @@ import {
   ingestEventsQueueName,
 } from '@rag/ingest-contract/ingest-event';
 import { completedJobRetention, failedJobRetention } from '@rag/ingest-contract/job-retention';
+import { postWebhook } from '@rag/ingest-contract/webhook-post';
 import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
 import {
   eventIdHeader,
@@ -23,7 +24,6 @@ import {
 import type { RedisConnection } from '@rag/redis/redis-connection';
 import type { Logger } from '@rag/telemetry/logger';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { postWebhook } from './webhook-post.js';
 
 /** Webhook deliveries wait on this queue, so a slow or failing receiver never holds up ingestion. */
 export const webhookQueueName = 'ingest-webhooks';

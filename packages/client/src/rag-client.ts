@@ -23,6 +23,7 @@ import {
   tenantSchema,
   type updateDocumentSchema,
   webhookSchema,
+  webhookTestSchema,
 } from '@rag/contracts/public-api';
 import { z } from 'zod';
 import type { FilePart, MultipartBody } from './multipart-body.js';
@@ -53,6 +54,7 @@ export type CollectionSummary = z.infer<typeof collectionSummarySchema>;
 export type DocumentList = z.infer<typeof documentListSchema>;
 export type SetWebhookRequest = z.input<typeof setWebhookSchema>;
 export type Webhook = z.infer<typeof webhookSchema>;
+export type WebhookTest = z.infer<typeof webhookTestSchema>;
 
 /** Which of a collection's documents to list, and from where. */
 export interface DocumentListQuery {
@@ -402,6 +404,9 @@ export function createRagClient(options: RagClientOptions) {
     getWebhook: (): Promise<Webhook> => request('GET', '/v1/webhook', webhookSchema),
 
     deleteWebhook: (): Promise<Webhook> => request('DELETE', '/v1/webhook', webhookSchema),
+
+    /** Sends a signed `webhook.test` event to the webhook now; the answer says what the receiver did. */
+    testWebhook: (): Promise<WebhookTest> => request('POST', '/v1/webhook/test', webhookTestSchema),
 
     /** Polls a document until it reaches one of `statuses`; throws a `timeout` RagApiError otherwise. */
     async waitForDocument(id: string, wait: WaitForDocumentOptions = {}): Promise<DocumentInfo> {

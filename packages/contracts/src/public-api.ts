@@ -266,6 +266,14 @@ export const documentSchema = z.object({
   page_count: z.number().int().nullable().optional(),
 });
 
+/** The external_id prefix a document list is filtered by; NUL is refused, which PostgreSQL text cannot hold. */
+export const externalIdPrefixSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this pattern refuses
+  .regex(/^[^\u0000]*$/, 'must not contain the NUL character');
+
 /** A page of a collection's documents, newest first. */
 export const documentListSchema = z.object({
   documents: z.array(documentSchema),
@@ -338,3 +346,14 @@ export const setWebhookSchema = z.strictObject({
   secret: z.string().min(16, 'use a secret of at least 16 characters').max(256),
 });
 export const webhookSchema = z.object({ url: z.string(), updated_at: z.string() });
+
+/** The outcome of a test event sent to the tenant's webhook: what the receiver answered, if anything. */
+export const webhookTestSchema = z.object({
+  url: z.string(),
+  event_id: z.string(),
+  /** True when the receiver answered 2xx. */
+  delivered: z.boolean(),
+  /** The receiver's HTTP status; null when it could not be reached. */
+  status: z.number().int().nullable(),
+  detail: z.string(),
+});

@@ -21,12 +21,12 @@ export function WebhookPage({ client }: ScreenProps) {
   const [problem, setProblem] = useState<unknown>(null);
   const [note, setNote] = useState<string | null>(null);
 
-  async function act(work: () => Promise<unknown>, done: string) {
+  /** Runs an action and shows the line it returns, or the problem. */
+  async function act(work: () => Promise<string>) {
     setProblem(null);
     setNote(null);
     try {
-      await work();
-      setNote(done);
+      setNote(await work());
       webhook.reload();
     } catch (error) {
       setProblem(error);
@@ -41,23 +41,44 @@ export function WebhookPage({ client }: ScreenProps) {
         event to this URL, signed with HMAC-SHA256 over the body (<code>x-rag-signature</code>).
       </p>
       <ProblemNotice error={problem ?? webhook.error} />
-      {note && <p role="status">{note}</p>}
+      {note && (
+        <p role="status" data-testid="webhook-note">
+          {note}
+        </p>
+      )}
       {webhook.data === null && !webhook.loading && <p data-testid="webhook-state">No webhook is set.</p>}
       {webhook.data && (
         <div data-testid="webhook-state">
           <p>
             Events go to <code>{webhook.data.url}</code> (set {formatTime(webhook.data.updated_at)}).
           </p>
-          <button
-            type="button"
-            class="danger"
-            onClick={() =>
-              window.confirm('Remove the webhook? Events are no longer sent.') &&
-              act(() => client.deleteWebhook(), 'Webhook removed.')
-            }
-          >
-            Remove webhook
-          </button>
+          <div class="buttons">
+            <button
+              type="button"
+              class="secondary"
+              onClick={() =>
+                act(async () => {
+                  const test = await client.testWebhook();
+                  return `Test event ${test.event_id}: ${test.detail}.`;
+                })
+              }
+            >
+              Send a test event
+            </button>
+            <button
+              type="button"
+              class="danger"
+              onClick={() =>
+                window.confirm('Remove the webhook? Events are no longer sent.') &&
+                act(async () => {
+                  await client.deleteWebhook();
+                  return 'Webhook removed.';
+                })
+              }
+            >
+              Remove webhook
+            </button>
+          </div>
         </div>
       )}
       <form
@@ -67,7 +88,8 @@ export function WebhookPage({ client }: ScreenProps) {
           void act(async () => {
             await client.setWebhook({ url, secret });
             setSecret('');
-          }, 'Webhook saved.');
+            return 'Webhook saved.';
+          });
         }}
       >
         <h2>{webhook.data ? 'Replace' : 'Set'} the webhook</h2>

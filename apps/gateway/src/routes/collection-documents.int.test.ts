@@ -106,6 +106,7 @@ describe('GET /v1/collections/{name}/documents', () => {
       ['?status=done', 'status'],
       ['?limit=0', 'limit'],
       ['?cursor=not-a-cursor', 'cursor'],
+      ['?external_id_prefix=a%00b', 'external_id_prefix'],
     ]) {
       const answer = await gateway.call('GET', `/v1/collections/handbook/documents${query}`, { key: admin });
       expect(answer.status).toBe(422);

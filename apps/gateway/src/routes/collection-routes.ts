@@ -1,6 +1,6 @@
 import { canAccessCollection } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
-import { createCollectionSchema, documentStatuses } from '@rag/contracts/public-api';
+import { createCollectionSchema, documentStatuses, externalIdPrefixSchema } from '@rag/contracts/public-api';
 import {
   findCollectionByName,
   insertCollection,
@@ -27,7 +27,7 @@ const documentPageSchema = z.strictObject({
     .transform((list) => list.split(','))
     .pipe(z.array(z.enum(documentStatuses)))
     .optional(),
-  external_id_prefix: z.string().min(1).max(256).optional(),
+  external_id_prefix: externalIdPrefixSchema.optional(),
 });
 
 /** A page cursor: the last document's position, opaque to callers. */

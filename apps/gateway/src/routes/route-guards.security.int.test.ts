@@ -48,6 +48,7 @@ const requests: Record<string, () => Sample> = {
     body: { url: 'https://hooks.example.com/rag', secret: 's'.repeat(32) },
   }),
   'get /v1/webhook': () => ({ path: '/v1/webhook' }),
+  'post /v1/webhook/test': () => ({ path: '/v1/webhook/test' }),
   'delete /v1/webhook': () => ({ path: '/v1/webhook' }),
 };
 

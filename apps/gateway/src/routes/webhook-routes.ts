@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Principal } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
 import { setWebhookSchema } from '@rag/contracts/public-api';
@@ -5,7 +6,14 @@ import type { Pool } from '@rag/db/pool';
 import { deleteWebhook, findWebhook, upsertWebhook } from '@rag/db/webhook-repository';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
+import { postWebhook } from '@rag/ingest-contract/webhook-post';
 import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
+import {
+  eventIdHeader,
+  signatureHeader,
+  signWebhookBody,
+  timestampHeader,
+} from '@rag/ingest-contract/webhook-signature';
 import {
   redactWebhookUrl,
   resolveWebhookTarget,
@@ -67,8 +75,59 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
     res.json({ url: removed.url, updated_at: removed.updatedAt.toISOString() });
   });
 
+  mountRoute(router, 'post', '/v1/webhook/test', async (req, res, principal) => {
+    requireTenantWideView(principal);
+    const webhook = await findWebhook(deps.pool, principal.tenantId);
+    if (!webhook) throw new AppError('not_found', `Tenant ${principal.tenantId} has no webhook`);
+    // Checked again as the worker does before each delivery: the name may resolve elsewhere by now.
+    const target = await resolveWebhookTarget(webhook.url, deps.targets);
+    const event = {
+      v: 1,
+      id: `test-${randomUUID()}`,
+      type: 'webhook.test',
+      at: new Date().toISOString(),
+      tenantId: principal.tenantId,
+    };
+    const body = JSON.stringify(event);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const secret = deps.cipher.open(principal.tenantId, webhook.secret);
+    let status: number | null = null;
+    let detail: string;
+    try {
+      status = await postWebhook(
+        target,
+        {
+          'content-type': 'application/json',
+          [signatureHeader]: signWebhookBody(secret, timestamp, body),
+          [timestampHeader]: String(timestamp),
+          [eventIdHeader]: event.id,
+        },
+        body,
+        testTimeoutMs,
+      );
+      detail = `The receiver answered ${status}`;
+    } catch (error) {
+      detail = `The receiver could not be reached: ${(error as Error).message}`;
+    }
+    await audit(deps.pool, req, principal, 'webhook.test', {
+      tenantId: principal.tenantId,
+      target: null,
+      details: { url: redactWebhookUrl(webhook.url), status },
+    });
+    res.json({
+      url: webhook.url,
+      event_id: event.id,
+      delivered: status !== null && status >= 200 && status < 300,
+      status,
+      detail,
+    });
+  });
+
   return router;
 }
+
+/** How long a test delivery may take: the caller is waiting for the answer. */
+const testTimeoutMs = 10_000;
 
 /**
  * The webhook receives the events of every document of the tenant: only a credential that may see every

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { pinnedLookup, type WebhookTarget } from '@rag/ingest-contract/webhook-target';
+import { pinnedLookup, type WebhookTarget } from './webhook-target.js';
 
 /**
  * POSTs a webhook body to a checked target and answers the response status. The connection goes to the
