@@ -1,3 +1,4 @@
+import { openAiErrorSchema } from '@rag/contracts/openai-embeddings';
 import { problemSchema } from '@rag/contracts/public-api';
 import { z } from 'zod';
 import { publicRoutes } from './route-table.js';
@@ -42,10 +43,16 @@ export function buildOpenApiDocument(version: string) {
       responses[status] = { description, content: { 'application/json': { schema: success } } };
     }
     for (const status of route.errors) {
-      responses[status] = {
-        description: 'Problem',
-        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-      };
+      responses[status] =
+        'errorBody' in route && route.errorBody === 'openai'
+          ? {
+              description: "Error, in OpenAI's shape",
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/OpenAiError' } } },
+            }
+          : {
+              description: 'Problem',
+              content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+            };
     }
     paths[route.path] ??= {};
     paths[route.path]![route.method] = {
@@ -72,7 +79,10 @@ export function buildOpenApiDocument(version: string) {
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (rag_...)' } },
-      schemas: { Problem: jsonSchema(problemSchema, 'output') },
+      schemas: {
+        Problem: jsonSchema(problemSchema, 'output'),
+        OpenAiError: jsonSchema(openAiErrorSchema, 'output'),
+      },
     },
   };
 }

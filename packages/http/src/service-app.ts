@@ -154,9 +154,17 @@ function requestMetrics(metrics: ServiceMetrics): RequestHandler {
   };
 }
 
+/**
+ * Whatever a handler or middleware threw, as the AppError it answers: body-parser failures and dependency
+ * failures get their codes. For routes that answer errors in another shape than problem+json.
+ */
+export function requestError(error: unknown): AppError {
+  return fromBodyParserError(error) ?? dependencyFailure(error) ?? toAppError(error);
+}
+
 function problemHandler(): ErrorRequestHandler {
   return (error: unknown, req: Request, res, _next) => {
-    const appError = fromBodyParserError(error) ?? dependencyFailure(error) ?? toAppError(error);
+    const appError = requestError(error);
     if (appError.status >= 500) {
       req.log.error({ err: error, code: appError.code, context: appError.context }, 'request failed');
     }

@@ -49,6 +49,11 @@ const requests: Record<string, () => Sample> = {
   }),
   'get /v1/webhook': () => ({ path: '/v1/webhook' }),
   'post /v1/webhook/test': () => ({ path: '/v1/webhook/test' }),
+  'get /v1/models': () => ({ path: '/v1/models' }),
+  'post /v1/embeddings': () => ({
+    path: '/v1/embeddings',
+    body: { model: 'any-model', input: 'Book travel through the portal.' },
+  }),
   'delete /v1/webhook': () => ({ path: '/v1/webhook' }),
 };
 
@@ -102,10 +107,19 @@ describe('route guards, from the route table', () => {
     const method = route.method.toUpperCase();
     const sample = () => requests[routeKey(route)]!();
 
+    // The OpenAI-compatible routes refuse in OpenAI's shape, which OpenAI clients read; the others in problem+json.
+    const refusal = (code: string) =>
+      'errorBody' in route && route.errorBody === 'openai'
+        ? { error: expect.objectContaining({ code, message: expect.any(String) }) }
+        : { code: code === 'invalid_api_key' ? 'unauthenticated' : 'forbidden' };
+
     it(`${method} ${route.path}: 401 without a credential or with a revoked key`, async () => {
       const { path, body } = sample();
-      expect((await gateway.call(method, path, { key: null, body })).status).toBe(401);
-      expect((await gateway.call(method, path, { key: keys.revoked!, body })).status).toBe(401);
+      for (const key of [null, keys.revoked!]) {
+        const answer = await gateway.call(method, path, { key, body });
+        expect(answer.status).toBe(401);
+        expect(answer.body).toMatchObject(refusal('invalid_api_key'));
+      }
     });
 
     const lower = below[route.role];
@@ -114,6 +128,7 @@ describe('route guards, from the route table', () => {
         const { path, body } = sample();
         const answer = await gateway.call(method, path, { key: keys[lower]!, body });
         expect(answer.status).toBe(403);
+        expect(answer.body).toMatchObject(refusal('insufficient_permissions'));
       });
     }
 
