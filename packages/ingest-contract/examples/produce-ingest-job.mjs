@@ -4,21 +4,45 @@
 //   REDIS_URL=redis://127.0.0.1:6379 REDIS_KEY_PREFIX=rag \
 //   node produce-ingest-job.mjs <tenant> <collection> <external-id> <text>
 //
+// On a Redis Cluster, set REDIS_CLUSTER=true as for the services: REDIS_URL then lists seed nodes
+// (comma-separated) and the queues' prefix is the hash tag {rag}.
+//
 // It prints the event (document.ready or document.failed) as JSON and exits 0 when the document is ready.
 // Any language with a BullMQ client (or plain Redis and the JSON Schema in ../schema) can do the same.
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 const [tenantId, collection, externalId, text] = process.argv.slice(2);
 if (!tenantId || !collection || !externalId || !text) {
   console.error('usage: produce-ingest-job.mjs <tenant> <collection> <external-id> <text>');
   process.exit(2);
 }
-const prefix = process.env.REDIS_KEY_PREFIX ?? 'rag';
+const onCluster = process.env.REDIS_CLUSTER === 'true';
+const keyPrefix = process.env.REDIS_KEY_PREFIX ?? 'rag';
+// BullMQ's scripts touch several keys of a queue at once: on a cluster they must share one hash slot.
+const prefix = onCluster ? `{${keyPrefix}}` : keyPrefix;
 const timeoutMs = Number(process.env.WAIT_TIMEOUT_MS ?? 60_000);
-const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
-  maxRetriesPerRequest: null,
-});
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const connection = onCluster
+  ? clusterConnection(redisUrl)
+  : new Redis(redisUrl, { maxRetriesPerRequest: null });
+
+/** The seeds' hosts and ports, with the first seed's credentials and TLS for every node. */
+function clusterConnection(urls) {
+  const seeds = urls.split(',').map((url) => new URL(url.trim()));
+  const first = seeds[0];
+  return new Cluster(
+    seeds.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })),
+    {
+      redisOptions: {
+        maxRetriesPerRequest: null,
+        ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+        ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+        ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+      },
+    },
+  );
+}
 
 const job = {
   v: 2,
