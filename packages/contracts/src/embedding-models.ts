@@ -36,10 +36,14 @@ export interface EmbeddingModelsOptions {
   serviceToken: string;
   timeoutMs?: number;
   /**
-   * How long a service's answer to /v1/model is reused. A name not found asks the services again if their
-   * answers are older than a second, so a model deployed a moment ago is found without waiting this long.
+   * How long a service's answer to /v1/model is reused (default 30 s).
    */
   refreshMs?: number;
+  /**
+   * A name not found asks the services again if their answers are older than this (default 1 s), so a model
+   * deployed a moment ago is found without waiting for the refresh, and unknown names cannot flood the services.
+   */
+  recheckMs?: number;
 }
 
 interface Route {
@@ -113,7 +117,7 @@ export function createEmbeddingModels(options: EmbeddingModelsOptions): Embeddin
       const cached = routes.find((route) => route.known?.info.name === name);
       if (cached?.known && performance.now() - cached.known.at < refreshMs)
         return served(cached, cached.known.info);
-      const { models, failures } = await survey(Math.min(refreshMs, 1000));
+      const { models, failures } = await survey(Math.min(refreshMs, options.recheckMs ?? 1000));
       const found = models.find((model) => model.info.name === name);
       if (found) return found;
       if (failures.length > 0) {
