@@ -110,6 +110,7 @@ export async function startPrivateStack(options) {
     const gateway = await start('gateway', gatewayPort, { ADMIN_API_KEY: adminKey, ...options.gatewayEnv });
     return {
       gatewayUrl: gateway.url,
+      searchUrl: `http://127.0.0.1:${searchPort}`,
       embeddingUrl,
       adminKey,
       serviceToken,

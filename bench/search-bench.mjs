@@ -10,6 +10,10 @@
 // from the Server-Timing header the gateway returns, as a share of the request time. The last line is
 // key=value pairs. Options: --sizes 10000,100000  --concurrency 8  --seconds 20  --mode hybrid
 // --rerank colbert (the re-rank's mean time is reported as rerank_ms_mean)
+// --compare direct|none: with direct (the default) every client sends every other search straight to the
+// search service (its internal route), so the same run shows what the gateway adds at the median
+// (gateway_added_p50_ms: gateway p50 minus direct p50) and the gateway's own time around its call to the
+// search service (gateway_own_p50_ms, from Server-Timing); QPS and the percentiles are the gateway's.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -23,6 +27,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     mode: { type: 'string', default: 'hybrid' },
     rerank: { type: 'string', default: 'none' },
+    compare: { type: 'string', default: 'direct' },
   },
 });
 const sizes = args.sizes.split(',').map(Number);
@@ -212,40 +217,56 @@ try {
       i--;
     }
     const latencies = [];
+    // The same searches sent to the search service directly (its internal route, the service token), in
+    // the same run and by the same clients, turn by turn: what the gateway adds is the difference.
+    const directLatencies = [];
+    const gatewayOwnMs = [];
     let requestMs = 0;
     let embedMs = 0;
     let milvusMs = 0;
     let rerankMs = 0;
     let errors = 0;
     let cached = 0;
+    const compareDirect = args.compare === 'direct';
     const deadline = performance.now() + seconds * 1000;
     const started = performance.now();
     await Promise.all(
-      Array.from({ length: concurrency }, async () => {
+      Array.from({ length: concurrency }, async (_, client) => {
+        let turn = client;
         while (performance.now() < deadline) {
+          const direct = compareDirect && turn++ % 2 === 1;
           const sent = performance.now();
-          const response = await fetch(`${gateway}/v1/search`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${benchKey}`, 'content-type': 'application/json' },
-            body: JSON.stringify({
-              collection: name,
-              query: randomQuery(),
-              top_k: 10,
-              mode: args.mode,
-              rerank: args.rerank,
-            }),
-          });
-          if (response.status === 200) await response.arrayBuffer();
+          const request = { query: randomQuery(), top_k: 10, mode: args.mode, rerank: args.rerank };
+          const response = direct
+            ? await fetch(`${stack.searchUrl}/v1/search`, {
+                method: 'POST',
+                headers: { 'x-service-token': serviceToken, 'content-type': 'application/json' },
+                body: JSON.stringify({
+                  tenantId: 'bench',
+                  collectionId,
+                  query: request.query,
+                  topK: request.top_k,
+                  mode: request.mode,
+                  rerank: request.rerank,
+                  groupByDocument: false,
+                  principals: null,
+                }),
+              })
+            : await fetch(`${gateway}/v1/search`, {
+                method: 'POST',
+                headers: { authorization: `Bearer ${benchKey}`, 'content-type': 'application/json' },
+                body: JSON.stringify({ collection: name, ...request }),
+              });
+          const text = await response.text();
           const elapsed = performance.now() - sent;
           if (response.status !== 200) {
             if (errors === 0)
-              log(
-                `first error: ${response.status} ${await response
-                  .clone()
-                  .text()
-                  .catch(() => '')}`,
-              );
+              log(`first error (${direct ? 'direct' : 'gateway'}): ${response.status} ${text}`);
             errors++;
+            continue;
+          }
+          if (direct) {
+            directLatencies.push(elapsed);
             continue;
           }
           const timing = Object.fromEntries(
@@ -261,11 +282,16 @@ try {
           embedMs += timing.embed ?? 0;
           milvusMs += timing.milvus ?? 0;
           rerankMs += timing.rerank ?? 0;
+          if (timing.gateway !== undefined && timing.search !== undefined) {
+            gatewayOwnMs.push(timing.gateway - timing.search);
+          }
         }
       }),
     );
     const wall = (performance.now() - started) / 1000;
     latencies.sort((a, b) => a - b);
+    directLatencies.sort((a, b) => a - b);
+    gatewayOwnMs.sort((a, b) => a - b);
     const result = {
       chunks: size,
       requests: latencies.length,
@@ -275,6 +301,15 @@ try {
       p50_ms: percentile(latencies, 50),
       p95_ms: percentile(latencies, 95),
       p99_ms: percentile(latencies, 99),
+      direct_requests: directLatencies.length,
+      direct_p50_ms: percentile(directLatencies, 50),
+      direct_p99_ms: percentile(directLatencies, 99),
+      // What a client waits for beyond the search service's own answer, at the median.
+      gateway_added_p50_ms: compareDirect
+        ? percentile(latencies, 50) - percentile(directLatencies, 50)
+        : null,
+      // The gateway's time around its call to the search service, from its Server-Timing.
+      gateway_own_p50_ms: percentile(gatewayOwnMs, 50),
       embed_share: embedMs / requestMs,
       milvus_share: milvusMs / requestMs,
       rerank_ms_mean: rerankMs / Math.max(latencies.length, 1),
@@ -284,6 +319,11 @@ try {
     log(
       `${name}: ${result.requests} requests, ${result.qps.toFixed(1)} QPS, p50 ${result.p50_ms.toFixed(1)} ms, p95 ${result.p95_ms.toFixed(1)} ms, p99 ${result.p99_ms.toFixed(1)} ms, overhead ${(result.overhead * 100).toFixed(1)}% (embedding ${(result.embed_share * 100).toFixed(1)}%, Milvus ${(result.milvus_share * 100).toFixed(1)}%)`,
     );
+    if (compareDirect) {
+      log(
+        `${name}: direct to the search service ${result.direct_requests} requests, p50 ${result.direct_p50_ms.toFixed(1)} ms; the gateway adds ${result.gateway_added_p50_ms.toFixed(2)} ms at p50 (its own time around the call ${result.gateway_own_p50_ms.toFixed(2)} ms)`,
+      );
+    }
   }
   await store.close();
   const pct = (share) => `${(share * 100).toFixed(1)}%`;
@@ -291,12 +331,14 @@ try {
     [
       `model ${model.name}, mode ${args.mode}, rerank ${args.rerank}, ${concurrency} clients, ${seconds} s per corpus`,
       '',
-      '| chunks | requests | QPS | p50 ms | p95 ms | p99 ms | embedding | Milvus | overhead | errors |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| chunks | requests | QPS | p50 ms | p95 ms | p99 ms | embedding | Milvus | overhead | direct p50 ms | gateway adds p50 ms | gateway own p50 ms | errors |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...results.map(
         (r) =>
           `| ${r.chunks} | ${r.requests} | ${r.qps.toFixed(1)} | ${r.p50_ms.toFixed(1)} | ${r.p95_ms.toFixed(1)} | ` +
-          `${r.p99_ms.toFixed(1)} | ${pct(r.embed_share)} | ${pct(r.milvus_share)} | ${pct(r.overhead)} | ${r.errors} |`,
+          `${r.p99_ms.toFixed(1)} | ${pct(r.embed_share)} | ${pct(r.milvus_share)} | ${pct(r.overhead)} | ` +
+          `${r.direct_requests ? r.direct_p50_ms.toFixed(1) : '-'} | ${r.gateway_added_p50_ms?.toFixed(2) ?? '-'} | ` +
+          `${r.gateway_own_p50_ms.toFixed(2)} | ${r.errors} |`,
       ),
       '',
     ].join('\n'),
@@ -311,6 +353,10 @@ try {
       `p99_ms_${r.chunks}=${r.p99_ms.toFixed(1)}`,
     ]),
     `overhead=${Math.max(...results.map((r) => r.overhead)).toFixed(3)}`,
+    ...(args.compare === 'direct'
+      ? [`gateway_added_p50_ms=${Math.max(...results.map((r) => r.gateway_added_p50_ms)).toFixed(2)}`]
+      : []),
+    `gateway_own_p50_ms=${Math.max(...results.map((r) => r.gateway_own_p50_ms)).toFixed(2)}`,
     `p50_ms=${largest.p50_ms.toFixed(1)}`,
     `p95_ms=${largest.p95_ms.toFixed(1)}`,
     `p99_ms=${largest.p99_ms.toFixed(1)}`,

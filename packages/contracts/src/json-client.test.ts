@@ -90,3 +90,52 @@ describe('json client errors', () => {
     expect(await errorOf('/nowhere')).toMatchObject({ code: 'internal' });
   });
 });
+
+describe('json client connections', () => {
+  let quiet: Server;
+  let url: string;
+  const ports = new Set<number>();
+
+  beforeAll(async () => {
+    quiet = createServer((req, res) => {
+      ports.add(req.socket.remotePort ?? 0);
+      if (req.url === '/hang') return; // never answers
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ok: true }));
+    });
+    await new Promise<void>((resolve) => quiet.listen(0, '127.0.0.1', resolve));
+    const address = quiet.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+
+  afterAll(async () => {
+    quiet.closeAllConnections();
+    await new Promise((resolve) => quiet.close(resolve));
+  });
+
+  it('sends one call after another over one kept-alive connection', async () => {
+    const client = createJsonClient({
+      baseUrl: url,
+      service: 'search-service',
+      timeoutMs: 5_000,
+      serviceToken: 't',
+    });
+    ports.clear();
+    for (let i = 0; i < 5; i++) expect(await client.post('/search', { i }, schema)).toEqual({ ok: true });
+    expect(ports.size).toBe(1);
+  });
+
+  it('gives up on a service that does not answer within its timeout', async () => {
+    const client = createJsonClient({
+      baseUrl: url,
+      service: 'search-service',
+      timeoutMs: 200,
+      serviceToken: 't',
+    });
+    await expect(client.get('/hang', schema)).rejects.toMatchObject({
+      code: 'timeout',
+      retryable: true,
+      message: 'search-service did not answer within 200 ms',
+    });
+  });
+});
