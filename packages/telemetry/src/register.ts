@@ -29,7 +29,7 @@ const sdk = new NodeSDK({
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (request) => isProbePath(request.url ?? ''),
     }),
-    // Calls between our services use fetch (undici), which the http instrumentation does not see.
+    // Calls between our services go through node:http (seen above); fetch (undici) serves the rest (JWKS, MCP).
     new UndiciInstrumentation(),
     new ExpressInstrumentation(),
     new PgInstrumentation(),
