@@ -49,6 +49,8 @@ describe('rag collections show / docs', () => {
     const { code, out } = await rag(['collections', 'show', 'handbook'], () => ({
       name: 'handbook',
       created_at: '2025-01-01T00:00:00.000Z',
+      model: null,
+      model_manifest_hash: null,
       documents: { total: 3, queued: 0, processing: 1, ready: 2, failed: 0, deleting: 0 },
       chunks: 14,
       last_changed_at: '2025-01-02T00:00:00.000Z',
