@@ -25,6 +25,8 @@ export async function modelChunkBudget(embeddings: EmbeddingClient): Promise<num
 /** The embedding service's tokenizer as the chunker asks for it: ids and offsets, no special tokens. */
 export function modelTokenizer(embeddings: EmbeddingClient): TokenizeFn {
   return async (texts) => {
+    // The service refuses an empty list; stored chunks without a title or heading path ask for none.
+    if (texts.length === 0) return [];
     const answer = await embeddings.tokenize({ inputs: texts, addSpecialTokens: false, offsets: true });
     return answer.data.map((item) => ({ ids: item.ids, offsets: item.offsets ?? [] }));
   };
