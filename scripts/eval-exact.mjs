@@ -29,7 +29,12 @@ export async function loadExactSearch(options) {
   const { extractInlineText } = await dist('packages/documents/dist/extract-document.js');
   const { documentChunkTerms } = await dist('packages/lexical/dist/chunk-terms.js');
   const { lexicalTermIds } = await dist('packages/lexical/dist/analyzer.js');
-  const embedder = await createEmbedder({ modelDir: options.modelDir, manifestPath: options.manifestPath });
+  // No deadline that matters: on a busy machine a batch may wait long behind the stack's own work.
+  const embedder = await createEmbedder({
+    modelDir: options.modelDir,
+    manifestPath: options.manifestPath,
+    requestTimeoutMs: 3_600_000,
+  });
   const cache = await embeddingCache(basename(resolve(options.modelDir)));
 
   const tokenize = async (texts) =>
@@ -49,15 +54,15 @@ export async function loadExactSearch(options) {
 
   async function embed(texts, kind) {
     const missing = [...new Set(texts.filter((text) => !cache.has(kind, text)))];
-    for (let i = 0; i < missing.length; i += 256) {
-      const batch = missing.slice(i, i + 256);
+    for (let i = 0; i < missing.length; i += 64) {
+      const batch = missing.slice(i, i + 64);
       const vectors = await embedder.embed(batch, { kind, outputs: ['dense'] });
       await cache.add(
         kind,
         batch.map((text, j) => [text, vectors[j].dense]),
       );
-      if (missing.length > 256)
-        options.log(`exact: embedded ${Math.min(i + 256, missing.length)}/${missing.length} ${kind}s`);
+      if (missing.length > 64)
+        options.log(`exact: embedded ${Math.min(i + 64, missing.length)}/${missing.length} ${kind}s`);
     }
     return texts.map((text) => cache.get(kind, text));
   }
@@ -162,7 +167,7 @@ function topCandidates(scores, chunks) {
 
 /**
  * Fusions of signal lists into one ranking of documents (each document at its best chunk, as
- * `group_by_document` does). `minmax` is the product's default (fusion.ts); the others are for comparison.
+ * `group_by_document` does). `dbsf` is the product's default (fusion.ts, "weighted"); the others are for comparison.
  */
 export const fusions = {
   minmax: (lists, weights) => fuseChunks(lists, weights, minMax),

@@ -314,15 +314,16 @@ try {
     const both = (signals) => ({ dense: signals.dense, bm25: signals.bm25 });
     exactRow('exact dense', (signals) => signals.dense);
     exactRow('exact bm25', (signals) => signals.bm25);
-    exactRow('exact hybrid', (signals) => fusions.minmax(both(signals), { dense: 0.5, bm25: 0.5 }));
-    exactRow('exact hybrid-rrf', (signals) => fusions.rrf(both(signals), { dense: 0.5, bm25: 0.5 }));
+    // The product's default fusion and weights (search-engine.ts defaultTuning, fusion.ts).
+    const defaults = { dense: 0.6, bm25: 0.4 };
+    exactRow('exact hybrid', (signals) => fusions.dbsf(both(signals), defaults));
+    exactRow('exact hybrid-rrf', (signals) => fusions.rrf(both(signals), defaults));
     if (args['fusion-study']) {
-      for (const dense of [0.3, 0.4, 0.6, 0.7]) {
-        const weights = { dense, bm25: Number((1 - dense).toFixed(2)) };
-        exactRow(`exact minmax d${dense}`, (signals) => fusions.minmax(both(signals), weights));
-      }
-      for (const name of ['zscore', 'dbsf']) {
-        exactRow(`exact ${name}`, (signals) => fusions[name](both(signals), { dense: 0.5, bm25: 0.5 }));
+      for (const name of ['dbsf', 'minmax', 'zscore', 'rrf']) {
+        for (const dense of [0.3, 0.4, 0.5, 0.6, 0.7]) {
+          const weights = { dense, bm25: Number((1 - dense).toFixed(2)) };
+          exactRow(`exact ${name} d${dense}`, (signals) => fusions[name](both(signals), weights));
+        }
       }
     }
   }

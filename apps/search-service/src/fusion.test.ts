@@ -4,7 +4,7 @@ import { fuse, resolveWeights, rrfK } from './fusion.js';
 const hit = (chunkId: string, score: number) => ({ chunkId, documentId: `doc-${chunkId}`, score });
 
 describe('fuse (weighted)', () => {
-  it('min-max normalises each list and adds the weighted parts', () => {
+  it('normalises each list by its mean and deviation and adds the weighted parts', () => {
     const fused = fuse(
       {
         dense: [hit('a', 0.9), hit('b', 0.7), hit('c', 0.5)],
@@ -13,12 +13,12 @@ describe('fuse (weighted)', () => {
       { dense: 0.5, bm25: 0.5 },
       'weighted',
     );
-    // a: dense 1, bm25 0 -> 0.5; b: dense 0.5 -> 0.25; c: dense 0, bm25 1 -> 0.5
-    expect(fused.map((f) => [f.chunkId, Math.round(f.score * 1e9) / 1e9])).toEqual([
-      ['a', 0.5],
-      ['c', 0.5],
-      ['b', 0.25],
-    ]);
+    // dense: mean 0.7, σ = √(0.08/3); a = 0.5 + 0.2/6σ, b = 0.5, c = 0.5 − 0.2/6σ.
+    // bm25: mean 7, σ 5; c = (12 − (7 − 15)) / 30 = 2/3, a = (2 − (7 − 15)) / 30 = 1/3.
+    const spread = 0.2 / (6 * Math.sqrt(0.08 / 3));
+    const expected = { a: 0.5 * (0.5 + spread) + 0.5 / 3, b: 0.25, c: 0.5 * (0.5 - spread) + 1 / 3 };
+    expect(fused.map((f) => f.chunkId)).toEqual(['a', 'c', 'b']);
+    for (const f of fused) expect(f.score).toBeCloseTo(expected[f.chunkId as 'a' | 'b' | 'c'], 12);
     expect(fused[1]?.scores).toEqual({ dense: 0.5, bm25: 12 });
     // Each signal's own rank beside its score: c was last by meaning and first by its words.
     expect(fused.map((f) => [f.chunkId, f.ranks])).toEqual([

@@ -4,9 +4,10 @@ import type { FusionMethod, SignalName } from '@rag/contracts/search-api';
  * Fuses the ranked lists of several signals into one ranking, in the service rather than in Milvus, so that
  * each signal's own score can be reported and the fusion can be the one measured best:
  *
- * - weighted (default): each list's scores min-max normalised to [0, 1], then a weighted sum; a chunk
- *   missing from a list gets 0 there. On jsquad-valid (Japanese) this beats every single signal, where
- *   RRF does not (see README, Search quality).
+ * - weighted (default): each list's scores normalised by their own distribution, the span from three
+ *   standard deviations below their mean to three above mapped to [0, 1], then a weighted sum; a chunk
+ *   missing from a list gets 0 there. Unlike min-max, one outlying top score does not squash the rest of its
+ *   list. On jsquad-valid and cranfield it beats min-max and RRF with one setting (see README, Search quality).
  * - rrf: Σ weight / (k + rank), rank counted from 1; scale-free but blind to score gaps.
  *
  * Ties break on the chunk id, so the order is a total order and pages never overlap or skip.
@@ -39,7 +40,7 @@ export function fuse(lists: SignalLists, weights: SignalWeights, method: FusionM
     const weight = weights[signal] ?? 0;
     const ranks = ranksOf(hits);
     const contribution =
-      method === 'rrf' ? ranks.map((rank) => 1 / (rrfK + rank)) : minMaxContributions(hits);
+      method === 'rrf' ? ranks.map((rank) => 1 / (rrfK + rank)) : distributionContributions(hits);
     hits.forEach((hit, index) => {
       let entry = fused.get(hit.chunkId);
       if (!entry) {
@@ -67,17 +68,14 @@ export function single(signal: SignalName, hits: RankedHit[]): FusedHit[] {
     .map((hit, index) => ({ ...hit, ranks: { [signal]: index + 1 } }));
 }
 
-function minMaxContributions(hits: RankedHit[]): number[] {
+/** Each score as (score − (mean − 3σ)) / 6σ over its list (distribution-based score fusion). */
+function distributionContributions(hits: RankedHit[]): number[] {
   if (hits.length === 0) return [];
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (const hit of hits) {
-    min = Math.min(min, hit.score);
-    max = Math.max(max, hit.score);
-  }
+  const mean = hits.reduce((sum, hit) => sum + hit.score, 0) / hits.length;
+  const deviation = Math.sqrt(hits.reduce((sum, hit) => sum + (hit.score - mean) ** 2, 0) / hits.length);
   // One score (or all equal): every hit is as good as the best.
-  if (max === min) return hits.map(() => 1);
-  return hits.map((hit) => (hit.score - min) / (max - min));
+  if (!(deviation > 0)) return hits.map(() => 1);
+  return hits.map((hit) => (hit.score - (mean - 3 * deviation)) / (6 * deviation));
 }
 
 /** Each hit's rank in its list, from 1: the list's score order with ties broken by id, like the fused order. */

@@ -18,7 +18,25 @@ describe('analyze', () => {
   });
 
   it('splits CJK runs into overlapping bigrams and leaves out Hiragana-only terms', () => {
-    expect(analyzeTerms('梅雨の時期はいつ？')).toEqual(['梅雨', '雨の', 'の時', '時期', '期は']);
+    const terms = analyze('梅雨の時期はいつ？');
+    expect(terms.filter((t) => !t.inner).map((t) => t.term)).toEqual([
+      '梅雨',
+      '雨の',
+      'の時',
+      '時期',
+      '期は',
+    ]);
+  });
+
+  it('also indexes each kanji of a longer run on its own, marked as inner', () => {
+    const terms = analyze('東京都');
+    expect(terms.map((t) => [t.term, t.inner ?? false])).toEqual([
+      ['東', true],
+      ['東京', false],
+      ['京', true],
+      ['京都', false],
+      ['都', true],
+    ]);
   });
 
   it('keeps a one-character CJK run as a unigram and splits words at a change of script', () => {
