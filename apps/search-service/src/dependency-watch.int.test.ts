@@ -117,4 +117,30 @@ describe('a hung Milvus', () => {
     expect(watch.problem()).toBeUndefined();
     await client.checkHealth();
   });
+
+  it('ends a search already waiting on it at the search deadline, as 503, not at the client timeout', async () => {
+    // The SDK's own deadline is far beyond this test's timeout: only the search deadline can end the call.
+    const waiting = createMilvusStore({
+      address: milvus.address,
+      collectionPrefix: `watch_${process.pid}_`,
+      space: { model: 'watch-test', dim: 4, hasSparse: false },
+      timeoutMs: 600_000,
+      searchTimeoutMs: 1_000,
+    });
+    try {
+      await waiting.ensureReady();
+      process.kill(milvus.pid, 'SIGSTOP');
+      const search = waiting.searchSignals({
+        scope: { tenantId: 'acme', collectionId: randomUUID() },
+        principals: null,
+        metadataFilter: '',
+        vectors: { dense: [1, 0, 0, 0] },
+        limit: 5,
+      });
+      await expect(search).rejects.toMatchObject({ code: 'dependency_unavailable' });
+    } finally {
+      process.kill(milvus.pid, 'SIGCONT');
+      await waiting.close();
+    }
+  }, 30_000);
 });

@@ -77,6 +77,11 @@ export const milvusSchema = z.object({
    * `milvus-function` (Milvus's BM25 function over the chunk text with its `standard` analyzer).
    */
   bm25: z.enum(['token-ids', 'milvus-function']).default('token-ids'),
+  /**
+   * Deadline of one search call. Shorter than the gateway's 30 s, so a search already waiting on a Milvus
+   * that hangs answers 503 with Retry-After rather than 504 at the gateway; writes keep the SDK's 30 s.
+   */
+  searchTimeoutMs: z.coerce.number().int().min(100).default(10_000),
 });
 
 export const serviceUrlSchema = z.string().url();

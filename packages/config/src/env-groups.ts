@@ -42,6 +42,7 @@ export function milvusFromEnv(env: Env) {
     database: env.MILVUS_DATABASE,
     collectionPrefix: env.MILVUS_COLLECTION_PREFIX,
     bm25: env.MILVUS_BM25,
+    searchTimeoutMs: env.MILVUS_SEARCH_TIMEOUT_MS,
   });
 }
 
@@ -64,6 +65,7 @@ export const sharedEnvNames: Record<string, string> = {
   'redis.commandTimeoutMs': 'REDIS_COMMAND_TIMEOUT_MS',
   'milvus.address': 'MILVUS_ADDRESS',
   'milvus.collectionPrefix': 'MILVUS_COLLECTION_PREFIX',
+  'milvus.searchTimeoutMs': 'MILVUS_SEARCH_TIMEOUT_MS',
   embeddingServiceUrl: 'EMBEDDING_SERVICE_URL',
   searchServiceUrl: 'SEARCH_SERVICE_URL',
   serviceToken: 'SERVICE_TOKEN',

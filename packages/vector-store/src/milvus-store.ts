@@ -46,6 +46,8 @@ export interface MilvusStoreOptions {
   insertBatchSize?: number;
   /** Per-request deadline for SDK calls. */
   timeoutMs?: number;
+  /** Deadline of each search call (the request path), usually shorter than `timeoutMs`. */
+  searchTimeoutMs?: number | undefined;
   /**
    * `token-ids` (default): rows carry our BM25 vectors (the lexical analyzer's term ids). `milvus-function`: rows carry the chunk text and
    * Milvus's BM25 function (its `standard` analyzer, which does not split Japanese or Chinese) computes them;
@@ -113,6 +115,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   const milvusBm25 = bm25Source === 'milvus-function';
   const collectionName = milvusCollectionName(options.collectionPrefix, space) + (milvusBm25 ? '_fbm25' : '');
   const insertBatchSize = options.insertBatchSize ?? defaultInsertBatchSize;
+  const searchTimeoutMs = options.searchTimeoutMs ?? options.timeoutMs ?? defaultTimeoutMs;
   const client = new MilvusClient(clientConfig(options));
   const context = { collection: collectionName };
   let reloading: Promise<void> | undefined;
@@ -465,6 +468,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
       const result = await call('hybridSearch', () =>
         client.hybridSearch({
           collection_name: collectionName,
+          timeout: searchTimeoutMs,
           data: [
             { ...denseRequest, expr: filter },
             { ...sparseRequest, expr: filter },
@@ -481,6 +485,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
     const result = await call('search', () =>
       client.search({
         collection_name: collectionName,
+        timeout: searchTimeoutMs,
         ...single,
         filter,
         limit: query.topK,
@@ -534,6 +539,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
         const result = await call(`search ${signal}`, () =>
           client.search({
             collection_name: collectionName,
+            timeout: searchTimeoutMs,
             ...request,
             filter,
             limit: query.limit,
