@@ -65,7 +65,9 @@ afterAll(async () => {
   receiver?.close();
 });
 
-const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+/** A screenshot of the whole page, or of the window only (`window`), as the README shows them. */
+const shot = (name: string, area: 'page' | 'window' = 'page') =>
+  page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: area === 'page' });
 
 async function signIn(key: string) {
   await page.goto(consoleUrl);
@@ -74,10 +76,13 @@ async function signIn(key: string) {
   await page.getByTestId('credential').waitFor();
 }
 
+/** Runs a search and waits for its own answer (the results carry the count of searches come back). */
 async function search(query: string) {
+  const outcomes = page.getByTestId('outcomes');
+  const before = (await outcomes.count()) > 0 ? Number(await outcomes.getAttribute('data-runs')) : 0;
   await page.getByLabel('Query').fill(query);
   await page.getByRole('button', { name: 'Search', exact: true }).click();
-  await page.getByTestId('results-A').waitFor();
+  await page.locator(`[data-testid="outcomes"][data-runs="${before + 1}"]`).waitFor();
 }
 
 const hits = (column = 'A') => page.getByTestId(`results-${column}`).getByTestId('hit');
@@ -118,6 +123,7 @@ describe('the web console', () => {
       /3 documents · 3 ready/,
     );
     await shot('documents');
+    await shot('documents-window', 'window');
   });
 
   it("shows a document's chunks with their page, and edits its metadata in place", async () => {
@@ -134,7 +140,7 @@ describe('the web console', () => {
     await page.locator(`tr[data-document="${files.japanese}"] a`).click();
     await page.getByLabel('Metadata (JSON)').fill('{"lang": "ja"}');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByText('"lang": "ja"').waitFor();
+    await page.locator('dl.fields pre').getByText('"lang": "ja"').waitFor();
   });
 
   it('finds the English document first, with highlights and each signal’s score and rank', async () => {
@@ -149,6 +155,7 @@ describe('the web console', () => {
       );
     }
     await expect(page.getByTestId('server-timing').textContent()).resolves.toMatch(/embed [\d.]+ ms/);
+    await shot('search-window', 'window');
     await page.getByText('Request as JSON, curl, rag search or SDK code').click();
     await expect(page.getByTestId('request-json').textContent()).resolves.toContain('"mode": "hybrid"');
     await shot('search');
@@ -215,8 +222,9 @@ describe('the web console', () => {
   it('creates a key shown once, and revokes another', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
     const createKey = async (name: string, role: string) => {
-      await page.getByLabel('Name', { exact: true }).fill(name);
-      await page.getByLabel('Role', { exact: true }).selectOption(role);
+      // A label's name includes its control's value ("Role reader: ..."), hence the prefixes.
+      await page.getByLabel(/^Name/).fill(name);
+      await page.getByLabel(/^Role/).selectOption(role);
       await page.getByRole('button', { name: 'Create key' }).click();
       await page.locator(`tr[data-key-name="${name}"]`).waitFor();
       return (await page.getByTestId('created-key').locator('code').textContent())!.trim();

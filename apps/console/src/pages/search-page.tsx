@@ -39,6 +39,8 @@ export function SearchPage({
   ]);
   const [outcomes, setOutcomes] = useState<Outcome[]>([]);
   const [busy, setBusy] = useState(false);
+  /** How many searches have come back: marks the results, so a reader (or a test) can tell new from old. */
+  const [runs, setRuns] = useState(0);
   const columns = compare ? settings : settings.slice(0, 1);
 
   async function run(event: Event) {
@@ -62,6 +64,7 @@ export function SearchPage({
       }),
     );
     setOutcomes(results);
+    setRuns((n) => n + 1);
     setBusy(false);
   }
 
@@ -120,7 +123,7 @@ export function SearchPage({
         </div>
       </form>
       {outcomes.length > 0 && (
-        <div class={outcomes.length > 1 ? 'columns two' : 'columns'}>
+        <div class={outcomes.length > 1 ? 'columns two' : 'columns'} data-testid="outcomes" data-runs={runs}>
           {outcomes.map((outcome, index) => (
             <section
               key={index}
