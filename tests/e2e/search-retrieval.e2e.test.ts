@@ -320,3 +320,52 @@ describe('limits and empty collections', () => {
     expect(JSON.stringify(answer.body)).toMatch(message);
   });
 });
+
+describe('titles and headings', () => {
+  async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const value = await read();
+      if (done(value)) return value;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error('the search never showed the expected results');
+  }
+
+  it('finds a chunk by its document’s title, shows its own text, and follows a new title', async () => {
+    expect((await call('POST', '/v1/collections', { key: acmeAdmin, body: { name: 'titled' } })).status).toBe(
+      201,
+    );
+    const text = 'Field notes on nesting birds along the northern cliffs, written every spring.';
+    const posted = await call('POST', '/v1/collections/titled/documents', {
+      key: acmeAdmin,
+      body: { external_id: 'notes', title: 'Kestrel Handbook', text },
+    });
+    expect(posted.status).toBe(202);
+    await stack.waitForStatus(posted.body.id, acmeAdmin, ['ready']);
+    const bm25 = (query: string) =>
+      call('POST', '/v1/search', { key: acmeAdmin, body: { collection: 'titled', query, mode: 'bm25' } });
+
+    const byTitle = await bm25('kestrel');
+    expect(byTitle.body.results.map((r: Json) => r.external_id)).toEqual(['notes']);
+    const hit = byTitle.body.results[0];
+    expect(hit.title).toBe('Kestrel Handbook');
+    expect(hit.text).toBe(text);
+    expect(hit.start_offset).toBe(0);
+    // The title's word matched, but it is not in the text: nothing in the text to mark.
+    expect(hit.highlights).toEqual([]);
+    const byText = (await bm25('the cliffs of kestrel')).body.results[0];
+    expect(byText.highlights.map((h: Json) => text.slice(h.start, h.end))).toEqual(['cliffs']);
+
+    const patched = await call('PATCH', `/v1/documents/${posted.body.id}`, {
+      key: acmeAdmin,
+      body: { title: 'Osprey Handbook' },
+    });
+    expect(patched.status).toBe(200);
+    const renamed = await waitFor(
+      () => bm25('osprey'),
+      (answer) => answer.body.results.length === 1,
+    );
+    expect(renamed.body.results[0].title).toBe('Osprey Handbook');
+    expect((await bm25('kestrel')).body.results).toEqual([]);
+  });
+});
