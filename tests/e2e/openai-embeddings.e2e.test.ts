@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpenAIEmbeddings } from '@langchain/openai';
 import { writeTinyModel } from '@rag/models/tiny-model';
+import { freePort } from '@rag/testing/free-port';
+import { findRepoRoot } from '@rag/testing/milvus-lite';
+import { type ServiceProcess, startService } from '@rag/testing/service-process';
 import { SignJWT } from 'jose';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +15,8 @@ import { type Json, type Stack, startStack } from './stack.js';
 /**
  * OpenAI's own Node client and LangChain's OpenAIEmbeddings, pointed at the gateway with an API key or a JWT
  * as their key, get the embedding service's vectors; what the gateway refuses, the clients raise as OpenAI's
- * errors with the status, code and param OpenAI would give.
+ * errors with the status, code and param OpenAI would give. A second embedding service serves a second model
+ * (the routing table, EMBEDDING_SERVICE_URLS); collections record the model they are created on.
  */
 const jwtSecret = randomBytes(32).toString('hex');
 const issuer = 'https://idp.example.test';
@@ -23,13 +27,17 @@ let stack: Stack;
 let modelDir: string;
 let gatewayUrl: string;
 let model: string;
+let secondModelDir: string;
+let secondService: ServiceProcess | undefined;
+let secondPort: number;
+const secondModel = 'tiny-bge-m3-d32-s7';
 const keys: Record<string, string> = {};
 
 const texts = ['The old mill by the river', 'Quarterly travel budget', '東京の会議室'];
 
 /** The embedding service's own dense vectors (POST /v1/embed behind the service token), the reference. */
-async function serviceVectors(inputs: string[]): Promise<number[][]> {
-  const response = await fetch(`${stack.services[0]!.url}/v1/embed`, {
+async function serviceVectors(inputs: string[], url = stack.services[0]!.url): Promise<number[][]> {
+  const response = await fetch(`${url}/v1/embed`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-service-token': stack.serviceToken },
     body: JSON.stringify({ inputs, outputs: ['dense'] }),
@@ -86,6 +94,9 @@ async function newKey(role: string): Promise<string> {
 beforeAll(async () => {
   modelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-'));
   await writeTinyModel(modelDir);
+  secondModelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-s7-'));
+  await writeTinyModel(secondModelDir, { seed: 7 });
+  secondPort = (await freePort())!;
   stack = await startStack({
     modelDir,
     gatewayEnv: {
@@ -94,7 +105,17 @@ beforeAll(async () => {
       JWT_ALGORITHMS: 'HS256',
       JWT_SECRET: jwtSecret,
       RATE_LIMIT_PER_CREDENTIAL: String(perCredentialPerMinute),
+      EMBEDDING_SERVICE_URLS: `http://127.0.0.1:${secondPort}`,
+      // The last test changes a collection's record in PostgreSQL behind the gateway's back.
+      AUTH_CACHE_TTL_MS: '0',
     },
+  });
+  // The second model's own deployment, behind the same service token; the gateway finds it by its URL.
+  secondService = await startService({
+    app: 'embedding-service',
+    repoRoot: findRepoRoot(),
+    port: secondPort,
+    env: { SERVICE_TOKEN: stack.serviceToken, MODEL_DIR: secondModelDir, LOG_LEVEL: 'warn' },
   });
   gatewayUrl = stack.services.at(-1)!.url;
   expect((await stack.call('POST', '/v1/tenants', { body: { id: 'acme' } })).status).toBe(201);
@@ -108,8 +129,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await secondService?.stop();
   await stack?.stop();
   await rm(modelDir, { recursive: true, force: true });
+  await rm(secondModelDir, { recursive: true, force: true });
 });
 
 describe("OpenAI's Node client against the gateway", () => {
@@ -145,16 +168,32 @@ describe("OpenAI's Node client against the gateway", () => {
   it('lists the served models, the default marked, with their dimensions', async () => {
     const models = [];
     for await (const listed of client(keys.reader!).models.list()) models.push(listed);
-    expect(models).toEqual([
+    const described = (id: string, isDefault: boolean) =>
       expect.objectContaining({
-        id: model,
+        id,
         object: 'model',
         dimensions: 32,
-        default: true,
+        default: isDefault,
         outputs: ['dense', 'sparse', 'colbert'],
         manifest_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
-      }),
-    ]);
+      });
+    expect(models).toEqual([described(model, true), described(secondModel, false)]);
+  });
+
+  it('embeds with the model named, each by its own service', async () => {
+    const openai = client(keys.editor!);
+    const second = await openai.embeddings.create({
+      model: secondModel,
+      input: texts,
+      encoding_format: 'float',
+    });
+    expect(second.model).toBe(secondModel);
+    expectSameVectors(
+      second.data.map((d) => d.embedding),
+      await serviceVectors(texts, secondService!.url),
+    );
+    const first = await openai.embeddings.create({ model, input: texts[0]!, encoding_format: 'float' });
+    expect(first.data[0]!.embedding).not.toEqual(second.data[0]!.embedding);
   });
 
   it('takes a JWT as the key, like an API key', async () => {
@@ -246,5 +285,69 @@ describe("LangChain's OpenAIEmbeddings with the gateway as base URL", () => {
     });
     expectSameVectors(await embeddings.embedDocuments(texts), await serviceVectors(texts));
     expectSameVectors([await embeddings.embedQuery(texts[2]!)], [(await serviceVectors([texts[2]!]))[0]!]);
+  });
+});
+
+describe('collections record their model', () => {
+  it('records the named model with its manifest hash, and the default as null when none is named', async () => {
+    const hash = ((await (await stack.call('GET', '/v1/models')).body) as Json).data[0].manifest_hash;
+    const named = await stack.call('POST', '/v1/collections', { body: { name: 'on-e5', model } });
+    expect(named.status).toBe(201);
+    expect(named.body).toMatchObject({ name: 'on-e5', model, model_manifest_hash: hash });
+    const unnamed = await stack.call('POST', '/v1/collections', { body: { name: 'follows-default' } });
+    expect(unnamed.body).toMatchObject({ model: null, model_manifest_hash: null });
+    const listed = (await stack.call('GET', '/v1/collections')).body.collections as Json[];
+    expect(listed.map((c) => [c.name, c.model])).toEqual([
+      ['follows-default', null],
+      ['on-e5', model],
+    ]);
+    expect((await stack.call('GET', '/v1/collections/on-e5')).body).toMatchObject({ model });
+  });
+
+  it('refuses a model nobody serves (404), and one other than the default (422), as problem+json', async () => {
+    const unknown = await stack.call('POST', '/v1/collections', { body: { name: 'nope', model: 'gpt' } });
+    expect(unknown).toMatchObject({
+      status: 404,
+      type: expect.stringContaining('application/problem+json'),
+      body: { code: 'not_found', detail: expect.stringContaining('The model gpt does not exist') },
+    });
+    const other = await stack.call('POST', '/v1/collections', { body: { name: 'nope', model: secondModel } });
+    expect(other).toMatchObject({
+      status: 422,
+      body: { detail: expect.stringContaining(`indexed with the default model, ${model}, only`) },
+    });
+    expect((await stack.call('GET', '/v1/collections/nope')).status).toBe(404);
+  });
+
+  it('ingests and searches a collection on its model, and refuses both once the served model differs', async () => {
+    await stack.call('POST', '/v1/collections', { body: { name: 'pinned', model } });
+    const added = await stack.call('POST', '/v1/collections/pinned/documents', {
+      body: { text: 'The old mill by the river grinds flour.' },
+    });
+    await stack.waitForStatus(added.body.id, undefined, ['ready']);
+    const found = await stack.call('POST', '/v1/search', {
+      body: { collection: 'pinned', query: 'old mill' },
+    });
+    expect(found.body.results.map((r: Json) => r.document_id)).toEqual([added.body.id]);
+
+    // What a changed manifest under the same name looks like from the collection's side.
+    await stack.db.query(
+      "UPDATE collections SET embedding_manifest_hash = repeat('0', 64) WHERE name = 'pinned'",
+    );
+    const refused = await stack.call('POST', '/v1/search', {
+      body: { collection: 'pinned', query: 'old mill' },
+    });
+    expect(refused).toMatchObject({
+      status: 409,
+      body: { detail: expect.stringContaining(`the manifest of ${model} changed since`) },
+    });
+    const later = await stack.call('POST', '/v1/collections/pinned/documents', {
+      body: { text: 'A second document about the mill.' },
+    });
+    const failed = await stack.waitForStatus(later.body.id, undefined, ['failed', 'ready']);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('Collection "pinned" was created on the model'),
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { AppError } from '@rag/contracts/app-error';
+import { checkCollectionModel } from '@rag/contracts/collection-model';
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import { tenantIdSchema, uuidSchema } from '@rag/contracts/identifiers';
 import type { ChunkRecord } from '@rag/db/chunk-repository';
@@ -143,6 +144,9 @@ export function createIngestProcessor(deps: ProcessorDeps) {
 
   async function ingest(job: IngestDocumentJob): Promise<JobOutcome> {
     const collection = await resolveCollection(job);
+    if (collection.model) {
+      checkCollectionModel(collection.model, await deps.embeddings.modelInfo(), collection.name);
+    }
     const loaded = await deps.pipeline.load(contentOf(job));
     const resolved = await resolveDocument(job, collection, loaded.contentHash);
     if (resolved === 'unchanged' || resolved === 'skipped') {

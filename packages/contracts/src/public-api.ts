@@ -33,6 +33,11 @@ export const createApiKeySchema = z.strictObject({
 
 export const createCollectionSchema = z.strictObject({
   name: collectionNameSchema,
+  /**
+   * The embedding model its documents and searches use, one of GET /v1/models; recorded with the model's
+   * manifest hash. Left out: the stack's default model, whichever that is.
+   */
+  model: z.string().min(1).max(256).optional(),
 });
 
 const metadataValueSchema = z.union([
@@ -216,7 +221,13 @@ export const credentialSchema = z.object({
 
 export const apiKeyListSchema = z.object({ keys: z.array(apiKeyInfoSchema) });
 
-export const collectionSchema = z.object({ name: z.string(), created_at: z.string() });
+export const collectionSchema = z.object({
+  name: z.string(),
+  created_at: z.string(),
+  /** The embedding model it was created on (null: the stack's default), with its manifest's sha256. */
+  model: z.string().nullable(),
+  model_manifest_hash: z.string().nullable(),
+});
 export const collectionListSchema = z.object({ collections: z.array(collectionSchema) });
 export const collectionDeletionSchema = z.object({ name: z.string(), status: z.literal('deleting') });
 

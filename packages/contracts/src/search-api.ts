@@ -47,6 +47,8 @@ export const internalSearchRequestSchema = z
     principals: z.array(aclPrincipalSchema).max(1000).nullable(),
     /** The collection's index version the first page was computed at (from a cursor); a change is a 409. */
     indexVersion: z.number().int().nonnegative().optional(),
+    /** The model the collection was created on, when it names one: searching it with another is a 409. */
+    model: z.strictObject({ name: z.string().min(1), manifestHash: z.string().min(1) }).optional(),
   })
   .refine((r) => r.offset + r.topK <= maxResultWindow, {
     message: `offset + top_k must not exceed ${maxResultWindow}`,

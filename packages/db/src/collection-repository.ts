@@ -6,6 +6,14 @@ export interface Collection {
   name: string;
   createdAt: Date;
   deleting: boolean;
+  /** The embedding model it was created on; undefined: the stack's default model, whichever that is. */
+  model?: CollectionModel;
+}
+
+export interface CollectionModel {
+  name: string;
+  /** sha256 of the model's manifest when the collection was created. */
+  manifestHash: string;
 }
 
 interface CollectionRow {
@@ -14,9 +22,11 @@ interface CollectionRow {
   name: string;
   created_at: Date;
   deleting: boolean;
+  embedding_model: string | null;
+  embedding_manifest_hash: string | null;
 }
 
-const columns = 'id, tenant_id, name, created_at, deleting';
+const columns = 'id, tenant_id, name, created_at, deleting, embedding_model, embedding_manifest_hash';
 
 function toCollection(row: CollectionRow): Collection {
   return {
@@ -25,6 +35,9 @@ function toCollection(row: CollectionRow): Collection {
     name: row.name,
     createdAt: row.created_at,
     deleting: row.deleting,
+    ...(row.embedding_model === null || row.embedding_manifest_hash === null
+      ? {}
+      : { model: { name: row.embedding_model, manifestHash: row.embedding_manifest_hash } }),
   };
 }
 
@@ -33,11 +46,12 @@ export async function insertCollection(
   db: Queryable,
   tenantId: string,
   name: string,
+  model?: CollectionModel,
 ): Promise<Collection | undefined> {
   const { rows } = await db.query<CollectionRow>(
-    `INSERT INTO collections (tenant_id, name) VALUES ($1, $2)
+    `INSERT INTO collections (tenant_id, name, embedding_model, embedding_manifest_hash) VALUES ($1, $2, $3, $4)
      ON CONFLICT (tenant_id, name) DO NOTHING RETURNING ${columns}`,
-    [tenantId, name],
+    [tenantId, name, model?.name ?? null, model?.manifestHash ?? null],
   );
   return rows[0] && toCollection(rows[0]);
 }

@@ -240,4 +240,16 @@ export const migrations: Migration[] = [
       CREATE INDEX documents_collection_created_idx ON documents (collection_id, created_at DESC, id DESC);
     `,
   },
+  {
+    version: 7,
+    name: "a collection's embedding model",
+    sql: `
+      -- The model a collection was created on (its name and its manifest's sha256), which ingest and search
+      -- use for it. NULL: created without naming one (and every collection made before models had names),
+      -- so it follows the stack's default model, as all collections did then.
+      ALTER TABLE collections ADD COLUMN embedding_model text, ADD COLUMN embedding_manifest_hash text;
+      ALTER TABLE collections ADD CONSTRAINT collections_model_named_with_hash
+        CHECK ((embedding_model IS NULL) = (embedding_manifest_hash IS NULL));
+    `,
+  },
 ];

@@ -2,7 +2,7 @@ import { createTestDatabase, type TestDatabase } from '@rag/testing/test-databas
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findActiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey } from './api-key-repository.js';
 import { findSearchableChunks } from './chunk-repository.js';
-import { insertCollection } from './collection-repository.js';
+import { findCollectionByName, insertCollection } from './collection-repository.js';
 import {
   findDocument,
   insertDocument,
@@ -71,6 +71,20 @@ describe('tenants and keys', () => {
       expiresAt: new Date(Date.now() - 1000),
     });
     expect(await findActiveApiKeyByHash(db.pool, 'hash-expired')).toBeUndefined();
+  });
+});
+
+describe('collections', () => {
+  it('record the model they were created on, or none (the default model)', async () => {
+    const model = { name: 'multilingual-e5-small-q4', manifestHash: 'f'.repeat(64) };
+    const pinned = (await insertCollection(db.pool, 'acme', 'pinned-model', model))!;
+    expect(pinned.model).toEqual(model);
+    expect((await findCollectionByName(db.pool, 'acme', 'pinned-model'))?.model).toEqual(model);
+    const following = (await insertCollection(db.pool, 'acme', 'default-model'))!;
+    expect(following.model).toBeUndefined();
+    await expect(
+      db.pool.query("UPDATE collections SET embedding_manifest_hash = NULL WHERE name = 'pinned-model'"),
+    ).rejects.toThrow(/collections_model_named_with_hash/);
   });
 });
 
