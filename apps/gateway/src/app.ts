@@ -17,6 +17,7 @@ import { methodNotAllowed } from './method-not-allowed.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { authenticateRequests } from './principal-middleware.js';
 import type { RateLimits } from './rate-limits.js';
+import { type RequestCache, uncachedRequests } from './request-cache.js';
 import { publicRoutes } from './route-table.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
@@ -35,6 +36,8 @@ export interface GatewayDeps {
   maxUploadBytes: number;
   search: SearchClient;
   authenticate: Authenticator;
+  /** Keys and collections read on every request; changes to them invalidate it (uncached when left out). */
+  cache?: RequestCache;
   apiKeyPepper: string;
   bodyLimit: string;
   rateLimits: RateLimits;
@@ -46,6 +49,7 @@ export interface GatewayDeps {
 }
 
 export function createGatewayApp(deps: GatewayDeps): ServiceApp {
+  const cache = deps.cache ?? uncachedRequests;
   return createServiceApp({
     logger: deps.logger,
     metrics: deps.metrics,
@@ -84,13 +88,14 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       // Per address before authentication, so guessing keys is as slow as anything else.
       app.use(
         '/v1',
+        (_req, _res, next) => cache.scope(next),
         routeCalls.exemptFromAddressLimit(deps.rateLimits.byAddress),
         authenticateRequests(deps.authenticate),
         deps.rateLimits.byCredential,
       );
-      app.use(adminRoutes({ pool: deps.pool, apiKeyPepper: deps.apiKeyPepper }));
+      app.use(adminRoutes({ pool: deps.pool, apiKeyPepper: deps.apiKeyPepper, cache }));
       app.use(credentialRoutes());
-      app.use(collectionRoutes({ pool: deps.pool, queue: deps.queue }));
+      app.use(collectionRoutes({ pool: deps.pool, queue: deps.queue, cache }));
       app.use(
         documentRoutes({
           pool: deps.pool,
@@ -100,7 +105,7 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
         }),
       );
       app.use(webhookRoutes({ pool: deps.pool, ...deps.webhooks }));
-      app.use(searchRoutes({ pool: deps.pool, search: deps.search }));
+      app.use(searchRoutes({ pool: deps.pool, search: deps.search, cache }));
       // MCP: limited by address and authenticated like /v1; each tool call then passes through /v1 itself.
       app.post(
         '/mcp',

@@ -27,6 +27,11 @@ const schema = z.object({
     /** Key for the API-key hash; rotating it invalidates every issued key. */
     apiKeyPepper: z.string().default(''),
     defaultTenant: z.string().default('default'),
+    /**
+     * How long a verified API key and a collection's id are reused without reading PostgreSQL; a revoke or a
+     * collection delete ends them at once on every replica (request-cache.ts). 0 reads PostgreSQL every time.
+     */
+    cacheTtlMs: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   }),
   /** JWT bearer tokens are accepted when an issuer is configured; @rag/auth validates the rest. */
   jwt: z
@@ -142,6 +147,7 @@ export function loadConfig(env: Env): GatewayConfig {
         adminApiKey: readSecret(env, 'ADMIN_API_KEY'),
         apiKeyPepper: readSecret(env, 'API_KEY_PEPPER'),
         defaultTenant: env.DEFAULT_TENANT,
+        cacheTtlMs: env.AUTH_CACHE_TTL_MS,
       }),
       limits: defined({ bodyLimit: env.BODY_LIMIT }),
       ingest: defined({
@@ -163,6 +169,7 @@ export function loadConfig(env: Env): GatewayConfig {
       ...webhookSettingsEnvNames,
       'ingest.maxUploadBytes': 'MAX_UPLOAD_BYTES',
       'auth.adminApiKey': 'ADMIN_API_KEY',
+      'auth.cacheTtlMs': 'AUTH_CACHE_TTL_MS',
       'jwt.issuer': 'JWT_ISSUER',
       'jwt.audience': 'JWT_AUDIENCE',
       'jwt.algorithms': 'JWT_ALGORITHMS',

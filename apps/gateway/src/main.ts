@@ -21,6 +21,7 @@ import { createGatewayApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createIngestQueue } from './ingest-queue.js';
 import { createRateLimits } from './rate-limits.js';
+import { createRequestCache } from './request-cache.js';
 import { startStuckWorkSweeper } from './stuck-work-sweeper.js';
 import { resealWebhookSecrets } from './webhook-secret-reseal.js';
 
@@ -52,12 +53,18 @@ const queue = createIngestQueue({
 });
 const storage = createObjectStorage(config.storage);
 
+// Keys and collections every request reads, kept until a change sets a new epoch in Redis (request-cache.ts).
+const requestCache = createRequestCache({
+  redis,
+  keyPrefix: config.redis.keyPrefix,
+  ttlMs: config.auth.cacheTtlMs,
+});
 const jwt = config.jwt && createJwtVerifier(jwtOptions(config.jwt));
 const authenticate = createAuthenticator({
   adminApiKey: config.auth.adminApiKey,
   defaultTenant: config.auth.defaultTenant,
   pepper: config.auth.apiKeyPepper,
-  findKeyByHash: (hash) => findActiveApiKeyByHash(pool, hash),
+  findKeyByHash: (hash) => requestCache.key(hash, () => findActiveApiKeyByHash(pool, hash)),
   ...(jwt ? { jwt } : {}),
 });
 
@@ -72,6 +79,7 @@ const { app, management, lifecycle } = createGatewayApp({
   rateLimits: createRateLimits({ redis, keyPrefix: config.redis.keyPrefix, ...config.rateLimits }),
   corsOrigins: config.corsOrigins,
   authenticate,
+  cache: requestCache,
   apiKeyPepper: config.auth.apiKeyPepper,
   bodyLimit: config.limits.bodyLimit,
   webhooks: {

@@ -14,6 +14,7 @@ import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestQueue, type IngestQueue } from './ingest-queue.js';
+import { uncachedRequests } from './request-cache.js';
 import { collectionRoutes } from './routes/collection-routes.js';
 import { lostJobReason, requeueStuckWork } from './stuck-work-sweeper.js';
 
@@ -60,7 +61,7 @@ beforeAll(async () => {
         req.principal = admin;
         next();
       });
-      router.use(collectionRoutes({ pool: db.pool, queue }));
+      router.use(collectionRoutes({ pool: db.pool, queue, cache: uncachedRequests }));
     },
   });
   server = await listen(app, '127.0.0.1', 0);

@@ -23,6 +23,7 @@ import { Redis } from 'ioredis';
 import { createGatewayApp, type GatewayDeps } from './app.js';
 import { createIngestQueue } from './ingest-queue.js';
 import { createRateLimits } from './rate-limits.js';
+import { createRequestCache } from './request-cache.js';
 
 export const testAdminKey = `admin-${'0123456789abcdef'.repeat(2)}`;
 
@@ -75,6 +76,8 @@ export async function startTestGateway(
   const storageRoot = await mkdtemp(join(tmpdir(), 'rag-gateway-test-'));
   const pepper = 'test-pepper';
   const queue = createIngestQueue({ connection: redis, prefix, attempts: 1, backoffMs: 100 });
+  // The production cache, so every route test (revocations included) runs with it.
+  const cache = createRequestCache({ redis, keyPrefix: prefix, ttlMs: 60_000 });
   const deps: GatewayDeps = {
     consoleDir: options.consoleDir,
     logger: createLogger({ service: 'gateway', level: 'silent' }),
@@ -88,8 +91,9 @@ export async function startTestGateway(
       adminApiKey: testAdminKey,
       defaultTenant: 'default',
       pepper,
-      findKeyByHash: (hash) => findActiveApiKeyByHash(appPool, hash),
+      findKeyByHash: (hash) => cache.key(hash, () => findActiveApiKeyByHash(appPool, hash)),
     }),
+    cache,
     apiKeyPepper: pepper,
     bodyLimit: '1mb',
     rateLimits: createRateLimits({

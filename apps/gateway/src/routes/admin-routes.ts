@@ -18,8 +18,9 @@ import { parseInput } from '@rag/http/validate';
 import { Router } from 'express';
 import { audit } from '../audit.js';
 import { mountRoute, pathParam } from '../mount-route.js';
+import type { RequestCache } from '../request-cache.js';
 
-export function adminRoutes(deps: { pool: Pool; apiKeyPepper: string }): Router {
+export function adminRoutes(deps: { pool: Pool; apiKeyPepper: string; cache: RequestCache }): Router {
   const router = Router();
 
   mountRoute(router, 'post', '/v1/tenants', requireJson, async (req, res, principal) => {
@@ -84,6 +85,8 @@ export function adminRoutes(deps: { pool: Pool; apiKeyPepper: string }): Router 
     if (!key || (!principal.system && key.tenantId !== principal.tenantId)) throw notFound;
     if (!isGrantWithin(principal, key)) throw notFound;
     const revoked = (await revokeApiKey(deps.pool, id))!;
+    // Before answering: from then on no gateway replica accepts the key, cached or not.
+    await deps.cache.invalidate();
     await audit(deps.pool, req, principal, 'api_key.revoke', { tenantId: key.tenantId, target: id });
     res.json(keyInfo(revoked));
   });

@@ -17,6 +17,7 @@ import { audit } from '../audit.js';
 import { resolveCollection } from '../collection-access.js';
 import type { IngestQueue } from '../ingest-queue.js';
 import { mountRoute, pathParam } from '../mount-route.js';
+import type { RequestCache } from '../request-cache.js';
 import { documentBody } from './document-routes.js';
 
 const documentPageSchema = z.strictObject({
@@ -45,7 +46,7 @@ function decodeCursor(cursor: string): DocumentPosition {
   return { createdMicros: match[1]!, id: match[2]! };
 }
 
-export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue }): Router {
+export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue; cache: RequestCache }): Router {
   const router = Router();
 
   mountRoute(router, 'post', '/v1/collections', requireJson, async (req, res, principal) => {
@@ -119,6 +120,8 @@ export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue }): Rout
       includeDeleting: true,
     });
     if (!collection.deleting) await markCollectionDeleting(deps.pool, collection.id);
+    // No replica serves it from its cache any more (a collection made again under the name is another one).
+    await deps.cache.invalidate();
     await deps.queue.enqueue({
       v: 1,
       type: 'delete-collection',

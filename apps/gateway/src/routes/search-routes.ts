@@ -9,6 +9,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { resolveCollection } from '../collection-access.js';
 import { mountRoute } from '../mount-route.js';
+import type { RequestCache } from '../request-cache.js';
 
 /**
  * A cursor is the next page's offset and the collection's index version when the first page was served,
@@ -29,7 +30,7 @@ function decodeCursor(cursor: string): { offset: number; indexVersion: number } 
   }
 }
 
-export function searchRoutes(deps: { pool: Pool; search: SearchClient }): Router {
+export function searchRoutes(deps: { pool: Pool; search: SearchClient; cache: RequestCache }): Router {
   const router = Router();
 
   mountRoute(router, 'post', '/v1/search', requireJson, async (req, res, principal) => {
@@ -45,7 +46,7 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient }): Router
         `offset + top_k must not exceed ${maxResultWindow}: pages reach the first ${maxResultWindow} results`,
       );
     }
-    const collection = await resolveCollection(deps.pool, principal, body.collection);
+    const collection = await resolveCollection(deps.pool, principal, body.collection, { cache: deps.cache });
     const answer = await deps.search.search({
       tenantId: principal.tenantId,
       collectionId: collection.id,
