@@ -57,7 +57,7 @@ describe('rag collections show / docs', () => {
     }));
     expect(code).toBe(0);
     expect(out).toBe(
-      'handbook\n  documents: 3 (1 processing, 2 ready)\n  chunks: 14\n  last change: 2025-01-02T00:00:00.000Z\n',
+      'handbook\n  documents: 3 (1 processing, 2 ready)\n  chunks: 14\n  model: the default model\n  last change: 2025-01-02T00:00:00.000Z\n',
     );
   });
 

@@ -33,7 +33,8 @@ export function registerCollectionsCommand(program: Command, context: CommandCon
         .map(([status, count]) => `${count} ${status}`);
       context.out(
         `${summary.name}\n  documents: ${total}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}\n` +
-          `  chunks: ${summary.chunks}\n  last change: ${summary.last_changed_at ?? 'never'}\n`,
+          `  chunks: ${summary.chunks}\n  model: ${summary.model ?? 'the default model'}\n` +
+          `  last change: ${summary.last_changed_at ?? 'never'}\n`,
       );
     });
 

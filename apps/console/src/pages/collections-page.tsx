@@ -74,6 +74,7 @@ export function CollectionsPage({ client, credential }: ScreenProps) {
                 <th scope="col">In progress</th>
                 <th scope="col">Failed</th>
                 <th scope="col">Chunks</th>
+                <th scope="col">Model</th>
                 <th scope="col">Last change</th>
                 <th scope="col">
                   <span class="visually-hidden">Actions</span>
@@ -91,6 +92,7 @@ export function CollectionsPage({ client, credential }: ScreenProps) {
                   <td>{c.documents.queued + c.documents.processing}</td>
                   <td>{c.documents.failed}</td>
                   <td>{c.chunks}</td>
+                  <td>{c.model ?? 'the default model'}</td>
                   <td>{formatTime(c.last_changed_at)}</td>
                   <td class="actions">
                     <a class="button secondary" href={routeHref({ screen: 'search', collection: c.name })}>

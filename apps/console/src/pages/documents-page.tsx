@@ -70,8 +70,8 @@ export function DocumentsPage({ client, credential, collection }: ScreenProps & 
       {counts && (
         <p class="summary" data-testid="collection-summary">
           {counts.total} documents · {counts.ready} ready · {counts.queued + counts.processing} in progress ·{' '}
-          {counts.failed} failed · {summary.data?.chunks} chunks · last change{' '}
-          {formatTime(summary.data?.last_changed_at)} ·{' '}
+          {counts.failed} failed · {summary.data?.chunks} chunks · model{' '}
+          {summary.data?.model ?? 'the default'} · last change {formatTime(summary.data?.last_changed_at)} ·{' '}
           <a href={routeHref({ screen: 'search', collection })}>search it</a>
         </p>
       )}
