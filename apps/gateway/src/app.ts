@@ -1,4 +1,5 @@
 import type { Authenticator } from '@rag/auth/authenticate';
+import type { EmbeddingModels } from '@rag/contracts/embedding-models';
 import type { SearchClient } from '@rag/contracts/search-client';
 import { checkPostgres, type Pool } from '@rag/db/pool';
 import { createServiceApp, type ServiceApp } from '@rag/http/service-app';
@@ -14,6 +15,7 @@ import type { IngestQueue } from './ingest-queue.js';
 import { mcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createRouteDispatch } from './mcp/route-dispatcher.js';
 import { methodNotAllowed } from './method-not-allowed.js';
+import { openAiErrorHandler } from './openai-errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { authenticateRequests } from './principal-middleware.js';
 import type { RateLimits } from './rate-limits.js';
@@ -23,6 +25,7 @@ import { adminRoutes } from './routes/admin-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
 import { credentialRoutes } from './routes/credential-routes.js';
 import { documentRoutes } from './routes/document-routes.js';
+import { embeddingRoutes } from './routes/embedding-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
 
@@ -35,6 +38,8 @@ export interface GatewayDeps {
   /** Largest uploaded document file. */
   maxUploadBytes: number;
   search: SearchClient;
+  /** The served embedding models, for the OpenAI-compatible routes. */
+  models: EmbeddingModels;
   authenticate: Authenticator;
   /** Keys and collections read on every request; changes to them invalidate it (uncached when left out). */
   cache?: RequestCache;
@@ -95,7 +100,7 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       );
       app.use(adminRoutes({ pool: deps.pool, apiKeyPepper: deps.apiKeyPepper, cache }));
       app.use(credentialRoutes());
-      app.use(collectionRoutes({ pool: deps.pool, queue: deps.queue, cache }));
+      app.use(collectionRoutes({ pool: deps.pool, queue: deps.queue, cache, models: deps.models }));
       app.use(
         documentRoutes({
           pool: deps.pool,
@@ -106,6 +111,7 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       );
       app.use(webhookRoutes({ pool: deps.pool, ...deps.webhooks }));
       app.use(searchRoutes({ pool: deps.pool, search: deps.search, cache }));
+      app.use(embeddingRoutes({ models: deps.models }));
       // MCP: limited by address and authenticated like /v1; each tool call then passes through /v1 itself.
       app.post(
         '/mcp',
@@ -121,6 +127,13 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
           // Stateless Streamable HTTP: no server-sent event stream to GET, no session to DELETE.
           { method: 'post', path: '/mcp' },
         ]),
+      );
+      // Last: every error on these paths, authentication and 405 included, in OpenAI's shape.
+      app.use(
+        publicRoutes
+          .filter((route) => 'errorBody' in route && route.errorBody === 'openai')
+          .map((route) => route.path),
+        openAiErrorHandler(),
       );
     },
   });

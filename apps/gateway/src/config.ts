@@ -7,6 +7,11 @@ import {
   serviceTokenSchema,
   serviceUrlSchema,
 } from '@rag/config/common-schemas';
+import {
+  embeddingServicesEnvNames,
+  embeddingServicesFromEnv,
+  embeddingServicesSchema,
+} from '@rag/config/embedding-services';
 import { httpFromEnv, postgresFromEnv, redisFromEnv, sharedEnvNames } from '@rag/config/env-groups';
 import { parseConfig } from '@rag/config/parse-config';
 import { type Env, readSecret } from '@rag/config/secret';
@@ -21,6 +26,8 @@ const schema = z.object({
   postgres: postgresSchema,
   redis: redisSchema,
   searchServiceUrl: serviceUrlSchema.default('http://127.0.0.1:8082'),
+  /** The embedding models behind POST /v1/embeddings and GET /v1/models. */
+  embeddingServices: embeddingServicesSchema,
   serviceToken: serviceTokenSchema,
   auth: z.object({
     adminApiKey: z.string().min(20, 'must be at least 20 characters'),
@@ -118,6 +125,7 @@ export function loadConfig(env: Env): GatewayConfig {
       postgres: postgresFromEnv(env),
       redis: redisFromEnv(env),
       searchServiceUrl: env.SEARCH_SERVICE_URL,
+      embeddingServices: embeddingServicesFromEnv(env),
       serviceToken: readSecret(env, 'SERVICE_TOKEN'),
       jwt:
         env.JWT_ISSUER === undefined
@@ -165,6 +173,7 @@ export function loadConfig(env: Env): GatewayConfig {
     },
     {
       ...sharedEnvNames,
+      ...embeddingServicesEnvNames,
       ...storageEnvNames,
       ...webhookSettingsEnvNames,
       'ingest.maxUploadBytes': 'MAX_UPLOAD_BYTES',

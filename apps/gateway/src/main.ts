@@ -2,6 +2,7 @@ import { createAuthenticator } from '@rag/auth/authenticate';
 import { isJwtAlgorithm } from '@rag/auth/jwt-config';
 import { createJwtVerifier } from '@rag/auth/jwt-verifier';
 import { AppError } from '@rag/contracts/app-error';
+import { createEmbeddingModels } from '@rag/contracts/embedding-models';
 import { createSearchClient } from '@rag/contracts/search-client';
 import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
 import { migrate } from '@rag/db/migrate';
@@ -76,6 +77,11 @@ const { app, management, lifecycle } = createGatewayApp({
   storage,
   maxUploadBytes: config.ingest.maxUploadBytes,
   search: createSearchClient({ baseUrl: config.searchServiceUrl, serviceToken: config.serviceToken }),
+  models: createEmbeddingModels({
+    defaultUrl: config.embeddingServices.defaultUrl,
+    otherUrls: config.embeddingServices.otherUrls,
+    serviceToken: config.serviceToken,
+  }),
   rateLimits: createRateLimits({ redis, keyPrefix: config.redis.keyPrefix, ...config.rateLimits }),
   corsOrigins: config.corsOrigins,
   authenticate,

@@ -1,5 +1,10 @@
 import { tenantIdSchema } from '@rag/contracts/identifiers';
 import {
+  openAiEmbeddingsRequestSchema,
+  openAiEmbeddingsResponseSchema,
+  openAiModelListSchema,
+} from '@rag/contracts/openai-embeddings';
+import {
   apiKeyInfoSchema,
   apiKeyListSchema,
   batchDocumentsResponseSchema,
@@ -51,6 +56,8 @@ export interface RouteDescription {
     also?: { status: number; description: string }[];
   };
   errors: number[];
+  /** The OpenAI-compatible routes answer errors in OpenAI's shape instead of problem+json. */
+  errorBody?: 'openai';
 }
 
 // Every route can answer these; routes with a body add 400 (malformed JSON), 413, 415 and 422.
@@ -245,6 +252,32 @@ export const publicRoutes = [
     request: searchRequestSchema,
     success: { status: 200, description: 'Ranked chunks', schema: searchResponseSchema },
     errors: [...common, ...withBody, 404],
+  },
+  {
+    method: 'get',
+    path: '/v1/models',
+    summary:
+      "The embedding models served (OpenAI's models list): name, dimensions, longest input, outputs, manifest hash, and which is the default",
+    role: 'reader',
+    success: { status: 200, description: 'The models', schema: openAiModelListSchema },
+    errors: common,
+    errorBody: 'openai',
+  },
+  {
+    method: 'post',
+    path: '/v1/embeddings',
+    summary:
+      "OpenAI's embeddings API (dense vectors of a served model): texts or token arrays, floats or base64; errors in OpenAI's shape",
+    // Embedding any text is compute, not reading the tenant's data: not for the reader keys handed to search UIs.
+    role: 'editor',
+    request: openAiEmbeddingsRequestSchema,
+    success: {
+      status: 200,
+      description: 'One embedding per input, in order',
+      schema: openAiEmbeddingsResponseSchema,
+    },
+    errors: [...common, ...withBody, 404, 504],
+    errorBody: 'openai',
   },
   {
     method: 'post',

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthenticator } from '@rag/auth/authenticate';
+import { createEmbeddingModels } from '@rag/contracts/embedding-models';
 import { createSearchClient } from '@rag/contracts/search-client';
 import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
 import { migrate } from '@rag/db/migrate';
@@ -87,6 +88,8 @@ export async function startTestGateway(
     storage: createLocalStorage({ root: storageRoot }),
     maxUploadBytes: 1024 * 1024,
     search: createSearchClient({ baseUrl: 'http://127.0.0.1:9', serviceToken: 'x'.repeat(32) }),
+    // No embedding service either: the OpenAI-compatible routes are tested end to end (tests/e2e).
+    models: createEmbeddingModels({ defaultUrl: 'http://127.0.0.1:9', serviceToken: 'x'.repeat(32) }),
     authenticate: createAuthenticator({
       adminApiKey: testAdminKey,
       defaultTenant: 'default',

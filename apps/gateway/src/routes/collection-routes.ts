@@ -1,7 +1,9 @@
 import { canAccessCollection } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
+import type { EmbeddingModels } from '@rag/contracts/embedding-models';
 import { createCollectionSchema, documentStatuses, externalIdPrefixSchema } from '@rag/contracts/public-api';
 import {
+  type Collection,
   findCollectionByName,
   insertCollection,
   listCollections,
@@ -31,6 +33,36 @@ const documentPageSchema = z.strictObject({
   external_id_prefix: externalIdPrefixSchema.optional(),
 });
 
+/** A collection as every collection route shows it: its name, when it was made, and its model. */
+function describeCollection(collection: Collection) {
+  return {
+    name: collection.name,
+    created_at: collection.createdAt.toISOString(),
+    model: collection.model?.name ?? null,
+    model_manifest_hash: collection.model?.manifestHash ?? null,
+  };
+}
+
+/** The named model as the embedding service reports it: a problem+json 404 when no service serves it. */
+async function servedModel(models: EmbeddingModels | undefined, name: string) {
+  if (!models) throw new AppError('not_found', `The model ${name} does not exist; no models are served here`);
+  const { info, isDefault } = await models.get(name);
+  // Ingest and search embed with the default model only, so a collection can be created on it alone; it is
+  // recorded all the same, so that a later change of the default cannot silently mix models in its index.
+  if (!isDefault) {
+    const fallback = await models.default();
+    throw new AppError(
+      'validation_failed',
+      `model: collections are indexed with the default model, ${fallback.info.name}, only; ${name} is served for POST /v1/embeddings`,
+      { context: { issues: [{ path: 'model', message: 'not the default model' }] } },
+    );
+  }
+  if (info.manifestHash === undefined) {
+    throw new AppError('internal', `The embedding service of ${name} reports no manifest hash to record`);
+  }
+  return { name: info.name, manifestHash: info.manifestHash };
+}
+
 /** A page cursor: the last document's position, opaque to callers. */
 function encodeCursor(position: DocumentPosition): string {
   return Buffer.from(`${position.createdMicros}.${position.id}`).toString('base64url');
@@ -46,7 +78,13 @@ function decodeCursor(cursor: string): DocumentPosition {
   return { createdMicros: match[1]!, id: match[2]! };
 }
 
-export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue; cache: RequestCache }): Router {
+export function collectionRoutes(deps: {
+  pool: Pool;
+  queue: IngestQueue;
+  cache: RequestCache;
+  /** The served models a new collection may name (none: a collection cannot name a model). */
+  models?: EmbeddingModels;
+}): Router {
   const router = Router();
 
   mountRoute(router, 'post', '/v1/collections', requireJson, async (req, res, principal) => {
@@ -54,7 +92,13 @@ export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue; cache: 
     if (!canAccessCollection(principal, body.name)) {
       throw new AppError('forbidden', `The credential is not scoped to collection "${body.name}"`);
     }
-    const collection = await insertCollection(deps.pool, principal.tenantId, body.name);
+    const model = body.model === undefined ? undefined : await servedModel(deps.models, body.model);
+    const collection = await insertCollection(
+      deps.pool,
+      principal.tenantId,
+      body.name,
+      model && { name: model.name, manifestHash: model.manifestHash },
+    );
     if (!collection) {
       const existing = await findCollectionByName(deps.pool, principal.tenantId, body.name);
       if (existing?.deleting) {
@@ -70,15 +114,13 @@ export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue; cache: 
       tenantId: principal.tenantId,
       target: body.name,
     });
-    res.status(201).json({ name: collection.name, created_at: collection.createdAt.toISOString() });
+    res.status(201).json(describeCollection(collection));
   });
 
   mountRoute(router, 'get', '/v1/collections', async (_req, res, principal) => {
     const collections = await listCollections(deps.pool, principal.tenantId);
     res.json({
-      collections: collections
-        .filter((c) => canAccessCollection(principal, c.name))
-        .map((c) => ({ name: c.name, created_at: c.createdAt.toISOString() })),
+      collections: collections.filter((c) => canAccessCollection(principal, c.name)).map(describeCollection),
     });
   });
 
@@ -87,8 +129,7 @@ export function collectionRoutes(deps: { pool: Pool; queue: IngestQueue; cache: 
     const summary = await summariseCollection(deps.pool, collection.id, principal.principals);
     const byStatus = summary.documentsByStatus;
     res.json({
-      name: collection.name,
-      created_at: collection.createdAt.toISOString(),
+      ...describeCollection(collection),
       documents: { total: Object.values(byStatus).reduce((sum, n) => sum + n, 0), ...byStatus },
       chunks: summary.chunks,
       last_changed_at: summary.lastChangedAt?.toISOString() ?? null,

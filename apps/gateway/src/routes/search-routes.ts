@@ -61,6 +61,7 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient; cache: Re
       groupByDocument: body.group_by_document,
       principals: principal.principals,
       ...('indexVersion' in page ? { indexVersion: page.indexVersion } : {}),
+      ...(collection.model ? { model: collection.model } : {}),
     });
     res.setHeader(
       'Server-Timing',
