@@ -466,3 +466,59 @@ describe("Milvus's own BM25 function (MILVUS_BM25=milvus-function)", () => {
     expect(shared).not.toBeCloseTo(alone, 6);
   });
 });
+
+describe('listing a collection larger than one query', () => {
+  it('returns every row once, whatever order Milvus answers in and however the keys share prefixes', async () => {
+    // A page of 7 rows forces ranges to be cut down to single characters and below, and through keys
+    // that are prefixes of others ("a", "a1", "a11") and keys with quotes, backslashes and the last character.
+    const small = createMilvusStore({
+      address: milvus.address,
+      collectionPrefix: `${collectionPrefix}pages_`,
+      space,
+      listPageSize: 7,
+    });
+    try {
+      await small.ensureReady();
+      const scope: VectorScope = { tenantId: 'acme', collectionId: 'paged' };
+      const ids = [
+        ...Array.from({ length: 300 }, (_, i) => `${(i * 7919).toString(16).padStart(8, '0')}-chunk`),
+        'a',
+        'a1',
+        'a11',
+        'a111',
+        'a2',
+        '~',
+        '~~',
+        '"quoted"',
+        'back\\slash',
+        'zz~~~',
+      ];
+      // Several inserts with a flush between them, so the rows lie in several segments.
+      for (let start = 0; start < ids.length; start += 100) {
+        await small.insert(
+          ids
+            .slice(start, start + 100)
+            .map((id, i) =>
+              row(scope, `doc-${(start + i) % 5}`, id, [1, i, 0, 1], { indices: [1], values: [1] }),
+            ),
+        );
+        await small.flush();
+      }
+      const listed: string[] = [];
+      for await (const batch of small.listChunks(scope)) listed.push(...batch.map((r) => r.chunkId));
+      expect(listed.length).toBe(ids.length);
+      expect([...listed].sort()).toEqual([...ids].sort());
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('refuses a chunk id that a listing could not page through', async () => {
+    const scope: VectorScope = { tenantId: 'acme', collectionId: 'paged' };
+    for (const chunkId of ['has space', 'ünïcode', 'tab\there', '']) {
+      await expect(
+        store.insert([row(scope, 'doc', chunkId, [1, 0, 0, 0], { indices: [1], values: [1] })]),
+      ).rejects.toMatchObject({ code: 'bad_request' });
+    }
+  });
+});

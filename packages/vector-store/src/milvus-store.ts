@@ -26,6 +26,14 @@ import type {
 import { milvusAclValue } from './milvus-acl-value.js';
 import { isIndexNotFound, milvusCall } from './milvus-call.js';
 import { milvusCollectionName } from './milvus-collection-name.js';
+import {
+  allKeys,
+  equalsFilter,
+  isPagedKey,
+  type KeyRange,
+  rangeFilter,
+  splitRange,
+} from './primary-key-ranges.js';
 import { assertSafeId, documentFilter, maxIdLength, scopeFilter, searchFilter } from './scope-filter.js';
 
 /**
@@ -46,6 +54,8 @@ export interface MilvusStoreOptions {
   insertBatchSize?: number;
   /** Per-request deadline for SDK calls. */
   timeoutMs?: number;
+  /** The most rows one query of a listing returns (at most Milvus's 16,384; smaller in tests). */
+  listPageSize?: number;
   /** Deadline of each search call (the request path), usually shorter than `timeoutMs`. */
   searchTimeoutMs?: number | undefined;
   /**
@@ -78,13 +88,13 @@ const fields = {
 const maxAclEntries = 1000;
 
 const maxChunkIdLength = 256;
-// Milvus rejects a topK above 16384.
+// Milvus rejects a topK above 16384, and a query's offset + limit above the same.
 const maxTopK = 16_384;
+const maxQueryWindow = 16_384;
 const rrfK = 60;
 const defaultInsertBatchSize = 500;
-// Ids per delete expression, and rows per batch when listing a collection.
+// Ids per delete expression.
 const deleteBatchSize = 1000;
-const listBatchSize = 1000;
 const defaultTimeoutMs = 30_000;
 
 // HNSW on the dense field: supported by Milvus standalone and, through FAISS, by Milvus Lite.
@@ -116,6 +126,7 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   const collectionName = milvusCollectionName(options.collectionPrefix, space) + (milvusBm25 ? '_fbm25' : '');
   const insertBatchSize = options.insertBatchSize ?? defaultInsertBatchSize;
   const searchTimeoutMs = options.searchTimeoutMs ?? options.timeoutMs ?? defaultTimeoutMs;
+  const listPageSize = Math.min(options.listPageSize ?? maxQueryWindow, maxQueryWindow);
   const client = new MilvusClient(clientConfig(options));
   const context = { collection: collectionName };
   let reloading: Promise<void> | undefined;
@@ -369,33 +380,72 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
     }
   }
 
-  /** Rows matching an expression, in batches by primary key (the SDK's iterator), at strong consistency. */
+  /**
+   * Rows matching an expression, in batches, at strong consistency: a range of primary keys at a time, each
+   * counted first and cut smaller until it fits one query (primary-key-ranges.ts says why not the SDK's
+   * iterator).
+   */
   async function* queryPages(
     expr: string,
     outputFields: string[],
   ): AsyncIterable<Array<Record<string, unknown>>> {
-    // The iterator answers rows, not a status, so errors are wrapped here.
-    try {
-      const iterator = (await client.queryIterator({
-        collection_name: collectionName,
-        expr,
-        output_fields: outputFields,
-        batchSize: listBatchSize,
-        consistency_level: ConsistencyLevelEnum.Strong,
-      })) as AsyncIterable<Array<Record<string, unknown>>>;
-      for await (const batch of iterator) yield batch;
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw new AppError(
-        'dependency_unavailable',
-        `Milvus queryIterator failed: ${(error as Error).message}`,
-        {
-          context,
-          cause: error,
-          retryable: true,
-        },
-      );
+    const pending: KeyRange[] = [allKeys];
+    while (pending.length > 0) {
+      const range = pending.pop()!;
+      const filter = `(${expr}) && ${rangeFilter(fields.chunkId, range)}`;
+      const count = await countWhere(filter);
+      if (count === 0) continue;
+      if (count <= listPageSize) {
+        yield await queryWhere(filter, outputFields, listPageSize);
+        continue;
+      }
+      const { ranges, exact } = splitRange(range);
+      if (exact !== undefined) {
+        const rows = await queryWhere(
+          `(${expr}) && ${equalsFilter(fields.chunkId, exact)}`,
+          outputFields,
+          listPageSize,
+        );
+        if (rows.length > 0) yield rows;
+      }
+      pending.push(...ranges);
     }
+  }
+
+  async function countWhere(filter: string): Promise<number> {
+    const result = await call('query', () =>
+      client.query({
+        collection_name: collectionName,
+        filter,
+        output_fields: ['count(*)'],
+        consistency_level: ConsistencyLevelEnum.Strong,
+      }),
+    );
+    const count = Number(result.data[0]?.['count(*)']);
+    if (!Number.isInteger(count)) {
+      throw new AppError('dependency_unavailable', 'Milvus count answered no number', {
+        context,
+        retryable: true,
+      });
+    }
+    return count;
+  }
+
+  async function queryWhere(
+    filter: string,
+    outputFields: string[],
+    limit: number,
+  ): Promise<Array<Record<string, unknown>>> {
+    const result = await call('query', () =>
+      client.query({
+        collection_name: collectionName,
+        filter,
+        output_fields: outputFields,
+        limit,
+        consistency_level: ConsistencyLevelEnum.Strong,
+      }),
+    );
+    return result.data as Array<Record<string, unknown>>;
   }
 
   async function* listChunks(
@@ -658,8 +708,11 @@ interface MilvusRow {
 
 function toMilvusRow(row: ChunkVectorRow, index: number, space: VectorSpace, milvusBm25: boolean): MilvusRow {
   const where = `row ${index}`;
-  if (typeof row.chunkId !== 'string' || row.chunkId.length === 0 || row.chunkId.length > maxChunkIdLength) {
-    throw new AppError('bad_request', `${where}: chunkId must be 1-${maxChunkIdLength} characters`);
+  if (typeof row.chunkId !== 'string' || row.chunkId.length > maxChunkIdLength || !isPagedKey(row.chunkId)) {
+    throw new AppError(
+      'bad_request',
+      `${where}: chunkId must be 1-${maxChunkIdLength} printable ASCII characters without spaces`,
+    );
   }
   assertSafeId('tenantId', row.tenantId);
   assertSafeId('collectionId', row.collectionId);
