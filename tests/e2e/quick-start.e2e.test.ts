@@ -34,6 +34,23 @@ function readmeCommands(heading: string): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
+/** The first fenced block of `language` after a heading, as printed. */
+function readmeBlock(heading: string, language: string): string {
+  const section = readme.slice(readme.indexOf(`${heading}\n`));
+  const block = new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(section)?.[1];
+  if (!block) throw new Error(`README has no ${language} block under "${heading}"`);
+  return block;
+}
+
+/** Runs the Python of the client's virtual environment (where `pip install` of the README put the client). */
+function runPython(python: string, args: string[], cwd?: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(python, args, { cwd, env: userEnv, timeout: 120_000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  );
+}
+
 // The environment of a user's shell: nothing the test runner set for itself.
 const userEnv = Object.fromEntries(
   Object.entries(process.env).filter(([name]) => !/^(VITEST|NODE_ENV$|TEST$|TINYPOOL)/.test(name)),
@@ -366,6 +383,54 @@ describe('the quick start, as the README says', () => {
     // The search of the README finds the vacuum manual first.
     expect(run.stdout).toMatch(/1\. \S+\s+vacuum\.md\s+Robot vacuum/);
   }, 600_000);
+
+  it("answers agents configured as the README's MCP section says, and its LangChain snippet as printed", async () => {
+    const python = join(repoRoot, '.venv', 'python-client', 'bin', 'python');
+    // A key that may read mydocs only: the MCP configuration of the README with it in place of <key>.
+    const scoped = await api('POST', '/v1/api-keys', {
+      tenant: 'default',
+      role: 'reader',
+      collections: ['mydocs'],
+    });
+    expect(scoped.status, JSON.stringify(scoped.body)).toBe(201);
+    const config = readmeBlock('### MCP for agents', 'json').replaceAll('<key>', String(scoped.body.key));
+    const server = (
+      JSON.parse(config) as { mcpServers: Record<string, { url: string; headers: Record<string, string> }> }
+    ).mcpServers.rag!;
+    expect(server.headers).toEqual({ Authorization: `Bearer ${scoped.body.key}` });
+    const mcp = JSON.parse(
+      await runPython(python, [
+        join(repoRoot, 'tests', 'e2e', 'mcp-python-client.py'),
+        server.url,
+        String(scoped.body.key),
+        'mydocs',
+        'files',
+        'how do I reset the filter',
+      ]),
+    );
+    expect(mcp.found.is_error, mcp.found.text).toBe(false);
+    expect(mcp.found.structured.results[0].external_id).toBe('vacuum.md');
+    expect(mcp.refused).toEqual({ is_error: true, text: expect.stringContaining('mydocs') });
+
+    // The Python snippet, with the key it leaves to the reader and the file it names, then what it returned.
+    const workdir = join(files, 'snippet');
+    await mkdir(join(workdir, 'reports'), { recursive: true });
+    await copyFile(join(sharedDocs, 'pdf', 'en_markitdown_test.pdf'), join(workdir, 'reports', 'q3.pdf'));
+    expect((await api('POST', '/v1/collections', { name: 'handbook' })).status).toBe(201);
+    const snippet = readmeBlock('### Python client, LangChain and LlamaIndex', 'python');
+    const printed = await runPython(
+      python,
+      [
+        '-c',
+        `api_key = ${JSON.stringify(adminKey)}\n${snippet}\n` +
+          'import json\nprint(json.dumps([d.metadata for d in documents]))',
+      ],
+      workdir,
+    );
+    const metadata = JSON.parse(printed.trim().split('\n').at(-1)!) as Array<Record<string, unknown>>;
+    expect(metadata.length).toBeGreaterThan(0);
+    expect(metadata[0]).toMatchObject({ external_id: 'reports/q3.pdf', document_id: expect.any(String) });
+  }, 300_000);
 
   it(
     'keeps every document through Ctrl-C and a restart, and Ctrl-C leaves no process behind',

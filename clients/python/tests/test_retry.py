@@ -12,7 +12,9 @@ from rag_client import RagClient, RateLimitedError, RetryPolicy
 from rag_client.retry import parse_retry_after
 
 problem = {"type": "about:blank", "title": "x", "status": 429, "detail": "slow down", "code": "rate_limited", "request_id": "r"}
-collections = {"collections": [{"name": "docs", "created_at": "2025-01-01T00:00:00Z"}]}
+collections = {
+    "collections": [{"name": "docs", "created_at": "2025-01-01T00:00:00Z", "model": None, "model_manifest_hash": None}]
+}
 
 
 def busy_then_ok(busy: List[httpx.Response]) -> httpx.MockTransport:

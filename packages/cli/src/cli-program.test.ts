@@ -67,7 +67,10 @@ const docId = '3f1c2b9e-8d4a-4c6b-9f1e-2a3b4c5d6e7f';
 
 describe('global options', () => {
   it('takes the gateway and key from the environment, and flags over it', async () => {
-    const route = () => ({ status: 200, body: { collections: [{ name: 'docs', created_at: now }] } });
+    const route = () => ({
+      status: 200,
+      body: { collections: [{ name: 'docs', created_at: now, model: null, model_manifest_hash: null }] },
+    });
     const fromEnv = await rag(['collections', 'list'], route, {
       RAG_URL: 'http://env.test:1/',
       RAG_API_KEY: 'rag_env',
@@ -351,7 +354,12 @@ describe('rag ingest', () => {
   /** A gateway where notes.txt is already there and broken.txt fails in the worker. */
   function gateway(request: Request): Answer {
     if (request.method === 'GET' && request.url.endsWith('/v1/collections')) {
-      return { status: 200, body: { collections: [{ name: 'handbook', created_at: now }] } };
+      return {
+        status: 200,
+        body: {
+          collections: [{ name: 'handbook', created_at: now, model: null, model_manifest_hash: null }],
+        },
+      };
     }
     const externalId = String(request.body?.external_id ?? '');
     const id = `00000000-0000-4000-8000-00000000000${['broken.txt', 'guides/travel.md', 'notes.txt'].indexOf(externalId) + 1}`;

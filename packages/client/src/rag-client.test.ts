@@ -155,7 +155,9 @@ describe('createRagClient', () => {
   });
 
   it('fails loudly when an answer drifts from the contract', async () => {
-    const { fetch } = fakeFetch([{ status: 200, body: { collections: [{ name: 'docs' }] } }]);
+    const { fetch } = fakeFetch([
+      { status: 200, body: { collections: [{ name: 'docs', model: null, model_manifest_hash: null }] } },
+    ]);
     const client = createRagClient({ baseUrl: 'http://gw.test', apiKey: 'k', fetch });
     const error = await failure(client.listCollections());
     expect(error.code).toBe('unexpected_response');
@@ -210,7 +212,11 @@ const problem = (status: number, code: string) => ({
   code,
   request_id: 'req',
 });
-const collections = { collections: [{ name: 'docs', created_at: '2025-01-01T00:00:00.000Z' }] };
+const collections = {
+  collections: [
+    { name: 'docs', created_at: '2025-01-01T00:00:00.000Z', model: null, model_manifest_hash: null },
+  ],
+};
 
 describe('retries', () => {
   it('sends a request turned away with 429 or 503 again after Retry-After, with jitter on top', async () => {

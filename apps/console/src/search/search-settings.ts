@@ -19,7 +19,7 @@ export const defaultSettings: SearchSettings = {
   mode: 'hybrid',
   fusion: 'weighted',
   customWeights: false,
-  weights: { dense: 0.5, sparse: 0.25, bm25: 0.5 },
+  weights: { dense: 0.6, sparse: 0.25, bm25: 0.4 },
   rerank: 'none',
   topK: 10,
   groupByDocument: false,

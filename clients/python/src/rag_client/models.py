@@ -50,6 +50,9 @@ class CreatedApiKey(ApiKeyInfo):
 class Collection:
     name: str
     created_at: str
+    #: The embedding model it was created on (None: the stack's default), and its manifest's sha256.
+    model: Optional[str]
+    model_manifest_hash: Optional[str]
 
 
 @dataclass
@@ -80,6 +83,8 @@ class Document:
     media_type: Optional[str] = None
     filename: Optional[str] = None
     page_count: Optional[int] = None
+    #: Principals allowed to see the document; None when the whole tenant may.
+    acl: Optional[List[str]] = None
 
 
 @dataclass
@@ -120,6 +125,8 @@ class SearchHit:
     start_offset: int
     end_offset: int
     scores: Optional[Dict[str, float]] = None
+    #: Each signal's own rank (from 1) of this chunk among its candidates, beside ``scores``.
+    ranks: Optional[Dict[str, int]] = None
 
 
 @dataclass
