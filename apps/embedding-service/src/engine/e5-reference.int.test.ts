@@ -145,6 +145,8 @@ describe('multilingual-e5-small against its reference outputs', () => {
       family: 'encoder',
       prefixes: { query: 'query: ', passage: 'passage: ' },
       provider: 'cpu',
+      // The manifest's sha256, which collections record.
+      manifestHash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     await expect(embedder.embed(['x'], { kind: 'query', outputs: ['sparse'] })).rejects.toMatchObject({
       code: 'bad_request',

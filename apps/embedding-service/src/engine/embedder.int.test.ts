@@ -48,6 +48,8 @@ describe('embedder with the generated tiny model', () => {
       family: 'bge-m3',
       prefixes: { query: '', passage: '' },
       provider: 'cpu',
+      // The manifest's sha256, which collections record.
+      manifestHash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
   });
 
