@@ -48,7 +48,8 @@ afterAll(async () => {
  * Where a schema-valid request may still be refused, because the rule cannot be written in JSON Schema: a
  * webhook host must resolve (to a public address) when it is set (422); a search filter is a recursive tree
  * whose depth and size limits the description leaves open (422), and a cursor is valid only as the API
- * issued it (400); an embeddings request names a model that must be served (404), token ids the model must
+ * issued it (400 on search, 422 on a collection's document list); a key's expiry must lie in the future
+ * (422); an embeddings request names a model that must be served (404), token ids the model must
  * know (422) and inputs within its length (413). Every other operation keeps the default: a request that matches the description must be
  * accepted.
  */
@@ -61,6 +62,19 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 [[operations]]
 include-name = "POST /v1/search"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+[[operations]]
+include-name = "GET /v1/collections/{name}/documents"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+[[operations]]
+include-name = "POST /v1/api-keys"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+# A body over the gateway's limit is refused as too large before its fields are read.
+[[operations]]
+include-name = "POST /v1/collections/{name}/documents"
+checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
 
 [[operations]]
 include-name = "POST /v1/embeddings"

@@ -245,10 +245,12 @@ describe('MCP on the gateway', () => {
     });
     expect(page.status).toBe(200);
     expect(page.body).toMatchObject({ chunks: [{ position: 0 }], next_cursor: null });
-    const bad = await stack.call('GET', `/v1/documents/${handbookDoc}/chunks?limit=1000`, {
-      key: keys.scopedReader,
-    });
-    expect(bad.status).toBe(422);
+    for (const query of ['limit=1000', 'cursor=', 'cursor=-1', 'cursor=1.5']) {
+      const bad = await stack.call('GET', `/v1/documents/${handbookDoc}/chunks?${query}`, {
+        key: keys.scopedReader,
+      });
+      expect({ query, status: bad.status }).toEqual({ query, status: 422 });
+    }
   });
 
   it('bad arguments are tool errors and the session goes on', async () => {

@@ -121,7 +121,8 @@ export const publicRoutes = [
     role: 'admin',
     request: createCollectionSchema,
     success: { status: 201, description: 'The collection', schema: collectionSchema },
-    errors: [...common, ...withBody, 409],
+    // 404: a model no embedding service serves.
+    errors: [...common, ...withBody, 404, 409],
   },
   {
     method: 'get',

@@ -39,7 +39,12 @@ import { mountRoute, pathParam } from '../mount-route.js';
 /** A page of chunks: `cursor` is the position of the last chunk already seen. */
 const chunkPageSchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.coerce.number().int().min(-1).default(-1),
+  // Only what next_cursor gives: digits (an empty or negative cursor is a mistake, not the first page).
+  cursor: z
+    .string()
+    .regex(/^\d{1,9}$/, 'not a next_cursor this route gave')
+    .transform(Number)
+    .default(-1),
 });
 
 export interface DocumentRouteDeps {
