@@ -6,14 +6,8 @@ import {
   ingestEventsQueueName,
 } from '@rag/ingest-contract/ingest-event';
 import { completedJobRetention, failedJobRetention } from '@rag/ingest-contract/job-retention';
-import { postWebhook } from '@rag/ingest-contract/webhook-post';
+import { postSignedEvent } from '@rag/ingest-contract/webhook-post';
 import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
-import {
-  eventIdHeader,
-  signatureHeader,
-  signWebhookBody,
-  timestampHeader,
-} from '@rag/ingest-contract/webhook-signature';
 import {
   isUnresolvableHost,
   redactWebhookUrl,
@@ -111,21 +105,9 @@ export function createWebhookDeliveryWorker(options: {
       throw new UnrecoverableError(`Webhook ${shownUrl} refused: ${(error as Error).message}`);
     }
     const secret = options.cipher.open(event.tenantId, webhook.secret);
-    const body = JSON.stringify(event);
-    const timestamp = Math.floor(Date.now() / 1000);
     let status: number;
     try {
-      status = await postWebhook(
-        target,
-        {
-          'content-type': 'application/json',
-          [signatureHeader]: signWebhookBody(secret, timestamp, body),
-          [timestampHeader]: String(timestamp),
-          [eventIdHeader]: event.id,
-        },
-        body,
-        options.timeoutMs,
-      );
+      status = await postSignedEvent(target, secret, event, options.timeoutMs);
     } catch (error) {
       throw new Error(`Webhook ${shownUrl} unreachable: ${(error as Error).message}`);
     }

@@ -1,6 +1,29 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { eventIdHeader, signatureHeader, signWebhookBody, timestampHeader } from './webhook-signature.js';
 import { pinnedLookup, type WebhookTarget } from './webhook-target.js';
+
+/** POSTs an event as JSON, signed with the tenant's secret the way receivers verify it; answers the status. */
+export function postSignedEvent(
+  target: WebhookTarget,
+  secret: string,
+  event: { id: string },
+  timeoutMs: number,
+): Promise<number> {
+  const body = JSON.stringify(event);
+  const timestamp = Math.floor(Date.now() / 1000);
+  return postWebhook(
+    target,
+    {
+      'content-type': 'application/json',
+      [signatureHeader]: signWebhookBody(secret, timestamp, body),
+      [timestampHeader]: String(timestamp),
+      [eventIdHeader]: event.id,
+    },
+    body,
+    timeoutMs,
+  );
+}
 
 /**
  * POSTs a webhook body to a checked target and answers the response status. The connection goes to the

@@ -6,14 +6,8 @@ import type { Pool } from '@rag/db/pool';
 import { deleteWebhook, findWebhook, upsertWebhook } from '@rag/db/webhook-repository';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
-import { postWebhook } from '@rag/ingest-contract/webhook-post';
+import { postSignedEvent } from '@rag/ingest-contract/webhook-post';
 import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
-import {
-  eventIdHeader,
-  signatureHeader,
-  signWebhookBody,
-  timestampHeader,
-} from '@rag/ingest-contract/webhook-signature';
 import {
   redactWebhookUrl,
   resolveWebhookTarget,
@@ -88,23 +82,11 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
       at: new Date().toISOString(),
       tenantId: principal.tenantId,
     };
-    const body = JSON.stringify(event);
-    const timestamp = Math.floor(Date.now() / 1000);
     const secret = deps.cipher.open(principal.tenantId, webhook.secret);
     let status: number | null = null;
     let detail: string;
     try {
-      status = await postWebhook(
-        target,
-        {
-          'content-type': 'application/json',
-          [signatureHeader]: signWebhookBody(secret, timestamp, body),
-          [timestampHeader]: String(timestamp),
-          [eventIdHeader]: event.id,
-        },
-        body,
-        testTimeoutMs,
-      );
+      status = await postSignedEvent(target, secret, event, testTimeoutMs);
       detail = `The receiver answered ${status}`;
     } catch (error) {
       detail = `The receiver could not be reached: ${(error as Error).message}`;
