@@ -10,7 +10,7 @@ import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
 import cors from 'cors';
 import helmet from 'helmet';
-import { consolePath, consoleStatic } from './console-static.js';
+import { type ConsoleSignIn, consolePath, consoleStatic } from './console-static.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { mcpEndpoint } from './mcp/mcp-endpoint.js';
 import { createRouteDispatch } from './mcp/route-dispatcher.js';
@@ -51,6 +51,8 @@ export interface GatewayDeps {
   webhooks: { targets: WebhookTargetPolicy; cipher: WebhookSecretCipher };
   /** The built web console, served at /console; none when left out. */
   consoleDir?: string | undefined;
+  /** The console's sign-in at the JWT issuer; paste-a-credential only when left out. */
+  consoleSignIn?: ConsoleSignIn | undefined;
 }
 
 export function createGatewayApp(deps: GatewayDeps): ServiceApp {
@@ -71,7 +73,7 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
         res.json(openApi);
       });
       if (deps.consoleDir !== undefined) {
-        app.use(consoleStatic(deps.consoleDir));
+        app.use(consoleStatic(deps.consoleDir, deps.consoleSignIn));
         app.get('/', (_req, res) => res.redirect(302, `${consolePath}/`));
       }
       app.use(helmet());

@@ -44,6 +44,40 @@ describe('gateway config', () => {
     );
   });
 
+  it("reads the console's sign-in at the JWT issuer, and refuses it without an issuer", () => {
+    const base = {
+      ADMIN_API_KEY: 'a-very-long-admin-key-000',
+      SERVICE_TOKEN: 's'.repeat(32),
+      RAG_BASE_DIR: '/srv/rag',
+    };
+    expect(loadConfig(base).consoleOidc).toBeUndefined();
+    const jwt = {
+      JWT_ISSUER: 'https://id.example.com/realms/rag',
+      JWT_AUDIENCE: 'rag-gateway',
+      JWT_ALGORITHMS: 'RS256',
+      JWT_JWKS_URL: 'https://id.example.com/realms/rag/certs',
+    };
+    expect(loadConfig({ ...base, ...jwt, CONSOLE_OIDC_CLIENT_ID: 'rag-console' }).consoleOidc).toEqual({
+      clientId: 'rag-console',
+      scope: 'openid',
+    });
+    expect(
+      loadConfig({
+        ...base,
+        ...jwt,
+        CONSOLE_OIDC_CLIENT_ID: 'rag-console',
+        CONSOLE_OIDC_SCOPE: 'openid rag',
+        CONSOLE_OIDC_RESOURCE: 'https://rag.example.com/v1',
+      }).consoleOidc,
+    ).toEqual({ clientId: 'rag-console', scope: 'openid rag', resource: 'https://rag.example.com/v1' });
+    expect(() => loadConfig({ ...base, CONSOLE_OIDC_CLIENT_ID: 'rag-console' })).toThrow(
+      /CONSOLE_OIDC_CLIENT_ID .*set JWT_ISSUER too/,
+    );
+    expect(() =>
+      loadConfig({ ...base, ...jwt, CONSOLE_OIDC_CLIENT_ID: 'rag-console', CONSOLE_OIDC_RESOURCE: 'api' }),
+    ).toThrow(/CONSOLE_OIDC_RESOURCE/);
+  });
+
   it('names every bad variable at once', () => {
     let error: unknown;
     try {

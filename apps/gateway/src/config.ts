@@ -13,7 +13,7 @@ import {
   embeddingServicesSchema,
 } from '@rag/config/embedding-services';
 import { httpFromEnv, postgresFromEnv, redisFromEnv, sharedEnvNames } from '@rag/config/env-groups';
-import { parseConfig } from '@rag/config/parse-config';
+import { ConfigError, parseConfig } from '@rag/config/parse-config';
 import { type Env, readSecret } from '@rag/config/secret';
 import { webhookSettingsEnvNames, webhookSettingsSchema } from '@rag/ingest-contract/webhook-settings';
 import { storageEnvNames, storageFromEnv, storageSchema } from '@rag/storage/storage-config';
@@ -112,12 +112,24 @@ const schema = z.object({
   webhooks: webhookSettingsSchema,
   /** The built web console (apps/console/dist) to serve at /console; not served when unset. */
   consoleDir: z.string().min(1).optional(),
+  /**
+   * The console's sign-in at the JWT issuer (OpenID Connect, authorization code with PKCE): the public
+   * client registered there for `<gateway>/console/`, the scope and, for providers that take one, the
+   * resource indicator (RFC 8707) naming this API. Only with JWT_ISSUER.
+   */
+  consoleOidc: z
+    .object({
+      clientId: z.string().min(1),
+      scope: z.string().min(1).default('openid'),
+      resource: z.string().url().optional(),
+    })
+    .optional(),
 });
 
 export type GatewayConfig = z.infer<typeof schema>;
 
 export function loadConfig(env: Env): GatewayConfig {
-  return parseConfig(
+  const config = parseConfig(
     schema,
     {
       http: httpFromEnv(env),
@@ -170,6 +182,14 @@ export function loadConfig(env: Env): GatewayConfig {
         secretKeys: readSecret(env, 'WEBHOOK_SECRET_KEY'),
       }),
       consoleDir: env.CONSOLE_DIR,
+      consoleOidc:
+        env.CONSOLE_OIDC_CLIENT_ID === undefined
+          ? undefined
+          : defined({
+              clientId: env.CONSOLE_OIDC_CLIENT_ID,
+              scope: env.CONSOLE_OIDC_SCOPE,
+              resource: env.CONSOLE_OIDC_RESOURCE,
+            }),
     },
     {
       ...sharedEnvNames,
@@ -188,6 +208,15 @@ export function loadConfig(env: Env): GatewayConfig {
       'rateLimits.trustedProxies': 'TRUSTED_PROXIES',
       'limits.bodyLimit': 'BODY_LIMIT',
       consoleDir: 'CONSOLE_DIR',
+      'consoleOidc.clientId': 'CONSOLE_OIDC_CLIENT_ID',
+      'consoleOidc.scope': 'CONSOLE_OIDC_SCOPE',
+      'consoleOidc.resource': 'CONSOLE_OIDC_RESOURCE',
     },
   );
+  if (config.consoleOidc && !config.jwt) {
+    throw new ConfigError([
+      'CONSOLE_OIDC_CLIENT_ID (consoleOidc.clientId): the console signs in at the JWT issuer; set JWT_ISSUER too',
+    ]);
+  }
+  return config;
 }

@@ -1,7 +1,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleStatic } from './console-static.js';
 import { startTestGateway, type TestGateway } from './test-gateway.js';
 
 let gateway: TestGateway;
@@ -45,5 +48,36 @@ describe('the web console at /console', () => {
 
   it('leaves the API as it was: /v1 still needs a credential', async () => {
     expect((await gateway.call('GET', '/v1/collections', { key: null })).status).toBe(401);
+  });
+});
+
+describe("the console's config", () => {
+  it('offers no issuer sign-in by default', async () => {
+    const config = await fetch(`${gateway.base}/console/config.json`);
+    expect(config.headers.get('cache-control')).toBe('no-cache');
+    expect(await config.json()).toEqual({ oidc: null });
+  });
+
+  it("names the issuer, client and scope when set, and opens connect-src to the issuer's origin only", async () => {
+    const app = express().use(
+      consoleStatic(dir, {
+        issuer: 'https://id.example.com/realms/rag',
+        clientId: 'rag-console',
+        scope: 'openid rag',
+      }),
+    );
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((done) => server.once('listening', done));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect(await (await fetch(`${base}/console/config.json`)).json()).toEqual({
+        oidc: { issuer: 'https://id.example.com/realms/rag', client_id: 'rag-console', scope: 'openid rag' },
+      });
+      const policy = (await fetch(`${base}/console/`)).headers.get('content-security-policy') ?? '';
+      expect(policy).toContain("connect-src 'self' https://id.example.com;");
+      expect(policy).toContain("script-src 'self';");
+    } finally {
+      server.close();
+    }
   });
 });

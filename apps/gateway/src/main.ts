@@ -93,6 +93,8 @@ const { app, management, lifecycle } = createGatewayApp({
     cipher: webhookCipher,
   },
   consoleDir: config.consoleDir,
+  consoleSignIn:
+    config.consoleOidc && config.jwt ? { issuer: config.jwt.issuer, ...config.consoleOidc } : undefined,
 });
 const listeners = await listenService({ app, management }, config.http);
 logger.info(
