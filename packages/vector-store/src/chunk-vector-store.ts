@@ -43,24 +43,15 @@ export interface VectorScope {
   collectionId: string;
 }
 
-export interface HybridQuery {
-  scope: VectorScope;
-  /**
-   * The caller's ACL principals: only chunks of documents without an ACL, or sharing one of these, match.
-   * null means unrestricted. Applied inside the vector query, never after it.
-   */
-  principals: string[] | null;
-  dense?: number[];
-  sparse?: SparseVector;
-  topK: number;
-}
-
 /** The signals a space can be searched by, each a vector field of its own. */
 export type SignalName = 'dense' | 'sparse' | 'bm25';
 
 export interface SignalSearch {
   scope: VectorScope;
-  /** As in HybridQuery: applied inside every signal's query. */
+  /**
+   * The caller's ACL principals: only chunks of documents without an ACL, or sharing one of these, match.
+   * null means unrestricted. Applied inside every signal's query, never after it.
+   */
   principals: string[] | null;
   /** A compiled metadata filter (metadata-filter-milvus.ts), ANDed into the scope filter; '' for none. */
   metadataFilter: string;
@@ -109,8 +100,6 @@ export interface ChunkVectorStore {
   listChunks(scope: VectorScope): AsyncIterable<Array<{ chunkId: string; documentId: string }>>;
   /** Makes written rows durable (Milvus flush); call once at the end of each ingest job. */
   flush(): Promise<void>;
-  /** Dense + sparse with RRF when both vectors are given, a single-signal search otherwise. */
-  search(query: HybridQuery): Promise<VectorHit[]>;
   /** Searches each given signal on its own (for fusion in the caller), best first. */
   searchSignals(query: SignalSearch): Promise<SignalHits>;
   countByDocument(scope: VectorScope, documentId: string): Promise<number>;

@@ -5,7 +5,13 @@ import { isAppError } from '@rag/contracts/app-error';
 import type { SparseVector } from '@rag/contracts/embedding-api';
 import { type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChunkVectorRow, VectorScope, VectorSpace } from './chunk-vector-store.js';
+import type {
+  ChunkVectorRow,
+  SignalHits,
+  SignalSearch,
+  VectorScope,
+  VectorSpace,
+} from './chunk-vector-store.js';
 import { createMilvusStore, type MilvusStore } from './milvus-store.js';
 
 const space: VectorSpace = { model: 'tiny-m3', dim: 4, hasSparse: true };
@@ -26,7 +32,23 @@ function row(
   sparse: SparseVector,
   acl: string[] | null = null,
 ): ChunkVectorRow {
-  return { ...scope, documentId, chunkId, dense: unit(dense), sparse, acl };
+  // The sparse weights serve as the BM25 vector as well, so every signal has something to find.
+  return { ...scope, documentId, chunkId, dense: unit(dense), sparse, bm25: sparse, acl };
+}
+
+/** A search as the search service runs it (search-engine.ts): each signal on its own, in one call. */
+function search(
+  scope: VectorScope,
+  principals: string[] | null,
+  vectors: SignalSearch['vectors'],
+  limit: number,
+): Promise<SignalHits> {
+  return store.searchSignals({ scope, principals, metadataFilter: '', vectors, limit });
+}
+
+/** What any signal found: a chunk or document leaking through one signal shows up here. */
+function found(hits: SignalHits, key: 'chunkId' | 'documentId' = 'chunkId'): Set<string> {
+  return new Set(Object.values(hits).flatMap((signal) => signal.map((hit) => hit[key])));
 }
 
 // Each scope holds the "same" content, so a leak across tenants or collections would show up as a hit.
@@ -80,80 +102,58 @@ describe('MilvusStore', () => {
   });
 
   it('finds the nearest chunk by dense vector alone', async () => {
-    const hits = await store.search({
-      principals: null,
-      scope: acmeDocs,
-      dense: unit([0.1, 0.9, 0.1, 0]),
-      topK: 2,
-    });
-    expect(hits[0]).toMatchObject({ chunkId: 'acme-docs-1-1', documentId: 'doc-1' });
-    expect(hits).toHaveLength(2);
+    const hits = await search(acmeDocs, null, { dense: unit([0.1, 0.9, 0.1, 0]) }, 2);
+    expect(hits.dense?.[0]).toMatchObject({ chunkId: 'acme-docs-1-1', documentId: 'doc-1' });
+    expect(hits.dense).toHaveLength(2);
+    expect(Object.keys(hits)).toEqual(['dense']);
   });
 
   it('finds the nearest chunk by sparse vector alone', async () => {
-    const hits = await store.search({
-      principals: null,
-      scope: acmeDocs,
-      sparse: { indices: [30], values: [1] },
-      topK: 3,
-    });
-    expect(hits.map((hit) => hit.chunkId)).toEqual(['acme-docs-2-0']);
-    expect(hits[0]?.documentId).toBe('doc-2');
+    const hits = await search(acmeDocs, null, { sparse: { indices: [30], values: [1] } }, 3);
+    expect(hits.sparse?.map((hit) => hit.chunkId)).toEqual(['acme-docs-2-0']);
+    expect(hits.sparse?.[0]?.documentId).toBe('doc-2');
   });
 
-  it('fuses dense and sparse with RRF: a chunk both signals rank first wins', async () => {
-    const hits = await store.search({
-      principals: null,
-      scope: acmeDocs,
-      dense: unit([0, 0, 0.2, 1]),
-      sparse: { indices: [40, 10], values: [1, 0.1] },
-      topK: 3,
-    });
-    expect(hits[0]?.chunkId).toBe('acme-docs-2-1');
-    expect(hits.length).toBeLessThanOrEqual(3);
-    // RRF scores are sums of 1/(k + rank): positive and descending.
-    expect(hits.map((hit) => hit.score)).toEqual([...hits.map((hit) => hit.score)].sort((a, b) => b - a));
+  it('answers every signal of one query on its own, each best first', async () => {
+    const hits = await search(
+      acmeDocs,
+      null,
+      {
+        dense: unit([0, 0, 0.2, 1]),
+        sparse: { indices: [40, 10], values: [1, 0.1] },
+        bm25: { indices: [40, 10], values: [1, 0.1] },
+      },
+      3,
+    );
+    for (const signal of ['dense', 'sparse', 'bm25'] as const) {
+      const ranked = hits[signal] ?? [];
+      expect(ranked[0]?.chunkId, signal).toBe('acme-docs-2-1');
+      expect(ranked.length, signal).toBeLessThanOrEqual(3);
+      const scores = ranked.map((hit) => hit.score);
+      expect(scores, signal).toEqual([...scores].sort((a, b) => b - a));
+    }
   });
 
   it('never returns rows of another tenant or another collection', async () => {
-    const everything = {
-      dense: unit([1, 1, 1, 1]),
-      sparse: { indices: [10, 20, 30, 40], values: [1, 1, 1, 1] },
-    };
-    const acme = await store.search({ principals: null, scope: acmeDocs, ...everything, topK: 50 });
-    expect(new Set(acme.map((hit) => hit.chunkId))).toEqual(
-      new Set(['acme-docs-1-0', 'acme-docs-1-1', 'acme-docs-2-0', 'acme-docs-2-1']),
-    );
-    const globex = await store.search({
-      principals: null,
-      scope: globexDocs,
-      dense: everything.dense,
-      topK: 50,
-    });
-    expect(new Set(globex.map((hit) => hit.chunkId))).toEqual(
-      new Set(['globex-docs-1-0', 'globex-docs-3-0']),
-    );
-    const notes = await store.search({
-      principals: null,
-      scope: acmeNotes,
-      sparse: everything.sparse,
-      topK: 50,
-    });
-    expect(notes.map((hit) => hit.chunkId)).toEqual(['acme-notes-1-0']);
-    expect(
-      await store.search({
-        principals: null,
-        scope: { tenantId: 'nobody', collectionId: 'docs' },
-        ...everything,
-        topK: 5,
-      }),
-    ).toEqual([]);
+    const terms = { indices: [10, 20, 30, 40], values: [1, 1, 1, 1] };
+    const everything = { dense: unit([1, 1, 1, 1]), sparse: terms, bm25: terms };
+    const acme = await search(acmeDocs, null, everything, 50);
+    const acmeChunks = new Set(['acme-docs-1-0', 'acme-docs-1-1', 'acme-docs-2-0', 'acme-docs-2-1']);
+    for (const signal of ['dense', 'sparse', 'bm25'] as const) {
+      expect(new Set(acme[signal]?.map((hit) => hit.chunkId)), signal).toEqual(acmeChunks);
+    }
+    const globex = await search(globexDocs, null, everything, 50);
+    expect(found(globex)).toEqual(new Set(['globex-docs-1-0', 'globex-docs-3-0']));
+    const notes = await search(acmeNotes, null, everything, 50);
+    expect(found(notes)).toEqual(new Set(['acme-notes-1-0']));
+    const nobody = await search({ tenantId: 'nobody', collectionId: 'docs' }, null, everything, 5);
+    expect(nobody).toEqual({ dense: [], sparse: [], bm25: [] });
   });
 
   it('rejects a hostile id before it reaches Milvus', async () => {
     const hostile = { tenantId: 'acme" || tenant_id != "', collectionId: 'docs' };
     for (const attempt of [
-      () => store.search({ principals: null, scope: hostile, dense: unit([1, 0, 0, 0]), topK: 5 }),
+      () => search(hostile, null, { dense: unit([1, 0, 0, 0]) }, 5),
       () => store.countByDocument(acmeDocs, 'doc-1" || document_id != "'),
       () => store.deleteByDocument(hostile, 'doc-1'),
       () => store.insert([{ ...rows[0]!, ...hostile }]),
@@ -186,13 +186,9 @@ describe('MilvusStore', () => {
     expect(await store.countByDocument(globexDocs, 'doc-9')).toBe(1);
     expect(await store.countByDocument(acmeDocs, 'doc-1')).toBe(2);
     expect(await store.countByDocument(acmeDocs, 'doc-2')).toBe(2);
-    const hits = await store.search({
-      principals: null,
-      scope: acmeDocs,
-      sparse: { indices: [90, 91], values: [1, 1] },
-      topK: 5,
-    });
-    expect(hits).toEqual([]);
+    const terms = { indices: [90, 91], values: [1, 1] };
+    const hits = await search(acmeDocs, null, { sparse: terms, bm25: terms }, 5);
+    expect(hits).toEqual({ sparse: [], bm25: [] });
   });
 
   it('keeps its data across a server restart and loads it again in ensureReady', async () => {
@@ -204,13 +200,8 @@ describe('MilvusStore', () => {
 
     expect(await store.countByDocument(acmeDocs, 'doc-1')).toBe(2);
     expect(await store.countByDocument(globexDocs, 'doc-3')).toBe(1);
-    const hits = await store.search({
-      principals: null,
-      scope: acmeDocs,
-      dense: unit([0, 0, 1, 0]),
-      topK: 1,
-    });
-    expect(hits[0]?.chunkId).toBe('acme-docs-2-0');
+    const hits = await search(acmeDocs, null, { dense: unit([0, 0, 1, 0]) }, 1);
+    expect(hits.dense?.[0]?.chunkId).toBe('acme-docs-2-0');
   });
 
   it('loads its collection again by itself when Milvus was killed and restarted under it', async () => {
@@ -219,13 +210,8 @@ describe('MilvusStore', () => {
     await milvus.stop();
     milvus = await startMilvusLite({ dataDir, port });
     // The same store, never told about the restart: the collection is 'released' on the new server.
-    const hits = await store.search({
-      principals: null,
-      scope: acmeDocs,
-      dense: unit([0, 0, 1, 0]),
-      topK: 1,
-    });
-    expect(hits[0]?.chunkId).toBe('acme-docs-2-0');
+    const hits = await search(acmeDocs, null, { dense: unit([0, 0, 1, 0]) }, 1);
+    expect(hits.dense?.[0]?.chunkId).toBe('acme-docs-2-0');
     expect(await store.countByDocument(acmeDocs, 'doc-1')).toBe(2);
   });
 
@@ -245,14 +231,11 @@ describe('MilvusStore', () => {
 });
 
 describe('per-document ACL inside the vector query', () => {
-  const query = {
-    scope: acmeDocs,
-    dense: unit([0, 0, 1, 0]),
-    sparse: { indices: [30], values: [1] },
-    topK: 10,
-  };
-  const documents = async (principals: string[] | null) =>
-    new Set((await store.search({ ...query, principals })).map((hit) => hit.documentId));
+  const terms = { indices: [30], values: [1] };
+  const vectors = { dense: unit([0, 0, 1, 0]), sparse: terms, bm25: terms };
+  // The documents any of the three signals finds: a restricted one leaking through any signal shows here.
+  const documents = async (principals: string[] | null, scope = acmeDocs) =>
+    found(await search(scope, principals, vectors, 10), 'documentId');
 
   it('shows a restricted document only to callers sharing a principal, and to unrestricted callers', async () => {
     expect(await documents(null)).toEqual(new Set(['doc-1', 'doc-2']));
@@ -278,8 +261,7 @@ describe('per-document ACL inside the vector query', () => {
       ),
     );
     await store.flush();
-    const visible = async (principals: string[]) =>
-      new Set((await store.search({ ...query, scope: aclScope, principals })).map((hit) => hit.documentId));
+    const visible = (principals: string[]) => documents(principals, aclScope);
     expect(await visible(['user:auth0|abc', 'group:R&D team'])).toEqual(
       new Set(['for-auth0', 'for-rnd', 'public']),
     );
