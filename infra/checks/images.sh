@@ -102,7 +102,7 @@ prepare() {
   fi
   pnpm exec turbo run build --filter @rag/models --output-logs=errors-only >"$work/models-build.log" 2>&1 ||
     { tail -20 "$work/models-build.log" >&2; return 1; }
-  node packages/models/dist/cli.js tiny "$work/model" >/dev/null && chmod -R a+rX "$work/model" || return 1
+  node packages/models/dist/models-cli.js tiny "$work/model" >/dev/null && chmod -R a+rX "$work/model" || return 1
   pg_isready -q -h 127.0.0.1 -p 5432 || { log "PostgreSQL is not running on 127.0.0.1:5432"; return 1; }
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { log "Redis is not running on 127.0.0.1:6379"; return 1; }
   bash scripts/milvus-venv.sh >"$work/milvus-venv.log" 2>&1 || { tail -20 "$work/milvus-venv.log" >&2; return 1; }
