@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode, errorCodes } from '@rag/contracts/app-error';
+import { startWorkerThread } from '@rag/contracts/worker-thread';
 import { checkInputSize } from './extract-in-process.js';
 import type { ExtractJob, ExtractOutcome } from './extract-worker-protocol.js';
 import type { DocumentHints, ExtractedDocument } from './extracted-document.js';
@@ -176,19 +177,9 @@ function fromOutcome(error: Extract<ExtractOutcome, { ok: false }>['error']): Ap
   return new AppError(code, error.message, { retryable: error.retryable, context: error.context });
 }
 
-/**
- * Built, the worker is dist/extract-worker.js next to this file. From source (vitest) this module is .ts and so is
- * the worker, which a plain Node worker thread cannot load: it first registers source-loader-hooks.mjs
- * (TypeScript's transpileModule), then imports the .ts entry.
- */
+/** The extraction worker (extract-worker.ts) in a thread of its own, with its own heap limit. */
 function spawnExtractWorker(heapMb: number): Worker {
-  const options = { resourceLimits: { maxOldGenerationSizeMb: heapMb } };
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./extract-worker.js', import.meta.url), options);
-  const hooks = new URL('./source-loader-hooks.mjs', import.meta.url).href;
-  const entry = new URL('./extract-worker.ts', import.meta.url).href;
-  const bootstrap = `import('node:module')
-    .then(({ register }) => register(${JSON.stringify(hooks)}))
-    .then(() => import(${JSON.stringify(entry)}));`;
-  return new Worker(bootstrap, { ...options, eval: true });
+  return startWorkerThread(import.meta.url, 'extract-worker', {
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+  });
 }

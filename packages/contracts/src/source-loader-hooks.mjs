@@ -1,6 +1,6 @@
-// Node module hooks that let the extraction worker run from TypeScript source (vitest). Vitest transforms the
-// modules of the test's own thread only; a worker_threads Worker is plain Node, and Node 20 cannot load .ts.
-// The built package never uses this file: it starts dist/extract-worker.js directly.
+// Node module hooks that let a worker thread run from TypeScript source (vitest; see worker-thread.ts). Vitest
+// transforms the modules of the test's own thread only; a worker_threads Worker is plain Node, and Node 20 cannot
+// load .ts. Built code never uses this file: it starts the worker's dist/*.js directly.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
