@@ -9,6 +9,7 @@ import type { ObjectStorage } from '@rag/storage/object-storage';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';
 import cors from 'cors';
+import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 import { type ConsoleSignIn, consolePath, consoleStatic } from './console-static.js';
 import type { IngestQueue } from './ingest-queue.js';
@@ -91,13 +92,15 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
           maxAge: 600,
         }),
       );
-      const routeCalls = createRouteDispatch();
-      // Per address before authentication, so guessing keys is as slow as anything else.
+      const routeCalls = createRouteDispatch(app);
+      const cacheScope: RequestHandler = (_req, _res, next) => cache.scope(next);
+      // Per address before authentication, so guessing keys is as slow as anything else. An MCP tool's route
+      // call has been through the first three as part of its MCP request (and runs in its cache scope).
       app.use(
         '/v1',
-        (_req, _res, next) => cache.scope(next),
-        routeCalls.exemptFromAddressLimit(deps.rateLimits.byAddress),
-        authenticateRequests(deps.authenticate),
+        routeCalls.unlessRouteCall(cacheScope),
+        routeCalls.unlessRouteCall(deps.rateLimits.byAddress),
+        routeCalls.unlessRouteCall(authenticateRequests(deps.authenticate)),
         deps.rateLimits.byCredential,
       );
       app.use(adminRoutes({ pool: deps.pool, apiKeyPepper: deps.apiKeyPepper, cache }));
@@ -114,9 +117,11 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       app.use(webhookRoutes({ pool: deps.pool, ...deps.webhooks }));
       app.use(searchRoutes({ pool: deps.pool, search: deps.search, cache }));
       app.use(embeddingRoutes({ models: deps.models }));
-      // MCP: limited by address and authenticated like /v1; each tool call then passes through /v1 itself.
+      // MCP: limited by address and authenticated like /v1; each tool call then passes through /v1 itself,
+      // in this process, as the principal authenticated here.
       app.post(
         '/mcp',
+        cacheScope,
         deps.rateLimits.byAddress,
         authenticateRequests(deps.authenticate),
         mcpEndpoint(routeCalls.dispatch),

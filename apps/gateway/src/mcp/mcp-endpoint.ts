@@ -14,7 +14,7 @@ export interface RouteAnswer {
   body: unknown;
 }
 
-/** Sends a route call through the gateway's own HTTP stack, with the MCP request's credential and address. */
+/** Sends a route call down the gateway's own Express stack, as the MCP request's principal and from its address. */
 export type RouteDispatcher = (call: RouteCall, from: Request) => Promise<RouteAnswer>;
 
 const serverInfo = { name: 'rag-system', version: '1' };
@@ -25,9 +25,9 @@ const serverOptions = { capabilities: { tools: {} }, jsonSchemaValidator: new Aj
 
 /**
  * MCP over Streamable HTTP at /mcp, stateless (any gateway replica answers any request). Every tool is a call
- * of a public route made through the gateway's own stack with the caller's credential, so authentication,
- * rate limits, the route table's role, collection scope, document ACLs and audit apply exactly as they do to
- * REST: there is no second permission path. A credential is offered only the tools whose route its role allows.
+ * of a public route made down the gateway's own stack as the caller's principal, so rate limits, the route
+ * table's role, collection scope, document ACLs and audit apply exactly as they do to REST: there is no
+ * second permission path. A credential is offered only the tools whose route its role allows.
  */
 export function mcpEndpoint(dispatch: RouteDispatcher): RequestHandler {
   return async (req, res) => {
