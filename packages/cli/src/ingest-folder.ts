@@ -2,10 +2,10 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isRagApiError } from '@rag/client/rag-api-error';
 import type { RagClient } from '@rag/client/rag-client';
+import { createProgressReporter } from '@rag/models/progress-reporter';
 import type { Output } from './cli-io.js';
 import { classifyFile, type FileVerdict } from './file-classifier.js';
 import { walkFiles } from './folder-walker.js';
-import { startProgress } from './progress-reporter.js';
 import { mapWithConcurrency } from './task-pool.js';
 import { UsageError } from './usage-error.js';
 
@@ -66,17 +66,18 @@ export async function ingestFolder(
   }
 
   const files = await walkFiles(options.folder, { extensions: options.extensions });
-  const uploading = startProgress(log, 'upload', files.length);
+  const progress = createProgressReporter(log);
+  const uploading = progress.task('upload', files.length, 'items');
   const uploads = await mapWithConcurrency(files, options.concurrency, async (file): Promise<Upload> => {
     try {
       const outcome = await upload(client, options, file);
-      if (outcome.outcome === 'skipped') uploading.log(`skipped ${file}: ${outcome.reason}`);
+      if (outcome.outcome === 'skipped') progress.note(`skipped ${file}: ${outcome.reason}`);
       return outcome;
     } finally {
-      uploading.tick(file);
+      uploading.advance(file);
     }
   });
-  uploading.done();
+  uploading.finish();
 
   const summary: IngestSummary = {
     files: files.length,
@@ -101,7 +102,7 @@ export async function ingestFolder(
   }
   if (!options.wait) return summary;
 
-  const waiting = startProgress(log, 'indexing', pending.length);
+  const waiting = progress.task('indexing', pending.length, 'items');
   await mapWithConcurrency(pending, options.concurrency, async ({ file, id }) => {
     try {
       const document = await client.waitForDocument(id, {
@@ -117,10 +118,10 @@ export async function ingestFolder(
         summary.unfinished.push({ file, reason: error.detail });
       else summary.failed.push({ file, reason: reasonOf(error) });
     } finally {
-      waiting.tick(file);
+      waiting.advance(file);
     }
   });
-  waiting.done();
+  waiting.finish();
   for (const list of [summary.failed, summary.unfinished]) list.sort(byFile);
   return summary;
 }

@@ -36,6 +36,42 @@ describe('createProgressReporter', () => {
     expect(out.text()).toContain('2.0 KiB');
   });
 
+  it('counts items in a plain line per tenth, and the last line says how far they came', () => {
+    const out = capture(false);
+    const progress = createProgressReporter(out.stream);
+    const upload = progress.task('upload', 3, 'items');
+    upload.advance('a.md');
+    progress.note('skipped b.bin: not a document');
+    upload.advance('b.bin');
+    upload.advance('c.md');
+    upload.finish();
+    const indexing = progress.task('indexing', 4, 'items');
+    indexing.advance('a.md');
+    indexing.finish();
+    expect(out.text().trim().split('\n')).toEqual([
+      'upload: 0/3',
+      'upload: 1/3',
+      'skipped b.bin: not a document',
+      'upload: 2/3',
+      'upload: 3/3',
+      'indexing: 0/4',
+      'indexing: 1/4',
+    ]);
+  });
+
+  it('draws an item bar on a terminal and writes notes above it', () => {
+    const out = capture(true);
+    const progress = createProgressReporter(out.stream);
+    const upload = progress.task('upload', 2, 'items');
+    upload.advance('a.md');
+    progress.note('skipped b.bin: not a document');
+    upload.advance('b.bin');
+    upload.finish();
+    expect(out.text()).toContain('upload [');
+    expect(out.text()).toContain('2/2');
+    expect(out.text()).toContain('skipped b.bin: not a document\n');
+  });
+
   it('formats sizes in binary units', () => {
     expect([
       formatBytes(512),

@@ -1,59 +1,120 @@
+import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 
-/** Progress of long model work (downloads, conversions): a bar on a terminal, plain lines otherwise (CI, logs). */
+/**
+ * Progress of long command-line work (model downloads and conversions, a folder's uploads and indexing): a bar on
+ * a terminal, plain lines otherwise (CI, logs).
+ */
 export interface ProgressReporter {
-  /** A step without a measurable size, e.g. a line from a converter. */
+  /** A line for the user (a step without a measurable size, a skipped file); never garbles a bar. */
   note(message: string): void;
-  /** A step of `total` units (bytes); call `update` with the units done so far and `finish` once. */
-  task(label: string, total: number): ProgressTask;
+  /** A step of `total` units (bytes, or items such as files); report what is done and call `finish` once. */
+  task(label: string, total: number, unit?: ProgressUnit): ProgressTask;
 }
 
+export type ProgressUnit = 'bytes' | 'items';
+
 export interface ProgressTask {
+  /** `done` units of the total are done. */
   update(done: number): void;
+  /** One more unit is done; `item` names it on a terminal's bar. */
+  advance(item?: string): void;
   finish(): void;
 }
 
 export const silentProgress: ProgressReporter = {
   note() {},
-  task: () => ({ update() {}, finish() {} }),
+  task: () => ({ update() {}, advance() {}, finish() {} }),
 };
 
 const lineStepPercent = 10;
 
-export function createProgressReporter(stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+export function createProgressReporter(
+  stream: Writable & { isTTY?: boolean } = process.stderr,
+): ProgressReporter {
   const tty = stream.isTTY === true;
+  // The bars on screen now; a note goes through them so that it lands above the bars.
+  let bars: cliProgress.MultiBar | undefined;
   return {
     note(message) {
-      stream.write(`${message}\n`);
+      if (!bars) {
+        stream.write(`${message}\n`);
+        return;
+      }
+      // Drawn at once: the bars only draw what is logged on their next redraw, and stopping drops it.
+      bars.log(`${message}\n`);
+      bars.update();
     },
-    task(label, total) {
+    task(label, total, unit = 'bytes') {
+      let done = 0;
+      const amount = (value: number) => (unit === 'bytes' ? formatBytes(value) : String(value));
       if (tty) {
-        const bar = new cliProgress.SingleBar(
+        const multi = new cliProgress.MultiBar(
           {
             stream,
-            format: `${label} [{bar}] {percentage}% | {done}/{size} | {eta_formatted}`,
+            format:
+              unit === 'bytes'
+                ? `${label} [{bar}] {percentage}% | {done}/{size} | {eta_formatted}`
+                : `${label} [{bar}] {value}/{total} {item}`,
             hideCursor: true,
             clearOnComplete: false,
+            stopOnComplete: false,
           },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(total, 0, { done: formatBytes(0), size: formatBytes(total) });
+        bars = multi;
+        const bar = multi.create(total, 0, { done: amount(0), size: amount(total), item: '' });
+        const show = (item = '') => bar.update(done, { done: amount(done), item });
         return {
-          update: (done) => bar.update(done, { done: formatBytes(done) }),
-          finish: () => bar.stop(),
+          update: (value) => {
+            done = value;
+            show();
+          },
+          advance: (item) => {
+            done++;
+            show(item);
+          },
+          finish: () => {
+            show();
+            multi.stop();
+            if (bars === multi) bars = undefined;
+          },
         };
       }
       // Without a terminal: one line per tenth, so a log shows that work moves without drowning in lines.
       let reported = -1;
-      const report = (done: number) => {
+      let lastLine = '';
+      const write = () => {
+        lastLine =
+          unit === 'bytes'
+            ? `${label}: ${reported}% (${amount(done)} of ${amount(total)})\n`
+            : `${label}: ${done}/${total}\n`;
+        stream.write(lastLine);
+      };
+      const report = () => {
         const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
         const step = Math.floor(percent / lineStepPercent) * lineStepPercent;
         if (step <= reported) return;
         reported = step;
-        stream.write(`${label}: ${step}% (${formatBytes(done)} of ${formatBytes(total)})\n`);
+        write();
       };
-      report(0);
-      return { update: report, finish: () => report(total) };
+      report();
+      return {
+        update: (value) => {
+          done = value;
+          report();
+        },
+        advance: () => {
+          done++;
+          report();
+        },
+        finish: () => {
+          if (unit === 'bytes') done = total;
+          report();
+          // Items may end short of the total (work given up): the last line says how far they came.
+          if (unit === 'items' && lastLine !== `${label}: ${done}/${total}\n`) write();
+        },
+      };
     },
   };
 }
