@@ -15,9 +15,7 @@ const repoRoot = resolve(import.meta.dirname, '..');
 const dist = (path) => import(join(repoRoot, path));
 
 /** The product's candidate depth per signal (search-engine.ts `candidates`): fusion sees the same lists. */
-export const candidateDepth = 200;
-const k1 = 1.2;
-const b = 0.75;
+export const candidateDepth = 400;
 
 /**
  * @param {{ modelDir: string, manifestPath?: string, overlapTokens: number, log: (m: string) => void }} options
@@ -29,6 +27,7 @@ export async function loadExactSearch(options) {
   const { extractInlineText } = await dist('packages/documents/dist/extract-document.js');
   const { documentChunkTerms } = await dist('packages/lexical/dist/chunk-terms.js');
   const { lexicalTermIds } = await dist('packages/lexical/dist/analyzer.js');
+  const { defaultBm25Params } = await dist('packages/lexical/dist/bm25.js');
   // No deadline that matters: on a busy machine a batch may wait long behind the stack's own work.
   const embedder = await createEmbedder({
     modelDir: options.modelDir,
@@ -90,7 +89,10 @@ export async function loadExactSearch(options) {
         chunks.map(({ chunk }) => contextualText(chunk.context, chunk.text)),
         'passage',
       );
-      const bm25 = bm25Index(chunks.map(({ terms }) => terms));
+      const bm25 = bm25Index(
+        chunks.map(({ terms }) => terms),
+        defaultBm25Params,
+      );
       return {
         /** Each signal's top candidates per query, as chunk lists [{documentId, score}] best first. */
         async search(queries) {
@@ -109,8 +111,11 @@ export async function loadExactSearch(options) {
   };
 }
 
-/** BM25 as the product computes it, but with the statistics of the finished collection for every chunk. */
-function bm25Index(chunkTerms) {
+/**
+ * BM25 as the product computes it (its k1 and b), but with the statistics of the finished collection for every
+ * chunk.
+ */
+function bm25Index(chunkTerms, { k1, b }) {
   const frequency = new Map();
   let total = 0;
   for (const { counted } of chunkTerms) {

@@ -51,7 +51,9 @@ export interface SearchTuning {
  */
 export const defaultTuning: SearchTuning = {
   defaultWeights: { dense: 0.6, bm25: 0.4, sparse: 0.25 },
-  candidates: 200,
+  // 400 per signal: the 3σ normalisation estimates each list's spread from more of its bulk, and fewer chunks
+  // count 0 for missing from a list; over 200 it lifted the hybrid on both evaluation sets (README).
+  candidates: 400,
   rerankDepth: 32,
 };
 

@@ -1,11 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { bm25DocumentVector, bm25Idf, bm25QueryVector, sparseDot, termFrequencies } from './bm25.js';
+import {
+  bm25DocumentVector,
+  bm25Idf,
+  bm25QueryVector,
+  defaultBm25Params,
+  sparseDot,
+  termFrequencies,
+} from './bm25.js';
 
-// Expected values below are worked out by hand from the BM25 formula with k1 = 1.2, b = 0.75.
+// Expected values below are worked out by hand from the BM25 formula with the defaults k1 = 0.9, b = 0.4,
+// and with k1 = 1.2, b = 0.75 given explicitly.
 describe('bm25DocumentVector', () => {
+  it('uses k1 0.9 and b 0.4 unless told otherwise', () => {
+    expect(defaultBm25Params).toEqual({ k1: 0.9, b: 0.4 });
+    // |d| = avgdl, so the length factor is 1 and norm = k1 = 0.9: tf 2 -> 2·1.9/2.9, tf 1 -> 1.
+    const vector = bm25DocumentVector([5, 7, 5, 9], 4);
+    expect(vector.indices).toEqual([5, 7, 9]);
+    expect(vector.values[0]).toBeCloseTo(3.8 / 2.9, 12);
+    expect(vector.values[1]).toBeCloseTo(1, 12);
+    expect(vector.values[2]).toBeCloseTo(1, 12);
+    // avgdl 8: norm = 0.9·(0.6 + 0.4·4/8) = 0.72; tf 2 -> 3.8/2.72, tf 1 -> 1.9/1.72.
+    const shorter = bm25DocumentVector([9, 5, 7, 5], 8);
+    expect(shorter.values[0]).toBeCloseTo(3.8 / 2.72, 12);
+    expect(shorter.values[1]).toBeCloseTo(1.9 / 1.72, 12);
+  });
+
   it('saturates term frequencies for a chunk of average length', () => {
     // |d| = avgdl, so the length factor is 1 and norm = k1 = 1.2: tf 2 -> 2·2.2/3.2, tf 1 -> 1.
-    const vector = bm25DocumentVector([5, 7, 5, 9], 4);
+    const vector = bm25DocumentVector([5, 7, 5, 9], 4, { k1: 1.2, b: 0.75 });
     expect(vector.indices).toEqual([5, 7, 9]);
     expect(vector.values[0]).toBeCloseTo(1.375, 12);
     expect(vector.values[1]).toBeCloseTo(1, 12);
@@ -14,7 +36,7 @@ describe('bm25DocumentVector', () => {
 
   it('lets shorter-than-average chunks score higher for the same term frequency', () => {
     // avgdl 8: norm = 1.2·(0.25 + 0.75·4/8) = 0.75; tf 2 -> 4.4/2.75 = 1.6, tf 1 -> 2.2/1.75.
-    const vector = bm25DocumentVector([9, 5, 7, 5], 8);
+    const vector = bm25DocumentVector([9, 5, 7, 5], 8, { k1: 1.2, b: 0.75 });
     expect(vector.indices).toEqual([5, 7, 9]);
     expect(vector.values[0]).toBeCloseTo(1.6, 12);
     expect(vector.values[1]).toBeCloseTo(2.2 / 1.75, 12);
@@ -69,7 +91,7 @@ describe('bm25Idf and bm25QueryVector', () => {
     };
     const query = bm25QueryVector([5, 7], stats);
     const doc = bm25DocumentVector([5, 7, 5, 9], 4);
-    const expected = bm25Idf(1, 3) * 1.375 + bm25Idf(2, 3) * 1;
+    const expected = bm25Idf(1, 3) * (3.8 / 2.9) + bm25Idf(2, 3) * 1;
     expect(sparseDot(query, doc)).toBeCloseTo(expected, 12);
   });
 });
