@@ -1,7 +1,9 @@
 import type { Credential, RagClient } from '@rag/client/rag-client';
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { ConfirmHost } from './components/confirm-dialog.js';
 import { ProblemNotice } from './components/problem-notice.js';
 import { parseRoute, type Route, routeHref } from './hash-route.js';
+import { callbackFrom, finishSignIn, loadOidcSettings, type OidcSettings } from './oidc.js';
 import { CollectionsPage } from './pages/collections-page.js';
 import { DocumentPage } from './pages/document-page.js';
 import { DocumentsPage } from './pages/documents-page.js';
@@ -21,7 +23,11 @@ export interface ScreenProps {
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
   useEffect(() => {
-    const onChange = () => setRoute(parseRoute(window.location.hash));
+    const onChange = () => {
+      setRoute(parseRoute(window.location.hash));
+      // A new screen: the focus moves to its content, so Tab goes on from there and a screen reader reads it.
+      requestAnimationFrame(() => document.getElementById('main')?.focus());
+    };
     window.addEventListener('hashchange', onChange);
     return () => window.removeEventListener('hashchange', onChange);
   }, []);
@@ -34,6 +40,28 @@ export function App() {
   const [problem, setProblem] = useState<unknown>(null);
   const route = useRoute();
   const client = useMemo(() => (token ? clientFor(token) : null), [token]);
+  /** The issuer to sign in at, from the gateway (undefined until it has answered, null for none). */
+  const [oidc, setOidc] = useState<OidcSettings | null | undefined>(undefined);
+  const [issuerAnswer] = useState(() => callbackFrom(window.location.search));
+  const [finishing, setFinishing] = useState(issuerAnswer !== null);
+
+  useEffect(() => {
+    loadOidcSettings().then(setOidc, () => setOidc(null));
+  }, []);
+
+  // Back from the issuer: the code leaves the address bar at once, then is redeemed for the access token.
+  useEffect(() => {
+    if (!issuerAnswer || oidc === undefined) return;
+    window.history.replaceState(null, '', window.location.pathname);
+    const done = oidc
+      ? finishSignIn(issuerAnswer, oidc).then(({ token: signedIn, returnTo }) => {
+          storeCredential(signedIn);
+          setToken(signedIn);
+          if (returnTo) window.location.hash = returnTo;
+        })
+      : Promise.reject(new Error('This gateway has no issuer to sign in at; paste a credential'));
+    done.catch(setProblem).finally(() => setFinishing(false));
+  }, [issuerAnswer, oidc]);
 
   useEffect(() => {
     if (!client) return;
@@ -52,9 +80,17 @@ export function App() {
     setCredential(null);
   };
 
+  if (finishing) {
+    return (
+      <main class="page" id="main">
+        <p aria-live="polite">Signing in…</p>
+      </main>
+    );
+  }
   if (!token || !client) {
     return (
       <SignInPage
+        oidc={oidc ?? null}
         problem={problem}
         onSignIn={(entered) => {
           setProblem(null);
@@ -94,9 +130,14 @@ export function App() {
 
   return (
     <>
-      <a class="skip-link" href="#main">
+      <button
+        type="button"
+        class="skip-link"
+        // The fragment names screens, so no "#main" link: the button moves the focus to the content.
+        onClick={() => document.getElementById('main')?.focus()}
+      >
         Skip to content
-      </a>
+      </button>
       <header class="top">
         <span class="brand">rag-system</span>
         <nav aria-label="Main">
@@ -126,6 +167,7 @@ export function App() {
       <main class="page" id="main" tabIndex={-1}>
         <Screen route={route} props={props} />
       </main>
+      <ConfirmHost />
     </>
   );
 }

@@ -8,7 +8,7 @@ type Phase = 'waiting' | 'uploading' | 'queued' | 'processing' | 'ready' | 'fail
 interface UploadItem {
   key: string;
   path: string;
-  size: number;
+  /** The share of the request sent, 0 to 1 (the multipart body is a little larger than the file). */
   sent: number;
   phase: Phase;
   documentId?: string;
@@ -69,10 +69,10 @@ export function UploadPanel({
         file: picked.file,
         filename: picked.file.name,
         external_id: picked.path,
-        onProgress: (sent) => update(key, { sent }),
+        onProgress: (sent, total) => update(key, { sent: total > 0 ? Math.min(sent / total, 1) : 0 }),
       });
       update(key, {
-        sent: picked.file.size,
+        sent: 1,
         documentId: added.id,
         phase: added.status === 'ready' || added.status === 'failed' ? added.status : 'queued',
         ...(added.unchanged ? { message: 'unchanged: the same content was already there' } : {}),
@@ -91,7 +91,6 @@ export function UploadPanel({
       ...queued.map(({ picked, key }) => ({
         key,
         path: picked.path,
-        size: picked.file.size,
         sent: 0,
         phase: 'waiting' as const,
       })),
@@ -146,7 +145,9 @@ export function UploadPanel({
             type="file"
             multiple
             class="visually-hidden"
-            {...{ webkitdirectory: '' }}
+            data-testid="folder-input"
+            // A property, not an attribute, to Preact: '' would set it to false and pick files, not a folder.
+            {...{ webkitdirectory: true }}
             onChange={(event) => {
               const input = event.currentTarget;
               if (input.files) void start(chosenFiles(input.files));
@@ -160,11 +161,7 @@ export function UploadPanel({
           {items.map((item) => (
             <li key={item.key} data-upload={item.path} data-phase={item.phase}>
               <span class="upload-name">{item.path}</span>
-              <progress
-                max={Math.max(item.size, 1)}
-                value={item.sent}
-                aria-label={`${item.path} upload progress`}
-              />
+              <progress max={1} value={item.sent} aria-label={`${item.path} upload progress`} />
               <span class={`status status-${item.phase}`}>{item.phase}</span>
               {item.message && <span class="upload-message">{item.message}</span>}
             </li>

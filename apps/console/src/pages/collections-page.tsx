@@ -1,6 +1,7 @@
 import type { CollectionSummary } from '@rag/client/rag-client';
 import { useState } from 'preact/hooks';
 import type { ScreenProps } from '../app.js';
+import { confirmAction } from '../components/confirm-dialog.js';
 import { ProblemNotice } from '../components/problem-notice.js';
 import { useLoad } from '../components/use-load.js';
 import { formatTime } from '../format.js';
@@ -29,8 +30,9 @@ export function CollectionsPage({ client, credential }: ScreenProps) {
   }
 
   async function remove(collection: CollectionSummary) {
-    const sure = window.confirm(
+    const sure = await confirmAction(
       `Delete collection "${collection.name}" with its ${collection.documents.total} documents? This cannot be undone.`,
+      'Delete collection',
     );
     if (!sure) return;
     setProblem(null);

@@ -1,6 +1,7 @@
 import type { DocumentChunks, DocumentInfo } from '@rag/client/rag-client';
 import { useEffect, useState } from 'preact/hooks';
 import type { ScreenProps } from '../app.js';
+import { confirmAction } from '../components/confirm-dialog.js';
 import { ProblemNotice } from '../components/problem-notice.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { useLoad } from '../components/use-load.js';
@@ -32,7 +33,10 @@ export function DocumentPage({
   async function remove() {
     if (
       !shown ||
-      !window.confirm(`Delete "${shown.title ?? shown.external_id ?? shown.id}" from every store?`)
+      !(await confirmAction(
+        `Delete "${shown.title ?? shown.external_id ?? shown.id}" from every store?`,
+        'Delete document',
+      ))
     )
       return;
     try {

@@ -2,6 +2,7 @@ import type { CreatedApiKey } from '@rag/client/rag-client';
 import type { ApiKeyInfo } from '@rag/contracts/public-api';
 import { useState } from 'preact/hooks';
 import type { ScreenProps } from '../app.js';
+import { confirmAction } from '../components/confirm-dialog.js';
 import { CopyButton } from '../components/copy-button.js';
 import { ProblemNotice } from '../components/problem-notice.js';
 import { useLoad } from '../components/use-load.js';
@@ -50,8 +51,11 @@ export function KeysPage({ client, credential }: ScreenProps) {
   }
 
   async function revoke(key: ApiKeyInfo) {
-    if (!window.confirm(`Revoke key ${key.name ?? key.prefix}? Calls with it fail from the next request on.`))
-      return;
+    const sure = await confirmAction(
+      `Revoke key ${key.name ?? key.prefix}? Calls with it fail from the next request on.`,
+      'Revoke key',
+    );
+    if (!sure) return;
     setProblem(null);
     try {
       await client.revokeApiKey(key.id);

@@ -1,6 +1,7 @@
 import { isRagApiError } from '@rag/client/rag-api-error';
 import { useState } from 'preact/hooks';
 import type { ScreenProps } from '../app.js';
+import { confirmAction } from '../components/confirm-dialog.js';
 import { ProblemNotice } from '../components/problem-notice.js';
 import { useLoad } from '../components/use-load.js';
 import { formatTime } from '../format.js';
@@ -68,8 +69,8 @@ export function WebhookPage({ client }: ScreenProps) {
             <button
               type="button"
               class="danger"
-              onClick={() =>
-                window.confirm('Remove the webhook? Events are no longer sent.') &&
+              onClick={async () =>
+                (await confirmAction('Remove the webhook? Events are no longer sent.', 'Remove webhook')) &&
                 act(async () => {
                   await client.deleteWebhook();
                   return 'Webhook removed.';

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider, { errors } from 'oidc-provider';
+
+/**
+ * A real OpenID provider (the `oidc-provider` package, certified OpenID Connect) on a free local port, for
+ * the console's sign-in: it publishes its discovery document and JWKS, runs its own login and consent
+ * pages (any login name, any password), and issues RS256 JWT access tokens for the resource the console
+ * names, carrying the tenant and role claims the gateway maps to a principal.
+ */
+export interface OidcIssuer {
+  issuer: string;
+  jwksUrl: string;
+  clientId: string;
+  /** The resource indicator of the gateway's API, and the audience of the tokens issued for it. */
+  resource: string;
+  audience: string;
+  /** Registers the console's redirect address (known once the gateway listens); starts answering. */
+  registerConsole(redirectUri: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startOidcIssuer(claims: { tenant: string; roles: string[] }): Promise<OidcIssuer> {
+  let handler: ((req: never, res: never) => void) | null = null;
+  const server: Server = createServer((req, res) => {
+    if (handler) return handler(req as never, res as never);
+    res.statusCode = 503;
+    res.end();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const clientId = 'rag-console';
+  const resource = 'https://rag.example/v1';
+  const audience = 'rag-gateway';
+
+  async function registerConsole(redirectUri: string) {
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const signingKey = { ...(await exportJWK(privateKey)), kid: 'console-test', alg: 'RS256', use: 'sig' };
+    const provider = new Provider(issuer, {
+      clients: [
+        {
+          client_id: clientId,
+          // A public client: the page holds no secret, PKCE binds the code to the page that asked.
+          token_endpoint_auth_method: 'none',
+          application_type: 'web',
+          redirect_uris: [redirectUri],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+        },
+      ],
+      jwks: { keys: [signingKey] },
+      cookies: { keys: [randomBytes(32).toString('hex')] },
+      pkce: { required: () => true },
+      ttl: {
+        Session: 3600,
+        Grant: 3600,
+        Interaction: 600,
+        AccessToken: 600,
+        IdToken: 600,
+        AuthorizationCode: 60,
+      },
+      // The token endpoint answers the console's page (CORS) because the page is the client's redirect origin.
+      clientBasedCORS: (_ctx, origin, client) =>
+        (client.redirectUris ?? []).some((uri) => new URL(uri).origin === origin),
+      findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
+      features: {
+        devInteractions: { enabled: true },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: async () => resource,
+          useGrantedResource: async () => true,
+          getResourceServerInfo: async (_ctx, indicator) => {
+            if (indicator !== resource) throw new errors.InvalidTarget();
+            return {
+              scope: 'openid',
+              audience,
+              accessTokenTTL: 600,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256' } },
+            };
+          },
+        },
+      },
+      extraTokenClaims: async () => ({ tenant: claims.tenant, roles: claims.roles }),
+    });
+    handler = provider.callback() as never;
+  }
+
+  return {
+    issuer,
+    jwksUrl: `${issuer}/jwks`,
+    clientId,
+    resource,
+    audience,
+    registerConsole,
+    close: () => new Promise((done) => server.close(() => done())),
+  };
+}
