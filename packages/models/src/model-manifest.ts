@@ -44,6 +44,20 @@ export const modelManifestSchema = z
       .strict(),
     /** Prepended to the text before tokenisation, per kind of text (E5 wants "query: " / "passage: "). */
     prefixes: z.object({ query: z.string(), passage: z.string() }).strict(),
+    /**
+     * Set when files.model is ONNX Runtime's fused form of another graph in the folder (`pnpm models --fused`): which
+     * graph it was made from, by what, and how far apart their outputs were on the check (within the tolerance).
+     */
+    fusedFrom: z
+      .object({
+        model: z.string().min(1),
+        tool: z.string().min(1),
+        kernels: z.record(z.string(), z.number().int().nonnegative()),
+        maxAbsDiff: z.number().nonnegative(),
+        tolerance: z.number().positive(),
+      })
+      .strict()
+      .optional(),
     /** Free text for people reading the manifest. */
     notes: z.string().optional(),
   })

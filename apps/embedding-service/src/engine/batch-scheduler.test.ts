@@ -199,4 +199,100 @@ describe('BatchScheduler', () => {
     await worker.finishNext();
     await expect(running).resolves.toMatchObject({ embeddings: [{ tokens: 1 }] });
   });
+
+  it('runs a lone text on the solo worker, and nothing else while it runs', async () => {
+    const pool = [new ManualWorker(), new ManualWorker()];
+    const solo = new ManualWorker();
+    const started: boolean[] = [];
+    const scheduler = new BatchScheduler(
+      pool,
+      options,
+      { batchStarted: (_size, _tokens, _queue, onSolo) => started.push(onSolo) },
+      solo,
+    );
+    const lone = scheduler.submit({ texts: [text(1)], outputs: ['dense'] });
+    expect(solo.batches.map(firstIds)).toEqual([[1]]);
+    // Texts that arrive meanwhile wait: the solo session has all the cores.
+    const later = [2, 3, 4].map((tag) => scheduler.submit({ texts: [text(tag)], outputs: ['dense'] }));
+    expect(pool.map((worker) => worker.running)).toEqual([0, 0]);
+    await solo.finishNext();
+    await expect(lone).resolves.toMatchObject({ embeddings: [{ tokens: 1 }] });
+    // Three texts for two workers: the pool's single-threaded sessions share them, the solo worker rests.
+    expect(solo.running).toBe(0);
+    expect(pool.flatMap((worker) => worker.batches.map(firstIds))).toEqual([[2, 3], [4]]);
+    for (const worker of pool) await worker.finishNext();
+    await Promise.all(later);
+    expect(started).toEqual([true, false, false]);
+  });
+
+  it('gives the solo worker the next lone text once the pool is idle again', async () => {
+    const pool = [new ManualWorker(), new ManualWorker()];
+    const solo = new ManualWorker();
+    const scheduler = new BatchScheduler(pool, options, {}, solo);
+    const both = scheduler.submit({ texts: [text(1), text(2)], outputs: ['dense'] });
+    expect(pool.map((worker) => worker.batches.map(firstIds))).toEqual([[[1]], [[2]]]);
+    const third = scheduler.submit({ texts: [text(3)], outputs: ['dense'] });
+    // One pool worker is still busy: a text never starts on the solo session beside it.
+    await pool[0]!.finishNext();
+    expect(solo.running).toBe(0);
+    expect(pool[0]!.batches.map(firstIds)).toEqual([[1], [3]]);
+    await pool[0]!.finishNext();
+    await pool[1]!.finishNext();
+    await Promise.all([both, third]);
+    const fourth = scheduler.submit({ texts: [text(4)], outputs: ['dense'] });
+    expect(solo.batches.map(firstIds)).toEqual([[4]]);
+    await solo.finishNext();
+    await fourth;
+  });
+
+  it('shares one large request out evenly among the free workers', async () => {
+    const pool = [new ManualWorker(), new ManualWorker()];
+    const scheduler = new BatchScheduler(pool, { ...options, maxBatchSize: 32 });
+    const call = scheduler.submit({
+      texts: Array.from({ length: 20 }, (_, i) => text(i)),
+      outputs: ['dense'],
+    });
+    expect(pool.map((worker) => worker.batches[0]?.length)).toEqual([10, 10]);
+    for (const worker of pool) await worker.finishNext();
+    const { embeddings } = await call;
+    expect(embeddings.map((embedding) => embedding.tokens)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('lets a free worker wait for its share while another runs, then serves texts in arrival order', async () => {
+    const pool = [new ManualWorker(), new ManualWorker()];
+    const scheduler = new BatchScheduler(pool, { ...options, maxBatchSize: 32 });
+    const calls = [
+      scheduler.submit({ texts: [1, 2, 3, 4, 5, 6].map((tag) => text(tag)), outputs: ['dense'] }),
+    ];
+    expect(pool.map((worker) => worker.batches.map(firstIds))).toEqual([[[1, 2, 3]], [[4, 5, 6]]]);
+    await pool[1]!.finishNext();
+    // Worker 1 is free, worker 0 runs three texts: one text alone is less than its share, so it waits for more.
+    calls.push(scheduler.submit({ texts: [text(7)], outputs: ['dense'] }));
+    expect(pool[1]!.running).toBe(0);
+    calls.push(scheduler.submit({ texts: [text(8)], outputs: ['dense'] }));
+    // Two queued beside three running: its share, five texts over two workers rounded down, has come.
+    expect(pool[1]!.batches.map(firstIds).at(-1)).toEqual([7, 8]);
+    calls.push(scheduler.submit({ texts: [text(9)], outputs: ['dense'] }));
+    await pool[0]!.finishNext();
+    expect(pool[0]!.batches.map(firstIds).at(-1)).toEqual([9]);
+    await pool[0]!.finishNext();
+    await pool[1]!.finishNext();
+    await Promise.all(calls);
+  });
+
+  it('does not hold a text back for long when its share never arrives', async () => {
+    const pool = [new ManualWorker(), new ManualWorker()];
+    const scheduler = new BatchScheduler(pool, { ...options, maxBatchSize: 32 });
+    const first = scheduler.submit({ texts: [1, 2, 3, 4, 5, 6].map((tag) => text(tag)), outputs: ['dense'] });
+    await pool[1]!.finishNext();
+    const waited = performance.now();
+    // One text beside three running is less than a share; nothing more comes, and it starts all the same.
+    const lone = scheduler.submit({ texts: [text(9)], outputs: ['dense'] });
+    while (pool[1]!.running === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(performance.now() - waited).toBeLessThan(1000);
+    expect(pool[1]!.batches.map(firstIds).at(-1)).toEqual([9]);
+    await pool[1]!.finishNext();
+    await pool[0]!.finishNext();
+    await Promise.all([first, lone]);
+  });
 });

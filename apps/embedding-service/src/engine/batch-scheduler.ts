@@ -19,8 +19,11 @@ export interface SchedulerOptions extends BatchLimits {
 }
 
 export interface SchedulerEvents {
-  /** A batch was formed and handed to a worker: its texts and padded tokens. */
-  batchStarted?(size: number, paddedTokens: number, queueSize: number): void;
+  /**
+   * A batch was formed and handed to a worker: its texts and padded tokens, the texts left waiting, and whether it
+   * went to the solo worker (the session with all cores) rather than to one of the pool's.
+   */
+  batchStarted?(size: number, paddedTokens: number, queueSize: number, solo: boolean): void;
   /** A batch ran: its real (unpadded) tokens and how long inference took. */
   batchFinished?(tokens: number, seconds: number): void;
 }
@@ -62,25 +65,43 @@ interface QueuedText {
   outputs: readonly OutputKind[];
 }
 
+/** The longest a free worker waits for its fair share of the queue to arrive while other workers run. */
+export const maxShareWaitMs = 250;
+
 /**
  * The dynamic batcher. Texts of all requests wait in one queue; whenever a worker is free, the queue is planned
  * into length-sorted batches under the token budget and the batch holding the oldest text goes to that worker.
  * Sorting by length cuts padding; always serving the oldest text means no text waits behind newer ones forever.
+ *
+ * Two rules make both ends of the load fast and keep waiting times even:
+ * - Solo: with nothing running and fewer texts waiting than the pool has workers (one client, one text at a
+ *   time), the batch goes to the solo worker, a session whose threads cover all cores, instead of one
+ *   single-threaded pool worker leaving the other cores idle. Nothing else starts while it runs.
+ * - Fair shares: the texts waiting and running are shared out evenly among the pool's workers. A free worker
+ *   takes at most its share (queued + running) / workers, and while other workers run it starts only once its
+ *   share has arrived, or the oldest text has waited a fifth of a running batch's expected time (at most
+ *   maxShareWaitMs). Without this, a worker freed just after another took the whole queue would take texts one
+ *   by one as they arrive: those texts would be served at once and the others at the pace of the big batch.
  */
 export class BatchScheduler {
   /** In arrival order (removals keep it), so queue[0] is always the oldest waiting text. */
   private queue: QueuedText[] = [];
   private readonly idle: BatchWorker[];
+  /** Batches on the pool's workers now: their texts and tokens. */
+  private readonly running = new Map<BatchWorker, { texts: number; tokens: number }>();
   private waitTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Recent tokens per second of one worker's inference, for Retry-After. */
   private throughput = 0;
   private readonly workerCount: number;
+  private soloBusy = false;
 
   constructor(
     workers: readonly BatchWorker[],
     private readonly options: SchedulerOptions,
     private readonly events: SchedulerEvents = {},
+    /** A session with all cores, for a lone batch; optional (CUDA, or a single-worker pool, have none). */
+    private readonly solo?: BatchWorker | undefined,
   ) {
     if (workers.length === 0) throw new Error('BatchScheduler needs at least one worker');
     this.idle = [...workers];
@@ -209,26 +230,45 @@ export class BatchScheduler {
   private pump(): void {
     clearTimeout(this.waitTimer);
     this.waitTimer = undefined;
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const batch = this.nextBatch();
-      if (batch === undefined) return; // waiting for the batch to fill
-      const worker = this.idle.pop()!;
-      void this.runOn(worker, batch);
+    while (this.queue.length > 0 && !this.soloBusy) {
+      if (this.solo !== undefined && this.running.size === 0 && this.queue.length < this.workerCount) {
+        const batch = this.nextBatch(this.options.maxBatchSize, 0);
+        if (batch === undefined) return; // waiting for the batch to fill (batchWaitMs)
+        void this.runOn(this.solo, batch, true);
+        return;
+      }
+      if (this.idle.length === 0) return;
+      let runningTexts = 0;
+      for (const batch of this.running.values()) runningTexts += batch.texts;
+      const share = Math.ceil((this.queue.length + runningTexts) / this.workerCount);
+      const batch = this.nextBatch(Math.min(this.options.maxBatchSize, share), runningTexts);
+      if (batch === undefined) return; // waiting for the batch to fill, or for its share to arrive
+      void this.runOn(this.idle.shift()!, batch, false);
     }
   }
 
-  /** The length-homogeneous batch that holds the oldest queued text, removed from the queue. */
-  private nextBatch(): QueuedText[] | undefined {
+  /**
+   * The length-homogeneous batch of at most `size` texts that holds the oldest queued text, removed from the queue;
+   * undefined (and a timer set) when it should wait for more texts first.
+   */
+  private nextBatch(size: number, runningTexts: number): QueuedText[] | undefined {
     const oldest = this.queue[0]!;
-    const batch = planBatches(this.queue, this.options).find((candidate) => candidate.includes(oldest))!;
+    const limits = { maxBatchTokens: this.options.maxBatchTokens, maxBatchSize: size };
+    const batch = planBatches(this.queue, limits).find((candidate) => candidate.includes(oldest))!;
     // Full: the limits cut it (texts were left over), or one more text like its longest would not fit.
     const full =
       batch.length < this.queue.length ||
       batch.length >= this.options.maxBatchSize ||
       (batch.length + 1) * Math.max(...batch.map((text) => text.tokenCount)) > this.options.maxBatchTokens;
     const waited = performance.now() - oldest.request.submittedAt;
-    if (!full && this.options.batchWaitMs > 0 && waited < this.options.batchWaitMs) {
-      this.waitTimer = setTimeout(() => this.pump(), this.options.batchWaitMs - waited);
+    let wait = 0;
+    if (!full && this.options.batchWaitMs > 0) wait = this.options.batchWaitMs - waited;
+    // Its share, (queued + running) / workers rounded down, has not arrived yet.
+    if (this.queue.length < Math.floor((this.queue.length + runningTexts) / this.workerCount)) {
+      wait = Math.max(wait, this.shareWaitMs() - waited);
+    }
+    if (wait > 0) {
+      this.waitTimer = setTimeout(() => this.pump(), Math.ceil(wait));
       return undefined;
     }
     const taken = new Set(batch);
@@ -236,23 +276,40 @@ export class BatchScheduler {
     return batch;
   }
 
-  private async runOn(worker: BatchWorker, batch: QueuedText[]): Promise<void> {
+  /** How long a free worker waits for its share: a fifth of the shortest running batch's expected time. */
+  private shareWaitMs(): number {
+    if (this.throughput <= 0) return 20;
+    let shortest = Number.POSITIVE_INFINITY;
+    for (const batch of this.running.values()) shortest = Math.min(shortest, batch.tokens);
+    return Math.min(maxShareWaitMs, (200 * shortest) / this.throughput);
+  }
+
+  private async runOn(worker: BatchWorker, batch: QueuedText[], solo: boolean): Promise<void> {
     const now = performance.now();
     const paddedTokens = batch.length * Math.max(...batch.map((text) => text.tokenCount));
-    this.events.batchStarted?.(batch.length, paddedTokens, this.queue.length);
+    if (solo) this.soloBusy = true;
+    else {
+      const tokens = batch.reduce((sum, text) => sum + text.tokenCount, 0);
+      this.running.set(worker, { texts: batch.length, tokens });
+    }
+    this.events.batchStarted?.(batch.length, paddedTokens, this.queue.length, solo);
     for (const text of batch) {
       text.request.dispatchedAt = Math.max(text.request.dispatchedAt, now);
     }
     try {
-      await this.runIsolated(worker, batch);
+      await this.runIsolated(worker, batch, solo);
     } finally {
-      this.idle.push(worker);
+      if (solo) this.soloBusy = false;
+      else {
+        this.running.delete(worker);
+        this.idle.push(worker);
+      }
       this.pump();
     }
   }
 
   /** Runs a batch; if it fails and holds several requests, reruns each alone so that one bad text fails only its own. */
-  private async runIsolated(worker: BatchWorker, batch: QueuedText[]): Promise<void> {
+  private async runIsolated(worker: BatchWorker, batch: QueuedText[], solo: boolean): Promise<void> {
     const live = batch.filter((text) => !text.request.settled);
     if (live.length === 0) return;
     const started = performance.now();
@@ -260,8 +317,11 @@ export class BatchScheduler {
       const embeddings = await worker.run(live.map((text) => ({ ids: text.ids, outputs: text.outputs })));
       const seconds = (performance.now() - started) / 1000;
       const tokens = live.reduce((sum, text) => sum + text.tokenCount, 0);
-      this.throughput =
-        this.throughput === 0 ? tokens / seconds : 0.8 * this.throughput + (0.2 * tokens) / seconds;
+      // One pool worker's rate; the solo session's (all cores) would overstate it.
+      if (!solo) {
+        this.throughput =
+          this.throughput === 0 ? tokens / seconds : 0.8 * this.throughput + (0.2 * tokens) / seconds;
+      }
       this.events.batchFinished?.(tokens, seconds);
       this.deliver(live, embeddings, seconds);
     } catch (error) {
@@ -275,6 +335,7 @@ export class BatchScheduler {
         await this.runIsolated(
           worker,
           live.filter((text) => text.request === request),
+          solo,
         );
       }
     }

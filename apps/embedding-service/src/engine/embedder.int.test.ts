@@ -21,7 +21,14 @@ describe('embedder with the generated tiny model', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'rag-embedder-'));
     await writeTinyModel(join(root, 'tiny'), { seed: 3 });
-    embedder = await createEmbedder({ modelDir: join(root, 'tiny'), threads: 1, maxBatchTokens: 256 });
+    // Two single-threaded pool workers and a solo worker with both cores, as on a 2-core machine.
+    embedder = await createEmbedder({
+      modelDir: join(root, 'tiny'),
+      cores: 2,
+      poolSize: 2,
+      threads: 1,
+      maxBatchTokens: 256,
+    });
   });
   afterAll(async () => {
     await embedder?.close();
@@ -134,13 +141,23 @@ describe('embedder with the generated tiny model', () => {
       { length: 40 },
       (_, i) => `document number ${i} ${'about rivers '.repeat(i % 7)}`,
     );
+    const solo: boolean[] = [];
+    const stop = embedder.observe({ batchStarted: (_size, _tokens, _queue, onSolo) => solo.push(onSolo) });
     const alone: Embedding[] = [];
     for (const text of texts)
       alone.push((await embedder.embed([text], { kind: 'passage', outputs: ['dense'] }))[0]!);
+    // One caller at a time: every text ran on the solo worker, the session with all the cores.
+    expect(embedder.settings).toMatchObject({ poolSize: 2, threads: 1, soloThreads: 2 });
+    expect(solo).toEqual(texts.map(() => true));
+    solo.length = 0;
 
     const concurrent = await Promise.all(
       texts.map((text) => embedder.embed([text], { kind: 'passage', outputs: ['dense'] })),
     );
+    stop();
+    // Many at once: the pool's single-threaded workers took them, in batches.
+    expect(solo.filter((onSolo) => !onSolo).length).toBeGreaterThan(0);
+    expect(solo.length).toBeLessThan(texts.length);
     concurrent.forEach(([embedding], i) => {
       expect(embedding!.tokens).toBe(alone[i]!.tokens);
       embedding!.dense!.forEach((value, k) => {

@@ -26,6 +26,11 @@ export interface EmbedderOptions {
   poolSize?: number | undefined;
   /** ONNX Runtime intra-op threads per worker; default: the cores divided among the workers. */
   threads?: number | undefined;
+  /**
+   * Intra-op threads of the solo worker, the session that runs a batch alone when nothing else is queued or running
+   * (one client): default all the cores on CPU when the pool's workers have fewer; 0 for none.
+   */
+  soloThreads?: number | undefined;
   /** Upper bound on padded tokens (rows × longest row) per inference batch. */
   maxBatchTokens?: number | undefined;
   maxBatchSize?: number | undefined;
@@ -73,6 +78,8 @@ export interface EmbedderObserver extends SchedulerEvents {
 export interface EmbedderSettings {
   poolSize: number;
   threads: number;
+  /** 0: no solo worker. */
+  soloThreads: number;
   maxBatchTokens: number;
   maxBatchSize: number;
   maxQueuedTexts: number;
@@ -123,6 +130,20 @@ export function defaultThreads(cores: number, poolSize: number, provider: Execut
   return Math.max(1, Math.floor(cores / poolSize));
 }
 
+/**
+ * Threads of the solo worker: all the cores, when that is more than a pool worker has and the pool has several
+ * workers (otherwise one pool worker already is the lone batch's best session); none on CUDA.
+ */
+export function defaultSoloThreads(
+  cores: number,
+  poolSize: number,
+  threads: number,
+  provider: ExecutionProvider,
+): number {
+  if (provider === 'cuda' || poolSize < 2 || cores <= threads) return 0;
+  return cores;
+}
+
 /** Loads the model in a pool of worker threads and resolves once every worker is ready to embed. */
 export async function createEmbedder(options: EmbedderOptions): Promise<Embedder> {
   const folder = await loadModelFolder(options.modelDir, { manifestPath: options.manifestPath }).catch(
@@ -134,9 +155,11 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   const providerName = options.provider ?? 'cpu';
   const cores = options.cores ?? availableParallelism();
   const poolSize = options.poolSize ?? defaultPoolSize(cores, providerName);
+  const threads = options.threads ?? defaultThreads(cores, poolSize, providerName);
   const settings: EmbedderSettings = {
     poolSize,
-    threads: options.threads ?? defaultThreads(cores, poolSize, providerName),
+    threads,
+    soloThreads: options.soloThreads ?? defaultSoloThreads(cores, poolSize, threads, providerName),
     maxBatchTokens: options.maxBatchTokens ?? defaultMaxBatchTokens,
     maxBatchSize: options.maxBatchSize ?? defaultMaxBatchSize,
     maxQueuedTexts: options.maxQueuedTexts ?? defaultMaxQueuedTexts,
@@ -157,6 +180,12 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       throw new AppError('bad_request', `Embedder option ${name} must be a positive integer, got ${value}`);
     }
   }
+  if (!Number.isInteger(settings.soloThreads) || settings.soloThreads < 0) {
+    throw new AppError(
+      'bad_request',
+      `Embedder option soloThreads must be 0 or a positive integer, got ${settings.soloThreads}`,
+    );
+  }
   if (!Number.isFinite(settings.batchWaitMs) || settings.batchWaitMs < 0) {
     throw new AppError(
       'bad_request',
@@ -175,23 +204,29 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       cause: error,
     });
   });
-  const hosts = Array.from(
-    { length: settings.poolSize },
-    () =>
-      new InferenceWorkerHost({
-        modelPath: folder.modelPath,
-        manifest,
-        threads: settings.threads,
-        provider: settings.provider,
-        padId: tokenizer.padId,
-        specialIds: [...tokenizer.specialIds],
-      }),
-  );
-  const started = await Promise.allSettled(hosts.map((host) => host.start()));
-  const failure = started.find((result) => result.status === 'rejected');
-  if (failure !== undefined) {
-    await Promise.allSettled(hosts.map((host) => host.stop()));
-    throw failure.reason;
+  const host = (threads: number, spinning: boolean) =>
+    new InferenceWorkerHost({
+      modelPath: folder.modelPath,
+      manifest,
+      threads,
+      spinning,
+      provider: settings.provider,
+      padId: tokenizer.padId,
+      specialIds: [...tokenizer.specialIds],
+    });
+  const pool = Array.from({ length: settings.poolSize }, () => host(settings.threads, false));
+  // The solo session runs alone, so its threads may spin between operators: no other session waits for the cores.
+  const solo = settings.soloThreads > 0 ? host(settings.soloThreads, true) : undefined;
+  const hosts = solo === undefined ? pool : [...pool, solo];
+  // One after the other: loading parses the graph and pre-packs its weights, and the peak of several sessions
+  // loading at once would outlast the load.
+  for (const worker of hosts) {
+    try {
+      await worker.start();
+    } catch (error) {
+      await Promise.allSettled(hosts.map((started) => started.stop()));
+      throw error;
+    }
   }
   const observers = new Set<EmbedderObserver>();
   const observer: Required<EmbedderObserver> = {
@@ -208,7 +243,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       for (const o of observers) o.inputLength?.(...args);
     },
   };
-  const scheduler = new BatchScheduler(hosts, settings, observer);
+  const scheduler = new BatchScheduler(pool, settings, observer, solo);
 
   const info: ModelInfo = {
     name: manifest.name,

@@ -19,6 +19,7 @@ try {
     modelPath: config.modelPath,
     manifest: config.manifest,
     threads: config.threads,
+    spinning: config.spinning,
     provider: config.provider,
     padId: config.padId,
     specialIds: new Set(config.specialIds),

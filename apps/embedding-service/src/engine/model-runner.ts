@@ -23,6 +23,11 @@ export interface ModelRunnerOptions {
   modelPath: string;
   manifest: ModelManifest;
   threads: number;
+  /**
+   * Let idle intra-op threads spin between operators (default false). Faster for a session that runs alone; beside
+   * other sessions, spinning threads take the cores that they and the HTTP thread need.
+   */
+  spinning?: boolean | undefined;
   provider?: ExecutionProviderConfig | undefined;
   padId: number;
   /** Token ids that carry no lexical weight in the sparse output (CLS, EOS, PAD, UNK). */
@@ -40,9 +45,7 @@ export async function loadModelRunner(options: ModelRunnerOptions): Promise<Mode
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     extra: {
-      // Idle intra-op threads would otherwise spin for a while after each batch, taking the cores that the
-      // other workers' sessions and the HTTP thread need.
-      session: { intra_op: { allow_spinning: '0' } },
+      session: { intra_op: { allow_spinning: options.spinning === true ? '1' : '0' } },
     },
   };
   let session: InferenceSession;

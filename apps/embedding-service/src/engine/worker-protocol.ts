@@ -10,6 +10,8 @@ export interface InferenceWorkerConfig {
   manifest: ModelManifest;
   /** ONNX Runtime intra-op threads of this worker's session. */
   threads: number;
+  /** Whether idle intra-op threads spin for a while before sleeping (fast when the session runs alone). */
+  spinning?: boolean | undefined;
   provider: ExecutionProviderConfig;
   padId: number;
   specialIds: number[];
