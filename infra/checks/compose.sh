@@ -117,6 +117,10 @@ for name in ("gateway", "ingest-worker"):
         bucket in part for part in words(services[d].get("entrypoint")) + words(services[d].get("command")))]
     if bucket and not creators:
         problems.append(f"{name}: no one-shot service it waits for creates the bucket {bucket}")
+# The web console ships in the gateway image; the gateway serves it when CONSOLE_DIR names it.
+console_dir = ((services.get("gateway") or {}).get("environment") or {}).get("CONSOLE_DIR")
+if console_dir != "/app/console":
+    problems.append(f"gateway: CONSOLE_DIR is {console_dir!r}, not /app/console (the console in its image)")
 # Secrets in compose.yaml itself must be ${...} references to docker/.env.
 secretish = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|PEPPER|_AUTH)\b")
 for number, line in enumerate(raw_text.splitlines(), 1):

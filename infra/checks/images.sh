@@ -3,8 +3,8 @@
 # the local PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) and a private Milvus Lite, each app in
 # its own schema, key prefix and collection prefix. For every image it checks: the build, /health/ready (on
 # the management port) answering 200, the process running as uid 10001, the HEALTHCHECK being defined and
-# passing, and a clean exit (code 0) on SIGTERM; through the gateway it creates a collection with the admin
-# key, ingests a document until it is ready and finds it by search. Prints `image <app>: ok` or
+# passing, and a clean exit (code 0) on SIGTERM; the gateway serves the web console from its image; through
+# the gateway it creates a collection with the admin key, ingests a document until it is ready and finds it by search. Prints `image <app>: ok` or
 # `image <app>: FAILED <reason>` per image and exits with 1 when any failed.
 #
 # Needs root (rootful podman), the Debian mirror and the npm registry. Without Docker Hub access the base
@@ -156,7 +156,7 @@ start_all() {
     run_app embedding-service -e MODEL_DIR=/models/tiny -v "$work/model:/models/tiny:ro"
   [ -n "${result[search-service]:-}" ] || run_app search-service "${db[@]}" "${milvus[@]}" "${embedding[@]}"
   [ -n "${result[gateway]:-}" ] || run_app gateway "${db[@]}" "${redis[@]}" "${storage[@]}" -e ADMIN_API_KEY="$admin_key" \
-    -e SEARCH_SERVICE_URL="http://127.0.0.1:${port[search-service]}"
+    -e SEARCH_SERVICE_URL="http://127.0.0.1:${port[search-service]}" -e CONSOLE_DIR=/app/console
   [ -n "${result[ingest-worker]:-}" ] || run_app ingest-worker "${db[@]}" "${redis[@]}" "${storage[@]}" "${milvus[@]}" "${embedding[@]}"
 }
 wait_ready() {
@@ -215,6 +215,16 @@ json_field() { # field: one top-level field of the JSON on stdin (empty when abs
 through_gateway() {
   [ -n "${ready[gateway]:-}" ] && [ -z "${result[gateway]:-}" ] || return 0
   local out status body id doc_status deadline
+  # The web console ships in the gateway image: its page and the script it loads.
+  body=$(curl -s --max-time 15 "http://127.0.0.1:${port[gateway]}/console/" || true)
+  local script=${body#*<script type=\"module\" crossorigin src=\"}
+  script=${script%%\"*}
+  if [[ "$body" != *'<div id="app">'* || "$script" != /console/assets/*.js ]]; then
+    fail gateway "GET /console/ is not the console: ${body:0:200}"; return 0
+  fi
+  status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 "http://127.0.0.1:${port[gateway]}$script" || true)
+  if [ "$status" != 200 ]; then fail gateway "GET $script answered $status"; return 0; fi
+  log "gateway: the console is served (/console/ and $script)"
   out=$(api POST /v1/collections '{"name": "images-ci"}')
   status=${out%%$'\n'*} body=${out#*$'\n'}
   if [ "$status" != 201 ]; then fail gateway "POST /v1/collections answered $status: ${body:0:200}"; return 0; fi

@@ -76,6 +76,29 @@ for overlay in "${overlays[@]}"; do
     grep FAIL "$out/$overlay-quota.log" | sed "s|$out/||" >"$out/$overlay-quota.fail" || true
     fail "quota $overlay" "$out/$overlay-quota.fail"
   fi
+
+  # The web console ships in the gateway image (/app/console); the gateway serves it when CONSOLE_DIR says so.
+  if "$venv/python" - "$rendered" >"$out/$overlay-console.log" 2>&1 <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+maps = {d["metadata"]["name"]: d.get("data") or {} for d in docs if d["kind"] == "ConfigMap"}
+env = {}
+for d in docs:
+    if d["kind"] == "Deployment" and d["metadata"]["name"] == "gateway":
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            if c["name"] != "gateway":
+                continue
+            for source in c.get("envFrom") or []:
+                env.update(maps.get((source.get("configMapRef") or {}).get("name"), {}))
+            env.update({e["name"]: e.get("value") for e in c.get("env") or [] if "value" in e})
+if env.get("CONSOLE_DIR") != "/app/console":
+    sys.exit(f"the gateway's CONSOLE_DIR is {env.get('CONSOLE_DIR')!r}, not /app/console (the console in its image)")
+PY
+  then
+    pass "console $overlay"
+  else
+    fail "console $overlay" "$out/$overlay-console.log"
+  fi
 done
 
 # The data layer of staging and production (infra/data/<env>): operator custom resources, which the schema
