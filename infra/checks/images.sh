@@ -4,8 +4,9 @@
 # its own schema, key prefix and collection prefix. For every image it checks: the build, /health/ready (on
 # the management port) answering 200, the process running as uid 10001, the HEALTHCHECK being defined and
 # passing, and a clean exit (code 0) on SIGTERM; the gateway serves the web console from its image; through
-# the gateway it creates a collection with the admin key, ingests a document until it is ready and finds it by search. Prints `image <app>: ok` or
-# `image <app>: FAILED <reason>` per image and exits with 1 when any failed.
+# the gateway it creates a collection with the admin key, ingests a document until it is ready and finds it
+# by search. Prints `image <app>: ok` or `image <app>: FAILED <reason>` per image and exits with 1 when any
+# failed.
 #
 # Needs root (rootful podman), the Debian mirror and the npm registry. Without Docker Hub access the base
 # image is a local stand-in built by make-base-image.sh. READY_TIMEOUT (s, default 120) bounds the wait.
