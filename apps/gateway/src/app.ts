@@ -20,6 +20,7 @@ import { openAiErrorHandler } from './openai-errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { authenticateRequests } from './principal-middleware.js';
 import type { RateLimits } from './rate-limits.js';
+import type { ReindexQueue } from './reindex-queue.js';
 import { type RequestCache, uncachedRequests } from './request-cache.js';
 import { publicRoutes } from './route-table.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -27,6 +28,7 @@ import { collectionRoutes } from './routes/collection-routes.js';
 import { credentialRoutes } from './routes/credential-routes.js';
 import { documentRoutes } from './routes/document-routes.js';
 import { embeddingRoutes } from './routes/embedding-routes.js';
+import { reindexRoutes } from './routes/reindex-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
 
@@ -35,6 +37,8 @@ export interface GatewayDeps {
   metrics: ServiceMetrics;
   pool: Pool;
   queue: IngestQueue;
+  /** Reindex jobs (moving a collection to another model); without it those routes answer 503. */
+  reindexQueue?: ReindexQueue;
   storage: ObjectStorage;
   /** Largest uploaded document file. */
   maxUploadBytes: number;
@@ -106,6 +110,7 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       app.use(adminRoutes({ pool: deps.pool, apiKeyPepper: deps.apiKeyPepper, cache }));
       app.use(credentialRoutes());
       app.use(collectionRoutes({ pool: deps.pool, queue: deps.queue, cache, models: deps.models }));
+      app.use(reindexRoutes({ pool: deps.pool, queue: deps.reindexQueue, models: deps.models }));
       app.use(
         documentRoutes({
           pool: deps.pool,

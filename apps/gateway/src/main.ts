@@ -22,6 +22,7 @@ import { createGatewayApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createIngestQueue } from './ingest-queue.js';
 import { createRateLimits } from './rate-limits.js';
+import { createReindexQueue } from './reindex-queue.js';
 import { createRequestCache } from './request-cache.js';
 import { startStuckWorkSweeper } from './stuck-work-sweeper.js';
 import { resealWebhookSecrets } from './webhook-secret-reseal.js';
@@ -52,6 +53,7 @@ const queue = createIngestQueue({
   prefix: queueKeyPrefix(config.redis),
   ...config.ingest,
 });
+const reindexQueue = createReindexQueue({ connection: redis, prefix: queueKeyPrefix(config.redis) });
 const storage = createObjectStorage(config.storage);
 
 // Keys and collections every request reads, kept until a change sets a new epoch in Redis (request-cache.ts).
@@ -74,6 +76,7 @@ const { app, management, lifecycle } = createGatewayApp({
   metrics,
   pool,
   queue,
+  reindexQueue,
   storage,
   maxUploadBytes: config.ingest.maxUploadBytes,
   search: createSearchClient({ baseUrl: config.searchServiceUrl, serviceToken: config.serviceToken }),
@@ -109,7 +112,7 @@ onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
   { name: 'drain http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   { name: 'stop sweeper', run: () => sweeper.stop() },
-  { name: 'close queue', run: () => queue.close() },
+  { name: 'close queue', run: async () => void (await Promise.all([queue.close(), reindexQueue.close()])) },
   { name: 'close redis', run: async () => void redis.disconnect() },
   { name: 'close storage', run: () => storage.close() },
   { name: 'close postgres', run: () => pool.end() },

@@ -33,6 +33,7 @@ import {
   webhookSchema,
   webhookTestSchema,
 } from '@rag/contracts/public-api';
+import { reindexStatusSchema, startReindexSchema } from '@rag/contracts/reindex-api';
 import { z } from 'zod';
 
 /**
@@ -173,6 +174,34 @@ export const publicRoutes = [
     summary: 'Delete a collection with all its documents',
     role: 'admin',
     success: { status: 202, description: 'Deletion under way', schema: collectionDeletionSchema },
+    errors: [...common, 404],
+  },
+  {
+    method: 'post',
+    path: '/v1/collections/{name}/reindex',
+    summary:
+      "Move the collection to another served model: its documents are embedded again from the stored chunk text into the new model's index while the old one serves, then searches and writes switch at once",
+    role: 'admin',
+    request: startReindexSchema,
+    success: { status: 202, description: 'The reindex, started', schema: reindexStatusSchema },
+    // 404: no such collection, or a model no embedding service serves; 409: a reindex of it is running; 422: the
+    // collection is on that model already.
+    errors: [...common, ...withBody, 404, 409],
+  },
+  {
+    method: 'get',
+    path: '/v1/collections/{name}/reindex',
+    summary: "The collection's latest reindex: state, documents done of total, rate and time left",
+    role: 'reader',
+    success: { status: 200, description: 'The reindex', schema: reindexStatusSchema },
+    errors: [...common, 404],
+  },
+  {
+    method: 'delete',
+    path: '/v1/collections/{name}/reindex',
+    summary: 'Cancel the running reindex; the old model keeps serving and the new index is removed',
+    role: 'admin',
+    success: { status: 200, description: 'The reindex, cancelled', schema: reindexStatusSchema },
     errors: [...common, 404],
   },
   {

@@ -8,6 +8,7 @@ import {
   serviceTokenSchema,
   serviceUrlSchema,
 } from '@rag/config/common-schemas';
+import { embeddingServicesSchema } from '@rag/config/embedding-services';
 import {
   httpFromEnv,
   milvusFromEnv,
@@ -31,6 +32,8 @@ const schema = z.object({
   redis: redisSchema,
   milvus: milvusSchema,
   embeddingServiceUrl: serviceUrlSchema.default('http://127.0.0.1:8081'),
+  /** The embedding services of further models (EMBEDDING_SERVICE_URLS), for collections that record them. */
+  otherEmbeddingServiceUrls: embeddingServicesSchema.shape.otherUrls,
   serviceToken: serviceTokenSchema,
   worker: z.object({
     /**
@@ -77,6 +80,13 @@ const schema = z.object({
     timeoutMs: z.coerce.number().int().min(100).default(10_000),
   }),
   storage: storageSchema,
+  /** Moving collections to another model (POST /v1/collections/{name}/reindex). */
+  reindex: z.object({
+    /** How long the old model's vectors of a collection stay after the switch. */
+    keepOldSeconds: z.coerce.number().int().min(0).default(3600),
+    /** Documents embedded per step (progress is recorded after each). */
+    batchDocuments: z.coerce.number().int().min(1).max(10_000).default(64),
+  }),
 });
 
 export type WorkerConfig = z.infer<typeof schema>;
@@ -91,6 +101,7 @@ export function loadConfig(env: Env): WorkerConfig {
       redis: redisFromEnv(env),
       milvus: milvusFromEnv(env),
       embeddingServiceUrl: env.EMBEDDING_SERVICE_URL,
+      otherEmbeddingServiceUrls: env.EMBEDDING_SERVICE_URLS,
       serviceToken: readSecret(env, 'SERVICE_TOKEN'),
       worker: defined({
         concurrency: env.WORKER_CONCURRENCY,
@@ -120,6 +131,10 @@ export function loadConfig(env: Env): WorkerConfig {
         secretKeys: readSecret(env, 'WEBHOOK_SECRET_KEY'),
       }),
       storage: storageFromEnv(env),
+      reindex: defined({
+        keepOldSeconds: env.REINDEX_KEEP_OLD_SECONDS,
+        batchDocuments: env.REINDEX_BATCH_DOCUMENTS,
+      }),
     },
     {
       ...sharedEnvNames,
@@ -143,6 +158,9 @@ export function loadConfig(env: Env): WorkerConfig {
       'webhooks.attempts': 'WEBHOOK_ATTEMPTS',
       'webhooks.backoffMs': 'WEBHOOK_BACKOFF_MS',
       'webhooks.timeoutMs': 'WEBHOOK_TIMEOUT_MS',
+      otherEmbeddingServiceUrls: 'EMBEDDING_SERVICE_URLS',
+      'reindex.keepOldSeconds': 'REINDEX_KEEP_OLD_SECONDS',
+      'reindex.batchDocuments': 'REINDEX_BATCH_DOCUMENTS',
     },
   );
 }

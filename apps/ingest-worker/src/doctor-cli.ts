@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createEmbeddingClient } from '@rag/contracts/embedding-client';
+import { createEmbeddingModels } from '@rag/contracts/embedding-models';
 import { listAllCollections } from '@rag/db/collection-repository';
 import { createPool } from '@rag/db/pool';
 import { createRedisConnection } from '@rag/redis/redis-connection';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
+import { createModelSpaces } from '@rag/vector-store/model-spaces';
 import { createCollectionLock } from './collection-lock.js';
 import { loadConfig } from './config.js';
 import { checkCollection, formatReport } from './doctor.js';
@@ -54,10 +55,15 @@ try {
 }
 const pool = createPool({ ...config.postgres, applicationName: 'ingest-doctor' });
 const redis = createRedisConnection(config.redis, { maxRetriesPerRequest: 3 });
-const embeddings = createEmbeddingClient({
-  baseUrl: config.embeddingServiceUrl,
-  serviceToken: config.serviceToken,
-});
+// Each collection is compared with the vector space of the model it records.
+const spaces = createModelSpaces(
+  createEmbeddingModels({
+    defaultUrl: config.embeddingServiceUrl,
+    otherUrls: config.otherEmbeddingServiceUrls,
+    serviceToken: config.serviceToken,
+  }),
+  (space) => createMilvusStore({ ...config.milvus, space }),
+);
 // Planner statistics first: they need PostgreSQL alone. They are warnings and never change the exit code.
 try {
   console.log(formatStatisticsWarnings(await checkStatistics(pool, config.statistics)));
@@ -65,22 +71,14 @@ try {
   console.error(`doctor: could not read PostgreSQL statistics: ${(error as Error).message}`);
 }
 try {
-  const model = await embeddings.modelInfo();
-  const store = createMilvusStore({
-    ...config.milvus,
-    space: { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse },
-  });
-  await store.ensureReady();
   const collections = (await listAllCollections(pool)).filter(
     (c) =>
       (args.values.tenant === undefined || c.tenantId === args.values.tenant) &&
       (args.values.collection === undefined || c.name === args.values.collection),
   );
   const checks = [];
-  const deps = {
+  const common = {
     pool,
-    store,
-    embeddings,
     lock: createCollectionLock({
       redis,
       prefix: config.redis.keyPrefix,
@@ -89,6 +87,8 @@ try {
     embedBatchSize: config.worker.embedBatchSize,
   };
   for (const collection of collections) {
+    const space = await spaces.forCollection(collection.model, collection.name);
+    const deps = { ...common, store: space.store, embeddings: space.model.client };
     if (args.values.reindex) {
       const done = await reindexCollection(deps, collection);
       console.log(
@@ -97,7 +97,6 @@ try {
     }
     checks.push(await checkCollection(deps, collection, { repair: args.values.repair }));
   }
-  await store.close();
   console.log(formatReport(checks));
   const unresolved = checks.some(
     (c) => !c.repaired && c.orphans.length + c.missing.length + c.duplicates.length > 0,
@@ -107,6 +106,7 @@ try {
   console.error(`doctor: ${(error as Error).message}`);
   process.exitCode = 1;
 } finally {
+  await spaces.close();
   await pool.end();
   redis.disconnect();
 }

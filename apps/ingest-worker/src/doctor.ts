@@ -47,47 +47,53 @@ export async function checkCollection(
   collection: Collection,
   options: { repair: boolean },
 ): Promise<CollectionCheck> {
-  const scope = { tenantId: collection.tenantId, collectionId: collection.id };
-  return deps.lock.withLock(collection.id, async () => {
-    const chunkIds = await listCollectionChunkIds(deps.pool, collection.id);
-    const vectorIds: string[] = [];
-    for await (const batch of deps.store.listChunks(scope))
-      vectorIds.push(...batch.map((row) => row.chunkId));
-    const inVectors = new Set(vectorIds);
-    const inPostgres = new Set(chunkIds);
-    const seen = new Set<string>();
-    const duplicates = new Set<string>();
-    for (const id of vectorIds) (seen.has(id) ? duplicates : seen).add(id);
-    const check: CollectionCheck = {
-      tenantId: collection.tenantId,
-      collection: collection.name,
-      chunks: chunkIds.length,
-      vectors: vectorIds.length,
-      orphans: [...inVectors].filter((id) => !inPostgres.has(id)),
-      missing: chunkIds.filter((id) => !inVectors.has(id)),
-      duplicates: [...duplicates],
-      repaired: false,
-    };
-    if (!options.repair || check.orphans.length + check.missing.length + duplicates.size === 0) return check;
+  return deps.lock.withLock(collection.id, () => compareCollection(deps, collection, options));
+}
 
-    // Duplicates go entirely and come back once, with the missing ones.
-    await deps.store.deleteByIds(scope, [...check.orphans, ...duplicates]);
-    // Only the chunks to rebuild are read in full (text, token ids), a batch at a time.
-    const rebuild = [...check.missing, ...duplicates];
-    const averageLength = averageChunkLength(await readCollectionIndexStats(deps.pool, collection.id));
-    for (let i = 0; i < rebuild.length; i += repairBatchSize) {
-      const chunks = await findStoredChunks(deps.pool, collection.id, rebuild.slice(i, i + repairBatchSize));
-      const contexts = await storedChunkContexts(deps.embeddings, chunks);
-      const sources = chunks.map((chunk, index) => ({ ...chunk, context: contexts[index] ?? '' }));
-      await deps.store.insert(await buildVectorRows(deps, deps.store, sources, averageLength));
-    }
-    await deps.store.flush();
-    // Answers cached while vectors were missing (a restore or a Milvus restart) would keep serving the
-    // holes until they expire: PostgreSQL saw no write, so the index version must move here.
-    await bumpIndexVersion(deps.pool, collection.id);
-    check.repaired = true;
-    return check;
-  });
+/** checkCollection's comparison and repair, for a caller that holds the collection's writer lock. */
+export async function compareCollection(
+  deps: Omit<DoctorDeps, 'lock'>,
+  collection: Collection,
+  options: { repair: boolean },
+): Promise<CollectionCheck> {
+  const scope = { tenantId: collection.tenantId, collectionId: collection.id };
+  const chunkIds = await listCollectionChunkIds(deps.pool, collection.id);
+  const vectorIds: string[] = [];
+  for await (const batch of deps.store.listChunks(scope)) vectorIds.push(...batch.map((row) => row.chunkId));
+  const inVectors = new Set(vectorIds);
+  const inPostgres = new Set(chunkIds);
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const id of vectorIds) (seen.has(id) ? duplicates : seen).add(id);
+  const check: CollectionCheck = {
+    tenantId: collection.tenantId,
+    collection: collection.name,
+    chunks: chunkIds.length,
+    vectors: vectorIds.length,
+    orphans: [...inVectors].filter((id) => !inPostgres.has(id)),
+    missing: chunkIds.filter((id) => !inVectors.has(id)),
+    duplicates: [...duplicates],
+    repaired: false,
+  };
+  if (!options.repair || check.orphans.length + check.missing.length + duplicates.size === 0) return check;
+
+  // Duplicates go entirely and come back once, with the missing ones.
+  await deps.store.deleteByIds(scope, [...check.orphans, ...duplicates]);
+  // Only the chunks to rebuild are read in full (text, token ids), a batch at a time.
+  const rebuild = [...check.missing, ...duplicates];
+  const averageLength = averageChunkLength(await readCollectionIndexStats(deps.pool, collection.id));
+  for (let i = 0; i < rebuild.length; i += repairBatchSize) {
+    const chunks = await findStoredChunks(deps.pool, collection.id, rebuild.slice(i, i + repairBatchSize));
+    const contexts = await storedChunkContexts(deps.embeddings, chunks);
+    const sources = chunks.map((chunk, index) => ({ ...chunk, context: contexts[index] ?? '' }));
+    await deps.store.insert(await buildVectorRows(deps, deps.store, sources, averageLength));
+  }
+  await deps.store.flush();
+  // Answers cached while vectors were missing (a restore or a Milvus restart) would keep serving the
+  // holes until they expire: PostgreSQL saw no write, so the index version must move here.
+  await bumpIndexVersion(deps.pool, collection.id);
+  check.repaired = true;
+  return check;
 }
 
 /** One line per collection and a summary, for people and for cron mail. */

@@ -23,6 +23,7 @@ import {
 import { swapDocumentVersion, upsertDocument } from '@rag/db/document-version';
 import { bumpIndexVersion } from '@rag/db/index-version';
 import type { Pool } from '@rag/db/pool';
+import { findRunningReindex } from '@rag/db/reindex-repository';
 import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
 import type { DocumentChunk } from '@rag/documents/chunker';
 import type {
@@ -44,15 +45,19 @@ import type { CollectionLock } from './collection-lock.js';
 import type { CollectionWriter } from './collection-writer.js';
 import type { CompletionEvents } from './completion-events.js';
 import type { DocumentPipeline } from './document-pipeline.js';
+import type { ModelKits } from './model-kits.js';
 import { reindexDocument } from './reindex.js';
 import { buildVectorRows } from './vector-row.js';
 
 export interface ProcessorDeps {
   pool: Pool;
+  /** The default model's client, vector store and chunker (when `kits` is not given, the only model). */
   embeddings: EmbeddingClient;
   vectorStore: () => Promise<ChunkVectorStore>;
   storage: ObjectStorage;
   pipeline: DocumentPipeline;
+  /** The served models: each collection is indexed with the model it records. */
+  kits?: ModelKits;
   collectionLock: CollectionLock;
   collectionWriter: CollectionWriter;
   events: CompletionEvents;
@@ -64,6 +69,15 @@ export type JobOutcome = 'ready' | 'unchanged' | 'updated' | 'deleted' | 'skippe
 
 type IngestDocumentJob = IngestDocumentJobV1 | IngestDocumentJobV2;
 type DeleteDocumentJob = DeleteDocumentJobV1 | DeleteDocumentJobV2;
+
+/** The embedding client, chunker and vector store one collection is indexed with. */
+interface CollectionKit {
+  embeddings: EmbeddingClient;
+  pipeline: DocumentPipeline;
+  store: ChunkVectorStore;
+  /** The model's name (undefined: the only model, whichever it is). */
+  model: string | undefined;
+}
 
 /** Runs one validated job. Throws AppErrors; the worker decides between retry and failure. */
 export function createIngestProcessor(deps: ProcessorDeps) {
@@ -81,6 +95,51 @@ export function createIngestProcessor(deps: ProcessorDeps) {
       );
     }
     return collection;
+  }
+
+  /** The model a collection records, its client and its vector space; 409 when that model is not served. */
+  async function kitFor(collection: Collection): Promise<CollectionKit> {
+    if (deps.kits) {
+      const kit = await deps.kits.forCollection(collection);
+      return {
+        embeddings: kit.embeddings,
+        pipeline: kit.pipeline,
+        store: kit.store,
+        model: kit.model.info.name,
+      };
+    }
+    if (collection.model) {
+      checkCollectionModel(collection.model, await deps.embeddings.modelInfo(), collection.name);
+    }
+    return {
+      embeddings: deps.embeddings,
+      pipeline: deps.pipeline,
+      store: await deps.vectorStore(),
+      model: collection.model?.name,
+    };
+  }
+
+  /** The kit of a document's collection (gone: undefined). */
+  async function kitOfDocument(document: DocumentRecord): Promise<CollectionKit | undefined> {
+    const collection = await findCollectionById(deps.pool, document.tenantId, document.collectionId);
+    return collection && kitFor(collection);
+  }
+
+  /**
+   * While the collection moves to another model, a write that changes a document's vectors drops the
+   * document's rows from the new model's space too: the reindex embeds it again, as it is then, before it
+   * switches. Call with the collection's writer lock held.
+   */
+  async function dropFromReindexTarget(document: DocumentRecord): Promise<void> {
+    if (!deps.kits) return;
+    const reindex = await findRunningReindex(deps.pool, document.collectionId);
+    if (!reindex) return;
+    const target = await deps.kits.forModel(reindex.to.name);
+    await target.store.deleteByDocument(
+      { tenantId: document.tenantId, collectionId: document.collectionId },
+      document.id,
+    );
+    await target.store.flush();
   }
 
   function contentOf(job: IngestDocumentJob): DocumentContent {
@@ -144,10 +203,8 @@ export function createIngestProcessor(deps: ProcessorDeps) {
 
   async function ingest(job: IngestDocumentJob): Promise<JobOutcome> {
     const collection = await resolveCollection(job);
-    if (collection.model) {
-      checkCollectionModel(collection.model, await deps.embeddings.modelInfo(), collection.name);
-    }
-    const loaded = await deps.pipeline.load(contentOf(job));
+    const kit = await kitFor(collection);
+    const loaded = await kit.pipeline.load(contentOf(job));
     const resolved = await resolveDocument(job, collection, loaded.contentHash);
     if (resolved === 'unchanged' || resolved === 'skipped') {
       deps.logger.info(
@@ -166,14 +223,14 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     const sourceTitle = sourceTitleOf(contentOf(job), document, extracted.title);
     await recordExtraction(deps.pool, document.id, document.version, { ...extracted, sourceTitle });
     // The title the document shows goes with every chunk into the embedding and the lexical index.
-    const chunks = await deps.pipeline.chunk(extracted, document.title ?? sourceTitle);
+    const chunks = await kit.pipeline.chunk(extracted, document.title ?? sourceTitle);
     if (chunks.length === 0) {
       throw new AppError('validation_failed', 'The document has no indexable text (no letters or digits)');
     }
-    const store = await deps.vectorStore();
+    const store = kit.store;
     const scope: VectorScope = { tenantId: document.tenantId, collectionId: document.collectionId };
     const terms = documentChunkTerms(chunks);
-    const rows = await buildRows(store, document, chunks, terms);
+    const rows = await buildRows(kit, document, chunks, terms);
 
     // Write vectors, then swap the version in PostgreSQL: grouped with other jobs' writes to the same
     // collection, with the collection's single writer lock held.
@@ -181,6 +238,16 @@ export function createIngestProcessor(deps: ProcessorDeps) {
       scope,
       rows,
       swap: async () => {
+        // The collection moved to another model while this version was embedded: its vectors are of the
+        // old one. Retried, the job embeds it with the new model.
+        const now = await findCollectionById(deps.pool, document.tenantId, document.collectionId);
+        if (deps.kits && now?.model && now.model.name !== kit.model) {
+          throw new AppError(
+            'conflict',
+            `Collection "${collection.name}" moved to the model ${now.model.name} while this document was embedded; embedding it again`,
+            { retryable: true },
+          );
+        }
         const swapped = await swapDocumentVersion(
           deps.pool,
           document,
@@ -220,7 +287,7 @@ export function createIngestProcessor(deps: ProcessorDeps) {
 
   /** The "build rows" step: embeds chunks in batches into vector rows (dense, sparse when the model has it, BM25). */
   async function buildRows(
-    store: ChunkVectorStore,
+    kit: CollectionKit,
     document: DocumentRecord,
     chunks: DocumentChunk[],
     terms: ChunkTerms[],
@@ -244,7 +311,12 @@ export function createIngestProcessor(deps: ProcessorDeps) {
       metadata: document.metadata,
       acl: document.acl,
     }));
-    return buildVectorRows(deps, store, sources, averageLength);
+    return buildVectorRows(
+      { embeddings: kit.embeddings, embedBatchSize: deps.embedBatchSize },
+      kit.store,
+      sources,
+      averageLength,
+    );
   }
 
   /**
@@ -254,16 +326,22 @@ export function createIngestProcessor(deps: ProcessorDeps) {
    * The answer cache is moved on afterwards, as answers cached in between were read from the old rows.
    */
   async function applyFields(document: DocumentRecord, change: { titleChanged: boolean }): Promise<void> {
-    const store = await deps.vectorStore();
     const scope: VectorScope = { tenantId: document.tenantId, collectionId: document.collectionId };
     await deps.collectionLock.withLock(document.collectionId, async () => {
-      // Read under the lock: the fields of the latest change, whichever job came first.
+      // Read under the lock: the fields of the latest change, whichever job came first, and the model the
+      // collection is on now.
       const current = await findDocument(deps.pool, document.tenantId, document.id);
       if (!current || current.status === 'deleting') return;
+      const kit = await kitOfDocument(current);
+      if (!kit) return;
+      const store = kit.store;
       await store.updateDocumentFields(scope, current.id, { acl: current.acl, metadata: current.metadata });
       await store.flush();
       // Chunks are embedded and indexed with the title: a new title means indexing them again.
-      if (change.titleChanged) await reindexDocument({ ...deps, store }, current);
+      if (change.titleChanged) {
+        await reindexDocument({ ...deps, embeddings: kit.embeddings, store }, current);
+      }
+      await dropFromReindexTarget(current);
     });
     await bumpIndexVersion(deps.pool, document.collectionId);
   }
@@ -286,13 +364,18 @@ export function createIngestProcessor(deps: ProcessorDeps) {
     if (!document) return 'skipped';
     // Leaves search results at once, and any ingest still running for it stops at its swap.
     await markDocumentDeleting(deps.pool, document.tenantId, document.id);
-    const store = await deps.vectorStore();
     const scope = { tenantId: document.tenantId, collectionId: document.collectionId };
+    const found = document;
     await deps.collectionLock.withLock(document.collectionId, async (signal) => {
-      signal.throwIfAborted();
-      await store.deleteByDocument(scope, document.id);
-      signal.throwIfAborted();
-      await store.flush();
+      // The model the collection is on when the lock is held (a reindex may have switched it meanwhile).
+      const kit = await kitOfDocument(found);
+      if (kit) {
+        signal.throwIfAborted();
+        await kit.store.deleteByDocument(scope, found.id);
+        signal.throwIfAborted();
+        await kit.store.flush();
+      }
+      await dropFromReindexTarget(found);
     });
     await deleteStoredFiles(document);
     await deleteDocumentRow(deps.pool, document.id);
@@ -304,16 +387,24 @@ export function createIngestProcessor(deps: ProcessorDeps) {
   }
 
   async function deleteWholeCollection(job: DeleteCollectionJob): Promise<JobOutcome> {
-    const store = await deps.vectorStore();
     const scope = { tenantId: job.tenantId, collectionId: job.collectionId };
+    const collection = await findCollectionById(deps.pool, job.tenantId, job.collectionId);
+    // Its model's space, and the space of a reindex under way (its new model's rows).
+    const stores: ChunkVectorStore[] = collection
+      ? [(await kitFor(collection)).store]
+      : [await deps.vectorStore()];
+    const reindex = deps.kits && (await findRunningReindex(deps.pool, job.collectionId));
+    if (reindex && deps.kits) stores.push((await deps.kits.forModel(reindex.to.name)).store);
     const documentIds = await listDocumentIds(deps.pool, job.collectionId);
     await deps.collectionLock.withLock(job.collectionId, async (signal) => {
-      for (const documentId of documentIds) {
+      for (const store of stores) {
+        for (const documentId of documentIds) {
+          signal.throwIfAborted();
+          await store.deleteByDocument(scope, documentId);
+        }
         signal.throwIfAborted();
-        await store.deleteByDocument(scope, documentId);
+        await store.flush();
       }
-      signal.throwIfAborted();
-      await store.flush();
     });
     for (const documentId of documentIds) {
       const document = await findDocument(deps.pool, job.tenantId, documentId);

@@ -1,4 +1,5 @@
 import { createEmbeddingClient } from '@rag/contracts/embedding-client';
+import { createEmbeddingModels } from '@rag/contracts/embedding-models';
 import { migrate } from '@rag/db/migrate';
 import { checkPostgres, createPool } from '@rag/db/pool';
 import { closeServer } from '@rag/http/http-server';
@@ -15,9 +16,11 @@ import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
+import { createModelSpaces } from '@rag/vector-store/model-spaces';
 import { Queue } from 'bullmq';
 import { createBatchingEmbeddingClient } from './batching-embedding-client.js';
 import { createCollectionLock } from './collection-lock.js';
+import { createCollectionReindexer } from './collection-reindex.js';
 import { createCollectionWriter } from './collection-writer.js';
 import { createCompletionEvents, createWebhookDeliveryWorker } from './completion-events.js';
 import { loadConfig } from './config.js';
@@ -25,6 +28,8 @@ import { createDeadLetterQueue } from './dead-letter-queue.js';
 import { createDocumentPipeline } from './document-pipeline.js';
 import { createIngestProcessor } from './ingest-processor.js';
 import { createIngestWorker } from './ingest-worker.js';
+import { createModelKits } from './model-kits.js';
+import { createReindexQueue, createReindexWorker, requeueReindexes } from './reindex-worker.js';
 import { createStatisticsKeeper } from './statistics-keeper.js';
 import { createVectorRecovery } from './vector-recovery.js';
 import { createWorkerMetrics } from './worker-metrics.js';
@@ -60,6 +65,34 @@ const vectorStore = lazyVectorStore(
   },
   (space) => createMilvusStore({ ...config.milvus, space }),
 );
+// Every served model (one embedding service each): a collection is indexed with the model it records, in that
+// model's vector space. The default model's client and chunker are the ones above.
+const models = createEmbeddingModels({
+  defaultUrl: config.embeddingServiceUrl,
+  otherUrls: config.otherEmbeddingServiceUrls,
+  serviceToken: config.serviceToken,
+});
+const spaces = createModelSpaces(models, (space) => createMilvusStore({ ...config.milvus, space }));
+const pipelineOf = (client: typeof embeddings) =>
+  createDocumentPipeline({
+    storage,
+    embeddings: client,
+    limits: {
+      maxInputBytes: config.worker.maxFileBytes,
+      maxPages: config.worker.maxPages,
+      parseTimeoutMs: config.worker.parseTimeoutMs,
+    },
+    overlapTokens: config.worker.chunkOverlapTokens,
+  });
+const defaultPipeline = pipelineOf(batchedEmbeddings);
+const kits = createModelKits(spaces, (model) => {
+  if (model.isDefault) return { embeddings: batchedEmbeddings, pipeline: defaultPipeline };
+  const batched = createBatchingEmbeddingClient(model.client, {
+    maxTexts: config.worker.embedBatchSize,
+    maxWaitMs: config.worker.embedCoalesceMs,
+  });
+  return { embeddings: batched, pipeline: pipelineOf(batched) };
+});
 const events = createCompletionEvents({
   connection: redis,
   prefix: queuePrefix,
@@ -91,16 +124,8 @@ const worker = createIngestWorker({
     embeddings: batchedEmbeddings,
     vectorStore: vectorStore.get,
     storage,
-    pipeline: createDocumentPipeline({
-      storage,
-      embeddings: batchedEmbeddings,
-      limits: {
-        maxInputBytes: config.worker.maxFileBytes,
-        maxPages: config.worker.maxPages,
-        parseTimeoutMs: config.worker.parseTimeoutMs,
-      },
-      overlapTokens: config.worker.chunkOverlapTokens,
-    }),
+    pipeline: defaultPipeline,
+    kits,
     collectionLock,
     collectionWriter: createCollectionWriter({ lock: collectionLock }),
     events,
@@ -119,6 +144,26 @@ const webhookWorker = createWebhookDeliveryWorker({
   cipher: createWebhookSecretCipher(webhookSecretKeys(config.webhooks.secretKeys, config.serviceToken)),
 });
 webhookWorker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));
+const reindexQueue = createReindexQueue({ connection: redis, prefix: queuePrefix });
+const reindexWorker = createReindexWorker({
+  connection: redis,
+  prefix: queuePrefix,
+  pool,
+  logger,
+  lockDurationMs: config.worker.lockDurationMs,
+  stalledIntervalMs: config.worker.stalledIntervalMs,
+  reindexer: createCollectionReindexer({
+    pool,
+    kits,
+    lock: collectionLock,
+    logger,
+    embedBatchSize: config.worker.embedBatchSize,
+    batchDocuments: config.reindex.batchDocuments,
+    keepOldSeconds: config.reindex.keepOldSeconds,
+    scheduleCleanup: (reindexId, delayMs) => reindexQueue.add({ type: 'cleanup', reindexId }, delayMs),
+  }),
+});
+reindexWorker.on('error', (error) => logger.error({ err: error }, 'reindex worker error'));
 
 const { app, management, lifecycle } = createServiceApp({
   logger,
@@ -140,6 +185,7 @@ const vectorRecovery = createVectorRecovery({
   pool,
   store: vectorStore.get,
   embeddings: batchedEmbeddings,
+  kitFor: (collection) => kits.forCollection(collection),
   lock: collectionLock,
   embedBatchSize: config.worker.embedBatchSize,
   logger,
@@ -154,6 +200,11 @@ statisticsKeeper.start();
 const listeners = await listenService({ app, management }, config.http);
 void worker.run();
 void webhookWorker.run();
+void reindexWorker.run();
+// Reindexes PostgreSQL says are under way, in case Redis lost their jobs.
+requeueReindexes(pool, reindexQueue).catch((error: unknown) =>
+  logger.warn({ err: error }, 'could not queue the reindexes under way again'),
+);
 logger.info(
   { port: listeners.port, management_port: listeners.managementPort, concurrency: config.worker.concurrency },
   'ingest worker running',
@@ -163,16 +214,19 @@ onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
   // close() waits for the active jobs to finish; unfinished ones would be retried by another worker.
   { name: 'drain jobs', run: () => worker.close() },
+  // A reindex is not waited for: its job is taken back after its lock expires and carries on from PostgreSQL.
+  { name: 'stop reindexing', run: () => reindexWorker.close(true) },
   { name: 'stop vector recovery', run: () => vectorRecovery.stop() },
   { name: 'stop statistics keeper', run: () => statisticsKeeper.stop() },
   { name: 'drain webhooks', run: () => webhookWorker.close() },
   { name: 'close http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   {
     name: 'close queues',
-    run: async () => void (await Promise.all([queue.close(), events.close(), deadLetters.close()])),
+    run: async () =>
+      void (await Promise.all([queue.close(), events.close(), deadLetters.close(), reindexQueue.close()])),
   },
   { name: 'close redis', run: async () => void redis.disconnect() },
-  { name: 'close milvus', run: () => vectorStore.close() },
+  { name: 'close milvus', run: async () => void (await Promise.all([vectorStore.close(), spaces.close()])) },
   { name: 'close storage', run: () => storage.close() },
   { name: 'close postgres', run: () => pool.end() },
   // Last, so that readiness answers 503 (not a refused connection) for as long as the process runs.

@@ -1,10 +1,16 @@
-import { listAllCollections } from '@rag/db/collection-repository';
+import type { EmbeddingClient } from '@rag/contracts/embedding-client';
+import { type Collection, listAllCollections } from '@rag/db/collection-repository';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import { checkCollection, type DoctorDeps } from './doctor.js';
 
 export interface VectorRecoveryDeps extends Omit<DoctorDeps, 'store'> {
   store: () => Promise<ChunkVectorStore>;
+  /**
+   * The store and client of a collection's own model, where collections are on several models (default: the
+   * store above for every collection).
+   */
+  kitFor?: (collection: Collection) => Promise<{ store: ChunkVectorStore; embeddings: EmbeddingClient }>;
   logger: Logger;
   /** Counts vectors written again (missing or duplicated) and orphans removed. */
   repairedTotal: { inc(value: number): void };
@@ -33,7 +39,24 @@ export function createVectorRecovery(deps: VectorRecoveryDeps) {
     // create it first, or the comparison cannot read the vectors.
     await store.ensureReady();
     for (const collection of await listAllCollections(deps.pool)) {
-      const check = await checkCollection({ ...deps, store }, collection, { repair: true });
+      let kit: { store: ChunkVectorStore; embeddings: EmbeddingClient } = {
+        store,
+        embeddings: deps.embeddings,
+      };
+      if (deps.kitFor) {
+        try {
+          kit = await deps.kitFor(collection);
+          await kit.store.ensureReady();
+        } catch (error) {
+          // A collection on a model that is not served now cannot be repaired; the others can.
+          deps.logger.warn(
+            { err: error, tenant_id: collection.tenantId, collection: collection.name },
+            "vector store not compared for a collection: its model's service or space is unavailable",
+          );
+          continue;
+        }
+      }
+      const check = await checkCollection({ ...deps, ...kit }, collection, { repair: true });
       if (!check.repaired) continue;
       const repaired = check.missing.length + check.duplicates.length + check.orphans.length;
       deps.repairedTotal.inc(repaired);

@@ -7,6 +7,7 @@ import {
   serviceTokenSchema,
   serviceUrlSchema,
 } from '@rag/config/common-schemas';
+import { embeddingServicesSchema } from '@rag/config/embedding-services';
 import {
   httpFromEnv,
   milvusFromEnv,
@@ -31,6 +32,8 @@ const schema = z.object({
     answerTtlSeconds: z.coerce.number().int().nonnegative().default(300),
   }),
   embeddingServiceUrl: serviceUrlSchema.default('http://127.0.0.1:8081'),
+  /** The embedding services of further models (EMBEDDING_SERVICE_URLS), for collections that record them. */
+  otherEmbeddingServiceUrls: embeddingServicesSchema.shape.otherUrls,
   serviceToken: serviceTokenSchema,
 });
 
@@ -50,12 +53,14 @@ export function loadConfig(env: Env): SearchConfig {
         answerTtlSeconds: env.SEARCH_ANSWER_CACHE_TTL_SECONDS,
       },
       embeddingServiceUrl: env.EMBEDDING_SERVICE_URL,
+      otherEmbeddingServiceUrls: env.EMBEDDING_SERVICE_URLS,
       serviceToken: readSecret(env, 'SERVICE_TOKEN'),
     },
     {
       ...sharedEnvNames,
       'cache.embeddingTtlSeconds': 'SEARCH_EMBEDDING_CACHE_TTL_SECONDS',
       'cache.answerTtlSeconds': 'SEARCH_ANSWER_CACHE_TTL_SECONDS',
+      otherEmbeddingServiceUrls: 'EMBEDDING_SERVICE_URLS',
     },
   );
 }

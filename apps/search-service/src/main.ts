@@ -1,4 +1,5 @@
 import { createEmbeddingClient } from '@rag/contracts/embedding-client';
+import { createEmbeddingModels } from '@rag/contracts/embedding-models';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
 import { closeServer } from '@rag/http/http-server';
@@ -10,6 +11,7 @@ import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
+import { createModelSpaces } from '@rag/vector-store/model-spaces';
 import { Histogram } from 'prom-client';
 import { createSearchApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -69,6 +71,16 @@ const vectorStore = lazyVectorStore(
   },
   (space) => createMilvusStore({ ...config.milvus, space }),
 );
+// Every served model's space: a collection is searched with the model it records.
+const spaces = createModelSpaces(
+  createEmbeddingModels({
+    defaultUrl: config.embeddingServiceUrl,
+    otherUrls: config.otherEmbeddingServiceUrls,
+    serviceToken: config.serviceToken,
+    timeoutMs: 10_000,
+  }),
+  (space) => createMilvusStore({ ...config.milvus, space }),
+);
 
 // A hung Milvus answers nothing: searches fail fast (503) once a probe has gone unanswered.
 const milvusWatch = createDependencyWatch({
@@ -83,7 +95,15 @@ const { app, management, lifecycle } = createSearchApp({
   metrics,
   pool,
   searchDuration,
-  search: createSearchEngine({ pool, embeddings, vectorStore: vectorStore.get, model, stageDuration, cache }),
+  search: createSearchEngine({
+    pool,
+    embeddings,
+    vectorStore: vectorStore.get,
+    model,
+    spaces,
+    stageDuration,
+    cache,
+  }),
   checkVectorStore: async () => (await vectorStore.get()).checkHealth(),
   watched: [milvusWatch],
   checkEmbeddings: async () => void (await embeddings.modelInfo()),
@@ -96,7 +116,7 @@ onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
   { name: 'drain http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   { name: 'stop milvus watch', run: async () => milvusWatch.stop() },
-  { name: 'close milvus', run: () => vectorStore.close() },
+  { name: 'close milvus', run: async () => void (await Promise.all([vectorStore.close(), spaces.close()])) },
   { name: 'close postgres', run: () => pool.end() },
   { name: 'close redis', run: async () => void (await redis.quit()) },
   // Last, so that readiness answers 503 (not a refused connection) for as long as the process runs.

@@ -1,5 +1,5 @@
 import { AppError } from '@rag/contracts/app-error';
-import { checkCollectionModel } from '@rag/contracts/collection-model';
+import { checkCollectionModel, type RecordedModel } from '@rag/contracts/collection-model';
 import type { Embedding, ModelInfo, OutputKind } from '@rag/contracts/embedding-api';
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import type { SearchMode } from '@rag/contracts/public-api';
@@ -10,12 +10,14 @@ import type {
   SignalName,
 } from '@rag/contracts/search-api';
 import type { Queryable } from '@rag/db/pool';
+import { readCollectionSearchState } from '@rag/db/reindex-repository';
 import { findVisibleChunks } from '@rag/db/searchable-chunk-repository';
-import { readCollectionIndexStats, readCollectionTermStats } from '@rag/db/term-stats-repository';
+import { readCollectionTermStats } from '@rag/db/term-stats-repository';
 import { lexicalTermIds } from '@rag/lexical/analyzer';
 import { bm25QueryVector } from '@rag/lexical/bm25';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import { compileMilvusFilter } from '@rag/vector-store/metadata-filter-milvus';
+import type { ModelSpaces } from '@rag/vector-store/model-spaces';
 import type { Histogram } from 'prom-client';
 import { colbertRerank } from './colbert-rerank.js';
 import { type FusedHit, fuse, resolveWeights, single } from './fusion.js';
@@ -28,6 +30,8 @@ export interface SearchEngineDeps {
   embeddings: EmbeddingClient;
   vectorStore: () => Promise<ChunkVectorStore>;
   model: () => Promise<ModelInfo>;
+  /** Every served model's space: each collection is searched with the model it records (default: the one above). */
+  spaces?: ModelSpaces;
   stageDuration: Histogram<'stage'>;
   cache?: SearchCache;
   tuning?: Partial<SearchTuning>;
@@ -90,17 +94,28 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     }
   }
 
+  /** The model a collection records (undefined: the default), its embedding client and its vector space. */
+  async function route(recorded: RecordedModel | undefined): Promise<ModelRoute> {
+    if (deps.spaces) {
+      const space = await deps.spaces.forCollection(recorded);
+      return { store: space.store, model: space.model.info, embeddings: space.model.client };
+    }
+    const [store, model] = await Promise.all([deps.vectorStore(), deps.model()]);
+    if (recorded) checkCollectionModel(recorded, model);
+    return { store, model, embeddings: deps.embeddings };
+  }
+
   /** Dense / sparse / ColBERT query vectors, from the cache when this query was embedded before. */
   async function embedQuery(
     tenantId: string,
-    model: ModelInfo,
+    { model, embeddings }: ModelRoute,
     query: string,
     outputs: OutputKind[],
   ): Promise<Embedding> {
     const key = { tenantId, model: model.name, outputs, query };
     const cached = await cache.getEmbedding(key);
     if (cached) return cached;
-    const answer = await deps.embeddings.embed({ texts: [query], kind: 'query', outputs });
+    const answer = await embeddings.embed({ texts: [query], kind: 'query', outputs });
     const embedding = answer.data[0];
     if (!embedding) throw new AppError('model_error', 'The embedding service returned no query embedding');
     // Not awaited: the answer need not wait for the cache write (which handles its own errors).
@@ -117,34 +132,48 @@ export function createSearchEngine(deps: SearchEngineDeps) {
 
   return async function search(request: ParsedSearchRequest): Promise<InternalSearchResponse> {
     const started = performance.now();
-    const [store, model] = await Promise.all([deps.vectorStore(), deps.model()]);
-    if (request.model) checkCollectionModel(request.model, model);
-    const signals = signalsFor(request.mode, store.space.hasSparse);
-    if (request.rerank === 'colbert' && !model.outputs.colbert) {
-      throw new AppError(
-        'validation_failed',
-        `rerank "colbert" needs a model with ColBERT vectors; ${model.name} has none`,
+    let routed = await route(request.model);
+    let { store, model } = routed;
+    let signals = signalsFor(request.mode, store.space.hasSparse);
+    const prepare = () => {
+      if (request.rerank === 'colbert' && !model.outputs.colbert) {
+        throw new AppError(
+          'validation_failed',
+          `rerank "colbert" needs a model with ColBERT vectors; ${model.name} has none`,
+        );
+      }
+      // The query's vectors do not depend on the index version: they are computed while it is read and the
+      // answer cache is asked, and simply dropped on a cache hit.
+      const embeddingOutputs = signals.filter(
+        (s): s is 'dense' | 'sparse' => s === 'dense' || s === 'sparse',
       );
-    }
-    // The query's vectors do not depend on the index version: they are computed while it is read and the
-    // answer cache is asked, and simply dropped on a cache hit.
-    const embeddingOutputs = signals.filter((s): s is 'dense' | 'sparse' => s === 'dense' || s === 'sparse');
-    const queryVectors = timed('embed', () =>
-      Promise.all([
-        embeddingOutputs.length > 0
-          ? embedQuery(request.tenantId, model, request.query, embeddingOutputs)
-          : undefined,
-        !signals.includes('bm25')
-          ? undefined
-          : store.bm25Source === 'milvus-function'
-            ? request.query
-            : bm25Query(request.collectionId, request.query),
-      ]),
-    );
-    queryVectors.catch(() => {}); // awaited below unless the answer comes from the cache
+      const vectors = timed('embed', () =>
+        Promise.all([
+          embeddingOutputs.length > 0
+            ? embedQuery(request.tenantId, routed, request.query, embeddingOutputs)
+            : undefined,
+          !signals.includes('bm25')
+            ? undefined
+            : store.bm25Source === 'milvus-function'
+              ? request.query
+              : bm25Query(request.collectionId, request.query),
+        ]),
+      );
+      vectors.catch(() => {}); // awaited below unless the answer comes from the cache
+      return vectors;
+    };
+    let queryVectors = prepare();
+    // The index version and the model are read together: the answer (and its cursor) never pairs one model
+    // with the other's version when the collection moves to another model meanwhile.
     const [stats, statsMs] = await timed('index_version', () =>
-      readCollectionIndexStats(deps.pool, request.collectionId),
+      readCollectionSearchState(deps.pool, request.collectionId),
     );
+    if (deps.spaces && stats.model && !sameModel(stats.model, request.model)) {
+      routed = await route(stats.model);
+      ({ store, model } = routed);
+      signals = signalsFor(request.mode, store.space.hasSparse);
+      queryVectors = prepare();
+    }
     if (request.indexVersion !== undefined && request.indexVersion !== stats.indexVersion) {
       throw new AppError(
         'conflict',
@@ -160,6 +189,8 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       collectionId: request.collectionId,
       indexVersion: stats.indexVersion,
       request: {
+        // The index identity is the version with the model that built it.
+        model: model.name,
         query: request.query,
         mode: request.mode,
         rerank: request.rerank,
@@ -208,9 +239,9 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     if (request.rerank === 'colbert') {
       [ranked, rerankMs] = await timed('rerank', () =>
         colbertRerank(ranked, tuning.rerankDepth, {
-          query: () => embedQuery(request.tenantId, model, request.query, ['colbert']),
+          query: () => embedQuery(request.tenantId, routed, request.query, ['colbert']),
           passages: async (texts) =>
-            (await deps.embeddings.embed({ texts, kind: 'passage', outputs: ['colbert'] })).data,
+            (await routed.embeddings.embed({ texts, kind: 'passage', outputs: ['colbert'] })).data,
           texts: async (ids) =>
             new Map(
               [...(await findVisibleChunks(deps.pool, visibility, ids))].map(([id, c]) => [id, c.text]),
@@ -271,6 +302,16 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     void cache.putAnswer(answerKey, answer);
     return answer;
   };
+}
+
+interface ModelRoute {
+  store: ChunkVectorStore;
+  model: ModelInfo;
+  embeddings: EmbeddingClient;
+}
+
+function sameModel(a: RecordedModel, b: RecordedModel | undefined): boolean {
+  return b !== undefined && a.name === b.name && a.manifestHash === b.manifestHash;
 }
 
 const zeroTimings = { embedMs: 0, vectorMs: 0, databaseMs: 0, rerankMs: 0 };

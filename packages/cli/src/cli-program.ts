@@ -8,6 +8,7 @@ import { registerDocumentCommand } from './document-command.js';
 import { registerIngestCommand } from './ingest-command.js';
 import { registerKeysCommand } from './keys-command.js';
 import { registerMcpCommand } from './mcp-command.js';
+import { registerReindexCommand } from './reindex-command.js';
 import { registerSearchCommand } from './search-command.js';
 import { isUsageError, UsageError } from './usage-error.js';
 
@@ -63,6 +64,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerKeysCommand(program, context);
   registerCollectionsCommand(program, context);
   registerMcpCommand(program, context);
+  registerReindexCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -25,6 +25,7 @@ import {
   webhookSchema,
   webhookTestSchema,
 } from '@rag/contracts/public-api';
+import { reindexStatusSchema, type startReindexSchema } from '@rag/contracts/reindex-api';
 import { z } from 'zod';
 import type { FilePart, MultipartBody } from './multipart-body.js';
 import { isRagApiError, RagApiError } from './rag-api-error.js';
@@ -55,6 +56,8 @@ export type DocumentList = z.infer<typeof documentListSchema>;
 export type SetWebhookRequest = z.input<typeof setWebhookSchema>;
 export type Webhook = z.infer<typeof webhookSchema>;
 export type WebhookTest = z.infer<typeof webhookTestSchema>;
+export type StartReindexRequest = z.input<typeof startReindexSchema>;
+export type ReindexStatus = z.infer<typeof reindexStatusSchema>;
 
 /** Which of a collection's documents to list, and from where. */
 export interface DocumentListQuery {
@@ -310,6 +313,18 @@ export function createRagClient(options: RagClientOptions) {
 
     deleteCollection: (name: string): Promise<CollectionDeletion> =>
       request('DELETE', `/v1/collections/${segment(name)}`, collectionDeletionSchema),
+
+    /** Moves a collection to another served model (admin); the old model serves until the switch. */
+    startReindex: (name: string, reindex: StartReindexRequest): Promise<ReindexStatus> =>
+      request('POST', `/v1/collections/${segment(name)}/reindex`, reindexStatusSchema, reindex),
+
+    /** The collection's latest reindex: state, documents done of total, rate and time left. */
+    getReindex: (name: string): Promise<ReindexStatus> =>
+      request('GET', `/v1/collections/${segment(name)}/reindex`, reindexStatusSchema),
+
+    /** Cancels the running reindex; the old model keeps serving. */
+    cancelReindex: (name: string): Promise<ReindexStatus> =>
+      request('DELETE', `/v1/collections/${segment(name)}/reindex`, reindexStatusSchema),
 
     async addDocument(collection: string, document: AddDocumentRequest): Promise<AddedDocument> {
       const { status, data } = await call(

@@ -252,4 +252,36 @@ export const migrations: Migration[] = [
         CHECK ((embedding_model IS NULL) = (embedding_manifest_hash IS NULL));
     `,
   },
+  {
+    version: 8,
+    name: 'collection reindexes (moving a collection to another embedding model)',
+    sql: `
+      -- One row per move of a collection to another model (POST /v1/collections/{name}/reindex). At most one
+      -- runs per collection; the row keeps the progress (a worker that died resumes after the last document
+      -- done) and, after the switch, when the old model's vectors of the collection are to be dropped.
+      CREATE TABLE collection_reindexes (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        collection_id uuid NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
+        tenant_id text NOT NULL,
+        from_model text,
+        from_manifest_hash text,
+        to_model text NOT NULL,
+        to_manifest_hash text NOT NULL,
+        state text NOT NULL CHECK (state IN ('running', 'switched', 'cancelled', 'failed')),
+        documents_total integer NOT NULL DEFAULT 0,
+        documents_done integer NOT NULL DEFAULT 0,
+        chunks_done integer NOT NULL DEFAULT 0,
+        after_document uuid,
+        error text,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz,
+        drop_old_after timestamptz,
+        old_dropped_at timestamptz
+      );
+      CREATE UNIQUE INDEX collection_reindexes_one_running ON collection_reindexes (collection_id)
+        WHERE state = 'running';
+      CREATE INDEX collection_reindexes_by_collection ON collection_reindexes (collection_id, started_at DESC);
+    `,
+  },
 ];

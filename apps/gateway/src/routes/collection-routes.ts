@@ -46,17 +46,8 @@ function describeCollection(collection: Collection) {
 /** The named model as the embedding service reports it: a problem+json 404 when no service serves it. */
 async function servedModel(models: EmbeddingModels | undefined, name: string) {
   if (!models) throw new AppError('not_found', `The model ${name} does not exist; no models are served here`);
-  const { info, isDefault } = await models.get(name);
-  // Ingest and search embed with the default model only, so a collection can be created on it alone; it is
-  // recorded all the same, so that a later change of the default cannot silently mix models in its index.
-  if (!isDefault) {
-    const fallback = await models.default();
-    throw new AppError(
-      'validation_failed',
-      `model: collections are indexed with the default model, ${fallback.info.name}, only; ${name} is served for POST /v1/embeddings`,
-      { context: { issues: [{ path: 'model', message: 'not the default model' }] } },
-    );
-  }
+  // Any served model: the worker and the search service index and search each collection with its own.
+  const { info } = await models.get(name);
   if (info.manifestHash === undefined) {
     throw new AppError('internal', `The embedding service of ${name} reports no manifest hash to record`);
   }

@@ -1,0 +1,411 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { writeTinyModel } from '@rag/models/tiny-model';
+import { freePort } from '@rag/testing/free-port';
+import { findRepoRoot } from '@rag/testing/milvus-lite';
+import { type ServiceProcess, startService } from '@rag/testing/service-process';
+import { createMilvusStore, type MilvusStore } from '@rag/vector-store/milvus-store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectionId } from './ingest-support.js';
+import { type Json, type Stack, startStack } from './stack.js';
+
+/**
+ * Collections on two embedding models side by side (two embedding services, models of 32 and 48 dimensions),
+ * and a collection moved from one to the other while clients search, ingest and delete: every search answers,
+ * each answer from one model, the new model's after the switch, PostgreSQL and the new index agree (doctor),
+ * and the old model's vectors of the collection are gone after the grace period. A worker killed in the
+ * middle of a move carries on where it stopped.
+ */
+
+const repoRoot = findRepoRoot();
+const keepOldSeconds = 4;
+let stack: Stack;
+let modelDir: string;
+let secondModelDir: string;
+let secondService: ServiceProcess | undefined;
+let secondPort: number;
+let firstModel: { name: string; dim: number; outputs: { sparse: boolean } };
+let secondModel: { name: string; dim: number; outputs: { sparse: boolean } };
+const stores: MilvusStore[] = [];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function modelOf(url: string) {
+  const answer = await fetch(`${url}/v1/model`, { headers: { 'x-service-token': stack.serviceToken } });
+  return (await answer.json()) as { name: string; dim: number; outputs: { sparse: boolean } };
+}
+
+/** The stack's Milvus collection of a model's space, as the services name it. */
+function spaceStore(model: { name: string; dim: number; outputs: { sparse: boolean } }): MilvusStore {
+  const store = createMilvusStore({
+    address: stack.milvus.address,
+    collectionPrefix: stack.milvusPrefix,
+    space: { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse },
+  });
+  stores.push(store);
+  return store;
+}
+
+async function vectorCount(store: MilvusStore, tenantId: string, collection: string): Promise<number> {
+  await store.ensureReady();
+  const scope = { tenantId, collectionId: await collectionId(stack, tenantId, collection) };
+  let count = 0;
+  for await (const batch of store.listChunks(scope)) count += batch.length;
+  return count;
+}
+
+async function doctor(...args: string[]) {
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(repoRoot, 'apps/ingest-worker/dist/doctor-cli.js'), ...args],
+      { env: { PATH: process.env.PATH ?? '', ...stack.serviceEnv('ingest-worker') } },
+    );
+    return { code: 0, stdout };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const topics = [
+  'river',
+  'budget',
+  'travel',
+  'garden',
+  'winter',
+  'market',
+  'library',
+  'harbor',
+  'forest',
+  'bridge',
+];
+const words = ['old', 'mill', 'report', 'quarterly', 'train', 'flowers', 'snow', 'bread', 'books', 'ships'];
+
+/** A short document of its own words: topic and detail vary with the index. */
+function documentText(index: number): string {
+  const topic = topics[index % topics.length]!;
+  const detail = words[Math.floor(index / topics.length) % words.length]!;
+  return `Note ${index} about the ${topic}: the ${detail} near the ${topic} and the ${words[index % words.length]} of ${topic}.`;
+}
+
+async function addDocuments(collection: string, count: number, group: string, from = 0): Promise<string[]> {
+  const ids: string[] = [];
+  for (let start = from; start < from + count; start += 100) {
+    const documents = Array.from({ length: Math.min(100, from + count - start) }, (_, i) => ({
+      external_id: `${group}-${start + i}`,
+      text: documentText(start + i),
+      metadata: { group },
+    }));
+    const answer = await stack.call('POST', `/v1/collections/${collection}/documents/batch`, {
+      body: { documents },
+    });
+    expect(answer.status).toBe(200);
+    ids.push(...(answer.body.results as Json[]).map((r) => r.id as string));
+  }
+  return ids;
+}
+
+async function waitForReady(collection: string, count: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const { body } = await stack.call('GET', `/v1/collections/${collection}`);
+    if (body.documents?.ready === count && body.documents.queued + body.documents.processing === 0) return;
+    if (Date.now() > deadline) throw new Error(`collection ${collection} not ready: ${JSON.stringify(body)}`);
+    await sleep(250);
+  }
+}
+
+async function waitForReindex(collection: string, states: string[], timeoutMs = 180_000): Promise<Json> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status, body } = await stack.call('GET', `/v1/collections/${collection}/reindex`);
+    if (status === 200 && states.includes(body.state)) return body;
+    if (Date.now() > deadline)
+      throw new Error(`reindex of ${collection} stuck: ${status} ${JSON.stringify(body)}`);
+    await sleep(200);
+  }
+}
+
+const queries = ['river mill', 'quarterly budget report', 'snow in winter', 'books of the library'];
+
+/** A dense search of the stable documents: the chunk → score map of its top hits. */
+async function denseScores(collection: string, query: string, topK = 10) {
+  const answer = await stack.call('POST', '/v1/search', {
+    body: { collection, query, mode: 'dense', top_k: topK, filter: { field: 'group', eq: 'stable' } },
+  });
+  return answer;
+}
+
+/** Which of the two references every hit's score agrees with: 'first', 'second', or 'mixed'. */
+function modelOfAnswer(
+  results: Json[],
+  first: Map<string, number>,
+  second: Map<string, number>,
+): 'first' | 'second' | 'mixed' {
+  const agrees = (reference: Map<string, number>) =>
+    results.every((hit) => {
+      const expected = reference.get(hit.chunk_id);
+      return expected !== undefined && Math.abs(expected - hit.score) < 1e-4;
+    });
+  if (results.length > 0 && agrees(first)) return 'first';
+  if (results.length > 0 && agrees(second)) return 'second';
+  return 'mixed';
+}
+
+beforeAll(async () => {
+  modelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-'));
+  await writeTinyModel(modelDir);
+  secondModelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-d48-'));
+  await writeTinyModel(secondModelDir, { dim: 48, seed: 7 });
+  secondPort = (await freePort())!;
+  stack = await startStack({
+    modelDir,
+    extraEnv: { EMBEDDING_SERVICE_URLS: `http://127.0.0.1:${secondPort}` },
+    // Five clients at full speed for the length of a move.
+    gatewayEnv: { RATE_LIMIT_PER_ADDRESS: '1000000', RATE_LIMIT_PER_CREDENTIAL: '1000000' },
+    workerEnv: {
+      REINDEX_KEEP_OLD_SECONDS: String(keepOldSeconds),
+      REINDEX_BATCH_DOCUMENTS: '10',
+      WORKER_LOCK_DURATION_MS: '2000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+      COLLECTION_LOCK_TTL_MS: '2000',
+    },
+  });
+  // The second model's own deployment; every service finds it by its URL (EMBEDDING_SERVICE_URLS).
+  secondService = await startService({
+    app: 'embedding-service',
+    repoRoot,
+    port: secondPort,
+    env: { SERVICE_TOKEN: stack.serviceToken, MODEL_DIR: secondModelDir, LOG_LEVEL: 'warn' },
+  });
+  firstModel = await modelOf(stack.services[0]!.url);
+  secondModel = await modelOf(secondService.url);
+  expect([firstModel.dim, secondModel.dim]).toEqual([32, 48]);
+}, 180_000);
+
+afterAll(async () => {
+  for (const store of stores) await store.close().catch(() => {});
+  await secondService?.stop();
+  await stack?.stop();
+  await rm(modelDir, { recursive: true, force: true });
+  await rm(secondModelDir, { recursive: true, force: true });
+});
+
+describe('collections on two models', () => {
+  it('indexes and searches each collection with its own model, side by side in one tenant', async () => {
+    const created = await stack.call('POST', '/v1/collections', {
+      body: { name: 'wide', model: secondModel.name },
+    });
+    expect(created).toMatchObject({ status: 201, body: { model: secondModel.name } });
+    expect((await stack.call('POST', '/v1/collections', { body: { name: 'narrow' } })).status).toBe(201);
+    await addDocuments('wide', 20, 'stable');
+    await addDocuments('narrow', 20, 'stable');
+    await waitForReady('wide', 20);
+    await waitForReady('narrow', 20);
+
+    for (const collection of ['wide', 'narrow']) {
+      const found = await denseScores(collection, 'river mill');
+      expect(found.status).toBe(200);
+      expect(found.body.results.length).toBeGreaterThan(0);
+      expect(found.body.results[0].text).toContain('river');
+    }
+    // Each collection's vectors are in its model's space only.
+    expect(await vectorCount(spaceStore(secondModel), 'default', 'wide')).toBe(20);
+    expect(await vectorCount(spaceStore(firstModel), 'default', 'wide')).toBe(0);
+    expect(await vectorCount(spaceStore(firstModel), 'default', 'narrow')).toBe(20);
+    expect(await vectorCount(spaceStore(secondModel), 'default', 'narrow')).toBe(0);
+    const report = await doctor();
+    expect(report.code, report.stdout).toBe(0);
+    expect(report.stdout).toContain('problems=0');
+  });
+
+  it('refuses a reindex to an unknown model (404), to the model it is on (422), and without admin rights', async () => {
+    const unknown = await stack.call('POST', '/v1/collections/narrow/reindex', { body: { model: 'gpt' } });
+    expect(unknown).toMatchObject({ status: 404, body: { detail: expect.stringContaining('gpt') } });
+    const same = await stack.call('POST', '/v1/collections/narrow/reindex', {
+      body: { model: firstModel.name },
+    });
+    expect(same.status).toBe(422);
+    const editor = await stack.call('POST', '/v1/api-keys', { body: { tenant: 'default', role: 'editor' } });
+    const refused = await stack.call('POST', '/v1/collections/narrow/reindex', {
+      key: editor.body.key,
+      body: { model: secondModel.name },
+    });
+    expect(refused.status).toBe(403);
+    expect((await stack.call('GET', '/v1/collections/narrow/reindex')).status).toBe(404);
+  });
+});
+
+describe('moving a collection to another model', () => {
+  const documents = 300;
+
+  it('switches while 4 clients search and 1 ingests and deletes: no failed search, each answer from one model', async () => {
+    expect((await stack.call('POST', '/v1/collections', { body: { name: 'moving' } })).status).toBe(201);
+    await addDocuments('moving', documents, 'stable');
+    await waitForReady('moving', documents);
+
+    const before = new Map<string, Map<string, number>>();
+    for (const query of queries) {
+      const answer = await denseScores('moving', query, 50);
+      before.set(query, new Map((answer.body.results as Json[]).map((r) => [r.chunk_id, r.score])));
+    }
+    // A first page under the old model, for the cursor check after the switch.
+    const firstPage = await denseScores('moving', queries[0]!, 5);
+    expect(firstPage.body.next_cursor).toEqual(expect.any(String));
+
+    const started = await stack.call('POST', '/v1/collections/moving/reindex', {
+      body: { model: secondModel.name },
+    });
+    expect(started).toMatchObject({
+      status: 202,
+      body: { state: 'running', from_model: firstModel.name, to_model: secondModel.name },
+    });
+    expect(started.body.documents.total).toBe(documents);
+    const second = await stack.call('POST', '/v1/collections/moving/reindex', {
+      body: { model: secondModel.name },
+    });
+    expect(second.status).toBe(409);
+
+    // 4 searchers and 1 writer until the switch.
+    let switched = false;
+    const answers: Array<{ query: string; status: number; results: Json[]; at: 'before' | 'after' }> = [];
+    const searcher = async (offset: number) => {
+      for (let i = offset; !switched; i++) {
+        const query = queries[i % queries.length]!;
+        const answer = await denseScores('moving', query);
+        answers.push({ query, status: answer.status, results: answer.body.results ?? [], at: 'before' });
+      }
+    };
+    const churned: string[] = [];
+    const writer = async () => {
+      for (let i = 0; !switched; i++) {
+        const added = await stack.call('POST', '/v1/collections/moving/documents', {
+          body: { external_id: `churn-${i}`, text: documentText(i), metadata: { group: 'churn' } },
+        });
+        expect(added.status).toBe(202);
+        churned.push(added.body.id);
+        if (i % 2 === 1) {
+          const gone = churned.shift()!;
+          expect((await stack.call('DELETE', `/v1/documents/${gone}`)).status).toBe(202);
+        }
+        await sleep(100);
+      }
+    };
+    const progress: Json[] = [];
+    const watcher = async () => {
+      const done = await waitForReindex('moving', ['switched', 'failed', 'cancelled']);
+      progress.push(done);
+      switched = true;
+    };
+    await Promise.all([searcher(0), searcher(1), searcher(2), searcher(3), writer(), watcher()]);
+    const result = progress[0]!;
+    expect(result).toMatchObject({
+      state: 'switched',
+      documents: { done: documents, total: documents },
+      error: null,
+    });
+    console.log(
+      `reindex of ${documents} documents (${firstModel.name} -> ${secondModel.name}): ${result.documents_per_second} documents/s`,
+    );
+
+    // Quiet again: the new model's answers.
+    for (const churn of churned) await stack.waitForStatus(churn, undefined, ['ready', 'failed']);
+    const after = new Map<string, Map<string, number>>();
+    for (const query of queries) {
+      const answer = await denseScores('moving', query, 50);
+      expect(answer.status).toBe(200);
+      after.set(query, new Map((answer.body.results as Json[]).map((r) => [r.chunk_id, r.score])));
+      expect(modelOfAnswer(answer.body.results.slice(0, 10), before.get(query)!, after.get(query)!)).toBe(
+        'second',
+      );
+    }
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    const origins = answers.map((a) => modelOfAnswer(a.results, before.get(a.query)!, after.get(a.query)!));
+    expect(origins.filter((origin) => origin === 'mixed')).toEqual([]);
+    expect(origins).toContain('first');
+
+    // The collection records its new model; a page 2 of a search made before the switch is refused.
+    expect((await stack.call('GET', '/v1/collections/moving')).body).toMatchObject({
+      model: secondModel.name,
+    });
+    const page2 = await stack.call('POST', '/v1/search', {
+      body: {
+        collection: 'moving',
+        query: queries[0],
+        mode: 'dense',
+        top_k: 5,
+        filter: { field: 'group', eq: 'stable' },
+        cursor: firstPage.body.next_cursor,
+      },
+    });
+    expect(page2.status).toBe(409);
+
+    // PostgreSQL and the new index agree; the old model's vectors go after the grace period.
+    const report = await doctor('--collection', 'moving');
+    expect(report.code, report.stdout).toBe(0);
+    expect(report.stdout).toContain('problems=0');
+    expect(await vectorCount(spaceStore(secondModel), 'default', 'moving')).toBeGreaterThanOrEqual(documents);
+    const dropped = await waitUntil(
+      async () => (await stack.call('GET', '/v1/collections/moving/reindex')).body.old_dropped_at !== null,
+      (keepOldSeconds + 30) * 1000,
+    );
+    expect(dropped).toBe(true);
+    expect(await vectorCount(spaceStore(firstModel), 'default', 'moving')).toBe(0);
+  });
+
+  it('cancels a reindex: the old model keeps serving and the new index is removed', async () => {
+    const started = await stack.call('POST', '/v1/collections/narrow/reindex', {
+      body: { model: secondModel.name },
+    });
+    expect(started.status).toBe(202);
+    const cancelled = await stack.call('DELETE', '/v1/collections/narrow/reindex');
+    expect(cancelled).toMatchObject({ status: 200, body: { state: 'cancelled' } });
+    expect((await stack.call('DELETE', '/v1/collections/narrow/reindex')).status).toBe(404);
+    expect((await stack.call('GET', '/v1/collections/narrow')).body.model).toBeNull();
+    const found = await denseScores('narrow', 'river mill');
+    expect(found.status).toBe(200);
+    expect(found.body.results.length).toBeGreaterThan(0);
+    expect(
+      await waitUntil(
+        async () => (await vectorCount(spaceStore(secondModel), 'default', 'narrow')) === 0,
+        30_000,
+      ),
+    ).toBe(true);
+  });
+
+  it('carries on after the worker is killed in the middle of a move', async () => {
+    const started = await stack.call('POST', '/v1/collections/moving/reindex', {
+      body: { model: firstModel.name },
+    });
+    expect(started.status).toBe(202);
+    // Killed once some documents are done, before the end.
+    await waitUntil(async () => {
+      const { body } = await stack.call('GET', '/v1/collections/moving/reindex');
+      return body.documents.done > 0 || body.state !== 'running';
+    }, 60_000);
+    const killedAt = (await stack.call('GET', '/v1/collections/moving/reindex')).body;
+    await stack.restart('ingest-worker', 'SIGKILL');
+    const done = await waitForReindex('moving', ['switched', 'failed', 'cancelled']);
+    expect(done).toMatchObject({ state: 'switched', to_model: firstModel.name, error: null });
+    expect(done.documents.done).toBeGreaterThanOrEqual(killedAt.documents.done);
+    const report = await doctor('--collection', 'moving');
+    expect(report.code, report.stdout).toBe(0);
+    const found = await denseScores('moving', 'river mill');
+    expect(found.status).toBe(200);
+    expect(found.body.results[0].text).toContain('river');
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(250);
+  }
+}
