@@ -1,149 +1,60 @@
-import { createEmbeddingClient } from '@rag/contracts/embedding-client';
-import { insertCollection } from '@rag/db/collection-repository';
-import { findDocument, insertDocument } from '@rag/db/document-repository';
+import { findDocument } from '@rag/db/document-repository';
 import { migrate } from '@rag/db/migrate';
-import { ingestEventsQueueName } from '@rag/ingest-contract/ingest-event';
 import { deadLetterQueueName, ingestQueueName } from '@rag/ingest-contract/ingest-job';
 import { queueKeyPrefix } from '@rag/redis/queue-key-prefix';
 import { createRedisConnection, type RedisConnection } from '@rag/redis/redis-connection';
-import { createLocalStorage } from '@rag/storage/local-storage';
-import { createLogger } from '@rag/telemetry/logger';
-import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { freePort } from '@rag/testing/free-port';
 import { type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';
-import { type PrivateRedisCluster, startRedisCluster } from '@rag/testing/redis-cluster';
-import { createTestDatabase, type TestDatabase, uniqueTestPrefix } from '@rag/testing/test-database';
-import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
-import { createMilvusStore } from '@rag/vector-store/milvus-store';
-import { type Job, Queue, type Worker } from 'bullmq';
+import type { PrivateRedisCluster } from '@rag/testing/redis-cluster';
+import { createTestDatabase, type TestDatabase } from '@rag/testing/test-database';
+import { startTestRedis, type TestRedis } from '@rag/testing/test-redis';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectionLock } from './collection-lock.js';
-import { createCollectionWriter } from './collection-writer.js';
-import { createCompletionEvents } from './completion-events.js';
-import { createDeadLetterQueue } from './dead-letter-queue.js';
-import { createDocumentPipeline } from './document-pipeline.js';
-import { createIngestProcessor } from './ingest-processor.js';
-import { createIngestWorker } from './ingest-worker.js';
-import { createWorkerMetrics } from './worker-metrics.js';
+import { startTestIngestWorker, type TestIngestWorker } from './test-ingest-worker.js';
 
 /**
  * The worker's Redis side against a real Redis Cluster of three masters, connected as `REDIS_CLUSTER=true`
  * connects it: the ingest queue, its retries, the dead letters and the completion events under the
- * hash-tagged prefix, and the collection writer lock, whose keys spread over the cluster.
+ * hash-tagged prefix, and the collection writer lock, whose keys spread over the cluster. The same worker
+ * on the shared Redis server is in ingest-worker.int.test.ts.
  */
+let target: TestRedis;
 let cluster: PrivateRedisCluster;
 let redis: RedisConnection;
 let db: TestDatabase;
 let milvus: MilvusLite;
-let queue: Queue;
-let deadLetterQueue: Queue;
-let eventsQueue: Queue;
-let worker: Worker;
-let collectionId: string;
-const keyPrefix = uniqueTestPrefix('cluster');
-const settings = { cluster: true, keyPrefix };
-const prefix = queueKeyPrefix(settings);
+let stack: TestIngestWorker;
+let keyPrefix: string;
+let prefix: string;
 
 beforeAll(async () => {
-  cluster = await startRedisCluster();
-  redis = createRedisConnection({ ...settings, url: cluster.url }, { maxRetriesPerRequest: null });
+  target = await startTestRedis('cluster', 'cluster');
+  cluster = target.cluster!;
+  keyPrefix = target.settings.keyPrefix;
+  prefix = queueKeyPrefix(target.settings);
+  redis = createRedisConnection(target.settings, { maxRetriesPerRequest: null });
   db = await createTestDatabase('cluster', migrate);
-  await db.pool.query("INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')");
-  collectionId = (await insertCollection(db.pool, 'acme', 'docs'))!.id;
   milvus = await startMilvusLite();
-  queue = new Queue(ingestQueueName, { connection: redis, prefix });
-  deadLetterQueue = new Queue(deadLetterQueueName, { connection: redis, prefix });
-  eventsQueue = new Queue(ingestEventsQueueName, { connection: redis, prefix });
-  // Nothing listens on this port: every embedding call fails like an outage would.
-  const embeddings = createEmbeddingClient({
-    baseUrl: `http://127.0.0.1:${await freePort()}`,
-    serviceToken: 'unused-because-nothing-listens-there',
-    timeoutMs: 2_000,
-  });
-  const vectorStore = lazyVectorStore(
-    async () => ({ model: 'cluster-test', dim: 8, hasSparse: true }),
-    (space) => createMilvusStore({ address: milvus.address, collectionPrefix: `${keyPrefix}_`, space }),
-  );
-  const logger = createLogger({ service: 'ingest-worker-test', level: 'silent' });
-  const storage = createLocalStorage({ root: `/tmp/${keyPrefix}-storage` });
-  const lock = createCollectionLock({ redis, prefix: keyPrefix });
-  worker = createIngestWorker({
-    connection: redis,
-    prefix,
+  stack = await startTestIngestWorker({
+    redis,
+    queuePrefix: prefix,
+    keyPrefix,
+    pool: db.pool,
+    milvusAddress: milvus.address,
+    embeddingUrl: `http://127.0.0.1:${await freePort()}`,
     concurrency: 2,
-    logger,
-    deadLetters: createDeadLetterQueue({ connection: redis, prefix }),
-    ...createWorkerMetrics(createServiceMetrics('ingest-worker-cluster-test'), queue),
-    processor: createIngestProcessor({
-      pool: db.pool,
-      embeddings,
-      vectorStore: vectorStore.get,
-      storage,
-      pipeline: createDocumentPipeline({
-        storage,
-        embeddings,
-        limits: { maxInputBytes: 1_000_000 },
-        overlapTokens: 8,
-      }),
-      collectionLock: lock,
-      collectionWriter: createCollectionWriter({ lock }),
-      events: createCompletionEvents({
-        connection: redis,
-        prefix,
-        pool: db.pool,
-        webhookAttempts: 1,
-        webhookBackoffMs: 10,
-      }),
-      logger,
-      embedBatchSize: 8,
-    }),
+    service: 'ingest-worker-cluster-test',
   });
-  void worker.run();
 });
 
 afterAll(async () => {
-  await worker?.close();
-  await Promise.all([queue?.close(), deadLetterQueue?.close(), eventsQueue?.close()]);
+  await stack?.close();
   redis?.disconnect();
-  await cluster?.stop();
+  await target?.stop();
   await milvus?.stop();
   await db?.drop();
 });
-
-async function settled(job: Job): Promise<Job> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const state = await job.getState();
-    if (state === 'failed' || state === 'completed') return (await queue.getJob(job.id!))!;
-    if (Date.now() > deadline) throw new Error(`job ${job.id} still ${state}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function newDocument(text: string) {
-  const document = (await insertDocument(db.pool, {
-    tenantId: 'acme',
-    collectionId,
-    externalId: null,
-    title: null,
-    contentHash: text,
-    metadata: {},
-    acl: null,
-  }))!;
-  return {
-    document,
-    job: {
-      v: 1,
-      type: 'ingest',
-      documentId: document.id,
-      tenantId: 'acme',
-      collectionId,
-      version: 1,
-      title: null,
-      text,
-    },
-  };
-}
 
 describe('ingest queue on a Redis Cluster', () => {
   it('needs the hash-tagged prefix: under a plain one BullMQ cannot even add a job', async () => {
@@ -157,34 +68,38 @@ describe('ingest queue on a Redis Cluster', () => {
   });
 
   it('runs a job to completion: a document deleted under the collection writer lock', async () => {
-    const { document } = await newDocument('To be deleted.');
-    const job = { v: 1, type: 'delete', documentId: document.id, tenantId: 'acme', collectionId };
-    const done = await settled(await queue.add('delete', job));
+    const { document } = await stack.newDocument('To be deleted.');
+    const job = stack.deleteJob(document.id);
+    const done = await stack.settled(await stack.queue.add('delete', job));
     expect(await done.getState()).toBe('completed');
     expect(done.returnvalue).toBe('deleted');
     expect(await findDocument(db.pool, 'acme', document.id)).toBeUndefined();
   });
 
   it('retries with backoff, then dead-letters the job and publishes document.failed', async () => {
-    const { document, job } = await newDocument('A document that cannot be embedded right now.');
-    const done = await settled(
-      await queue.add('ingest', job, { attempts: 3, backoff: { type: 'fixed', delay: 50 } }),
+    const { document, job } = await stack.newDocument('A document that cannot be embedded right now.');
+    const done = await stack.settled(
+      await stack.queue.add('ingest', job, { attempts: 3, backoff: { type: 'fixed', delay: 50 } }),
     );
     expect(await done.getState()).toBe('failed');
     expect(done.attemptsMade).toBe(3);
     expect(await findDocument(db.pool, 'acme', document.id)).toMatchObject({ status: 'failed' });
-    const letter = (await deadLetterQueue.getJob(`dead-${done.id}`))?.data;
+    const letter = (await stack.deadLetterQueue.getJob(`dead-${done.id}`))?.data;
     expect(letter).toMatchObject({ queue: 'ingest', jobId: done.id, data: { documentId: document.id } });
-    const event = (await eventsQueue.getJob(`${document.id}-v1-failed`))?.data;
+    const event = (await stack.eventsQueue.getJob(`${document.id}-v1-failed`))?.data;
     expect(event).toMatchObject({ type: 'document.failed', documentId: document.id, collection: 'docs' });
   });
 
   it('fails a malformed job at once into the dead letters', async () => {
-    const job = await queue.add('ingest', { v: 1, type: 'ingest', documentId: 'nope' }, { attempts: 5 });
-    const done = await settled(job);
+    const job = await stack.queue.add(
+      'ingest',
+      { v: 1, type: 'ingest', documentId: 'nope' },
+      { attempts: 5 },
+    );
+    const done = await stack.settled(job);
     expect(await done.getState()).toBe('failed');
     expect(done.attemptsMade).toBe(1);
-    expect((await deadLetterQueue.getJob(`dead-${job.id}`))?.data.reason).toMatch(/documentId/);
+    expect((await stack.deadLetterQueue.getJob(`dead-${job.id}`))?.data.reason).toMatch(/documentId/);
   });
 
   it('keeps every key of every queue in the one slot of its hash tag', async () => {

@@ -1,36 +1,86 @@
-import { uniqueTestPrefix } from '@rag/testing/test-database';
-import { Redis } from 'ioredis';
+import type { InternalSearchResponse } from '@rag/contracts/search-api';
+import { createRedisConnection, type RedisConnection } from '@rag/redis/redis-connection';
+import { redisTopologies, startTestRedis, type TestRedis } from '@rag/testing/test-redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSearchCache, type SearchCache } from './search-cache.js';
 
-let redis: Redis;
-let cache: SearchCache;
-const keyPrefix = uniqueTestPrefix('cache');
+/**
+ * The search cache against a real Redis, connected as the search service connects: the shared server, and a
+ * Redis Cluster of three masters (`REDIS_CLUSTER=true`). Every entry is one key read or written alone, so
+ * entries spread over a cluster's nodes, and invalidation is a new key (the collection's index version),
+ * never a multi-key delete.
+ */
+const answer = (text: string, indexVersion: number): InternalSearchResponse => ({
+  results: [],
+  signals: ['dense', text],
+  fusion: 'rrf',
+  weights: {},
+  reranked: false,
+  nextOffset: null,
+  indexVersion,
+  tookMs: 1,
+  timings: { embedMs: 1, vectorMs: 1, databaseMs: 1, rerankMs: 0, totalMs: 3, cached: false },
+});
 
-beforeAll(() => {
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
-  cache = createSearchCache(redis, {
-    keyPrefix,
-    embeddingTtlSeconds: 60,
-    answerTtlSeconds: 60,
-    onError: (error) => {
-      throw error;
-    },
+describe.each(redisTopologies)('search cache on a Redis %s', (topology) => {
+  let target: TestRedis;
+  let redis: RedisConnection;
+  let cache: SearchCache;
+
+  beforeAll(async () => {
+    target = await startTestRedis(topology, 'cache');
+    redis = createRedisConnection(target.settings, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 2_000,
+    });
+    await new Promise((resolve) => redis.once('ready', resolve));
+    cache = createSearchCache(redis, {
+      keyPrefix: target.settings.keyPrefix,
+      embeddingTtlSeconds: 60,
+      answerTtlSeconds: 60,
+      onError: (error) => {
+        throw error;
+      },
+    });
   });
-});
 
-afterAll(async () => {
-  const keys = await redis.keys(`${keyPrefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-});
+  afterAll(async () => {
+    redis?.disconnect();
+    await target?.stop();
+  });
 
-describe('query-embedding cache', () => {
   it("never serves one tenant's query embedding to another, so a hit cannot reveal their searches", async () => {
     const query = { model: 'tiny', outputs: ['dense'], query: 'merger plans with globex' };
     const embedding = { tokens: 5, dense: [0.6, 0.8] };
     await cache.putEmbedding({ tenantId: 'acme', ...query }, embedding);
     expect(await cache.getEmbedding({ tenantId: 'acme', ...query })).toEqual(embedding);
     expect(await cache.getEmbedding({ tenantId: 'globex', ...query })).toBeUndefined();
+  });
+
+  it("stops serving a collection's answers once its index version moves on", async () => {
+    const key = { tenantId: 'acme', collectionId: 'c1', request: { query: 'travel policy' } };
+    await cache.putAnswer({ ...key, indexVersion: 7 }, answer('first', 7));
+    expect((await cache.getAnswer({ ...key, indexVersion: 7 }))?.signals).toEqual(['dense', 'first']);
+    expect(await cache.getAnswer({ ...key, indexVersion: 8 })).toBeUndefined();
+  });
+
+  it.runIf(topology === 'cluster')('spreads its entries over the nodes of the cluster', async () => {
+    for (let i = 0; i < 30; i++) {
+      await cache.putAnswer(
+        { tenantId: 'acme', collectionId: 'c2', indexVersion: 1, request: { query: `q${i}` } },
+        answer(`q${i}`, 1),
+      );
+    }
+    const { cluster, settings } = target;
+    // Only this collection's answers, whatever the tests before left.
+    const pattern = `${settings.keyPrefix}:search:answer*:acme:c2:*`;
+    const perNode = await Promise.all(
+      (cluster?.ports ?? []).map(
+        async (port) => (await cluster!.cli(port, 'keys', pattern)).split('\n').filter(Boolean).length,
+      ),
+    );
+    expect(perNode.reduce((sum, count) => sum + count, 0)).toBe(30);
+    expect(perNode.filter((count) => count > 0).length).toBeGreaterThan(1);
   });
 });

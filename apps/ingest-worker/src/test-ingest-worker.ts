@@ -1,0 +1,167 @@
+import { createEmbeddingClient } from '@rag/contracts/embedding-client';
+import { insertCollection } from '@rag/db/collection-repository';
+import { type DocumentRecord, insertDocument } from '@rag/db/document-repository';
+import type { Pool } from '@rag/db/pool';
+import { ingestEventsQueueName } from '@rag/ingest-contract/ingest-event';
+import { deadLetterQueueName, ingestQueueName } from '@rag/ingest-contract/ingest-job';
+import type { RedisConnection } from '@rag/redis/redis-connection';
+import { createLocalStorage } from '@rag/storage/local-storage';
+import { createLogger } from '@rag/telemetry/logger';
+import { createServiceMetrics, type ServiceMetrics } from '@rag/telemetry/metrics-registry';
+import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
+import { createMilvusStore } from '@rag/vector-store/milvus-store';
+import { type Job, Queue, type Worker } from 'bullmq';
+import { createCollectionLock } from './collection-lock.js';
+import { createCollectionWriter } from './collection-writer.js';
+import { createCompletionEvents } from './completion-events.js';
+import { createDeadLetterQueue } from './dead-letter-queue.js';
+import { createDocumentPipeline } from './document-pipeline.js';
+import { createIngestProcessor } from './ingest-processor.js';
+import { createIngestWorker } from './ingest-worker.js';
+import { createWorkerMetrics } from './worker-metrics.js';
+
+/**
+ * The ingest worker as main.ts wires it, for integration tests, with the embedding service down (nothing
+ * listens on its address, so every embedding call fails like an outage would): real Redis/BullMQ,
+ * PostgreSQL, Milvus Lite and local storage.
+ */
+export interface TestIngestWorkerOptions {
+  /** A connection made as the worker makes it (maxRetriesPerRequest: null), to a server or a cluster. */
+  redis: RedisConnection;
+  /** The queues' prefix (queueKeyPrefix: hash-tagged on a cluster). */
+  queuePrefix: string;
+  /** The prefix of the collection writer lock's keys, the Milvus collections and the storage folder. */
+  keyPrefix: string;
+  /** A migrated database: the tenant `acme` and its collection `docs` are created in it. */
+  pool: Pool;
+  milvusAddress: string;
+  /** An address where nothing listens: the embedding service's. */
+  embeddingUrl: string;
+  concurrency: number;
+  /** The `service` label of the worker's metrics. */
+  service: string;
+}
+
+export interface TestIngestWorker {
+  worker: Worker;
+  queue: Queue;
+  deadLetterQueue: Queue;
+  eventsQueue: Queue;
+  metrics: ServiceMetrics;
+  /** The id of the collection `docs` of tenant `acme`. */
+  collectionId: string;
+  /** Waits until a job completed or failed (at most 30 s) and reads it back. */
+  settled(job: Job): Promise<Job>;
+  /** A document row in `docs` and the version 1 ingest job that carries its text. */
+  newDocument(
+    text: string,
+  ): Promise<{ document: DocumentRecord; job: Record<string, unknown> & { text: string } }>;
+  /** The version 1 job that deletes a document of `docs`. */
+  deleteJob(documentId: string): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export async function startTestIngestWorker(options: TestIngestWorkerOptions): Promise<TestIngestWorker> {
+  const { redis, queuePrefix: prefix, keyPrefix, pool } = options;
+  await pool.query("INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')");
+  const collectionId = (await insertCollection(pool, 'acme', 'docs'))!.id;
+  const queue = new Queue(ingestQueueName, { connection: redis, prefix });
+  const deadLetterQueue = new Queue(deadLetterQueueName, { connection: redis, prefix });
+  const eventsQueue = new Queue(ingestEventsQueueName, { connection: redis, prefix });
+  const embeddings = createEmbeddingClient({
+    baseUrl: options.embeddingUrl,
+    serviceToken: 'unused-because-nothing-listens-there',
+    timeoutMs: 2_000,
+  });
+  const vectorStore = lazyVectorStore(
+    async () => ({ model: 'worker-test', dim: 8, hasSparse: true }),
+    (space) =>
+      createMilvusStore({ address: options.milvusAddress, collectionPrefix: `${keyPrefix}_`, space }),
+  );
+  const logger = createLogger({ service: 'ingest-worker-test', level: 'silent' });
+  const storage = createLocalStorage({ root: `/tmp/${keyPrefix}-storage` });
+  const lock = createCollectionLock({ redis, prefix: keyPrefix });
+  const metrics = createServiceMetrics(options.service);
+  const worker = createIngestWorker({
+    connection: redis,
+    prefix,
+    concurrency: options.concurrency,
+    logger,
+    deadLetters: createDeadLetterQueue({ connection: redis, prefix }),
+    ...createWorkerMetrics(metrics, queue),
+    processor: createIngestProcessor({
+      pool,
+      embeddings,
+      vectorStore: vectorStore.get,
+      storage,
+      pipeline: createDocumentPipeline({
+        storage,
+        embeddings,
+        limits: { maxInputBytes: 1_000_000 },
+        overlapTokens: 8,
+      }),
+      collectionLock: lock,
+      collectionWriter: createCollectionWriter({ lock }),
+      events: createCompletionEvents({
+        connection: redis,
+        prefix,
+        pool,
+        webhookAttempts: 1,
+        webhookBackoffMs: 10,
+      }),
+      logger,
+      embedBatchSize: 8,
+    }),
+  });
+  void worker.run();
+
+  async function settled(job: Job): Promise<Job> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const state = await job.getState();
+      if (state === 'failed' || state === 'completed') return (await queue.getJob(job.id!))!;
+      if (Date.now() > deadline) throw new Error(`job ${job.id} still ${state}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async function newDocument(text: string) {
+    const document = (await insertDocument(pool, {
+      tenantId: 'acme',
+      collectionId,
+      externalId: null,
+      title: null,
+      contentHash: text,
+      metadata: {},
+      acl: null,
+    }))!;
+    const job = {
+      v: 1,
+      type: 'ingest',
+      documentId: document.id,
+      tenantId: 'acme',
+      collectionId,
+      version: 1,
+      title: null,
+      text,
+    };
+    return { document, job };
+  }
+
+  return {
+    worker,
+    queue,
+    deadLetterQueue,
+    eventsQueue,
+    metrics,
+    collectionId,
+    settled,
+    newDocument,
+    deleteJob: (documentId) => ({ v: 1, type: 'delete', documentId, tenantId: 'acme', collectionId }),
+    async close() {
+      await worker.close();
+      await Promise.all([queue.close(), deadLetterQueue.close(), eventsQueue.close()]);
+      await vectorStore.close();
+    },
+  };
+}
