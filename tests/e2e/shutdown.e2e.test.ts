@@ -91,9 +91,15 @@ describe('SIGTERM', () => {
     const worker = stack.services.find((s) => s.name === 'ingest-worker')!;
     expect(await worker.stop()).toBe(0);
     const { rows: midway } = await stack.db.query(
-      "SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, count(*)::int AS total FROM documents d JOIN collections c ON c.id = d.collection_id WHERE c.name = 'load'",
+      `SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready,
+              count(*) FILTER (WHERE status = 'processing')::int AS processing,
+              count(*)::int AS total
+         FROM documents d JOIN collections c ON c.id = d.collection_id WHERE c.name = 'load'`,
     );
-    expect(midway[0].total).toBe(12);
+    // Stopped between jobs: the jobs it had started finished before it exited, none was left half done.
+    // (How many of the others it reached depends on the machine's speed, so that is not counted here.)
+    expect(midway[0]).toMatchObject({ processing: 0, total: 12 });
+    expect(midway[0].ready).toBeGreaterThanOrEqual(1);
     await stack.restart('ingest-worker');
     for (const id of ids)
       expect((await stack.waitForStatus(id, undefined, ['ready', 'failed'])).status).toBe('ready');
