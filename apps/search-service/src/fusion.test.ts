@@ -28,6 +28,20 @@ describe('fuse (weighted)', () => {
     ]);
   });
 
+  it('keeps standouts beyond mean + 3σ above 1 and apart, not clamped into a tie', () => {
+    const bulk = Array.from({ length: 38 }, (_, i) => hit(`f${String(i).padStart(2, '0')}`, 1));
+    const fused = fuse({ bm25: [hit('top', 100), hit('next', 99), ...bulk] }, { bm25: 1 }, 'weighted');
+    // mean 5.925, σ = √(18434.675/40): both standouts lie beyond mean + 3σ ≈ 70.3.
+    const mean = 237 / 40;
+    const sigma = Math.sqrt((94.075 ** 2 + 93.075 ** 2 + 38 * 4.925 ** 2) / 40);
+    const expected = (score: number) => (score - (mean - 3 * sigma)) / (6 * sigma);
+    expect(fused.slice(0, 2).map((f) => f.chunkId)).toEqual(['top', 'next']);
+    expect(fused[0]?.score).toBeCloseTo(expected(100), 12);
+    expect(fused[1]?.score).toBeCloseTo(expected(99), 12);
+    expect(fused[1]?.score).toBeGreaterThan(1);
+    expect(fused[0]?.score).toBeGreaterThan(fused[1]?.score as number);
+  });
+
   it('breaks ties by chunk id and scores a one-hit list as 1', () => {
     const fused = fuse(
       { dense: [hit('z', 0.3)], bm25: [hit('y', 4)] },
