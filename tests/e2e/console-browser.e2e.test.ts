@@ -303,6 +303,8 @@ describe('the web console', () => {
     await writeFile(join(folder, 'tides.md'), '# Tides\n\nSpring tides follow the full and new moon.\n');
     await writeFile(join(folder, 'ja', 'shio.md'), '# 潮\n\n大潮は満月と新月の頃に起こる。\n');
     await writeFile(join(root, 'loose.txt'), 'A loose note about neap tides.\n');
+    // A format the system does not read: accepted, then failed by the worker, and the panel says why.
+    await writeFile(join(root, 'archive.gz'), Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00]));
     const paths = ['field-notes/tides.md', 'field-notes/ja/shio.md', 'loose.txt'];
 
     await page.goto(`${consoleUrl}#/collections/dropped`);
@@ -315,7 +317,11 @@ describe('the web console', () => {
     const box = (await zone.boundingBox())!;
     const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
     const devtools = await page.context().newCDPSession(page);
-    const data = { items: [], files: [folder, join(root, 'loose.txt')], dragOperationsMask: 1 };
+    const data = {
+      items: [],
+      files: [folder, join(root, 'loose.txt'), join(root, 'archive.gz')],
+      dragOperationsMask: 1,
+    };
     for (const type of ['dragEnter', 'dragOver', 'drop'] as const) {
       await devtools.send('Input.dispatchDragEvent', { type, ...at, data });
     }
@@ -328,15 +334,20 @@ describe('the web console', () => {
       expect(Number(await bar.getAttribute('value'))).toBe(Number(await bar.getAttribute('max')));
       await expect(item.locator('.upload-message').textContent()).resolves.toMatch(/^\d+ chunks$/);
     }
+    await page.locator('li[data-upload="archive.gz"][data-phase="failed"]').waitFor({ timeout: 120_000 });
+    await expect(page.locator('li[data-upload="archive.gz"] .upload-message').textContent()).resolves.toMatch(
+      /gzip/,
+    );
     expect(await page.evaluate('window.stillTheSamePage')).toBe(true);
     await page.locator('tr[data-document] .status-ready').nth(2).waitFor();
+    await page.locator('tr[data-document="archive.gz"] .status-failed').waitFor();
     expect(
       new Set(
         await page
           .locator('tr[data-document]')
           .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-document'))),
       ),
-    ).toEqual(new Set(paths));
+    ).toEqual(new Set([...paths, 'archive.gz']));
 
     // The same folder picked with the folder chooser: the same paths, the same content, nothing new.
     await page.getByTestId('folder-input').setInputFiles(folder);
@@ -346,7 +357,7 @@ describe('the web console', () => {
         .toMatch(/unchanged/);
     }
     await expect(page.getByTestId('collection-summary').textContent()).resolves.toMatch(
-      /^3 documents · 3 ready/,
+      /^4 documents · 3 ready · 0 in progress · 1 failed/,
     );
     expect(await page.evaluate('window.stillTheSamePage')).toBe(true);
     await shot('dropped');
