@@ -63,18 +63,26 @@ export async function loadModelTokenizer(
     );
   }
 
-  // Truncation is a setting of the tokenizer object, so texts cut to maxLength and whole texts need one each.
-  const truncating = Tokenizer.fromFile(tokenizerPath);
-  // Truncation counts the template's special tokens, so the end token survives truncation.
-  truncating.setTruncation(manifest.maxLength);
-  truncating.disablePadding();
-  const whole = Tokenizer.fromFile(tokenizerPath);
-  whole.disableTruncation();
-  whole.disablePadding();
+  // One tokenizer object, without truncation: a large vocabulary's tokenizer holds hundreds of MB, and truncation is
+  // a setting of the object, so truncating and whole tokenisation would each need their own. Texts are cut here
+  // instead, exactly as the tokenizer's own truncation would: the content to what fits, the template's start and
+  // end tokens kept.
+  const tokenizer = Tokenizer.fromFile(tokenizerPath);
+  tokenizer.disableTruncation();
+  tokenizer.disablePadding();
+  const template = await templateShape(tokenizer);
+  const cut = <T>(items: readonly T[], addSpecialTokens: boolean): T[] => {
+    const [before, after] = addSpecialTokens ? template : [0, 0];
+    if (items.length <= manifest.maxLength) return [...items];
+    if (manifest.maxLength < before + after) {
+      throw new Error(`maxLength ${manifest.maxLength} leaves no room for the template's special tokens`);
+    }
+    return [...items.slice(0, manifest.maxLength - after), ...items.slice(items.length - after)];
+  };
 
   return {
     padId,
-    vocabSize: truncating.getVocabSize(true),
+    vocabSize: tokenizer.getVocabSize(true),
     specialIds: new Set(
       specials
         .filter(
@@ -87,27 +95,53 @@ export async function loadModelTokenizer(
     ),
     async encode(texts, kind) {
       const prefix = manifest.prefixes[kind];
-      const encodings = await truncating.encodeBatch(texts.map((text) => prefix + text));
-      return encodings.map((encoding) => ({
-        ids: encoding.getIds(),
-        truncated: encoding.getOverflowing().length > 0,
-      }));
+      const encodings = await tokenizer.encodeBatch(texts.map((text) => prefix + text));
+      return encodings.map((encoding) => {
+        const ids = encoding.getIds();
+        return { ids: cut(ids, true), truncated: ids.length > manifest.maxLength };
+      });
     },
     async tokenize(texts, options) {
-      const tokenizer = options.truncate ? truncating : whole;
       const encodings = await tokenizer.encodeBatch([...texts], {
         addSpecialTokens: options.addSpecialTokens,
       });
       return encodings.map((encoding, i) => {
+        const ids = encoding.getIds();
+        const truncated = options.truncate && ids.length > manifest.maxLength;
         const result: TokenizedText = {
-          ids: encoding.getIds(),
-          truncated: options.truncate && encoding.getOverflowing().length > 0,
+          ids: truncated ? cut(ids, options.addSpecialTokens) : ids,
+          truncated,
         };
-        if (options.offsets) result.offsets = toUtf16Offsets(texts[i]!, encoding.getOffsets());
+        if (options.offsets) {
+          const offsets = encoding.getOffsets();
+          result.offsets = toUtf16Offsets(
+            texts[i]!,
+            truncated ? cut(offsets, options.addSpecialTokens) : offsets,
+          );
+        }
         return result;
       });
     },
   };
+}
+
+/**
+ * How many special tokens the tokenizer's template puts before and after a text ("<s> A </s>": 1 and 1), found by
+ * tokenising a probe with and without them.
+ */
+async function templateShape(tokenizer: Tokenizer): Promise<[number, number]> {
+  const probe = 'probe text';
+  const [withSpecials, without] = await Promise.all([
+    tokenizer.encode(probe, null, { addSpecialTokens: true }),
+    tokenizer.encode(probe, null, { addSpecialTokens: false }),
+  ]);
+  const all = withSpecials.getIds();
+  const content = without.getIds();
+  for (let before = 0; before + content.length <= all.length; before++) {
+    if (content.every((id, i) => all[before + i] === id))
+      return [before, all.length - content.length - before];
+  }
+  throw new Error("Cannot tell where the tokenizer's template puts its special tokens");
 }
 
 /**
