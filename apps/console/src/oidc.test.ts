@@ -37,7 +37,11 @@ const settings: OidcSettings = {
 const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln';
 
 /** The issuer: its discovery document, and a token endpoint that records what it was sent. */
-function issuer(tokenAnswer: { status: number; body: unknown }, discoveredIssuer = settings.issuer) {
+function issuer(
+  tokenAnswer: { status: number; body: unknown },
+  discoveredIssuer = settings.issuer,
+  tokenEndpoint = `${settings.issuer}/token`,
+) {
   const sent: URLSearchParams[] = [];
   const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = String(input);
@@ -45,7 +49,7 @@ function issuer(tokenAnswer: { status: number; body: unknown }, discoveredIssuer
       return Response.json({
         issuer: discoveredIssuer,
         authorization_endpoint: `${settings.issuer}/auth`,
-        token_endpoint: `${settings.issuer}/token`,
+        token_endpoint: tokenEndpoint,
       });
     }
     if (url === `${settings.issuer}/token` && init?.method === 'POST') {
@@ -135,6 +139,12 @@ describe('sign-in at the issuer', () => {
     ).rejects.toThrow(/not a JWT/);
     const elsewhere = issuer({ status: 200, body: {} }, 'https://evil.example.com');
     await expect(begin(elsewhere.fetchFn, storage)).rejects.toThrow(/names issuer https:\/\/evil/);
+    const otherOrigin = issuer(
+      { status: 200, body: {} },
+      settings.issuer,
+      'https://tokens.example.net/token',
+    );
+    await expect(begin(otherOrigin.fetchFn, storage)).rejects.toThrow(/not on the issuer's origin/);
     expect(callbackFrom('?collection=x')).toBeNull();
   });
 });

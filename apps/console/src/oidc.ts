@@ -76,6 +76,12 @@ async function discover(
   if (typeof authorization_endpoint !== 'string' || typeof token_endpoint !== 'string') {
     throw new Error('The discovery document names no authorization or token endpoint');
   }
+  // The page's Content-Security-Policy lets it connect to the issuer's origin only.
+  if (new URL(token_endpoint).origin !== new URL(issuer).origin) {
+    throw new Error(
+      `The issuer's token endpoint ${token_endpoint} is not on the issuer's origin, the only one the console may call`,
+    );
+  }
   return { authorization_endpoint, token_endpoint };
 }
 
