@@ -249,23 +249,40 @@ describe('embedding service under pressure (one worker, one text per batch)', ()
   const manyTexts = (count: number) =>
     Array.from({ length: count }, (_, i) => `text ${i} ${'river '.repeat(100)}`);
 
-  it('tokenizes while inference is busy: tokenisation does not wait behind the queue', async () => {
-    const service = await startTestService(
-      { modelDir, poolSize: 1, threads: 1, maxBatchSize: 1 },
-      { limits: { maxInputs: 200, maxInputChars: 10_000, maxTotalTokens: 1_000_000 } },
-    );
+  /**
+   * Queued texts of one length wait for inference until `batchSize` of them fill a batch (a free worker waits up to ten
+   * minutes for a batch to fill), so what a test sees while texts wait depends on no machine's speed; a request
+   * that brings the queue to `batchSize` texts lets them all run.
+   */
+  const held = (batchSize: number) => ({
+    modelDir,
+    poolSize: 1,
+    threads: 1,
+    soloThreads: 0,
+    maxBatchSize: batchSize,
+    maxBatchTokens: 100_000_000,
+    batchWaitMs: 600_000,
+  });
+
+  it('tokenizes while texts wait for inference: tokenisation does not wait behind the queue', async () => {
+    const service = await startTestService(held(201), {
+      limits: { maxInputs: 200, maxInputChars: 10_000, maxTotalTokens: 1_000_000 },
+    });
     try {
-      const busy = service.post('/v1/embed', { inputs: manyTexts(200), outputs: ['colbert'] });
+      const waiting = service.post('/v1/embed', { inputs: manyTexts(200), outputs: ['colbert'] });
       let embedDone = false;
-      void busy.then(() => {
+      void waiting.then(() => {
         embedDone = true;
       });
-      await until(() => service.embedder.queuedTexts > 0, busy);
+      await until(() => service.embedder.queuedTexts === 200, waiting);
       const tokenized = await service.post('/v1/tokenize', { inputs: ['quick'] });
       expect(tokenized.status).toBe(200);
       expect(embedDone).toBe(false);
-      expect(service.embedder.queuedTexts).toBeGreaterThan(0);
-      expect((await busy).status).toBe(200);
+      expect(service.embedder.queuedTexts).toBe(200);
+      // The 201st text (as long as the others, so that it joins their batch) fills the batch: all of them run.
+      const last = await service.post('/v1/embed', { inputs: manyTexts(1), outputs: ['colbert'] });
+      expect(last.status).toBe(200);
+      expect((await waiting).status).toBe(200);
     } finally {
       await service.close();
     }
@@ -273,21 +290,24 @@ describe('embedding service under pressure (one worker, one text per batch)', ()
 
   it('answers 429 with Retry-After when the queue is full', async () => {
     const service = await startTestService(
-      { modelDir, poolSize: 1, threads: 1, maxBatchSize: 1, maxQueuedTexts: 100 },
+      { ...held(100), maxQueuedTexts: 100 },
       { limits: { maxInputs: 100, maxInputChars: 10_000, maxTotalTokens: 1_000_000 } },
     );
     try {
-      const first = service.post('/v1/embed', { inputs: manyTexts(100), outputs: ['colbert'] });
-      await until(() => service.embedder.queuedTexts > 0, first);
-      // The first request's texts fill the queue; while any of them still waits, a second request
-      // as large as the whole queue cannot fit (a smaller one would race the draining queue).
-      const refused = await service.post('/v1/embed', { inputs: manyTexts(100), outputs: ['dense'] });
+      const first = service.post('/v1/embed', { inputs: manyTexts(99), outputs: ['colbert'] });
+      await until(() => service.embedder.queuedTexts === 99, first);
+      // 99 texts wait in a queue of 100: two more do not fit.
+      const refused = await service.post('/v1/embed', { inputs: manyTexts(2), outputs: ['dense'] });
       expect(refused.status).toBe(429);
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(await refused.json()).toMatchObject({
         code: 'rate_limited',
         detail: expect.stringContaining('queue is full'),
       });
+      // One more does, and fills the batch.
+      expect((await service.post('/v1/embed', { inputs: manyTexts(1), outputs: ['colbert'] })).status).toBe(
+        200,
+      );
       expect((await first).status).toBe(200);
       expect(
         await metric(service, 'te_request_failure{err="rate_limited",service="embedding-service"}'),
@@ -298,10 +318,9 @@ describe('embedding service under pressure (one worker, one text per batch)', ()
   });
 
   it('stops working for a client that disconnects: its queued texts never reach the model', async () => {
-    const service = await startTestService(
-      { modelDir, poolSize: 1, threads: 1, maxBatchSize: 1 },
-      { limits: { maxInputs: 200, maxInputChars: 10_000, maxTotalTokens: 1_000_000 } },
-    );
+    const service = await startTestService(held(201), {
+      limits: { maxInputs: 201, maxInputChars: 10_000, maxTotalTokens: 1_000_000 },
+    });
     try {
       const body = JSON.stringify({ inputs: manyTexts(200), outputs: ['colbert'] });
       const { port } = new URL(service.url);
@@ -315,13 +334,14 @@ describe('embedding service under pressure (one worker, one text per batch)', ()
       const answered = new Promise((resolve) => request.on('response', resolve));
       request.on('error', () => undefined);
       request.end(body);
-      await until(() => service.embedder.queuedTexts > 0, answered);
+      await until(() => service.embedder.queuedTexts === 200, answered);
       request.destroy();
       await until(() => service.embedder.queuedTexts === 0, answered);
-      const batches = await metric(service, 'te_batch_next_size_count{service="embedding-service"}');
-      expect(batches).toBeLessThan(200);
+      expect(await metric(service, 'te_batch_next_size_count{service="embedding-service"}')).toBe(0);
       // The service still answers others.
-      expect((await service.post('/v1/embed', { inputs: ['still here'] })).status).toBe(200);
+      const others = await service.post('/v1/embed', { inputs: manyTexts(201), outputs: ['dense'] });
+      expect(others.status).toBe(200);
+      expect(await metric(service, 'te_batch_next_size_count{service="embedding-service"}')).toBe(1);
     } finally {
       await service.close();
     }
@@ -329,7 +349,7 @@ describe('embedding service under pressure (one worker, one text per batch)', ()
 
   it('fails a request that misses its deadline with 504 and drops its queued texts', async () => {
     const service = await startTestService(
-      { modelDir, poolSize: 1, threads: 1, maxBatchSize: 1, requestTimeoutMs: 1 },
+      { ...held(64), requestTimeoutMs: 200 },
       { limits: { maxInputs: 64, maxInputChars: 10_000, maxTotalTokens: 1_000_000 } },
     );
     try {
