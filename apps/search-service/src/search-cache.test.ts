@@ -1,0 +1,130 @@
+import type { InternalSearchResponse } from '@rag/contracts/search-api';
+import type { RedisConnection } from '@rag/redis/redis-connection';
+import { describe, expect, it } from 'vitest';
+import { createSearchCache, noSearchCache } from './search-cache.js';
+
+/** Redis on a Map: the two commands the cache uses, each write recorded with its expiry. */
+function fakeRedis(failing = false) {
+  const values = new Map<string, string>();
+  const writes: Array<{ key: string; mode: string; ttl: number }> = [];
+  const redis = {
+    async get(key: string) {
+      if (failing) throw new Error('Connection is closed.');
+      return values.get(key) ?? null;
+    },
+    async set(key: string, value: string, mode: string, ttl: number) {
+      if (failing) throw new Error('Connection is closed.');
+      values.set(key, value);
+      writes.push({ key, mode, ttl });
+      return 'OK';
+    },
+  };
+  return { redis: redis as unknown as RedisConnection, values, writes };
+}
+
+const answer = (marker: string): InternalSearchResponse => ({
+  results: [],
+  signals: ['dense', marker],
+  fusion: 'rrf',
+  weights: {},
+  reranked: false,
+  nextOffset: null,
+  indexVersion: 1,
+  tookMs: 1,
+  timings: { embedMs: 1, vectorMs: 1, databaseMs: 1, rerankMs: 0, totalMs: 3, cached: false },
+});
+
+function cacheOn(fake: ReturnType<typeof fakeRedis>, ttls = { embedding: 60, answer: 30 }) {
+  const errors: unknown[] = [];
+  const cache = createSearchCache(fake.redis, {
+    keyPrefix: 'rag',
+    embeddingTtlSeconds: ttls.embedding,
+    answerTtlSeconds: ttls.answer,
+    onError: (error) => errors.push(error),
+  });
+  return { cache, errors };
+}
+
+const embeddingKey = {
+  tenantId: 'acme',
+  model: 'tiny',
+  outputs: ['dense', 'sparse'],
+  query: 'travel policy',
+};
+const answerKey = {
+  tenantId: 'acme',
+  collectionId: 'c1',
+  indexVersion: 7,
+  request: { query: 'travel', topK: 5 },
+};
+
+describe('query-embedding cache keys', () => {
+  it('keep one tenant apart from another, and one model apart from another', async () => {
+    const fake = fakeRedis();
+    const { cache } = cacheOn(fake);
+    await cache.putEmbedding(embeddingKey, { tokens: 2, dense: [1, 0] });
+    expect(await cache.getEmbedding(embeddingKey)).toEqual({ tokens: 2, dense: [1, 0] });
+    expect(await cache.getEmbedding({ ...embeddingKey, tenantId: 'globex' })).toBeUndefined();
+    expect(await cache.getEmbedding({ ...embeddingKey, model: 'other' })).toBeUndefined();
+    expect(await cache.getEmbedding({ ...embeddingKey, query: 'travel policy 2' })).toBeUndefined();
+    // The tenant stands in the key in clear (one key per entry, under the service's prefix).
+    expect([...fake.values.keys()]).toEqual([expect.stringMatching(/^rag:search:embedding:acme:[\w-]+$/)]);
+  });
+
+  it('do not depend on the order the outputs are asked in, but on which they are', async () => {
+    const { cache } = cacheOn(fakeRedis());
+    await cache.putEmbedding(embeddingKey, { tokens: 2, dense: [1, 0] });
+    expect(await cache.getEmbedding({ ...embeddingKey, outputs: ['sparse', 'dense'] })).toBeDefined();
+    expect(await cache.getEmbedding({ ...embeddingKey, outputs: ['dense'] })).toBeUndefined();
+  });
+});
+
+describe('answer cache keys and invalidation', () => {
+  it("miss once the collection's index version moves on: a write makes every older answer unreachable", async () => {
+    const { cache } = cacheOn(fakeRedis());
+    await cache.putAnswer(answerKey, answer('v7'));
+    expect((await cache.getAnswer(answerKey))?.signals).toEqual(['dense', 'v7']);
+    expect(await cache.getAnswer({ ...answerKey, indexVersion: 8 })).toBeUndefined();
+  });
+
+  it('tell tenants, collections and requests apart', async () => {
+    const { cache } = cacheOn(fakeRedis());
+    await cache.putAnswer(answerKey, answer('first'));
+    expect(await cache.getAnswer({ ...answerKey, tenantId: 'globex' })).toBeUndefined();
+    expect(await cache.getAnswer({ ...answerKey, collectionId: 'c2' })).toBeUndefined();
+    expect(await cache.getAnswer({ ...answerKey, request: { query: 'travel', topK: 6 } })).toBeUndefined();
+    expect(await cache.getAnswer({ ...answerKey, request: { query: 'travel', topK: 5 } })).toBeDefined();
+  });
+
+  it('expire: each entry is written with its own time to live, and a time to live of 0 writes nothing', async () => {
+    const fake = fakeRedis();
+    await cacheOn(fake).cache.putEmbedding(embeddingKey, { tokens: 2 });
+    await cacheOn(fake).cache.putAnswer(answerKey, answer('x'));
+    expect(fake.writes.map(({ mode, ttl }) => [mode, ttl])).toEqual([
+      ['EX', 60],
+      ['EX', 30],
+    ]);
+    const off = fakeRedis();
+    const { cache } = cacheOn(off, { embedding: 0, answer: 0 });
+    await cache.putEmbedding(embeddingKey, { tokens: 2 });
+    await cache.putAnswer(answerKey, answer('x'));
+    expect(off.writes).toEqual([]);
+  });
+});
+
+describe('a failing cache', () => {
+  it('is skipped, never fatal: misses and no-op writes, each error reported', async () => {
+    const { cache, errors } = cacheOn(fakeRedis(true));
+    expect(await cache.getEmbedding(embeddingKey)).toBeUndefined();
+    await cache.putEmbedding(embeddingKey, { tokens: 2 });
+    expect(await cache.getAnswer(answerKey)).toBeUndefined();
+    await cache.putAnswer(answerKey, answer('x'));
+    expect(errors.map((error) => (error as Error).message)).toEqual(Array(4).fill('Connection is closed.'));
+  });
+
+  it('is what deployments without one get: noSearchCache never hits', async () => {
+    await noSearchCache.putAnswer(answerKey, answer('x'));
+    expect(await noSearchCache.getAnswer(answerKey)).toBeUndefined();
+    expect(await noSearchCache.getEmbedding(embeddingKey)).toBeUndefined();
+  });
+});
