@@ -55,3 +55,10 @@ export async function startTestService(
     },
   };
 }
+
+/** Value of a Prometheus sample line, e.g. metric('te_request_failure{err="timeout"}'). */
+export async function metric(service: TestService, sample: string): Promise<number> {
+  const text = await (await fetch(`${service.managementUrl}/metrics`)).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
