@@ -18,7 +18,22 @@ const dist = (path) => import(join(repoRoot, path));
 export const candidateDepth = 400;
 
 /**
- * @param {{ modelDir: string, manifestPath?: string, overlapTokens: number, log: (m: string) => void }} options
+ * What the product does, unless a study asks for other BM25 parameters or another candidate depth
+ * (`pnpm eval --exact-only --exact-k1 ... --exact-b ... --exact-candidates ...`).
+ */
+function studySettings(options, defaultBm25Params) {
+  const bm25 = { k1: options.k1 ?? defaultBm25Params.k1, b: options.b ?? defaultBm25Params.b };
+  const depth = options.candidates ?? candidateDepth;
+  if (!(bm25.k1 > 0) || !(bm25.b >= 0 && bm25.b <= 1))
+    throw new Error(`BM25 needs k1 > 0 and b in [0, 1], got k1 ${bm25.k1}, b ${bm25.b}`);
+  if (!(Number.isInteger(depth) && depth > 0))
+    throw new Error(`candidates must be a positive integer, got ${depth}`);
+  return { bm25, depth };
+}
+
+/**
+ * @param {{ modelDir: string, manifestPath?: string, overlapTokens: number, log: (m: string) => void,
+ *   k1?: number, b?: number, candidates?: number }} options
  */
 export async function loadExactSearch(options) {
   const { createEmbedder } = await dist('apps/embedding-service/dist/engine/embedder.js');
@@ -28,6 +43,7 @@ export async function loadExactSearch(options) {
   const { documentChunkTerms } = await dist('packages/lexical/dist/chunk-terms.js');
   const { lexicalTermIds } = await dist('packages/lexical/dist/analyzer.js');
   const { defaultBm25Params } = await dist('packages/lexical/dist/bm25.js');
+  const settings = studySettings(options, defaultBm25Params);
   // No deadline that matters: on a busy machine a batch may wait long behind the stack's own work.
   const embedder = await createEmbedder({
     modelDir: options.modelDir,
@@ -91,7 +107,7 @@ export async function loadExactSearch(options) {
       );
       const bm25 = bm25Index(
         chunks.map(({ terms }) => terms),
-        defaultBm25Params,
+        settings.bm25,
       );
       return {
         /** Each signal's top candidates per query, as chunk lists [{documentId, score}] best first. */
@@ -101,12 +117,15 @@ export async function loadExactSearch(options) {
             dense: topCandidates(
               dense.map((vector) => dot(vector, queryVectors[q])),
               chunks,
+              settings.depth,
             ),
-            bm25: topCandidates(bm25.score(lexicalTermIds(query)), chunks),
+            bm25: topCandidates(bm25.score(lexicalTermIds(query)), chunks, settings.depth),
           }));
         },
       };
     },
+    /** The BM25 parameters and candidate depth these exact rows use. */
+    settings,
     close: () => embedder.close(),
   };
 }
@@ -160,14 +179,12 @@ function dot(a, b) {
   return sum;
 }
 
-/** The best `candidateDepth` chunks by score (chunks a signal does not match at all are left out). */
-function topCandidates(scores, chunks) {
+/** The best `depth` chunks by score (chunks a signal does not match at all are left out). */
+function topCandidates(scores, chunks, depth) {
   const order = [];
   for (let i = 0; i < scores.length; i++) if (scores[i] !== Number.NEGATIVE_INFINITY) order.push(i);
   order.sort((x, y) => scores[y] - scores[x] || x - y);
-  return order
-    .slice(0, candidateDepth)
-    .map((i) => ({ chunk: i, documentId: chunks[i].documentId, score: scores[i] }));
+  return order.slice(0, depth).map((i) => ({ chunk: i, documentId: chunks[i].documentId, score: scores[i] }));
 }
 
 /**

@@ -14,6 +14,10 @@
 // and MODEL_MANIFEST, and removes it at the end. Options: --modes dense,bm25,hybrid  --queries N (the first
 // N queries with judgements)  --concurrency N  --keep (keep the collection)  --out results.json
 // --fusion-study (more exact fusion rows: weights, RRF, z-score, 3-sigma)  --no-exact
+//
+// --exact-only skips the product (no stack, no ingestion) and prints only the exact rows: minutes instead of
+// the better part of an hour, for studies. With it, --exact-k1 K --exact-b B --exact-candidates N set BM25's
+// parameters and each signal's candidate depth for those rows (default: the product's).
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -33,6 +37,10 @@ const { values: args, positionals } = parseArgs({
     keep: { type: 'boolean', default: false },
     'fusion-study': { type: 'boolean', default: false },
     'no-exact': { type: 'boolean', default: false },
+    'exact-only': { type: 'boolean', default: false },
+    'exact-k1': { type: 'string' },
+    'exact-b': { type: 'string' },
+    'exact-candidates': { type: 'string' },
   },
 });
 const folder = positionals[0];
@@ -43,6 +51,20 @@ if (!folder) {
   process.exit(2);
 }
 const concurrency = Number(args.concurrency);
+const exactOnly = args['exact-only'];
+const study = {
+  k1: args['exact-k1'],
+  b: args['exact-b'],
+  candidates: args['exact-candidates'],
+};
+if (!exactOnly && Object.values(study).some((value) => value !== undefined)) {
+  console.error('--exact-k1, --exact-b and --exact-candidates need --exact-only (the product uses its own)');
+  process.exit(2);
+}
+if (exactOnly && (args['no-exact'] || !process.env.MODEL_DIR)) {
+  console.error('--exact-only needs MODEL_DIR (and no --no-exact)');
+  process.exit(2);
+}
 
 function log(message) {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
@@ -145,32 +167,12 @@ function client(url, key) {
   };
 }
 
-// --- main ---
-const corpus = await readJsonl(join(folder, 'corpus.jsonl'));
-let queries = await readJsonl(join(folder, 'queries.jsonl'));
-const qrels = await readQrels(join(folder, 'qrels', 'test.tsv'));
-queries = queries.filter((q) => qrels.has(String(q._id)));
-const queryLimit = args.queries ?? args['limit-queries'];
-if (queryLimit) queries = queries.slice(0, Number(queryLimit));
-const dataset = basename(resolve(folder));
-
-const url = args.url ?? process.env.RAG_URL;
-// The private stack stops itself on SIGINT and SIGTERM.
-const stack = url ? undefined : await privateStack();
-const exactSearch =
-  args['no-exact'] || !process.env.MODEL_DIR
-    ? undefined
-    : await loadExactSearch({
-        modelDir: process.env.MODEL_DIR,
-        manifestPath: process.env.MODEL_MANIFEST,
-        overlapTokens: Number(process.env.CHUNK_OVERLAP_TOKENS ?? 32),
-        log,
-      });
-if (!exactSearch) log('exact search left out (--no-exact, or no MODEL_DIR)');
-const call = client(url ?? stack.url, args.key ?? process.env.RAG_API_KEY ?? stack?.key);
-let exitCode = 0;
-try {
-  const collection =
+/**
+ * Ingests the documents through the public API into a new collection, waits until each is ready (building the
+ * exact index meanwhile), and runs every query in each mode the product offers.
+ */
+async function measureProduct(documents) {
+  collection =
     `eval-${dataset.replace(/[^a-z0-9-]/gi, '-').toLowerCase()}-${randomBytes(3).toString('hex')}`.slice(
       0,
       60,
@@ -179,19 +181,6 @@ try {
   if (created.status !== 201)
     throw new Error(`creating ${collection}: ${created.status} ${JSON.stringify(created.body)}`);
 
-  // Documents as a user sends them: the title in its own field, the text as it is. A document without text
-  // cannot be sent (the API requires text) and is left out, and counted.
-  const documents = corpus
-    .filter((doc) => typeof doc.text === 'string' && doc.text.trim() !== '')
-    .map((doc) => ({
-      id: String(doc._id),
-      text: doc.text,
-      ...(typeof doc.title === 'string' && doc.title.trim() !== ''
-        ? { title: doc.title.slice(0, 1000) }
-        : {}),
-    }));
-  if (documents.length < corpus.length)
-    log(`skipped ${corpus.length - documents.length} documents without text`);
   log(`ingesting ${documents.length} documents of ${dataset} into ${collection}`);
   const ingestStarted = performance.now();
   const ingested = pool(documents, 4, async (doc) => {
@@ -286,6 +275,62 @@ try {
       queries: scores.length,
     });
   }
+  return { documentIds, ingestSeconds, exactIndex, results };
+}
+
+// --- main ---
+const corpus = await readJsonl(join(folder, 'corpus.jsonl'));
+let queries = await readJsonl(join(folder, 'queries.jsonl'));
+const qrels = await readQrels(join(folder, 'qrels', 'test.tsv'));
+queries = queries.filter((q) => qrels.has(String(q._id)));
+const queryLimit = args.queries ?? args['limit-queries'];
+if (queryLimit) queries = queries.slice(0, Number(queryLimit));
+const dataset = basename(resolve(folder));
+
+const url = args.url ?? process.env.RAG_URL;
+// The private stack stops itself on SIGINT and SIGTERM.
+const stack = url || exactOnly ? undefined : await privateStack();
+const exactSearch =
+  args['no-exact'] || !process.env.MODEL_DIR
+    ? undefined
+    : await loadExactSearch({
+        modelDir: process.env.MODEL_DIR,
+        manifestPath: process.env.MODEL_MANIFEST,
+        overlapTokens: Number(process.env.CHUNK_OVERLAP_TOKENS ?? 32),
+        log,
+        ...(study.k1 === undefined ? {} : { k1: Number(study.k1) }),
+        ...(study.b === undefined ? {} : { b: Number(study.b) }),
+        ...(study.candidates === undefined ? {} : { candidates: Number(study.candidates) }),
+      });
+if (!exactSearch) log('exact search left out (--no-exact, or no MODEL_DIR)');
+const call = exactOnly
+  ? undefined
+  : client(url ?? stack.url, args.key ?? process.env.RAG_API_KEY ?? stack?.key);
+let exitCode = 0;
+let collection;
+try {
+  // Documents as a user sends them: the title in its own field, the text as it is. A document without text
+  // cannot be sent (the API requires text) and is left out, and counted.
+  const documents = corpus
+    .filter((doc) => typeof doc.text === 'string' && doc.text.trim() !== '')
+    .map((doc) => ({
+      id: String(doc._id),
+      text: doc.text,
+      ...(typeof doc.title === 'string' && doc.title.trim() !== ''
+        ? { title: doc.title.slice(0, 1000) }
+        : {}),
+    }));
+  if (documents.length < corpus.length)
+    log(`skipped ${corpus.length - documents.length} documents without text`);
+  const product = exactOnly
+    ? {
+        documentIds: documents.map((doc) => doc.id),
+        results: [],
+        exactIndex: await exactSearch.index(documents),
+      }
+    : await measureProduct(documents);
+  const { documentIds, ingestSeconds, exactIndex } = product;
+  const results = product.results;
 
   if (exactIndex) {
     log(`exact search: ${queries.length} queries`);
@@ -332,8 +377,15 @@ try {
     dataset,
     documents: documentIds.length,
     queries: queries.length,
-    ingest_seconds: Number(ingestSeconds.toFixed(1)),
+    ingest_seconds: ingestSeconds === undefined ? undefined : Number(ingestSeconds.toFixed(1)),
     model: process.env.MODEL_DIR ? basename(resolve(process.env.MODEL_DIR)) : undefined,
+    exact_settings: exactSearch
+      ? {
+          bm25_k1: exactSearch.settings.bm25.k1,
+          bm25_b: exactSearch.settings.bm25.b,
+          candidates: exactSearch.settings.depth,
+        }
+      : undefined,
     results,
   };
   const pad = (value, width) => String(value).padEnd(width);
@@ -354,7 +406,10 @@ try {
     best_single_ndcg10: singles.length > 0 ? Math.max(...singles.map((r) => r.ndcg_at_10)) : undefined,
     exact_fused_ndcg10: ndcgOf('exact hybrid'),
   };
-  console.log(`${dataset}: ${documentIds.length} documents, ${queries.length} queries`);
+  const exactNote = exactSearch
+    ? `; exact rows: BM25 k1 ${exactSearch.settings.bm25.k1}, b ${exactSearch.settings.bm25.b}, ${exactSearch.settings.depth} candidates per signal`
+    : '';
+  console.log(`${dataset}: ${documentIds.length} documents, ${queries.length} queries${exactNote}`);
   console.log(lines.join('\n'));
   console.log(JSON.stringify(report));
   console.log(
@@ -363,7 +418,7 @@ try {
       .join(' '),
   );
   if (args.out) await writeFile(args.out, `${JSON.stringify(report, null, 2)}\n`);
-  if (!args.keep) await call('DELETE', `/v1/collections/${collection}`);
+  if (call && collection && !args.keep) await call('DELETE', `/v1/collections/${collection}`);
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   exitCode = 1;
