@@ -58,6 +58,11 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
     const reindex = await findReindex(deps.pool, job.reindexId);
     if (!reindex) return 'nothing';
     if (job.type === 'cleanup') return cleanup(reindex);
+    if (reindex.state === 'switched' && reindex.oldDroppedAt === null) {
+      // A worker that died between the switch and queueing the cleanup: queued here.
+      await deps.scheduleCleanup(reindex.id, (reindex.dropOldAfter?.getTime() ?? 0) - Date.now());
+      return 'nothing';
+    }
     if (reindex.state !== 'running') return 'nothing';
     try {
       return await build(reindex);

@@ -23,7 +23,7 @@ import {
 import { swapDocumentVersion, upsertDocument } from '@rag/db/document-version';
 import { bumpIndexVersion } from '@rag/db/index-version';
 import type { Pool } from '@rag/db/pool';
-import { findRunningReindex } from '@rag/db/reindex-repository';
+import { findLatestReindex, findRunningReindex } from '@rag/db/reindex-repository';
 import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
 import type { DocumentChunk } from '@rag/documents/chunker';
 import type {
@@ -389,12 +389,36 @@ export function createIngestProcessor(deps: ProcessorDeps) {
   async function deleteWholeCollection(job: DeleteCollectionJob): Promise<JobOutcome> {
     const scope = { tenantId: job.tenantId, collectionId: job.collectionId };
     const collection = await findCollectionById(deps.pool, job.tenantId, job.collectionId);
-    // Its model's space, and the space of a reindex under way (its new model's rows).
-    const stores: ChunkVectorStore[] = collection
-      ? [(await kitFor(collection)).store]
-      : [await deps.vectorStore()];
-    const reindex = deps.kits && (await findRunningReindex(deps.pool, job.collectionId));
-    if (reindex && deps.kits) stores.push((await deps.kits.forModel(reindex.to.name)).store);
+    // Its model's space, the space of a reindex under way (its new model's rows) and that of the model it
+    // moved from, whose vectors are kept for a while. A model no longer served leaves its vectors where they
+    // are (unreachable: no collection has this id again); the rows go.
+    const stores: ChunkVectorStore[] = [];
+    const latest = deps.kits && (await findLatestReindex(deps.pool, job.collectionId));
+    const other =
+      latest?.state === 'running'
+        ? latest.to.name
+        : latest?.state === 'switched' && latest.oldDroppedAt === null
+          ? latest.from?.name
+          : undefined;
+    const kits = deps.kits;
+    const spaces = [
+      () => (collection ? kitFor(collection).then((kit) => kit.store) : deps.vectorStore()),
+      ...(other && kits ? [() => kits.forModel(other).then((kit) => kit.store)] : []),
+    ];
+    for (const space of spaces) {
+      try {
+        stores.push(await space());
+      } catch (error) {
+        if (error instanceof AppError && (error.code === 'conflict' || error.code === 'not_found')) {
+          deps.logger.warn(
+            { err: error, collection_id: job.collectionId },
+            'collection deleted without its vectors of a model that is not served',
+          );
+          continue;
+        }
+        throw error;
+      }
+    }
     const documentIds = await listDocumentIds(deps.pool, job.collectionId);
     await deps.collectionLock.withLock(job.collectionId, async (signal) => {
       for (const store of stores) {
