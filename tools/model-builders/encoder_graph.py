@@ -221,11 +221,15 @@ def _embeddings(g: _Graph, config: EncoderConfig, weights: EncoderWeights) -> st
 
 
 def _attention_bias(g: _Graph) -> str:
-    """[batch, 1, 1, seq]: 0 where the mask is 1, the lowest float where it is 0 (as transformers does)."""
-    mask = g.op("Cast", ["attention_mask"], "mask_float", to=TensorProto.FLOAT)
+    """[batch, 1, 1, seq]: 0 where the mask is 1, -10000 where it is 0 (BERT's form: exp(-10000) is 0 in float32).
+
+    Unsqueeze, Unsqueeze, Cast, Sub, Mul in this order is the mask subgraph that ONNX Runtime's transformers
+    optimiser recognises, so that `pnpm models --fused` can fuse each layer's attention into one kernel."""
+    mask = g.op("Unsqueeze", ["attention_mask", g.constant("mask_axis_1", np.array([1], np.int64))], "mask_3d")
+    mask = g.op("Unsqueeze", [mask, g.constant("mask_axis_2", np.array([2], np.int64))], "mask_4d")
+    mask = g.op("Cast", [mask], "mask_float", to=TensorProto.FLOAT)
     inverted = g.op("Sub", [_scalar(g, "one_f32", 1.0), mask], "mask_inverted")
-    bias = g.op("Mul", [inverted, _scalar(g, "float_lowest", np.finfo(np.float32).min)], "mask_bias")
-    return g.op("Unsqueeze", [bias, g.constant("mask_axes", np.array([1, 2], np.int64))], "attention_bias")
+    return g.op("Mul", [inverted, _scalar(g, "mask_fill", -10000.0)], "attention_bias")
 
 
 def _encoder_layer(g: _Graph, x: str, index: int, layer: Layer, config: EncoderConfig, bias: str) -> str:
@@ -242,7 +246,8 @@ def _encoder_layer(g: _Graph, x: str, index: int, layer: Layer, config: EncoderC
     k = heads("key", layer.key, [0, 2, 3, 1])  # [b, h, d, s]
     v = heads("value", layer.value, [0, 2, 1, 3])
     scores = g.op("MatMul", [q, k], f"{p}.scores")
-    scores = g.op("Mul", [scores, _scalar(g, f"{p}.scale", 1.0 / math.sqrt(head_dim))], f"{p}.scores_scaled")
+    # Div by sqrt(head_dim), as BERT's exports have it: the form the transformers optimiser fuses into Attention.
+    scores = g.op("Div", [scores, _scalar(g, f"{p}.scale", math.sqrt(head_dim))], f"{p}.scores_scaled")
     scores = g.op("Add", [scores, bias], f"{p}.scores_masked")
     probs = g.op("Softmax", [scores], f"{p}.probs", axis=-1)
     context = g.op("Transpose", [g.op("MatMul", [probs, v], f"{p}.context_heads")], f"{p}.context_t", perm=[0, 2, 1, 3])
@@ -264,7 +269,11 @@ def _encoder_layer(g: _Graph, x: str, index: int, layer: Layer, config: EncoderC
 
 
 def _l2_normalise(g: _Graph, x: str, name: str) -> str:
-    norm = g.op("ReduceL2", [x, g.constant(f"{name}.axes", np.array([-1], np.int64))], f"{name}.norm", keepdims=1)
+    # Sqrt of ReduceSum rather than ReduceL2, whose shape ONNX Runtime's symbolic shape inference cannot follow.
+    squares = g.op("Mul", [x, x], f"{name}.squares")
+    summed = g.op("ReduceSum", [squares, g.constant(f"{name}.axes", np.array([-1], np.int64))], f"{name}.sum_squares",
+                  keepdims=1)
+    norm = g.op("Sqrt", [summed], f"{name}.norm")
     norm = g.op("Max", [norm, _scalar(g, f"{name}.eps", 1e-12)], f"{name}.norm_clamped")
     return g.op("Div", [x, norm], name)
 

@@ -114,6 +114,7 @@ def main() -> int:
                 counts[node.op_type] += 1
         fused_ops = {op: n for op, n in counts.items() if n > 0}
         log(f"fused kernels: {fused_ops}")
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(args.out))) as scratch:
             candidate = os.path.join(scratch, os.path.basename(args.out))
             save_with_aligned_external_data(optimized.model, candidate)

@@ -40,6 +40,12 @@ describe('fuseModelFolder', () => {
       tolerance: defaultFuseTolerance,
     });
     expect(folder.manifest.fusedFrom!.maxAbsDiff).toBeLessThanOrEqual(defaultFuseTolerance);
+    // encoder_graph.py spells attention, residual + LayerNorm and GELU the way the optimiser recognises them.
+    expect(folder.manifest.fusedFrom!.kernels).toMatchObject({
+      Attention: 2,
+      SkipLayerNormalization: 4,
+      BiasGelu: 2,
+    });
     // Its weights lie in an external-data file that ONNX Runtime maps.
     expect(existsSync(join(dir, 'model-fused.onnx.data'))).toBe(true);
 
