@@ -27,6 +27,12 @@ const requests: Record<string, () => Sample> = {
   'get /v1/collections/{name}': () => ({ path: '/v1/collections/handbook' }),
   'get /v1/collections/{name}/documents': () => ({ path: '/v1/collections/handbook/documents' }),
   'delete /v1/collections/{name}': () => ({ path: '/v1/collections/handbook' }),
+  'post /v1/collections/{name}/reindex': () => ({
+    path: '/v1/collections/handbook/reindex',
+    body: { model: 'any-model' },
+  }),
+  'get /v1/collections/{name}/reindex': () => ({ path: '/v1/collections/handbook/reindex' }),
+  'delete /v1/collections/{name}/reindex': () => ({ path: '/v1/collections/handbook/reindex' }),
   'post /v1/collections/{name}/documents': () => ({
     path: '/v1/collections/handbook/documents',
     body: { external_id: 'intruder', text: 'Written by someone who may not.' },
