@@ -223,8 +223,9 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       specialIds: [...tokenizer.specialIds],
     });
   const pool = Array.from({ length: settings.poolSize }, () => host(settings.threads, false));
-  // The solo session runs alone, so its threads may spin between operators: no other session waits for the cores.
-  const solo = settings.soloThreads > 0 ? host(settings.soloThreads, true) : undefined;
+  // No spinning even for the solo session, which runs alone: on a machine shared with other work (or a container
+  // held to its CPU limit) spinning threads get descheduled mid-operator, and a text took 35 to 160 ms instead of 31.
+  const solo = settings.soloThreads > 0 ? host(settings.soloThreads, false) : undefined;
   const hosts = solo === undefined ? pool : [...pool, solo];
   // One after the other: loading parses the graph and pre-packs its weights, and the peak of several sessions
   // loading at once would outlast the load.
