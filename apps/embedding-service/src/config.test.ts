@@ -19,6 +19,7 @@ describe('embedding service config', () => {
       EMBED_THREADS: '8',
       EMBED_POOL_SIZE: '2',
       EMBED_INTRA_OP_THREADS: '4',
+      EMBED_SOLO_THREADS: '0',
       EMBED_BATCH_WAIT_MS: '2',
       EMBED_MAX_QUEUE: '100',
       EMBED_REQUEST_TIMEOUT_MS: '5000',
@@ -29,6 +30,7 @@ describe('embedding service config', () => {
       cores: 8,
       poolSize: 2,
       intraOpThreads: 4,
+      soloThreads: 0,
       batchWaitMs: 2,
       maxQueuedTexts: 100,
       requestTimeoutMs: 5000,
@@ -42,13 +44,19 @@ describe('embedding service config', () => {
         ...base,
         EMBED_EXECUTION_PROVIDER: 'rocm',
         EMBED_POOL_SIZE: '0',
+        EMBED_SOLO_THREADS: '-1',
         EMBED_MAX_INPUTS: 'many',
       });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    for (const name of ['EMBED_EXECUTION_PROVIDER', 'EMBED_POOL_SIZE', 'EMBED_MAX_INPUTS']) {
+    for (const name of [
+      'EMBED_EXECUTION_PROVIDER',
+      'EMBED_POOL_SIZE',
+      'EMBED_SOLO_THREADS',
+      'EMBED_MAX_INPUTS',
+    ]) {
       expect((error as ConfigError).message).toContain(name);
     }
   });
