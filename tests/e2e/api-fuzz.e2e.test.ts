@@ -50,7 +50,8 @@ afterAll(async () => {
  * whose depth and size limits the description leaves open (422), and a cursor is valid only as the API
  * issued it (400 on search, 422 on a collection's document list); a key's expiry must lie in the future
  * (422); an embeddings request names a model that must be served (404), token ids the model must
- * know (422) and inputs within its length (413). Every other operation keeps the default: a request that matches the description must be
+ * know (422) and inputs within its length (413); a reindex names a served model other than the collection's own
+ * (404, 422). Every other operation keeps the default: a request that matches the description must be
  * accepted.
  */
 // One filter per entry: schemathesis ORs the filters of an entry.
@@ -75,6 +76,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 [[operations]]
 include-name = "POST /v1/collections/{name}/documents"
 checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
+
+[[operations]]
+include-name = "POST /v1/collections/{name}/reindex"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
 
 [[operations]]
 include-name = "POST /v1/embeddings"
