@@ -17,8 +17,6 @@ export interface ModelSpaces {
   forCollection(recorded: RecordedModel | undefined, collection?: string): Promise<ModelSpace>;
   /** The space of a served model by name (404 when none serves it). */
   forModel(name: string): Promise<ModelSpace>;
-  /** The spaces opened so far. */
-  opened(): Promise<ModelSpace[]>;
   close(): Promise<void>;
 }
 
@@ -84,16 +82,6 @@ export function createModelSpaces(
       }
       checkCollectionModel(recorded, model.info, collection);
       return { model, store: await storeFor(model) };
-    },
-    async opened() {
-      const settled = await Promise.allSettled(stores.values());
-      const open: ModelSpace[] = [];
-      for (const answer of settled) {
-        if (answer.status !== 'fulfilled') continue;
-        const model = await models.get(answer.value.space.model).catch(() => undefined);
-        if (model) open.push({ model, store: answer.value });
-      }
-      return open;
     },
     async close() {
       const settled = await Promise.allSettled(stores.values());
