@@ -14,7 +14,6 @@ import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
-import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { createModelSpaces } from '@rag/vector-store/model-spaces';
 import { Queue } from 'bullmq';
@@ -58,21 +57,18 @@ const batchedEmbeddings = createBatchingEmbeddingClient(embeddings, {
   maxTexts: config.worker.embedBatchSize,
   maxWaitMs: config.worker.embedCoalesceMs,
 });
-const vectorStore = lazyVectorStore(
-  async () => {
-    const model = await embeddings.modelInfo();
-    return { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse };
-  },
-  (space) => createMilvusStore({ ...config.milvus, space }),
-);
 // Every served model (one embedding service each): a collection is indexed with the model it records, in that
-// model's vector space. The default model's client and chunker are the ones above.
+// model's vector space. The default model's space is also the one readiness and the repair probe.
 const models = createEmbeddingModels({
   defaultUrl: config.embeddingServiceUrl,
   otherUrls: config.otherEmbeddingServiceUrls,
   serviceToken: config.serviceToken,
 });
 const spaces = createModelSpaces(models, (space) => createMilvusStore({ ...config.milvus, space }));
+const vectorStore = {
+  get: async () => (await spaces.forCollection(undefined)).store,
+  close: () => spaces.close(),
+};
 const pipelineOf = (client: typeof embeddings) =>
   createDocumentPipeline({
     storage,
@@ -226,7 +222,7 @@ onShutdownSignal(logger, [
       void (await Promise.all([queue.close(), events.close(), deadLetters.close(), reindexQueue.close()])),
   },
   { name: 'close redis', run: async () => void redis.disconnect() },
-  { name: 'close milvus', run: async () => void (await Promise.all([vectorStore.close(), spaces.close()])) },
+  { name: 'close milvus', run: () => vectorStore.close() },
   { name: 'close storage', run: () => storage.close() },
   { name: 'close postgres', run: () => pool.end() },
   // Last, so that readiness answers 503 (not a refused connection) for as long as the process runs.

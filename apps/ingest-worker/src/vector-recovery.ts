@@ -38,6 +38,8 @@ export function createVectorRecovery(deps: VectorRecoveryDeps) {
     // A restarted Milvus Lite forgets which collections were loaded (and a fresh one has none): load or
     // create it first, or the comparison cannot read the vectors.
     await store.ensureReady();
+    // Each other model's space is made ready once per repair, as this one was.
+    const ready = new Set<ChunkVectorStore>([store]);
     for (const collection of await listAllCollections(deps.pool)) {
       let kit: { store: ChunkVectorStore; embeddings: EmbeddingClient } = {
         store,
@@ -46,7 +48,10 @@ export function createVectorRecovery(deps: VectorRecoveryDeps) {
       if (deps.kitFor) {
         try {
           kit = await deps.kitFor(collection);
-          await kit.store.ensureReady();
+          if (!ready.has(kit.store)) {
+            await kit.store.ensureReady();
+            ready.add(kit.store);
+          }
         } catch (error) {
           // A collection on a model that is not served now cannot be repaired; the others can.
           deps.logger.warn(

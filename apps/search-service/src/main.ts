@@ -9,7 +9,6 @@ import { createRedisConnection } from '@rag/redis/redis-connection';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
-import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { createModelSpaces } from '@rag/vector-store/model-spaces';
 import { Histogram } from 'prom-client';
@@ -64,14 +63,8 @@ const cache = createSearchCache(redis, {
   ...config.cache,
   onError: (error) => logger.debug({ err: error }, 'search cache unavailable'),
 });
-const vectorStore = lazyVectorStore(
-  async () => {
-    const model = await embeddings.modelInfo();
-    return { model: model.name, dim: model.dim, hasSparse: model.outputs.sparse };
-  },
-  (space) => createMilvusStore({ ...config.milvus, space }),
-);
-// Every served model's space: a collection is searched with the model it records.
+// Every served model's space: a collection is searched with the model it records. The default model's space is
+// the one the health checks probe (and so is ready before the first search).
 const spaces = createModelSpaces(
   createEmbeddingModels({
     defaultUrl: config.embeddingServiceUrl,
@@ -81,6 +74,10 @@ const spaces = createModelSpaces(
   }),
   (space) => createMilvusStore({ ...config.milvus, space }),
 );
+const vectorStore = {
+  get: async () => (await spaces.forCollection(undefined)).store,
+  close: () => spaces.close(),
+};
 
 // A hung Milvus answers nothing: searches fail fast (503) once a probe has gone unanswered.
 const milvusWatch = createDependencyWatch({
@@ -116,7 +113,7 @@ onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
   { name: 'drain http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   { name: 'stop milvus watch', run: async () => milvusWatch.stop() },
-  { name: 'close milvus', run: async () => void (await Promise.all([vectorStore.close(), spaces.close()])) },
+  { name: 'close milvus', run: () => vectorStore.close() },
   { name: 'close postgres', run: () => pool.end() },
   { name: 'close redis', run: async () => void (await redis.quit()) },
   // Last, so that readiness answers 503 (not a refused connection) for as long as the process runs.
