@@ -174,7 +174,8 @@ async function search(query: string) {
   const before = (await outcomes.count()) > 0 ? Number(await outcomes.getAttribute('data-runs')) : 0;
   await page.getByLabel('Query').fill(query);
   await page.getByRole('button', { name: 'Search', exact: true }).click();
-  await page.locator(`[data-testid="outcomes"][data-runs="${before + 1}"]`).waitFor();
+  // A search waits its turn on a busy machine (the first of a fresh stack most of all).
+  await page.locator(`[data-testid="outcomes"][data-runs="${before + 1}"]`).waitFor({ timeout: 120_000 });
 }
 
 const hits = (column = 'A') => page.getByTestId(`results-${column}`).getByTestId('hit');
@@ -378,12 +379,13 @@ describe('the web console', () => {
       await keys.keyboard.press('Enter');
       await keys.getByRole('heading', { name: 'Search playground' }).waitFor();
       // A new screen takes the focus to its content, so Tab goes on from there.
-      await keys.waitForFunction("document.activeElement?.id === 'main'");
+      // (Read through DevTools: the page's policy forbids the string evaluation waitForFunction polls with.)
+      await expect.poll(() => keys.evaluate('document.activeElement?.id')).toBe('main');
       await tabTo(keys, keys.getByLabel('Query'));
       await keys.keyboard.type('multi-agent conversation framework for LLM applications');
       await keys.keyboard.press('Enter');
       const first = keys.getByTestId('results-A').getByTestId('hit').first();
-      await first.waitFor();
+      await first.waitFor({ timeout: 120_000 });
       expect(await first.getAttribute('data-external-id')).toBe(files.pdf);
       await tabTo(keys, first.getByRole('link').first());
       await keys.keyboard.press('Enter');
@@ -439,7 +441,7 @@ describe('the web console', () => {
           async () => {
             await view.getByLabel('Query').fill('天皇は日本国の象徴');
             await view.getByRole('button', { name: 'Search', exact: true }).click();
-            await view.getByTestId('hit').first().waitFor();
+            await view.getByTestId('hit').first().waitFor({ timeout: 120_000 });
             await view.getByText('Request as JSON, curl, rag search or SDK code').click();
           },
         ],
