@@ -225,10 +225,10 @@ describe('BatchScheduler', () => {
     expect(started).toEqual([true, false, false]);
   });
 
-  it('gives the solo worker the next lone text once the pool is idle again', async () => {
+  it('gives a lone text to the solo worker again only after a quiet spell of one text at a time', async () => {
     const pool = [new ManualWorker(), new ManualWorker()];
     const solo = new ManualWorker();
-    const scheduler = new BatchScheduler(pool, options, {}, solo);
+    const scheduler = new BatchScheduler(pool, { ...options, soloQuietMs: 50 }, {}, solo);
     const both = scheduler.submit({ texts: [text(1), text(2)], outputs: ['dense'] });
     expect(pool.map((worker) => worker.batches.map(firstIds))).toEqual([[[1]], [[2]]]);
     const third = scheduler.submit({ texts: [text(3)], outputs: ['dense'] });
@@ -239,10 +239,17 @@ describe('BatchScheduler', () => {
     await pool[0]!.finishNext();
     await pool[1]!.finishNext();
     await Promise.all([both, third]);
+    // The pool is idle, but several texts were in at once a moment ago: the next lone one stays on the pool, as
+    // the first text of another round of requests would.
     const fourth = scheduler.submit({ texts: [text(4)], outputs: ['dense'] });
-    expect(solo.batches.map(firstIds)).toEqual([[4]]);
-    await solo.finishNext();
+    expect(solo.running).toBe(0);
+    await pool[0]!.finishNext();
     await fourth;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const fifth = scheduler.submit({ texts: [text(5)], outputs: ['dense'] });
+    expect(solo.batches.map(firstIds)).toEqual([[5]]);
+    await solo.finishNext();
+    await fifth;
   });
 
   it('shares one large request out evenly among the free workers', async () => {

@@ -11,6 +11,8 @@ export interface BatchWorker {
 export interface SchedulerOptions extends BatchLimits {
   /** Texts that may wait for a worker; beyond it, submit() refuses with 429 (rate_limited). */
   maxQueuedTexts: number;
+  /** See defaultSoloQuietMs. */
+  soloQuietMs?: number | undefined;
   /**
    * How long a worker that could start a batch that is not yet full waits for more texts, in ms. 0 starts at once;
    * a few ms trade a little latency for fuller batches when requests trickle in one by one.
@@ -69,14 +71,22 @@ interface QueuedText {
 export const maxShareWaitMs = 250;
 
 /**
+ * How long the service must have held at most one text (queued or running) before a lone text goes to the solo
+ * worker again. Under load the queue empties now and then between rounds of requests; sending the first text of
+ * the next round to the solo session would make the others wait behind it.
+ */
+export const defaultSoloQuietMs = 1000;
+
+/**
  * The dynamic batcher. Texts of all requests wait in one queue; whenever a worker is free, the queue is planned
  * into length-sorted batches under the token budget and the batch holding the oldest text goes to that worker.
  * Sorting by length cuts padding; always serving the oldest text means no text waits behind newer ones forever.
  *
  * Two rules make both ends of the load fast and keep waiting times even:
- * - Solo: with nothing running and fewer texts waiting than the pool has workers (one client, one text at a
- *   time), the batch goes to the solo worker, a session whose threads cover all cores, instead of one
- *   single-threaded pool worker leaving the other cores idle. Nothing else starts while it runs.
+ * - Solo: with nothing running, fewer texts waiting than the pool has workers, and never more than one text at a
+ *   time in the last second (one client, one text at a time), the batch goes to the solo worker, a session whose
+ *   threads cover all cores, instead of one single-threaded pool worker leaving the other cores idle. Nothing else
+ *   starts while it runs.
  * - Fair shares: the texts waiting and running are shared out evenly among the pool's workers. A free worker
  *   takes at most its share (queued + running) / workers, and while other workers run it starts only once its
  *   share has arrived, or the oldest text has waited a fifth of a running batch's expected time (at most
@@ -95,6 +105,8 @@ export class BatchScheduler {
   private throughput = 0;
   private readonly workerCount: number;
   private soloBusy = false;
+  /** When the service last held two or more texts (queued or running). */
+  private lastCrowdedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     workers: readonly BatchWorker[],
@@ -160,6 +172,7 @@ export class BatchScheduler {
         }),
       );
       this.queue.push(...texts);
+      this.noteCrowding();
 
       const onAbort = () => this.cancel(pending, clientGoneError());
       request.signal?.addEventListener('abort', onAbort, { once: true });
@@ -227,11 +240,24 @@ export class BatchScheduler {
     finish();
   }
 
+  private noteCrowding(): void {
+    let held = this.queue.length + (this.soloBusy ? 1 : 0);
+    for (const batch of this.running.values()) held += batch.texts;
+    if (held >= 2) this.lastCrowdedAt = performance.now();
+  }
+
   private pump(): void {
     clearTimeout(this.waitTimer);
     this.waitTimer = undefined;
     while (this.queue.length > 0 && !this.soloBusy) {
-      if (this.solo !== undefined && this.running.size === 0 && this.queue.length < this.workerCount) {
+      const quiet =
+        performance.now() - this.lastCrowdedAt >= (this.options.soloQuietMs ?? defaultSoloQuietMs);
+      if (
+        this.solo !== undefined &&
+        this.running.size === 0 &&
+        this.queue.length < this.workerCount &&
+        quiet
+      ) {
         const batch = this.nextBatch(this.options.maxBatchSize, 0);
         if (batch === undefined) return; // waiting for the batch to fill (batchWaitMs)
         void this.runOn(this.solo, batch, true);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Embedding, SparseVector } from '@rag/contracts/embedding-api';
 import { writeTinyModel } from '@rag/models/tiny-model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultSoloQuietMs } from './batch-scheduler.js';
 import { createEmbedder, type Embedder } from './embedder.js';
 
 const specialIds = [0, 1, 2, 3];
@@ -141,6 +142,8 @@ describe('embedder with the generated tiny model', () => {
       { length: 40 },
       (_, i) => `document number ${i} ${'about rivers '.repeat(i % 7)}`,
     );
+    // Earlier tests sent several texts at once: one text at a time goes to the solo worker after a quiet spell.
+    await new Promise((resolve) => setTimeout(resolve, defaultSoloQuietMs + 50));
     const solo: boolean[] = [];
     const stop = embedder.observe({ batchStarted: (_size, _tokens, _queue, onSolo) => solo.push(onSolo) });
     const alone: Embedding[] = [];
