@@ -173,7 +173,12 @@ try {
     space,
   });
   await store.ensureReady();
-  const milvus = new MilvusClient({ address: stack.milvusAddress, logLevel: 'error' });
+  // As the store's client: no pings while idle (Milvus Lite refuses them as excess).
+  const milvus = new MilvusClient({
+    address: stack.milvusAddress,
+    logLevel: 'error',
+    channelOptions: { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_permit_without_calls': 0 },
+  });
   await api('POST', '/v1/tenants', { id: 'bench' });
   const benchKey = (await api('POST', '/v1/api-keys', { tenant: 'bench', role: 'admin' })).body.key;
   const { rows: readyColumn } = await db.query(
@@ -284,11 +289,15 @@ try {
       store.searchSignals({ scope, principals: null, metadataFilter: '', vectors, limit });
     async function floorSearch(mode, query) {
       const started = performance.now();
-      const vectors = await floorVectors(mode, query);
-      const embedded = performance.now();
-      await storeSearch(vectors);
-      const done = performance.now();
-      return { total: done - started, embed: embedded - started, milvus: done - embedded };
+      try {
+        const vectors = await floorVectors(mode, query);
+        const embedded = performance.now();
+        await storeSearch(vectors);
+        const done = performance.now();
+        return { total: done - started, embed: embedded - started, milvus: done - embedded };
+      } catch (error) {
+        return { error: error.message.slice(0, 300) };
+      }
     }
     async function productSearch(mode, query) {
       const started = performance.now();
@@ -299,7 +308,7 @@ try {
       });
       const text = await response.text();
       const total = performance.now() - started;
-      if (response.status !== 200) throw new Error(`gateway search: ${response.status} ${text}`);
+      if (response.status !== 200) return { error: `${response.status} ${text.slice(0, 300)}` };
       const timing = Object.fromEntries(
         (response.headers.get('server-timing') ?? '').split(',').map((part) => {
           const [metric, ...params] = part.trim().split(';');
@@ -319,14 +328,24 @@ try {
       for (const clients of clientCounts) {
         const product = [];
         const floor = [];
+        const errors = { product: 0, floor: 0 };
+        const firstError = {};
         const deadline = performance.now() + seconds * 1000;
         const started = performance.now();
         await Promise.all(
           Array.from({ length: clients }, async (_, client) => {
             let turn = client;
             while (performance.now() < deadline) {
-              if (turn++ % 2 === 0) product.push(await productSearch(mode, distinctQuery()));
-              else floor.push(await floorSearch(mode, distinctQuery()));
+              const side = turn++ % 2 === 0 ? 'product' : 'floor';
+              const answer =
+                side === 'product'
+                  ? await productSearch(mode, distinctQuery())
+                  : await floorSearch(mode, distinctQuery());
+              if (answer.error === undefined) (side === 'product' ? product : floor).push(answer);
+              else {
+                errors[side]++;
+                firstError[side] ??= answer.error;
+              }
             }
           }),
         );
@@ -363,13 +382,19 @@ try {
             search: stage('search'),
             gateway: stage('gateway'),
           },
+          errors,
           load: load(),
         };
+        for (const [side, message] of Object.entries(firstError))
+          log(`  first ${side} error of ${errors[side]}: ${message}`);
         cell.ratio = cell.floor.mean / cell.product.mean;
         cells.push(cell);
         log(
           `${name} ${mode} ${clients} clients: product p50 ${cell.product.p50.toFixed(1)} ms, floor p50 ` +
-            `${cell.floor.p50.toFixed(1)} ms, ratio ${cell.ratio.toFixed(3)} (load ${cell.load})`,
+            `${cell.floor.p50.toFixed(1)} ms, ratio ${cell.ratio.toFixed(3)}; service embed ` +
+            `${cell.stages.embed.toFixed(1)}, milvus ${cell.stages.milvus.toFixed(1)}, db ${cell.stages.db.toFixed(1)}, ` +
+            `search ${cell.stages.search.toFixed(1)}, gateway ${cell.stages.gateway.toFixed(1)}; floor embed ` +
+            `${cell.floor.embed.toFixed(1)}, milvus ${cell.floor.milvus.toFixed(1)} (load ${cell.load})`,
         );
       }
     }
@@ -447,8 +472,9 @@ try {
         row('two searches, 100 candidates each', times.two100),
         row('two searches, 50 candidates each', times.two50),
       );
+      const [two, one] = hybridStudy.filter((r) => r.chunks === size);
       log(
-        `${name}: hybridSearch p50 ${hybridStudy.at(-3).p50.toFixed(1)} ms vs two searches ${hybridStudy.at(-4).p50.toFixed(1)} ms`,
+        `${name}: one hybridSearch call p50 ${one.p50.toFixed(1)} ms, two searches ${two.p50.toFixed(1)} ms`,
       );
     }
   }
@@ -464,17 +490,17 @@ console.log(
   [
     `model ${model.name}, ${corpusVectors} corpus vectors, rerank ${args.rerank}, ${seconds} s per cell, top_k 10, ${candidates} candidates per signal; load average at the end: ${load()}`,
     '',
-    '| chunks | mode | clients | product QPS | product p50 ms | product p99 ms | floor QPS | floor p50 ms | floor p99 ms | ratio | service embed | service milvus | service db | rerank | search service | gateway | floor embed | floor milvus | load |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| chunks | mode | clients | product QPS | product p50 ms | product p99 ms | floor QPS | floor p50 ms | floor p99 ms | ratio | service embed | service milvus | service db | rerank | search service | gateway | floor embed | floor milvus | errors | load |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...cells.map(
       (c) =>
         `| ${c.chunks} | ${c.mode} | ${c.clients} | ${f(c.product.qps)} | ${f(c.product.p50)} | ${f(c.product.p99)} | ` +
         `${f(c.floor.qps)} | ${f(c.floor.p50)} | ${f(c.floor.p99)} | ${f(c.ratio, 3)} | ${f(c.stages.embed)} | ` +
         `${f(c.stages.milvus)} | ${f(c.stages.db)} | ${f(c.stages.rerank)} | ${f(c.stages.search)} | ${f(c.stages.gateway)} | ` +
-        `${f(c.floor.embed)} | ${f(c.floor.milvus)} | ${c.load} |`,
+        `${f(c.floor.embed)} | ${f(c.floor.milvus)} | ${c.errors.product} / ${c.errors.floor} | ${c.load} |`,
     ),
     '',
-    "QPS: each side's requests over the cell's time (the clients alternate the two sides). Stage columns: means in ms.",
+    "QPS: each side's answered requests over the cell's time (the clients alternate the two sides). Stage columns: means in ms. Errors: product / floor, left out of the latencies.",
     ...(hybridStudy.length > 0
       ? [
           '',
@@ -498,6 +524,7 @@ console.log(
     ...(hybridOne.length > 0
       ? [`hybrid_two_searches_p50_ms=${f(hybridOne[0].p50)}`, `hybrid_one_call_p50_ms=${f(hybridOne[1].p50)}`]
       : []),
+    `errors=${cells.reduce((sum, c) => sum + c.errors.product, 0)}`,
     `p99_over_p50_max=${f(Math.max(...cells.map((c) => c.product.p99 / c.product.p50)), 2)}`,
   ].join(' '),
 );
