@@ -10,6 +10,20 @@ export class ConfigError extends Error {
   }
 }
 
+/** One problem line of the start-up report: the variable first (operators think in names), then the path. */
+export function describeProblem(path: string, message: string, envNames: Record<string, string>): string {
+  const envName = envNames[path];
+  return `${envName ? `${envName} (${path})` : path || '(root)'}: ${message}`;
+}
+
+/** The schema's issues as report lines, each with the environment variable that feeds it. */
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  envNames: Record<string, string>,
+): string[] {
+  return issues.map((issue) => describeProblem(issue.path.join('.'), issue.message, envNames));
+}
+
 /**
  * Validates raw config against a schema and reports every problem at once, each with the environment
  * variable that feeds it (the schema paths are nested groups, operators think in variable names).
@@ -21,10 +35,5 @@ export function parseConfig<S extends z.ZodType>(
 ): z.infer<S> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = issue.path.join('.');
-    const envName = envNames[path];
-    return `${envName ? `${envName} (${path})` : path || '(root)'}: ${issue.message}`;
-  });
-  throw new ConfigError(problems);
+  throw new ConfigError(describeIssues(result.error.issues, envNames));
 }
