@@ -65,3 +65,12 @@ describe('shared environment groups', () => {
     expect(milvusFromEnv({ MILVUS_ADDRESS: 'milvus:19530' })).toEqual({ address: 'milvus:19530' });
   });
 });
+
+describe('the start-up report', () => {
+  it('names an entry of a list by the variable of the list', () => {
+    const schema = z.object({ urls: z.array(z.string().url()) });
+    expect(() => parseConfig(schema, { urls: ['http://a', 'b'] }, { urls: 'URLS' })).toThrow(
+      /URLS \(urls\.1\): /,
+    );
+  });
+});

@@ -10,9 +10,14 @@ export class ConfigError extends Error {
   }
 }
 
-/** One problem line of the start-up report: the variable first (operators think in names), then the path. */
+/**
+ * One problem line of the start-up report: the variable first (operators think in names), then the path. An
+ * entry of a list (`urls.1`) is named by the variable of the list.
+ */
 export function describeProblem(path: string, message: string, envNames: Record<string, string>): string {
-  const envName = envNames[path];
+  let envName: string | undefined;
+  for (let at = path; at !== '' && envName === undefined; at = at.slice(0, Math.max(0, at.lastIndexOf('.'))))
+    envName = envNames[at];
   return `${envName ? `${envName} (${path})` : path || '(root)'}: ${message}`;
 }
 
