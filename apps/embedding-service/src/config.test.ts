@@ -60,4 +60,19 @@ describe('embedding service config', () => {
       expect((error as ConfigError).message).toContain(name);
     }
   });
+
+  it('asks for the model folder, and lists an unreadable service token with the other problems', () => {
+    let error: unknown;
+    try {
+      loadConfig({ SERVICE_TOKEN_FILE: 'secrets/service-token', EMBED_MAX_BATCH_TOKENS: '8' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      expect.stringMatching(/^SERVICE_TOKEN_FILE \(serviceToken\): must be an absolute path.*RAG_BASE_DIR/),
+      'MODEL_DIR (model.dir): name the model folder (model.onnx, tokenizer.json, rag-model.json)',
+      expect.stringMatching(/^EMBED_MAX_BATCH_TOKENS \(inference\.maxBatchTokens\): /),
+    ]);
+  });
 });

@@ -1,102 +1,51 @@
-import {
-  absolutePathSchema,
-  defined,
-  httpServerSchema,
-  logLevelSchema,
-  serviceTokenSchema,
-} from '@rag/config/common-schemas';
-import { httpFromEnv, sharedEnvNames } from '@rag/config/env-groups';
-import { parseConfig } from '@rag/config/parse-config';
-import { type Env, readSecret } from '@rag/config/secret';
-import { settingPath } from '@rag/config/setting-path';
+import { httpSettings, logLevelSetting, serviceTokenSetting } from '@rag/config/base-settings';
+import { absolutePathSchema } from '@rag/config/common-schemas';
+import type { Env } from '@rag/config/secret';
+import { type ConfigOf, defineConfig, group, pathSetting, plain } from '@rag/config/settings';
 import { executionProviders } from '@rag/contracts/embedding-api';
 import { z } from 'zod';
 
 const positiveInt = z.coerce.number().int().min(1);
 
-const schema = z.object({
-  http: httpServerSchema.extend({ port: httpServerSchema.shape.port.default(8081) }),
-  logLevel: logLevelSchema.default('info'),
-  serviceToken: serviceTokenSchema,
-  model: z.object({
-    dir: z
-      .string()
-      .min(1, 'name the model folder (model.onnx, tokenizer.json, rag-model.json)')
-      .pipe(absolutePathSchema),
-    manifestPath: absolutePathSchema.optional(),
+const config = defineConfig({
+  http: httpSettings(8081),
+  logLevel: logLevelSetting,
+  serviceToken: serviceTokenSetting,
+  model: group({
+    dir: pathSetting(
+      'MODEL_DIR',
+      z
+        .string()
+        .min(1, 'name the model folder (model.onnx, tokenizer.json, rag-model.json)')
+        .pipe(absolutePathSchema),
+      { ifUnset: '' },
+    ),
+    manifestPath: pathSetting('MODEL_MANIFEST', absolutePathSchema.optional()),
   }),
-  inference: z.object({
-    provider: z.enum(executionProviders).default('cpu'),
-    deviceId: z.coerce.number().int().min(0).default(0),
+  inference: group({
+    provider: plain('EMBED_EXECUTION_PROVIDER', z.enum(executionProviders).default('cpu')),
+    deviceId: plain('EMBED_CUDA_DEVICE_ID', z.coerce.number().int().min(0).default(0)),
     /** Cores inference may use; in Kubernetes the container's CPU limit. */
-    cores: positiveInt.max(1024).optional(),
-    poolSize: positiveInt.max(64).optional(),
-    intraOpThreads: positiveInt.max(256).optional(),
-    soloThreads: z.coerce.number().int().min(0).max(256).optional(),
-    maxBatchTokens: z.coerce.number().int().min(64).optional(),
-    maxBatchSize: positiveInt.max(1024).optional(),
-    maxQueuedTexts: positiveInt.optional(),
-    batchWaitMs: z.coerce.number().min(0).max(1000).optional(),
-    requestTimeoutMs: positiveInt.optional(),
+    cores: plain('EMBED_THREADS', positiveInt.max(1024).optional()),
+    poolSize: plain('EMBED_POOL_SIZE', positiveInt.max(64).optional()),
+    intraOpThreads: plain('EMBED_INTRA_OP_THREADS', positiveInt.max(256).optional()),
+    soloThreads: plain('EMBED_SOLO_THREADS', z.coerce.number().int().min(0).max(256).optional()),
+    maxBatchTokens: plain('EMBED_MAX_BATCH_TOKENS', z.coerce.number().int().min(64).optional()),
+    maxBatchSize: plain('EMBED_MAX_BATCH_SIZE', positiveInt.max(1024).optional()),
+    maxQueuedTexts: plain('EMBED_MAX_QUEUE', positiveInt.optional()),
+    batchWaitMs: plain('EMBED_BATCH_WAIT_MS', z.coerce.number().min(0).max(1000).optional()),
+    requestTimeoutMs: plain('EMBED_REQUEST_TIMEOUT_MS', positiveInt.optional()),
   }),
-  limits: z.object({
-    maxInputs: positiveInt.default(256),
-    maxInputChars: positiveInt.default(100_000),
-    maxTotalTokens: positiveInt.default(131_072),
+  limits: group({
+    maxInputs: plain('EMBED_MAX_INPUTS', positiveInt.default(256)),
+    maxInputChars: plain('EMBED_MAX_INPUT_CHARS', positiveInt.default(100_000)),
+    maxTotalTokens: plain('EMBED_MAX_TOTAL_TOKENS', positiveInt.default(131_072)),
   }),
 });
 
-export type EmbeddingConfig = z.infer<typeof schema>;
+export type EmbeddingConfig = ConfigOf<typeof config.settings>;
 export type RequestLimits = EmbeddingConfig['limits'];
 
 export function loadConfig(env: Env): EmbeddingConfig {
-  return parseConfig(
-    schema,
-    {
-      http: httpFromEnv(env),
-      logLevel: env.LOG_LEVEL,
-      serviceToken: readSecret(env, 'SERVICE_TOKEN'),
-      model: defined({
-        dir: settingPath(env, env.MODEL_DIR) ?? '',
-        manifestPath: settingPath(env, env.MODEL_MANIFEST),
-      }),
-      inference: defined({
-        provider: env.EMBED_EXECUTION_PROVIDER,
-        deviceId: env.EMBED_CUDA_DEVICE_ID,
-        cores: env.EMBED_THREADS,
-        poolSize: env.EMBED_POOL_SIZE,
-        intraOpThreads: env.EMBED_INTRA_OP_THREADS,
-        soloThreads: env.EMBED_SOLO_THREADS,
-        maxBatchTokens: env.EMBED_MAX_BATCH_TOKENS,
-        maxBatchSize: env.EMBED_MAX_BATCH_SIZE,
-        maxQueuedTexts: env.EMBED_MAX_QUEUE,
-        batchWaitMs: env.EMBED_BATCH_WAIT_MS,
-        requestTimeoutMs: env.EMBED_REQUEST_TIMEOUT_MS,
-      }),
-      limits: defined({
-        maxInputs: env.EMBED_MAX_INPUTS,
-        maxInputChars: env.EMBED_MAX_INPUT_CHARS,
-        maxTotalTokens: env.EMBED_MAX_TOTAL_TOKENS,
-      }),
-    },
-    {
-      ...sharedEnvNames,
-      'model.dir': 'MODEL_DIR',
-      'model.manifestPath': 'MODEL_MANIFEST',
-      'inference.provider': 'EMBED_EXECUTION_PROVIDER',
-      'inference.deviceId': 'EMBED_CUDA_DEVICE_ID',
-      'inference.cores': 'EMBED_THREADS',
-      'inference.poolSize': 'EMBED_POOL_SIZE',
-      'inference.intraOpThreads': 'EMBED_INTRA_OP_THREADS',
-      'inference.soloThreads': 'EMBED_SOLO_THREADS',
-      'inference.maxBatchTokens': 'EMBED_MAX_BATCH_TOKENS',
-      'inference.maxBatchSize': 'EMBED_MAX_BATCH_SIZE',
-      'inference.maxQueuedTexts': 'EMBED_MAX_QUEUE',
-      'inference.batchWaitMs': 'EMBED_BATCH_WAIT_MS',
-      'inference.requestTimeoutMs': 'EMBED_REQUEST_TIMEOUT_MS',
-      'limits.maxInputs': 'EMBED_MAX_INPUTS',
-      'limits.maxInputChars': 'EMBED_MAX_INPUT_CHARS',
-      'limits.maxTotalTokens': 'EMBED_MAX_TOTAL_TOKENS',
-    },
-  );
+  return config.load(env);
 }
