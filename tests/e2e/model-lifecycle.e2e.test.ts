@@ -408,6 +408,28 @@ describe('moving a collection to another model', () => {
   });
 });
 
+describe('a collection whose model is no longer served', () => {
+  it("moves off a model whose service is gone (from PostgreSQL's chunk text), and searches again", async () => {
+    // `wide` is on the second model; its service goes away.
+    await secondService?.stop();
+    secondService = undefined;
+    const started = await stack.call('POST', '/v1/collections/wide/reindex', {
+      body: { model: firstModel.name },
+    });
+    expect(started).toMatchObject({
+      status: 202,
+      body: { from_model: secondModel.name, to_model: firstModel.name },
+    });
+    const done = await waitForReindex('wide', ['switched', 'failed', 'cancelled']);
+    expect(done).toMatchObject({ state: 'switched', documents: { done: 20, total: 20 }, error: null });
+    const found = await denseScores('wide', 'river mill');
+    expect(found.status).toBe(200);
+    expect(found.body.results[0].text).toContain('river');
+    const report = await doctor('--collection', 'wide');
+    expect(report.code, JSON.stringify(report)).toBe(0);
+  });
+});
+
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

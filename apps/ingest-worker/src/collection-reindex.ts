@@ -219,19 +219,33 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
     const early = (reindex.dropOldAfter?.getTime() ?? 0) - Date.now();
     if (early > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(early, 60_000)));
     const from = reindex.from;
-    await deps.lock.withLock(reindex.collectionId, async () => {
+    const dropped = await deps.lock.withLock(reindex.collectionId, async () => {
       const collection = await findCollectionById(deps.pool, reindex.tenantId, reindex.collectionId);
       const running = await findRunningReindex(deps.pool, reindex.collectionId);
       // Moved back to the old model meanwhile: its vectors there are the collection's own again.
       if (collection && collection.model?.name !== from.name && running?.to.name !== from.name) {
-        const old = await deps.kits.forModel(from.name);
+        const old = await deps.kits.forModel(from.name).catch((error: unknown) => {
+          // A collection moved off a model that is no longer served: its space cannot be named without the
+          // model's dimension, so its vectors stay (the worker queues this again when it starts).
+          if (error instanceof AppError && error.code === 'not_found') return undefined;
+          throw error;
+        });
+        if (!old) return false;
         await deleteCollectionVectors(old.store, {
           tenantId: reindex.tenantId,
           collectionId: reindex.collectionId,
         });
       }
       await markOldDropped(deps.pool, reindex.id);
+      return true;
     });
+    if (!dropped) {
+      deps.logger.warn(
+        { reindex_id: reindex.id, model: from.name },
+        "the old model's vectors were kept: no embedding service serves that model now",
+      );
+      return 'nothing';
+    }
     deps.logger.info({ reindex_id: reindex.id, model: from.name }, "the old model's vectors were dropped");
     return 'cleaned';
   }
