@@ -1,3 +1,4 @@
+import { group, plain, secret, settingsEnvNames } from '@rag/config/settings';
 import { z } from 'zod';
 import { parseWebhookSecretKeys } from './webhook-secret-cipher.js';
 
@@ -9,36 +10,43 @@ import { parseWebhookSecretKeys } from './webhook-secret-cipher.js';
  * - WEBHOOK_SECRET_KEY (or _FILE): `<id>:<base64 32 bytes>` keys for the stored signing secrets, the sealing
  *   key first. Unset, the key is derived from SERVICE_TOKEN.
  */
-export const webhookSettingsSchema = z.object({
-  allowedHosts: z
-    .string()
-    .default('')
-    .transform((list) =>
-      list
-        .split(',')
-        .map((host) => host.trim().toLowerCase())
-        .filter(Boolean),
-    ),
-  allowPrivate: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((value) => value === 'true'),
-  secretKeys: z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined) return undefined;
-      try {
-        return parseWebhookSecretKeys(value);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
-});
-
-export const webhookSettingsEnvNames = {
-  'webhooks.allowedHosts': 'WEBHOOK_ALLOWED_HOSTS',
-  'webhooks.allowPrivate': 'WEBHOOK_ALLOW_PRIVATE',
-  'webhooks.secretKeys': 'WEBHOOK_SECRET_KEY',
+export const webhookSettingsFields = {
+  allowedHosts: plain(
+    'WEBHOOK_ALLOWED_HOSTS',
+    z
+      .string()
+      .default('')
+      .transform((list) =>
+        list
+          .split(',')
+          .map((host) => host.trim().toLowerCase())
+          .filter(Boolean),
+      ),
+  ),
+  allowPrivate: plain(
+    'WEBHOOK_ALLOW_PRIVATE',
+    z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
+  ),
+  secretKeys: secret(
+    'WEBHOOK_SECRET_KEY',
+    z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined) return undefined;
+        try {
+          return parseWebhookSecretKeys(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+  ),
 };
+
+export const webhookSettings = group(webhookSettingsFields);
+export const webhookSettingsSchema = webhookSettings.schema;
+export const webhookSettingsEnvNames = settingsEnvNames({ webhooks: webhookSettings });

@@ -1,6 +1,7 @@
 import { absolutePathSchema, defined } from '@rag/config/common-schemas';
 import { type Env, readSecret } from '@rag/config/secret';
 import { settingPath } from '@rag/config/setting-path';
+import { block, settingsEnvNames } from '@rag/config/settings';
 import { z } from 'zod';
 import { createLocalStorage } from './local-storage.js';
 import type { ObjectStorage } from './object-storage.js';
@@ -44,17 +45,20 @@ export function storageFromEnv(env: Env) {
   });
 }
 
-export const storageEnvNames = {
-  'storage.driver': 'STORAGE_DRIVER',
-  'storage.root': 'STORAGE_ROOT',
-  'storage.bucket': 'S3_BUCKET',
-  'storage.endpoint': 'S3_ENDPOINT',
-  'storage.region': 'S3_REGION',
-  'storage.accessKeyId': 'S3_ACCESS_KEY_ID',
-  'storage.secretAccessKey': 'S3_SECRET_ACCESS_KEY',
-  'storage.forcePathStyle': 'S3_FORCE_PATH_STYLE',
-  'storage.keyPrefix': 'S3_KEY_PREFIX',
-};
+/** The storage settings as one block of a service's settings table (the driver decides which are read). */
+export const storageSettings = block(storageSchema, storageFromEnv, {
+  driver: 'STORAGE_DRIVER',
+  root: 'STORAGE_ROOT',
+  bucket: 'S3_BUCKET',
+  endpoint: 'S3_ENDPOINT',
+  region: 'S3_REGION',
+  accessKeyId: 'S3_ACCESS_KEY_ID',
+  secretAccessKey: 'S3_SECRET_ACCESS_KEY',
+  forcePathStyle: 'S3_FORCE_PATH_STYLE',
+  keyPrefix: 'S3_KEY_PREFIX',
+});
+
+export const storageEnvNames = settingsEnvNames({ storage: storageSettings });
 
 export function createObjectStorage(config: StorageConfig): ObjectStorage {
   return config.driver === 'local' ? createLocalStorage({ root: config.root }) : createS3Storage(config);
