@@ -1,6 +1,7 @@
+import { createJwtVerifier } from '@rag/auth/jwt-verifier';
 import { ConfigError } from '@rag/config/parse-config';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.js';
+import { jwtOptions, loadConfig } from './config.js';
 
 describe('gateway config', () => {
   it('starts on local defaults with only the admin key set', () => {
@@ -102,5 +103,78 @@ describe('gateway config', () => {
     expect(config.rateLimits.trustedProxies.contains('192.168.1.2')).toBe(false);
     expect(loadConfig(base).rateLimits.trustedProxies.contains('10.2.3.4')).toBe(false);
     expect(() => loadConfig({ ...base, TRUSTED_PROXIES: '10.0.0.0/8,ingress' })).toThrow(/TRUSTED_PROXIES/);
+  });
+
+  it('checks the JWT settings once, with the other problems, each by its variable', () => {
+    const base = { ADMIN_API_KEY: 'a-very-long-admin-key-000', RAG_BASE_DIR: '/srv/rag' };
+    let error: unknown;
+    try {
+      loadConfig({
+        ...base,
+        SERVICE_TOKEN_FILE: '/nonexistent/service-token',
+        JWT_ISSUER: 'https://id.example.com',
+        JWT_AUDIENCE: 'rag-gateway',
+        JWT_ALGORITHMS: 'RS256,none',
+        JWT_JWKS_URL: 'http://id.example.com/certs',
+        JWT_SECRET: 'short',
+        JWT_ROLES_CLAIM: '',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      expect.stringMatching(/^SERVICE_TOKEN_FILE \(serviceToken\): cannot read \/nonexistent\/service-token/),
+      'JWT_ROLES_CLAIM (jwt.claims.roles): must not be empty',
+      'JWT_ALGORITHMS (jwt.algorithms): "none" (unsigned tokens) can never be allowed',
+      'JWT_SECRET (jwt.keys.secret): only for HS* algorithms; a secret next to public-key algorithms invites confusion',
+      'JWT_JWKS_URL (jwt.keys.jwksUrl): must use https (plain http only on a loopback address)',
+    ]);
+
+    const jwt = loadConfig({
+      ...base,
+      SERVICE_TOKEN: 's'.repeat(32),
+      JWT_ISSUER: 'https://id.example.com',
+      JWT_AUDIENCE: 'rag-gateway',
+      JWT_ALGORITHMS: 'RS256, ES256',
+      JWT_JWKS_URL: 'https://id.example.com/certs',
+      JWT_TENANT_CLAIM: 'org',
+    }).jwt;
+    expect(jwt).toMatchObject({ algorithms: ['RS256', 'ES256'], clockToleranceSec: 30 });
+    expect(jwt && jwtOptions(jwt)).toEqual({
+      issuer: 'https://id.example.com',
+      audience: 'rag-gateway',
+      algorithms: ['RS256', 'ES256'],
+      clockToleranceSec: 30,
+      keys: { jwksUrl: 'https://id.example.com/certs' },
+      claims: { tenant: 'org' },
+    });
+  });
+
+  it('names the variable of a JWT setting no key source answers', () => {
+    expect(() =>
+      loadConfig({
+        ADMIN_API_KEY: 'a-very-long-admin-key-000',
+        SERVICE_TOKEN: 's'.repeat(32),
+        RAG_BASE_DIR: '/srv/rag',
+        JWT_ISSUER: 'https://id.example.com',
+        JWT_AUDIENCE: 'rag-gateway',
+        JWT_ALGORITHMS: 'HS256',
+      }),
+    ).toThrow(/JWT_SECRET \(jwt\.keys\.secret\): HS256 needs a shared secret/);
+  });
+
+  it('hands the verifier options it accepts', () => {
+    const jwt = loadConfig({
+      ADMIN_API_KEY: 'a-very-long-admin-key-000',
+      SERVICE_TOKEN: 's'.repeat(32),
+      RAG_BASE_DIR: '/srv/rag',
+      JWT_ISSUER: 'https://id.example.com',
+      JWT_AUDIENCE: 'rag-gateway',
+      JWT_ALGORITHMS: 'HS256',
+      JWT_SECRET: 'k'.repeat(32),
+    }).jwt;
+    expect(jwt).toBeDefined();
+    expect(() => createJwtVerifier(jwtOptions(jwt!))).not.toThrow();
   });
 });

@@ -1,222 +1,204 @@
+import { type JwtAlgorithm, type JwtOptions, jwtConfigProblems } from '@rag/auth/jwt-config';
 import {
-  defined,
-  httpServerSchema,
-  logLevelSchema,
-  postgresSchema,
-  redisSchema,
-  serviceTokenSchema,
-  serviceUrlSchema,
-} from '@rag/config/common-schemas';
+  httpSettings,
+  logLevelSetting,
+  postgresSettings,
+  redisSettings,
+  searchServiceUrlSetting,
+  serviceTokenSetting,
+} from '@rag/config/base-settings';
+import { embeddingServicesSettings } from '@rag/config/embedding-services';
+import type { Env } from '@rag/config/secret';
 import {
-  embeddingServicesEnvNames,
-  embeddingServicesFromEnv,
-  embeddingServicesSchema,
-} from '@rag/config/embedding-services';
-import { httpFromEnv, postgresFromEnv, redisFromEnv, sharedEnvNames } from '@rag/config/env-groups';
-import { ConfigError, parseConfig } from '@rag/config/parse-config';
-import { type Env, readSecret } from '@rag/config/secret';
-import { webhookSettingsEnvNames, webhookSettingsSchema } from '@rag/ingest-contract/webhook-settings';
-import { storageEnvNames, storageFromEnv, storageSchema } from '@rag/storage/storage-config';
+  type ConfigOf,
+  defineConfig,
+  group,
+  optionalGroup,
+  plain,
+  secret,
+  settingsEnvNames,
+} from '@rag/config/settings';
+import { webhookSettings } from '@rag/ingest-contract/webhook-settings';
+import { storageSettings } from '@rag/storage/storage-config';
 import { z } from 'zod';
 import { parseTrustedProxies } from './client-address.js';
 
-const schema = z.object({
-  http: httpServerSchema.extend({ port: httpServerSchema.shape.port.default(8080) }),
-  logLevel: logLevelSchema.default('info'),
-  postgres: postgresSchema,
-  redis: redisSchema,
-  searchServiceUrl: serviceUrlSchema.default('http://127.0.0.1:8082'),
-  /** The embedding models behind POST /v1/embeddings and GET /v1/models. */
-  embeddingServices: embeddingServicesSchema,
-  serviceToken: serviceTokenSchema,
-  auth: z.object({
-    adminApiKey: z.string().min(20, 'must be at least 20 characters'),
-    /** Key for the API-key hash; rotating it invalidates every issued key. */
-    apiKeyPepper: z.string().default(''),
-    defaultTenant: z.string().default('default'),
-    /**
-     * How long a verified API key and a collection's id are reused without reading PostgreSQL; a revoke or a
-     * collection delete ends them at once on every replica (request-cache.ts). 0 reads PostgreSQL every time.
-     */
-    cacheTtlMs: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
-  }),
-  /** JWT bearer tokens are accepted when an issuer is configured; @rag/auth validates the rest. */
-  jwt: z
-    .object({
-      issuer: z.string().min(1),
-      audience: z.string().min(1),
-      algorithms: z
-        .string()
-        .min(1)
-        .transform((list) => list.split(',').map((a) => a.trim())),
-      jwksUrl: z.string().url().optional(),
-      publicKeyPem: z.string().optional(),
-      secret: z.string().optional(),
-      clockToleranceSec: z.coerce.number().int().min(0).max(600).default(30),
-      claims: z.object({
-        tenant: z.string().optional(),
-        roles: z.string().optional(),
-        groups: z.string().optional(),
-        collections: z.string().optional(),
-      }),
-    })
-    .optional(),
-  rateLimits: z.object({
-    perAddressPerMinute: z.coerce.number().int().positive().default(1200),
-    perCredentialPerMinute: z.coerce.number().int().positive().default(600),
-    /**
-     * CIDRs of the proxies in front of the gateway (the ingress); only their X-Forwarded-For names the client
-     * whose per-address limit applies. None by default: the socket peer is the client.
-     */
-    trustedProxies: z
-      .string()
-      .default('')
-      .transform((list, ctx) => {
-        try {
-          return parseTrustedProxies(list);
-        } catch (error) {
-          ctx.addIssue({ code: 'custom', message: (error as Error).message });
-          return z.NEVER;
-        }
-      }),
-  }),
-  /** Origins allowed to call the API from a browser; none by default. */
-  corsOrigins: z
-    .string()
-    .default('')
-    .transform((list) =>
-      list
-        .split(',')
-        .map((o) => o.trim())
-        .filter(Boolean),
-    ),
-  limits: z.object({
-    /** Largest JSON body accepted, e.g. "10mb"; a document's text travels in it. */
-    bodyLimit: z
-      .string()
-      .regex(/^\d+(b|kb|mb)$/i)
-      .default('10mb'),
-  }),
-  ingest: z.object({
-    attempts: z.coerce.number().int().min(1).max(50).default(5),
-    backoffMs: z.coerce.number().int().positive().default(2000),
-    /** Largest uploaded file; it streams to storage, so this bounds disk, not memory. */
-    maxUploadBytes: z.coerce
-      .number()
-      .int()
-      .positive()
-      .default(50 * 1024 * 1024),
-  }),
-  storage: storageSchema,
-  /** Where tenants' webhooks may point and how their signing secrets are stored. */
-  webhooks: webhookSettingsSchema,
-  /** The built web console (apps/console/dist) to serve at /console; not served when unset. */
-  consoleDir: z.string().min(1).optional(),
-  /**
-   * The console's sign-in at the JWT issuer (OpenID Connect, authorization code with PKCE): the public
-   * client registered there for `<gateway>/console/`, the scope and, for providers that take one, the
-   * resource indicator (RFC 8707) naming this API. Only with JWT_ISSUER.
-   */
-  consoleOidc: z
-    .object({
-      clientId: z.string().min(1),
-      scope: z.string().min(1).default('openid'),
-      resource: z.string().url().optional(),
-    })
-    .optional(),
-});
+const optionalString = z.string().optional();
 
-export type GatewayConfig = z.infer<typeof schema>;
+/** JWT bearer tokens are accepted when an issuer is configured; the settings are checked by @rag/auth. */
+const jwtFields = {
+  issuer: plain('JWT_ISSUER', z.string()),
+  audience: plain('JWT_AUDIENCE', z.string()),
+  // Every name is checked by the group's check (jwtConfigProblems) before the config is handed out.
+  algorithms: plain(
+    'JWT_ALGORITHMS',
+    z.string().transform(
+      (list) =>
+        list
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean) as JwtAlgorithm[],
+    ),
+  ),
+  keys: group({
+    jwksUrl: plain('JWT_JWKS_URL', optionalString),
+    publicKeyPem: secret('JWT_PUBLIC_KEY', optionalString),
+    secret: secret('JWT_SECRET', optionalString),
+  }),
+  clockToleranceSec: plain('JWT_CLOCK_TOLERANCE_SEC', z.coerce.number().int().min(0).max(600).default(30)),
+  claims: group({
+    tenant: plain('JWT_TENANT_CLAIM', optionalString),
+    roles: plain('JWT_ROLES_CLAIM', optionalString),
+    groups: plain('JWT_GROUPS_CLAIM', optionalString),
+    collections: plain('JWT_COLLECTIONS_CLAIM', optionalString),
+  }),
+};
+
+type JwtSettings = ConfigOf<typeof jwtFields>;
+
+/** The verifier's options from the JWT settings, unset keys and claim names left out. */
+export function jwtOptions(jwt: JwtSettings): JwtOptions {
+  return {
+    issuer: jwt.issuer,
+    audience: jwt.audience,
+    algorithms: jwt.algorithms,
+    clockToleranceSec: jwt.clockToleranceSec,
+    keys: withoutUnset(jwt.keys),
+    claims: withoutUnset(jwt.claims),
+  };
+}
+
+function withoutUnset<T extends object>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
+const jwtEnvNames = settingsEnvNames(jwtFields);
+
+/** @rag/auth's problems (`keys.secret: …`) as issues of the group, options named by their variables. */
+function checkJwt(jwt: JwtSettings, ctx: z.RefinementCtx) {
+  for (const problem of jwtConfigProblems(jwtOptions(jwt))) {
+    const at = problem.indexOf(': ');
+    const message = problem
+      .slice(at + 2)
+      .replace(/\b(?:keys|claims)\.[A-Za-z]+\b/g, (path) => jwtEnvNames[path] ?? path);
+    ctx.addIssue({ code: 'custom', path: problem.slice(0, at).split('.'), message });
+  }
+}
+
+const config = defineConfig(
+  {
+    http: httpSettings(8080),
+    logLevel: logLevelSetting,
+    postgres: postgresSettings(),
+    redis: redisSettings,
+    searchServiceUrl: searchServiceUrlSetting,
+    /** The embedding models behind POST /v1/embeddings and GET /v1/models. */
+    embeddingServices: embeddingServicesSettings,
+    serviceToken: serviceTokenSetting,
+    auth: group({
+      adminApiKey: secret('ADMIN_API_KEY', z.string().min(20, 'must be at least 20 characters')),
+      /** Key for the API-key hash; rotating it invalidates every issued key. */
+      apiKeyPepper: secret('API_KEY_PEPPER', z.string().default('')),
+      defaultTenant: plain('DEFAULT_TENANT', z.string().default('default')),
+      /**
+       * How long a verified API key and a collection's id are reused without reading PostgreSQL; a revoke or
+       * a collection delete ends them at once on every replica (request-cache.ts). 0 reads PostgreSQL every
+       * time.
+       */
+      cacheTtlMs: plain('AUTH_CACHE_TTL_MS', z.coerce.number().int().min(0).max(3_600_000).default(60_000)),
+    }),
+    jwt: optionalGroup('JWT_ISSUER', jwtFields, checkJwt),
+    rateLimits: group({
+      perAddressPerMinute: plain('RATE_LIMIT_PER_ADDRESS', z.coerce.number().int().positive().default(1200)),
+      perCredentialPerMinute: plain(
+        'RATE_LIMIT_PER_CREDENTIAL',
+        z.coerce.number().int().positive().default(600),
+      ),
+      /**
+       * CIDRs of the proxies in front of the gateway (the ingress); only their X-Forwarded-For names the
+       * client whose per-address limit applies. None by default: the socket peer is the client.
+       */
+      trustedProxies: plain(
+        'TRUSTED_PROXIES',
+        z
+          .string()
+          .default('')
+          .transform((list, ctx) => {
+            try {
+              return parseTrustedProxies(list);
+            } catch (error) {
+              ctx.addIssue({ code: 'custom', message: (error as Error).message });
+              return z.NEVER;
+            }
+          }),
+      ),
+    }),
+    /** Origins allowed to call the API from a browser; none by default. */
+    corsOrigins: plain(
+      'CORS_ORIGINS',
+      z
+        .string()
+        .default('')
+        .transform((list) =>
+          list
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+        ),
+    ),
+    limits: group({
+      /** Largest JSON body accepted, e.g. "10mb"; a document's text travels in it. */
+      bodyLimit: plain(
+        'BODY_LIMIT',
+        z
+          .string()
+          .regex(/^\d+(b|kb|mb)$/i)
+          .default('10mb'),
+      ),
+    }),
+    ingest: group({
+      attempts: plain('INGEST_ATTEMPTS', z.coerce.number().int().min(1).max(50).default(5)),
+      backoffMs: plain('INGEST_BACKOFF_MS', z.coerce.number().int().positive().default(2000)),
+      /** Largest uploaded file; it streams to storage, so this bounds disk, not memory. */
+      maxUploadBytes: plain(
+        'MAX_UPLOAD_BYTES',
+        z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(50 * 1024 * 1024),
+      ),
+    }),
+    storage: storageSettings,
+    /** Where tenants' webhooks may point and how their signing secrets are stored. */
+    webhooks: webhookSettings,
+    /** The built web console (apps/console/dist) to serve at /console; not served when unset. */
+    consoleDir: plain('CONSOLE_DIR', z.string().min(1).optional()),
+    /**
+     * The console's sign-in at the JWT issuer (OpenID Connect, authorization code with PKCE): the public
+     * client registered there for `<gateway>/console/`, the scope and, for providers that take one, the
+     * resource indicator (RFC 8707) naming this API. Only with JWT_ISSUER.
+     */
+    consoleOidc: optionalGroup('CONSOLE_OIDC_CLIENT_ID', {
+      clientId: plain('CONSOLE_OIDC_CLIENT_ID', z.string().min(1)),
+      scope: plain('CONSOLE_OIDC_SCOPE', z.string().min(1).default('openid')),
+      resource: plain('CONSOLE_OIDC_RESOURCE', z.string().url().optional()),
+    }),
+  },
+  (gateway, ctx) => {
+    if (gateway.consoleOidc && !gateway.jwt)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['consoleOidc', 'clientId'],
+        message: 'the console signs in at the JWT issuer; set JWT_ISSUER too',
+      });
+  },
+);
+
+export type GatewayConfig = ConfigOf<typeof config.settings>;
 
 export function loadConfig(env: Env): GatewayConfig {
-  const config = parseConfig(
-    schema,
-    {
-      http: httpFromEnv(env),
-      logLevel: env.LOG_LEVEL,
-      postgres: postgresFromEnv(env),
-      redis: redisFromEnv(env),
-      searchServiceUrl: env.SEARCH_SERVICE_URL,
-      embeddingServices: embeddingServicesFromEnv(env),
-      serviceToken: readSecret(env, 'SERVICE_TOKEN'),
-      jwt:
-        env.JWT_ISSUER === undefined
-          ? undefined
-          : defined({
-              issuer: env.JWT_ISSUER,
-              audience: env.JWT_AUDIENCE,
-              algorithms: env.JWT_ALGORITHMS,
-              jwksUrl: env.JWT_JWKS_URL,
-              publicKeyPem: readSecret(env, 'JWT_PUBLIC_KEY'),
-              secret: readSecret(env, 'JWT_SECRET'),
-              clockToleranceSec: env.JWT_CLOCK_TOLERANCE_SEC,
-              claims: defined({
-                tenant: env.JWT_TENANT_CLAIM,
-                roles: env.JWT_ROLES_CLAIM,
-                groups: env.JWT_GROUPS_CLAIM,
-                collections: env.JWT_COLLECTIONS_CLAIM,
-              }),
-            }),
-      rateLimits: defined({
-        perAddressPerMinute: env.RATE_LIMIT_PER_ADDRESS,
-        perCredentialPerMinute: env.RATE_LIMIT_PER_CREDENTIAL,
-        trustedProxies: env.TRUSTED_PROXIES,
-      }),
-      corsOrigins: env.CORS_ORIGINS,
-      auth: defined({
-        adminApiKey: readSecret(env, 'ADMIN_API_KEY'),
-        apiKeyPepper: readSecret(env, 'API_KEY_PEPPER'),
-        defaultTenant: env.DEFAULT_TENANT,
-        cacheTtlMs: env.AUTH_CACHE_TTL_MS,
-      }),
-      limits: defined({ bodyLimit: env.BODY_LIMIT }),
-      ingest: defined({
-        attempts: env.INGEST_ATTEMPTS,
-        backoffMs: env.INGEST_BACKOFF_MS,
-        maxUploadBytes: env.MAX_UPLOAD_BYTES,
-      }),
-      storage: storageFromEnv(env),
-      webhooks: defined({
-        allowedHosts: env.WEBHOOK_ALLOWED_HOSTS,
-        allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
-        secretKeys: readSecret(env, 'WEBHOOK_SECRET_KEY'),
-      }),
-      consoleDir: env.CONSOLE_DIR,
-      consoleOidc:
-        env.CONSOLE_OIDC_CLIENT_ID === undefined
-          ? undefined
-          : defined({
-              clientId: env.CONSOLE_OIDC_CLIENT_ID,
-              scope: env.CONSOLE_OIDC_SCOPE,
-              resource: env.CONSOLE_OIDC_RESOURCE,
-            }),
-    },
-    {
-      ...sharedEnvNames,
-      ...embeddingServicesEnvNames,
-      ...storageEnvNames,
-      ...webhookSettingsEnvNames,
-      'ingest.maxUploadBytes': 'MAX_UPLOAD_BYTES',
-      'auth.adminApiKey': 'ADMIN_API_KEY',
-      'auth.cacheTtlMs': 'AUTH_CACHE_TTL_MS',
-      'jwt.issuer': 'JWT_ISSUER',
-      'jwt.audience': 'JWT_AUDIENCE',
-      'jwt.algorithms': 'JWT_ALGORITHMS',
-      'jwt.jwksUrl': 'JWT_JWKS_URL',
-      'rateLimits.perAddressPerMinute': 'RATE_LIMIT_PER_ADDRESS',
-      'rateLimits.perCredentialPerMinute': 'RATE_LIMIT_PER_CREDENTIAL',
-      'rateLimits.trustedProxies': 'TRUSTED_PROXIES',
-      'limits.bodyLimit': 'BODY_LIMIT',
-      consoleDir: 'CONSOLE_DIR',
-      'consoleOidc.clientId': 'CONSOLE_OIDC_CLIENT_ID',
-      'consoleOidc.scope': 'CONSOLE_OIDC_SCOPE',
-      'consoleOidc.resource': 'CONSOLE_OIDC_RESOURCE',
-    },
-  );
-  if (config.consoleOidc && !config.jwt) {
-    throw new ConfigError([
-      'CONSOLE_OIDC_CLIENT_ID (consoleOidc.clientId): the console signs in at the JWT issuer; set JWT_ISSUER too',
-    ]);
-  }
-  return config;
+  return config.load(env);
 }

@@ -1,7 +1,5 @@
 import { createAuthenticator } from '@rag/auth/authenticate';
-import { isJwtAlgorithm } from '@rag/auth/jwt-config';
 import { createJwtVerifier } from '@rag/auth/jwt-verifier';
-import { AppError } from '@rag/contracts/app-error';
 import { createEmbeddingModels } from '@rag/contracts/embedding-models';
 import { createSearchClient } from '@rag/contracts/search-client';
 import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
@@ -19,7 +17,7 @@ import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { createGatewayApp } from './app.js';
-import { loadConfig } from './config.js';
+import { jwtOptions, loadConfig } from './config.js';
 import { createIngestQueue } from './ingest-queue.js';
 import { createRateLimits } from './rate-limits.js';
 import { createReindexQueue } from './reindex-queue.js';
@@ -120,25 +118,3 @@ onShutdownSignal(logger, [
   { name: 'close management', run: () => closeServer(listeners.management, 1000) },
   { name: 'flush telemetry', run: flushTelemetry },
 ]);
-
-function jwtOptions(jwt: NonNullable<typeof config.jwt>) {
-  const algorithms = jwt.algorithms.filter(isJwtAlgorithm);
-  if (algorithms.length !== jwt.algorithms.length) {
-    throw new AppError(
-      'bad_request',
-      `JWT_ALGORITHMS has an unknown algorithm: ${jwt.algorithms.join(', ')}`,
-    );
-  }
-  return {
-    issuer: jwt.issuer,
-    audience: jwt.audience,
-    algorithms,
-    clockToleranceSec: jwt.clockToleranceSec,
-    keys: {
-      ...(jwt.jwksUrl ? { jwksUrl: jwt.jwksUrl } : {}),
-      ...(jwt.publicKeyPem ? { publicKeyPem: jwt.publicKeyPem } : {}),
-      ...(jwt.secret ? { secret: jwt.secret } : {}),
-    },
-    claims: Object.fromEntries(Object.entries(jwt.claims).filter(([, v]) => v !== undefined)),
-  };
-}
