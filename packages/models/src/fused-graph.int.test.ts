@@ -62,7 +62,9 @@ describe('fuseModelFolder', () => {
     const a = await plain!.run(feeds);
     const b = await fused!.run(feeds);
     const dense = (result: typeof a) => result[folder.manifest.outputs.dense.name]!.data as Float32Array;
-    dense(a).forEach((value, i) => expect(Math.abs(value - dense(b)[i]!)).toBeLessThanOrEqual(1e-4));
+    dense(a).forEach((value, i) => {
+      expect(Math.abs(value - dense(b)[i]!)).toBeLessThanOrEqual(1e-4);
+    });
     await Promise.all([plain!.release(), fused!.release()]);
 
     // A second call finds it done.
