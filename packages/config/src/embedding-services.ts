@@ -1,6 +1,6 @@
 import { embeddingServiceUrlSetting, otherEmbeddingServiceUrlsSetting } from './base-settings.js';
 import type { Env } from './secret.js';
-import { group, readSettings, settingsEnvNames } from './settings.js';
+import { group, readSettings } from './settings.js';
 
 /**
  * Where the embedding models are served: one embedding-service deployment per model. EMBEDDING_SERVICE_URL is
@@ -19,7 +19,3 @@ export type EmbeddingServicesConfig = ReturnType<typeof embeddingServicesSchema.
 export function embeddingServicesFromEnv(env: Env) {
   return readSettings(embeddingServicesSettings.fields, env);
 }
-
-export const embeddingServicesEnvNames: Record<string, string> = settingsEnvNames({
-  embeddingServices: embeddingServicesSettings,
-});

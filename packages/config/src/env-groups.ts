@@ -16,7 +16,6 @@ import { readSettings, settingsEnvNames } from './settings.js';
  * groups' settings (base-settings.ts), for code that parses one group on its own.
  */
 
-export const httpFromEnv = (env: Env) => readSettings(httpSettings().fields, env);
 export const postgresFromEnv = (env: Env) => readSettings(postgresSettings().fields, env);
 export const redisFromEnv = (env: Env) => readSettings(redisSettings.fields, env);
 export const milvusFromEnv = (env: Env) => readSettings(milvusSettings.fields, env);

@@ -1,4 +1,4 @@
-import { group, plain, secret, settingsEnvNames } from '@rag/config/settings';
+import { group, plain, secret } from '@rag/config/settings';
 import { z } from 'zod';
 import { parseWebhookSecretKeys } from './webhook-secret-cipher.js';
 
@@ -48,5 +48,3 @@ export const webhookSettingsFields = {
 };
 
 export const webhookSettings = group(webhookSettingsFields);
-export const webhookSettingsSchema = webhookSettings.schema;
-export const webhookSettingsEnvNames = settingsEnvNames({ webhooks: webhookSettings });

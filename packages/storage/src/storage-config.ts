@@ -1,7 +1,7 @@
 import { absolutePathSchema, defined } from '@rag/config/common-schemas';
 import { type Env, readSecret } from '@rag/config/secret';
 import { settingPath } from '@rag/config/setting-path';
-import { block, settingsEnvNames } from '@rag/config/settings';
+import { block } from '@rag/config/settings';
 import { z } from 'zod';
 import { createLocalStorage } from './local-storage.js';
 import type { ObjectStorage } from './object-storage.js';
@@ -57,8 +57,6 @@ export const storageSettings = block(storageSchema, storageFromEnv, {
   forcePathStyle: 'S3_FORCE_PATH_STYLE',
   keyPrefix: 'S3_KEY_PREFIX',
 });
-
-export const storageEnvNames = settingsEnvNames({ storage: storageSettings });
 
 export function createObjectStorage(config: StorageConfig): ObjectStorage {
   return config.driver === 'local' ? createLocalStorage({ root: config.root }) : createS3Storage(config);
