@@ -1,14 +1,14 @@
 // `pnpm bench:hybrid-depth <BEIR folder>...`: what the number of candidates per signal buys in quality.
 //
-// The search service fuses each signal's best 200 candidates (search-engine.ts `candidates`). Fewer make the
-// Milvus calls cheaper (`pnpm bench:search` prints their time at 200, 100 and 50); this prints the nDCG@10
+// The search service fuses each signal's best 400 candidates (search-engine.ts `defaultTuning.candidates`). Fewer
+// make the Milvus calls cheaper (`pnpm bench:search` prints their time at the default, 100 and 50); this prints the nDCG@10
 // each depth gives, on the evaluation sets, with exact search and the product's default fusion (3σ
 // normalisation, dense 0.6, bm25 0.4) over the top `depth` chunks of each signal, documents ranked at their
 // best chunk. Exact search is `pnpm eval`'s (scripts/eval-exact.mjs): the same chunking, model and analyzer,
 // no ANN, its embeddings cached in .data/eval-cache, so a set `pnpm eval` has seen costs only the search.
 //
 // MODEL_DIR as for `pnpm eval` (default: .data/models/multilingual-e5-small-fp32). Options: --queries N (the
-// first N judged queries of each set), --depths 10,20,50,100,200. The last line: ndcg10_<set>_d<depth>=...
+// first N judged queries of each set), --depths 10,20,50,100,200,400. The last line: ndcg10_<set>_d<depth>=...
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -20,7 +20,7 @@ const { values: args, positionals: folders } = parseArgs({
   allowPositionals: true,
   options: {
     queries: { type: 'string' },
-    depths: { type: 'string', default: '10,20,50,100,200' },
+    depths: { type: 'string', default: '10,20,50,100,200,400' },
   },
 });
 const depths = args.depths.split(',').map(Number);

@@ -2,7 +2,7 @@
 //
 // The floor is what no implementation of the product can skip: the query's embedding (the embedding service's
 // own route) and the very Milvus calls the search service makes (the same store code, the same parameters:
-// 200 candidates per signal, ef 200, the tenant and collection filter), issued directly from the bench. For
+// the service's own candidates per signal (defaultTuning), ef 200, the tenant and collection filter), issued directly from the bench. For
 // BM25 the floor's query vector is built in the bench from the corpus statistics it wrote (no PostgreSQL).
 //
 // Starts a private stack from the builds with the model in MODEL_DIR (+ MODEL_MANIFEST); without MODEL_DIR it
@@ -74,8 +74,9 @@ const { lexicalTermIds } = await dist('packages/lexical/dist/analyzer.js');
 const requireFromStore = createRequire(join(repoRoot, 'packages/vector-store/package.json'));
 const { MilvusClient, RRFRanker } = requireFromStore('@zilliz/milvus2-sdk-node');
 
-/** The search service's candidates per signal (search-engine.ts `defaultTuning.candidates`). */
-const candidates = 200;
+const { defaultTuning } = await dist('apps/search-service/dist/search-engine.js');
+/** The search service's own candidates per signal, so the floor makes the very calls the service makes. */
+const candidates = defaultTuning.candidates;
 
 function log(message) {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);

@@ -1,4 +1,5 @@
 import { AppError } from '@rag/contracts/app-error';
+import type { MilvusStore } from '@rag/vector-store/milvus-store';
 
 /**
  * Probes a dependency in the background so that requests can fail fast while it is known to be down. A
@@ -13,6 +14,12 @@ export interface DependencyWatch {
   problem(): string | undefined;
   /** Probes now (the background probe calls this); resolves once the answer is recorded. */
   probe(): Promise<void>;
+  /**
+   * Records that a real request to the dependency was answered. A busy dependency that serves one request at a
+   * time (Milvus Lite) queues the probe behind the searches: a probe that times out while answers keep coming
+   * is a queue, not a hang, and must not turn every search into a 503.
+   */
+  answered(): void;
   stop(): void;
 }
 
@@ -28,9 +35,11 @@ export interface DependencyWatchOptions {
 export function createDependencyWatch(options: DependencyWatchOptions): DependencyWatch {
   let problem: string | undefined;
   let probing: Promise<void> | undefined;
+  let lastAnswerAt = Number.NEGATIVE_INFINITY;
 
   function probe(): Promise<void> {
     probing ??= (async () => {
+      const startedAt = performance.now();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(
@@ -42,7 +51,8 @@ export function createDependencyWatch(options: DependencyWatchOptions): Dependen
         await Promise.race([options.check(), timedOut]);
         problem = undefined;
       } catch (error) {
-        problem = error instanceof Error ? error.message : String(error);
+        if (lastAnswerAt >= startedAt) problem = undefined;
+        else problem = error instanceof Error ? error.message : String(error);
       } finally {
         clearTimeout(timer);
         probing = undefined;
@@ -67,6 +77,21 @@ export function createDependencyWatch(options: DependencyWatchOptions): Dependen
     },
     problem: () => problem,
     probe,
+    answered() {
+      lastAnswerAt = performance.now();
+    },
     stop: () => clearInterval(interval),
+  };
+}
+
+/** The store, its searches reported to the watch as answers of the dependency when they succeed. */
+export function reportingAnswers(store: MilvusStore, watch: DependencyWatch): MilvusStore {
+  return {
+    ...store,
+    async searchSignals(query) {
+      const hits = await store.searchSignals(query);
+      watch.answered();
+      return hits;
+    },
   };
 }

@@ -14,7 +14,7 @@ import { createModelSpaces } from '@rag/vector-store/model-spaces';
 import { Histogram } from 'prom-client';
 import { createSearchApp } from './app.js';
 import { loadConfig } from './config.js';
-import { createDependencyWatch } from './dependency-watch.js';
+import { createDependencyWatch, reportingAnswers } from './dependency-watch.js';
 import { createSearchCache } from './search-cache.js';
 import { createSearchEngine } from './search-engine.js';
 
@@ -63,6 +63,15 @@ const cache = createSearchCache(redis, {
   ...config.cache,
   onError: (error) => logger.debug({ err: error }, 'search cache unavailable'),
 });
+// A hung Milvus answers nothing: searches fail fast (503) once a probe has gone unanswered
+// while no search was answered either (a busy Milvus Lite queues the probe behind the searches).
+const milvusWatch = createDependencyWatch({
+  name: 'Milvus',
+  check: async () => (await vectorStore.get()).checkHealth(),
+  intervalMs: 2_000,
+  timeoutMs: 2_000,
+});
+
 // Every served model's space: a collection is searched with the model it records. The default model's space is
 // the one the health checks probe (and so is ready before the first search).
 const spaces = createModelSpaces(
@@ -72,20 +81,12 @@ const spaces = createModelSpaces(
     serviceToken: config.serviceToken,
     timeoutMs: 10_000,
   }),
-  (space) => createMilvusStore({ ...config.milvus, space }),
+  (space) => reportingAnswers(createMilvusStore({ ...config.milvus, space }), milvusWatch),
 );
 const vectorStore = {
   get: async () => (await spaces.forCollection(undefined)).store,
   close: () => spaces.close(),
 };
-
-// A hung Milvus answers nothing: searches fail fast (503) once a probe has gone unanswered.
-const milvusWatch = createDependencyWatch({
-  name: 'Milvus',
-  check: async () => (await vectorStore.get()).checkHealth(),
-  intervalMs: 2_000,
-  timeoutMs: 2_000,
-});
 
 const { app, management, lifecycle } = createSearchApp({
   logger,
