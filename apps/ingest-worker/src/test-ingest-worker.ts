@@ -3,7 +3,8 @@ import { insertCollection } from '@rag/db/collection-repository';
 import { type DocumentRecord, insertDocument } from '@rag/db/document-repository';
 import type { Pool } from '@rag/db/pool';
 import { ingestEventsQueueName } from '@rag/ingest-contract/ingest-event';
-import { deadLetterQueueName, ingestQueueName } from '@rag/ingest-contract/ingest-job';
+import { deadLetterQueueName } from '@rag/ingest-contract/ingest-job';
+import { createWebhookSecretCipher, webhookSecretKeys } from '@rag/ingest-contract/webhook-secret-cipher';
 import type { RedisConnection } from '@rag/redis/redis-connection';
 import { createLocalStorage } from '@rag/storage/local-storage';
 import { createLogger } from '@rag/telemetry/logger';
@@ -11,19 +12,13 @@ import { createServiceMetrics, type ServiceMetrics } from '@rag/telemetry/metric
 import { lazyVectorStore } from '@rag/vector-store/lazy-vector-store';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { type Job, Queue, type Worker } from 'bullmq';
-import { createCollectionLock } from './collection-lock.js';
-import { createCollectionWriter } from './collection-writer.js';
-import { createCompletionEvents } from './completion-events.js';
-import { createDeadLetterQueue } from './dead-letter-queue.js';
+import { createWorker } from './app.js';
 import { createDocumentPipeline } from './document-pipeline.js';
-import { createIngestProcessor } from './ingest-processor.js';
-import { createIngestWorker } from './ingest-worker.js';
-import { createWorkerMetrics } from './worker-metrics.js';
 
 /**
- * The ingest worker as main.ts wires it, for integration tests, with the embedding service down (nothing
- * listens on its address, so every embedding call fails like an outage would): real Redis/BullMQ,
- * PostgreSQL, Milvus Lite and local storage.
+ * The ingest worker made by `createWorker`, as main.ts makes it, for integration tests, with the embedding
+ * service down (nothing listens on its address, so every embedding call fails like an outage would): real
+ * Redis/BullMQ, PostgreSQL, Milvus Lite and local storage.
  */
 export interface TestIngestWorkerOptions {
   /** A connection made as the worker makes it (maxRetriesPerRequest: null), to a server or a cluster. */
@@ -65,9 +60,6 @@ export async function startTestIngestWorker(options: TestIngestWorkerOptions): P
   const { redis, queuePrefix: prefix, keyPrefix, pool } = options;
   await pool.query("INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')");
   const collectionId = (await insertCollection(pool, 'acme', 'docs'))!.id;
-  const queue = new Queue(ingestQueueName, { connection: redis, prefix });
-  const deadLetterQueue = new Queue(deadLetterQueueName, { connection: redis, prefix });
-  const eventsQueue = new Queue(ingestEventsQueueName, { connection: redis, prefix });
   const embeddings = createEmbeddingClient({
     baseUrl: options.embeddingUrl,
     serviceToken: 'unused-because-nothing-listens-there',
@@ -78,41 +70,38 @@ export async function startTestIngestWorker(options: TestIngestWorkerOptions): P
     (space) =>
       createMilvusStore({ address: options.milvusAddress, collectionPrefix: `${keyPrefix}_`, space }),
   );
-  const logger = createLogger({ service: 'ingest-worker-test', level: 'silent' });
   const storage = createLocalStorage({ root: `/tmp/${keyPrefix}-storage` });
-  const lock = createCollectionLock({ redis, prefix: keyPrefix });
   const metrics = createServiceMetrics(options.service);
-  const worker = createIngestWorker({
-    connection: redis,
-    prefix,
-    concurrency: options.concurrency,
-    logger,
-    deadLetters: createDeadLetterQueue({ connection: redis, prefix }),
-    ...createWorkerMetrics(metrics, queue),
-    processor: createIngestProcessor({
-      pool,
-      embeddings,
-      vectorStore: vectorStore.get,
+  const app = createWorker({
+    pool,
+    redis,
+    queuePrefix: prefix,
+    lockPrefix: keyPrefix,
+    storage,
+    embeddings,
+    pipeline: createDocumentPipeline({
       storage,
-      pipeline: createDocumentPipeline({
-        storage,
-        embeddings,
-        limits: { maxInputBytes: 1_000_000 },
-        overlapTokens: 8,
-      }),
-      collectionLock: lock,
-      collectionWriter: createCollectionWriter({ lock }),
-      events: createCompletionEvents({
-        connection: redis,
-        prefix,
-        pool,
-        webhookAttempts: 1,
-        webhookBackoffMs: 10,
-      }),
-      logger,
-      embedBatchSize: 8,
+      embeddings,
+      limits: { maxInputBytes: 1_000_000 },
+      overlapTokens: 8,
     }),
+    vectorStore: vectorStore.get,
+    webhookCipher: createWebhookSecretCipher(webhookSecretKeys(undefined, 'worker-test-token')),
+    logger: createLogger({ service: 'ingest-worker-test', level: 'silent' }),
+    metrics,
+    settings: {
+      concurrency: options.concurrency,
+      embedBatchSize: 8,
+      webhooks: { attempts: 1, backoffMs: 10, timeoutMs: 1_000, allowedHosts: [], allowPrivate: false },
+      statistics: { checkIntervalMs: 0, minIntervalMs: 0, changedRows: 1_000, changedFraction: 0.1 },
+      reindex: { batchDocuments: 64, keepOldSeconds: 0 },
+      repair: { intervalMs: 5_000, probeTimeoutMs: 3_000 },
+    },
   });
+  const { queue, ingestWorker: worker } = app;
+  const deadLetterQueue = new Queue(deadLetterQueueName, { connection: redis, prefix });
+  const eventsQueue = new Queue(ingestEventsQueueName, { connection: redis, prefix });
+  // The ingest queue's consumer only: no webhook delivery, vector repair or statistics upkeep runs here.
   void worker.run();
 
   async function settled(job: Job): Promise<Job> {
@@ -159,8 +148,9 @@ export async function startTestIngestWorker(options: TestIngestWorkerOptions): P
     newDocument,
     deleteJob: (documentId) => ({ v: 1, type: 'delete', documentId, tenantId: 'acme', collectionId }),
     async close() {
-      await worker.close();
-      await Promise.all([queue.close(), deadLetterQueue.close(), eventsQueue.close()]);
+      for (const step of app.stopSteps) await step.run();
+      await app.closeQueues();
+      await Promise.all([deadLetterQueue.close(), eventsQueue.close()]);
       await vectorStore.close();
     },
   };
