@@ -1,5 +1,6 @@
 import { type JwtAlgorithm, type JwtOptions, jwtConfigProblems } from '@rag/auth/jwt-config';
 import {
+  commaListSchema,
   httpSettings,
   logLevelSetting,
   postgresSettings,
@@ -32,13 +33,7 @@ const jwtFields = {
   // Every name is checked by the group's check (jwtConfigProblems) before the config is handed out.
   algorithms: plain(
     'JWT_ALGORITHMS',
-    z.string().transform(
-      (list) =>
-        list
-          .split(',')
-          .map((a) => a.trim())
-          .filter(Boolean) as JwtAlgorithm[],
-    ),
+    z.string().transform((list) => commaListSchema.parse(list) as JwtAlgorithm[]),
   ),
   keys: group({
     jwksUrl: plain('JWT_JWKS_URL', optionalString),
@@ -136,18 +131,7 @@ const config = defineConfig(
       ),
     }),
     /** Origins allowed to call the API from a browser; none by default. */
-    corsOrigins: plain(
-      'CORS_ORIGINS',
-      z
-        .string()
-        .default('')
-        .transform((list) =>
-          list
-            .split(',')
-            .map((o) => o.trim())
-            .filter(Boolean),
-        ),
-    ),
+    corsOrigins: plain('CORS_ORIGINS', commaListSchema),
     limits: group({
       /** Largest JSON body accepted, e.g. "10mb"; a document's text travels in it. */
       bodyLimit: plain(

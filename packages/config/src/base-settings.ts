@@ -15,6 +15,17 @@ export const serviceTokenSchema = z.string().min(32, 'must be at least 32 charac
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
 
+/** A comma-separated list: entries trimmed, empty ones dropped; unset is the empty list. */
+export const commaListSchema = z
+  .string()
+  .default('')
+  .transform((list) =>
+    list
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  );
+
 /** The HTTP server; `defaultPort` is the service's own port when PORT is unset. */
 export function httpSettings(defaultPort?: number) {
   return group({
@@ -123,16 +134,7 @@ export const embeddingServiceUrlSetting = plain(
 /** The embedding services of further models (EMBEDDING_SERVICE_URLS, comma-separated), each naming its model. */
 export const otherEmbeddingServiceUrlsSetting = plain(
   'EMBEDDING_SERVICE_URLS',
-  z
-    .string()
-    .default('')
-    .transform((list) =>
-      list
-        .split(',')
-        .map((url) => url.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(serviceUrlSchema)),
+  commaListSchema.pipe(z.array(serviceUrlSchema)),
 );
 
 export const searchServiceUrlSetting = plain(

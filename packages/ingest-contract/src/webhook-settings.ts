@@ -1,3 +1,4 @@
+import { commaListSchema } from '@rag/config/base-settings';
 import { group, plain, secret } from '@rag/config/settings';
 import { z } from 'zod';
 import { parseWebhookSecretKeys } from './webhook-secret-cipher.js';
@@ -13,15 +14,7 @@ import { parseWebhookSecretKeys } from './webhook-secret-cipher.js';
 export const webhookSettingsFields = {
   allowedHosts: plain(
     'WEBHOOK_ALLOWED_HOSTS',
-    z
-      .string()
-      .default('')
-      .transform((list) =>
-        list
-          .split(',')
-          .map((host) => host.trim().toLowerCase())
-          .filter(Boolean),
-      ),
+    commaListSchema.transform((hosts) => hosts.map((host) => host.toLowerCase())),
   ),
   allowPrivate: plain(
     'WEBHOOK_ALLOW_PRIVATE',
