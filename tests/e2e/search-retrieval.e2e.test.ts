@@ -276,6 +276,11 @@ describe('cache', () => {
       body: JSON.stringify({ collection: 'kb', ...body }),
     });
     expect(repeated.headers.get('server-timing')).toMatch(/cache;desc=hit/);
+    // The search service's stages as it reported them (db included), then the gateway's own.
+    const stages = (repeated.headers.get('server-timing') ?? '')
+      .split(',')
+      .map((p) => p.split(';')[0]?.trim());
+    expect(stages).toEqual(['embed', 'milvus', 'db', 'rerank', 'search', 'cache', 'gateway']);
 
     const added = await call('POST', '/v1/collections/kb/documents', {
       key: acmeAdmin,

@@ -78,13 +78,11 @@ afterAll(async () => {
 });
 
 const searchRequest = () => ({
-  tenantId: 'acme',
-  collectionId: randomUUID(),
   query: 'anything',
-  topK: 5,
+  top_k: 5,
   mode: 'dense',
-  groupByDocument: false,
-  principals: null,
+  group_by_document: false,
+  scope: { tenantId: 'acme', collectionId: randomUUID(), principals: null },
 });
 
 describe('a hung Milvus', () => {

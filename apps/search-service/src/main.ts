@@ -43,15 +43,6 @@ const embeddings = createEmbeddingClient({
   serviceToken: config.serviceToken,
   timeoutMs: 10_000,
 });
-// The model does not change while the service runs; a failed lookup is retried on the next search.
-let modelInfo: ReturnType<typeof embeddings.modelInfo> | undefined;
-const model = () => {
-  modelInfo ??= embeddings.modelInfo().catch((error: unknown) => {
-    modelInfo = undefined;
-    throw error;
-  });
-  return modelInfo;
-};
 const redis = createRedisConnection(config.redis, {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
@@ -93,15 +84,7 @@ const { app, management, lifecycle } = createSearchApp({
   metrics,
   pool,
   searchDuration,
-  search: createSearchEngine({
-    pool,
-    embeddings,
-    vectorStore: vectorStore.get,
-    model,
-    spaces,
-    stageDuration,
-    cache,
-  }),
+  search: createSearchEngine({ pool, spaces, stageDuration, cache }),
   checkVectorStore: async () => (await vectorStore.get()).checkHealth(),
   watched: [milvusWatch],
   checkEmbeddings: async () => void (await embeddings.modelInfo()),

@@ -1,5 +1,5 @@
 import { AppError } from '@rag/contracts/app-error';
-import { checkCollectionModel, type RecordedModel } from '@rag/contracts/collection-model';
+import type { RecordedModel } from '@rag/contracts/collection-model';
 import type { Embedding, ModelInfo, OutputKind } from '@rag/contracts/embedding-api';
 import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import type { SearchMode } from '@rag/contracts/public-api';
@@ -27,11 +27,11 @@ import { noSearchCache, type SearchCache } from './search-cache.js';
 
 export interface SearchEngineDeps {
   pool: Queryable;
-  embeddings: EmbeddingClient;
-  vectorStore: () => Promise<ChunkVectorStore>;
-  model: () => Promise<ModelInfo>;
-  /** Every served model's space: each collection is searched with the model it records (default: the one above). */
-  spaces?: ModelSpaces;
+  /**
+   * Every served model's space: each collection is searched with the model it records (undefined: the default
+   * model). The one source of a model's info and capabilities, its embedding client and its vector store.
+   */
+  spaces: ModelSpaces;
   stageDuration: Histogram<'stage'>;
   cache?: SearchCache;
   tuning?: Partial<SearchTuning>;
@@ -96,13 +96,8 @@ export function createSearchEngine(deps: SearchEngineDeps) {
 
   /** The model a collection records (undefined: the default), its embedding client and its vector space. */
   async function route(recorded: RecordedModel | undefined): Promise<ModelRoute> {
-    if (deps.spaces) {
-      const space = await deps.spaces.forCollection(recorded);
-      return { store: space.store, model: space.model.info, embeddings: space.model.client };
-    }
-    const [store, model] = await Promise.all([deps.vectorStore(), deps.model()]);
-    if (recorded) checkCollectionModel(recorded, model);
-    return { store, model, embeddings: deps.embeddings };
+    const space = await deps.spaces.forCollection(recorded);
+    return { store: space.store, model: space.model.info, embeddings: space.model.client };
   }
 
   /** Dense / sparse / ColBERT query vectors, from the cache when this query was embedded before. */
@@ -132,7 +127,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
 
   return async function search(request: ParsedSearchRequest): Promise<InternalSearchResponse> {
     const started = performance.now();
-    let routed = await route(request.model);
+    let routed = await route(request.scope.model);
     let { store, model } = routed;
     let signals = signalsFor(request.mode, store.space.hasSparse);
     const prepare = () => {
@@ -150,13 +145,13 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       const vectors = timed('embed', () =>
         Promise.all([
           embeddingOutputs.length > 0
-            ? embedQuery(request.tenantId, routed, request.query, embeddingOutputs)
+            ? embedQuery(request.scope.tenantId, routed, request.query, embeddingOutputs)
             : undefined,
           !signals.includes('bm25')
             ? undefined
             : store.bm25Source === 'milvus-function'
               ? request.query
-              : bm25Query(request.collectionId, request.query),
+              : bm25Query(request.scope.collectionId, request.query),
         ]),
       );
       vectors.catch(() => {}); // awaited below unless the answer comes from the cache
@@ -166,15 +161,15 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     // The index version and the model are read together: the answer (and its cursor) never pairs one model
     // with the other's version when the collection moves to another model meanwhile.
     const [stats, statsMs] = await timed('index_version', () =>
-      readCollectionSearchState(deps.pool, request.collectionId),
+      readCollectionSearchState(deps.pool, request.scope.collectionId),
     );
-    if (deps.spaces && stats.model && !sameModel(stats.model, request.model)) {
+    if (stats.model && !sameModel(stats.model, request.scope.model)) {
       routed = await route(stats.model);
       ({ store, model } = routed);
       signals = signalsFor(request.mode, store.space.hasSparse);
       queryVectors = prepare();
     }
-    if (request.indexVersion !== undefined && request.indexVersion !== stats.indexVersion) {
+    if (request.scope.indexVersion !== undefined && request.scope.indexVersion !== stats.indexVersion) {
       throw new AppError(
         'conflict',
         'The collection changed since the first page of this search; search again from the first page',
@@ -185,8 +180,8 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         ? resolveWeights(signals, request.weights, tuning.defaultWeights)
         : { [signals[0] as string]: 1 };
     const answerKey = {
-      tenantId: request.tenantId,
-      collectionId: request.collectionId,
+      tenantId: request.scope.tenantId,
+      collectionId: request.scope.collectionId,
       indexVersion: stats.indexVersion,
       request: {
         // The index identity is the version with the model that built it.
@@ -197,10 +192,10 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         fusion: request.fusion,
         weights,
         filter: request.filter ?? null,
-        group: request.groupByDocument,
+        group: request.group_by_document,
         offset: request.offset,
-        topK: request.topK,
-        principals: request.principals === null ? null : [...request.principals].sort(),
+        topK: request.top_k,
+        principals: request.scope.principals === null ? null : [...request.scope.principals].sort(),
       },
     };
     const cached = await cache.getAnswer(answerKey);
@@ -219,11 +214,11 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       ...(embedding?.sparse && signals.includes('sparse') ? { sparse: embedding.sparse } : {}),
       ...(bm25 ? { bm25 } : {}),
     };
-    const scope = { tenantId: request.tenantId, collectionId: request.collectionId };
+    const scope = { tenantId: request.scope.tenantId, collectionId: request.scope.collectionId };
     const [lists, vectorMs] = await timed('vector_search', () =>
       store.searchSignals({
         scope,
-        principals: request.principals,
+        principals: request.scope.principals,
         metadataFilter: request.filter ? compileMilvusFilter(request.filter) : '',
         vectors,
         limit: tuning.candidates,
@@ -235,11 +230,11 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         : fuse(lists, weights, request.fusion);
 
     let rerankMs = 0;
-    const visibility = { ...scope, principals: request.principals, filter: request.filter };
+    const visibility = { ...scope, principals: request.scope.principals, filter: request.filter };
     if (request.rerank === 'colbert') {
       [ranked, rerankMs] = await timed('rerank', () =>
         colbertRerank(ranked, tuning.rerankDepth, {
-          query: () => embedQuery(request.tenantId, routed, request.query, ['colbert']),
+          query: () => embedQuery(request.scope.tenantId, routed, request.query, ['colbert']),
           passages: async (texts) =>
             (await routed.embeddings.embed({ texts, kind: 'passage', outputs: ['colbert'] })).data,
           texts: async (ids) =>
@@ -249,15 +244,15 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         }),
       );
     }
-    if (request.groupByDocument) ranked = firstPerDocument(ranked);
-    if (!mayShowLexicalScores(request.principals, store.bm25Source)) {
+    if (request.group_by_document) ranked = firstPerDocument(ranked);
+    if (!mayShowLexicalScores(request.scope.principals, store.bm25Source)) {
       ranked = withoutLexicalScores(ranked, signals.includes('bm25'));
     }
 
     // Pages are fixed slices of one deterministic ranking, so they never overlap or skip. PostgreSQL has the
     // last word on visibility: a chunk it no longer shows (document deleted or replaced a moment ago) is
     // left out of its page rather than pulling the next page's first hit forward.
-    const page = ranked.slice(request.offset, request.offset + request.topK);
+    const page = ranked.slice(request.offset, request.offset + request.top_k);
     const [chunks, joinMs] = await timed('join', () =>
       findVisibleChunks(
         deps.pool,
@@ -286,7 +281,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         endOffset: chunk.endOffset,
       });
     }
-    const nextOffset = request.offset + request.topK < ranked.length ? request.offset + request.topK : null;
+    const nextOffset = request.offset + request.top_k < ranked.length ? request.offset + request.top_k : null;
     const totalMs = performance.now() - started;
     const answer: InternalSearchResponse = {
       results,

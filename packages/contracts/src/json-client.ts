@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 import { AppError, type ErrorCode, errorCodes } from './app-error.js';
@@ -51,6 +51,7 @@ export function createJsonClient(options: JsonClientOptions) {
         cause: parsed.error,
       });
     }
+    call.onHeaders?.(response.headers);
     return parsed.data;
   }
 
@@ -77,6 +78,7 @@ export function createJsonClient(options: JsonClientOptions) {
             resolve({
               status,
               ok: status >= 200 && status < 300,
+              headers: response.headers,
               text: Buffer.concat(parts).toString('utf8'),
             });
           });
@@ -117,6 +119,8 @@ export function createJsonClient(options: JsonClientOptions) {
 export interface CallOptions {
   /** The call may run twice without harm (a read, a search): it is retried once on a reset connection. */
   idempotent?: boolean;
+  /** Sees the headers of a successful answer (Server-Timing, for one). */
+  onHeaders?: (headers: IncomingHttpHeaders) => void;
 }
 
 /** Codes of a connection the other side closed or reset under a request. */
@@ -130,6 +134,7 @@ function isConnectionReset(error: unknown): boolean {
 interface Reply {
   status: number;
   ok: boolean;
+  headers: IncomingHttpHeaders;
   text: string;
 }
 

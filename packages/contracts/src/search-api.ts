@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { tenantIdSchema, uuidSchema } from './identifiers.js';
-import { aclPrincipalSchema, highlightSchema, searchModes } from './public-api.js';
-import { searchFilterSchema } from './search-filter.js';
+import { aclPrincipalSchema, highlightSchema, searchRequestSchema } from './public-api.js';
 
 /** The search service's internal contract: the gateway has already resolved tenant and collection. */
 
@@ -25,34 +24,41 @@ export const signalWeightsSchema = z
     'a weight must be above 0',
   );
 
-export const internalSearchRequestSchema = z
-  .strictObject({
-    tenantId: tenantIdSchema,
-    collectionId: uuidSchema,
-    query: z.string().min(1).max(4000),
-    topK: z.number().int().min(1).max(100),
-    offset: z
-      .number()
-      .int()
-      .min(0)
-      .max(maxResultWindow - 1)
-      .default(0),
-    mode: z.enum(searchModes),
-    rerank: z.enum(['none', 'colbert']).default('none'),
-    fusion: z.enum(fusionMethods).default('weighted'),
+/** What the gateway resolved from the caller and the collection name: who searches, where, at which version. */
+export const searchScopeSchema = z.strictObject({
+  tenantId: tenantIdSchema,
+  collectionId: uuidSchema,
+  /** The caller's ACL principals; null for an unrestricted caller. */
+  principals: z.array(aclPrincipalSchema).max(1000).nullable(),
+  /** The collection's index version the first page was computed at (from a cursor); a change is a 409. */
+  indexVersion: z.number().int().nonnegative().optional(),
+  /** The model the collection was created on, when it names one: searching it with another is a 409. */
+  model: z.strictObject({ name: z.string().min(1), manifestHash: z.string().min(1) }).optional(),
+});
+export type SearchScope = z.infer<typeof searchScopeSchema>;
+
+/** The one check of paging: every page is of one ranking, so offset + top_k stays within its reach. */
+export function resultWindowProblem(offset: number, topK: number): string | undefined {
+  return offset + topK > maxResultWindow
+    ? `offset + top_k must not exceed ${maxResultWindow}: pages reach the first ${maxResultWindow} results`
+    : undefined;
+}
+
+/**
+ * A search as the service takes it: the public request body (collection name and cursor resolved into the
+ * scope and the offset) plus the scope. The window is checked where the offset is known, by the gateway
+ * (resultWindowProblem); the service takes the same check from this schema.
+ */
+export const internalSearchRequestSchema = searchRequestSchema
+  .omit({ collection: true, cursor: true })
+  .extend({
+    offset: z.number().int().min(0).default(0),
     weights: signalWeightsSchema.optional(),
-    filter: searchFilterSchema.optional(),
-    groupByDocument: z.boolean(),
-    /** The caller's ACL principals; null for an unrestricted caller. */
-    principals: z.array(aclPrincipalSchema).max(1000).nullable(),
-    /** The collection's index version the first page was computed at (from a cursor); a change is a 409. */
-    indexVersion: z.number().int().nonnegative().optional(),
-    /** The model the collection was created on, when it names one: searching it with another is a 409. */
-    model: z.strictObject({ name: z.string().min(1), manifestHash: z.string().min(1) }).optional(),
+    scope: searchScopeSchema,
   })
-  .refine((r) => r.offset + r.topK <= maxResultWindow, {
-    message: `offset + top_k must not exceed ${maxResultWindow}`,
-    path: ['offset'],
+  .superRefine((request, context) => {
+    const problem = resultWindowProblem(request.offset, request.top_k);
+    if (problem) context.addIssue({ code: 'custom', message: problem, path: ['offset'] });
   });
 export type InternalSearchRequest = z.input<typeof internalSearchRequestSchema>;
 export type ParsedSearchRequest = z.output<typeof internalSearchRequestSchema>;

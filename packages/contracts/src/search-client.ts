@@ -6,8 +6,14 @@ import {
   internalSearchResponseSchema,
 } from './search-api.js';
 
+/** The service's answer and its Server-Timing (its stages), for the gateway to pass on. */
+export interface SearchReply {
+  answer: InternalSearchResponse;
+  serverTiming: string | undefined;
+}
+
 export interface SearchClient {
-  search(request: InternalSearchRequest): Promise<InternalSearchResponse>;
+  search(request: InternalSearchRequest): Promise<SearchReply>;
   /** Throws while the search service is unreachable or reports a dependency (Milvus) down. */
   checkHealth(): Promise<void>;
 }
@@ -27,8 +33,17 @@ export function createSearchClient(options: {
   });
   return {
     // A search changes nothing, so it may go again when its connection was reset.
-    search: (request) =>
-      client.post('/v1/search', request, internalSearchResponseSchema, { idempotent: true }),
+    search: async (request) => {
+      let serverTiming: string | undefined;
+      const answer = await client.post('/v1/search', request, internalSearchResponseSchema, {
+        idempotent: true,
+        onHeaders: (headers) => {
+          const value = headers['server-timing'];
+          serverTiming = Array.isArray(value) ? value.join(', ') : value;
+        },
+      });
+      return { answer, serverTiming };
+    },
     checkHealth: async () => void (await client.get('/v1/health', healthSchema)),
   };
 }

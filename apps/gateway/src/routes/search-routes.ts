@@ -1,6 +1,6 @@
 import { AppError } from '@rag/contracts/app-error';
 import { searchRequestSchema } from '@rag/contracts/public-api';
-import { maxResultWindow } from '@rag/contracts/search-api';
+import { resultWindowProblem } from '@rag/contracts/search-api';
 import type { SearchClient } from '@rag/contracts/search-client';
 import type { Pool } from '@rag/db/pool';
 import { requireJson } from '@rag/http/service-app';
@@ -39,41 +39,26 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient; cache: Re
     if (body.cursor !== undefined && body.offset !== undefined) {
       throw new AppError('validation_failed', 'give either offset or cursor, not both');
     }
-    const page = body.cursor !== undefined ? decodeCursor(body.cursor) : { offset: body.offset ?? 0 };
-    if (page.offset + body.top_k > maxResultWindow) {
-      throw new AppError(
-        'validation_failed',
-        `offset + top_k must not exceed ${maxResultWindow}: pages reach the first ${maxResultWindow} results`,
-      );
-    }
-    const collection = await resolveCollection(deps.pool, principal, body.collection, { cache: deps.cache });
-    const answer = await deps.search.search({
-      tenantId: principal.tenantId,
-      collectionId: collection.id,
-      query: body.query,
-      topK: body.top_k,
+    const { collection: name, cursor, ...search } = body;
+    const page = cursor !== undefined ? decodeCursor(cursor) : { offset: body.offset ?? 0 };
+    const windowProblem = resultWindowProblem(page.offset, body.top_k);
+    if (windowProblem) throw new AppError('validation_failed', windowProblem);
+    const collection = await resolveCollection(deps.pool, principal, name, { cache: deps.cache });
+    const { answer, serverTiming } = await deps.search.search({
+      ...search,
       offset: page.offset,
-      mode: body.mode,
-      rerank: body.rerank,
-      fusion: body.fusion,
-      ...(body.weights ? { weights: body.weights } : {}),
-      ...(body.filter ? { filter: body.filter } : {}),
-      groupByDocument: body.group_by_document,
-      principals: principal.principals,
-      ...('indexVersion' in page ? { indexVersion: page.indexVersion } : {}),
-      ...(collection.model ? { model: collection.model } : {}),
+      scope: {
+        tenantId: principal.tenantId,
+        collectionId: collection.id,
+        principals: principal.principals,
+        ...('indexVersion' in page ? { indexVersion: page.indexVersion } : {}),
+        ...(collection.model ? { model: collection.model } : {}),
+      },
     });
+    // The service's own stages (embed, milvus, db, rerank, search, cache) and then the gateway's.
     res.setHeader(
       'Server-Timing',
-      [
-        `embed;dur=${answer.timings.embedMs.toFixed(2)}`,
-        `milvus;dur=${answer.timings.vectorMs.toFixed(2)}`,
-        `db;dur=${answer.timings.databaseMs.toFixed(2)}`,
-        `rerank;dur=${answer.timings.rerankMs.toFixed(2)}`,
-        `search;dur=${answer.timings.totalMs.toFixed(2)}`,
-        `gateway;dur=${(performance.now() - started).toFixed(2)}`,
-        ...(answer.timings.cached ? ['cache;desc=hit'] : []),
-      ].join(', '),
+      [serverTiming, `gateway;dur=${(performance.now() - started).toFixed(2)}`].filter(Boolean).join(', '),
     );
     res.json({
       results: answer.results.map((hit) => ({
