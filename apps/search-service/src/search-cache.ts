@@ -4,7 +4,7 @@ import type { InternalSearchResponse } from '@rag/contracts/search-api';
 import type { RedisConnection } from '@rag/redis/redis-connection';
 
 /** Bumped whenever an answer's shape changes, so a new release never serves an older release's answers. */
-const answerShape = 2;
+const answerShape = 3;
 
 /**
  * Redis cache of query embeddings and of search answers, both keyed by tenant: a hit is visible to the

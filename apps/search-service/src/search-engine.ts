@@ -265,9 +265,9 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       const chunk = chunks.get(hit.chunkId);
       if (!chunk) continue;
       results.push({
-        chunkId: chunk.chunkId,
-        documentId: chunk.documentId,
-        externalId: chunk.externalId,
+        chunk_id: chunk.chunkId,
+        document_id: chunk.documentId,
+        external_id: chunk.externalId,
         title: chunk.title,
         text: chunk.text,
         metadata: chunk.metadata,
@@ -276,9 +276,9 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         ...(hit.ranks ? { ranks: hit.ranks } : {}),
         highlights: highlightTerms(chunk.text, request.query),
         page: chunk.page,
-        headingPath: chunk.headingPath,
-        startOffset: chunk.startOffset,
-        endOffset: chunk.endOffset,
+        heading_path: chunk.headingPath,
+        start_offset: chunk.startOffset,
+        end_offset: chunk.endOffset,
       });
     }
     const nextOffset = request.offset + request.top_k < ranked.length ? request.offset + request.top_k : null;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tenantIdSchema, uuidSchema } from './identifiers.js';
-import { aclPrincipalSchema, highlightSchema, searchRequestSchema } from './public-api.js';
+import { aclPrincipalSchema, searchRequestSchema, searchResultSchema } from './public-api.js';
 
 /** The search service's internal contract: the gateway has already resolved tenant and collection. */
 
@@ -71,32 +71,8 @@ export const signalScoresSchema = z.object({
 });
 export type SignalScores = z.infer<typeof signalScoresSchema>;
 
-export const internalSearchHitSchema = z.object({
-  chunkId: z.string(),
-  documentId: z.string(),
-  externalId: z.string().nullable(),
-  title: z.string().nullable(),
-  text: z.string(),
-  score: z.number(),
-  /** Each signal's own score for this chunk, where the chunk was among that signal's candidates. */
-  scores: signalScoresSchema,
-  /** Each signal's rank (from 1) of this chunk among its candidates; ColBERT's among the re-ranked ones. */
-  ranks: z
-    .object({
-      dense: z.number().int().optional(),
-      sparse: z.number().int().optional(),
-      bm25: z.number().int().optional(),
-      colbert: z.number().int().optional(),
-    })
-    .optional(),
-  highlights: z.array(highlightSchema),
-  metadata: z.record(z.string(), z.unknown()),
-  /** Where the chunk sits in its document, for citations: page (PDF, slides), heading path, character offsets. */
-  page: z.number().int().nullable(),
-  headingPath: z.array(z.string()),
-  startOffset: z.number().int(),
-  endOffset: z.number().int(),
-});
+/** A hit as the public API shows it (the gateway passes it on unchanged), each signal's score always present. */
+export const internalSearchHitSchema = searchResultSchema.extend({ scores: signalScoresSchema });
 export type InternalSearchHit = z.infer<typeof internalSearchHitSchema>;
 
 export const searchTimingsSchema = z.object({

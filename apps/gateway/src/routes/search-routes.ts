@@ -61,22 +61,7 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient; cache: Re
       [serverTiming, `gateway;dur=${(performance.now() - started).toFixed(2)}`].filter(Boolean).join(', '),
     );
     res.json({
-      results: answer.results.map((hit) => ({
-        document_id: hit.documentId,
-        external_id: hit.externalId,
-        chunk_id: hit.chunkId,
-        score: hit.score,
-        scores: hit.scores,
-        ...(hit.ranks ? { ranks: hit.ranks } : {}),
-        title: hit.title,
-        text: hit.text,
-        highlights: hit.highlights,
-        metadata: hit.metadata,
-        page: hit.page,
-        heading_path: hit.headingPath,
-        start_offset: hit.startOffset,
-        end_offset: hit.endOffset,
-      })),
+      results: answer.results,
       signals: answer.signals,
       fusion: answer.fusion,
       weights: answer.weights,
