@@ -129,7 +129,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     const started = performance.now();
     let routed = await route(request.scope.model);
     let { store, model } = routed;
-    let signals = signalsFor(request.mode, store.space.hasSparse);
+    let signals = signalsFor(request.mode, model.outputs.sparse);
     const prepare = () => {
       if (request.rerank === 'colbert' && !model.outputs.colbert) {
         throw new AppError(
@@ -166,7 +166,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     if (stats.model && !sameModel(stats.model, request.scope.model)) {
       routed = await route(stats.model);
       ({ store, model } = routed);
-      signals = signalsFor(request.mode, store.space.hasSparse);
+      signals = signalsFor(request.mode, model.outputs.sparse);
       queryVectors = prepare();
     }
     if (request.scope.indexVersion !== undefined && request.scope.indexVersion !== stats.indexVersion) {
