@@ -23,7 +23,7 @@ import { chunkId } from './chunk-id.js';
 import { type CollectionKit, kitFor, resolveCollection } from './collection-kit.js';
 import { applyFields } from './document-fields.js';
 import type { JobOutcome, ProcessorDeps } from './processor-deps.js';
-import { buildVectorRows } from './vector-row.js';
+import { buildVectorRows, vectorSource } from './vector-row.js';
 
 type IngestDocumentJob = IngestDocumentJobV1 | IngestDocumentJobV2;
 
@@ -186,16 +186,13 @@ async function buildRows(
     chunks: chunks.length,
     tokens: terms.reduce((sum, chunk) => sum + chunk.counted.length, 0),
   });
-  const sources = chunks.map((chunk) => ({
-    chunkId: chunkId(document.id, document.version, chunk.ordinal),
-    tenantId: document.tenantId,
-    collectionId: document.collectionId,
-    documentId: document.id,
-    text: chunk.text,
-    context: chunk.context,
-    metadata: document.metadata,
-    acl: document.acl,
-  }));
+  const sources = chunks.map((chunk) =>
+    vectorSource(document, {
+      chunkId: chunkId(document.id, document.version, chunk.ordinal),
+      text: chunk.text,
+      context: chunk.context,
+    }),
+  );
   return buildVectorRows(
     { embeddings: kit.embeddings, embedBatchSize: deps.embedBatchSize },
     kit.store,

@@ -13,7 +13,7 @@ import { documentChunkTerms } from '@rag/lexical/chunk-terms';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import { storedChunkContexts } from './chunk-budget.js';
 import type { CollectionLock } from './collection-lock.js';
-import { buildVectorRows } from './vector-row.js';
+import { buildVectorRows, vectorSource } from './vector-row.js';
 
 export interface ReindexDeps {
   pool: Pool;
@@ -58,16 +58,9 @@ export async function reindexDocument(deps: ReindexDeps, document: DocumentRecor
   const rows = await buildVectorRows(
     deps,
     deps.store,
-    withContext.map((chunk) => ({
-      chunkId: chunk.id,
-      tenantId: document.tenantId,
-      collectionId: document.collectionId,
-      documentId: document.id,
-      text: chunk.text,
-      context: chunk.context,
-      metadata: document.metadata,
-      acl: document.acl,
-    })),
+    withContext.map((chunk) =>
+      vectorSource(document, { chunkId: chunk.id, text: chunk.text, context: chunk.context }),
+    ),
     averageChunkLength(stats),
   );
   await deps.store.replace(rows);

@@ -17,6 +17,32 @@ export interface VectorSource {
   acl: string[] | null;
 }
 
+/** The document-level fields every chunk's row carries: whose it is, and the metadata and ACL filters read. */
+export interface VectorSourceDocument {
+  id: string;
+  tenantId: string;
+  collectionId: string;
+  metadata: Record<string, unknown>;
+  acl: string[] | null;
+}
+
+/** A chunk of `document` as the source of its vector row. */
+export function vectorSource(
+  document: VectorSourceDocument,
+  chunk: { chunkId: string; text: string; context: string },
+): VectorSource {
+  return {
+    chunkId: chunk.chunkId,
+    tenantId: document.tenantId,
+    collectionId: document.collectionId,
+    documentId: document.id,
+    text: chunk.text,
+    context: chunk.context,
+    metadata: document.metadata,
+    acl: document.acl,
+  };
+}
+
 /**
  * Embeds chunks (new ones from ingestion, stored ones for the doctor's repair) in batches into vector rows: dense,
  * sparse when the model has that head, and the BM25 vector of the analyzer's terms normalised by `averageLength`
