@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyModel } from '@rag/models/tiny-model';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Stack, startStack } from './stack.js';
 
 /**
@@ -173,9 +173,15 @@ describe('the path through the gateway', () => {
         .output(400)
         .split('\n')
         .filter((line) => line.includes(traceId));
-    expect(logLines('gateway').some((line) => line.includes('"msg":"request"'))).toBe(true);
-    expect(logLines('ingest-worker').some((line) => line.includes('"msg":"job done"'))).toBe(true);
-    expect(logLines('embedding-service').some((line) => line.includes('"path":"/v1/embed"'))).toBe(true);
+    // The worker writes "job done" after the job's last step, a moment after the document reads ready.
+    const logged = (name: string, text: string) =>
+      vi.waitFor(() => expect(logLines(name).some((line) => line.includes(text))).toBe(true), {
+        timeout: 10_000,
+        interval: 100,
+      });
+    await logged('gateway', '"msg":"request"');
+    await logged('ingest-worker', '"msg":"job done"');
+    await logged('embedding-service', '"path":"/v1/embed"');
     await call('DELETE', `/v1/documents/${response.body.id}`, { key: acmeAdmin });
     await waitForStatus(response.body.id, acmeAdmin, ['gone']);
   });
