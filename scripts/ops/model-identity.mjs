@@ -57,7 +57,7 @@ export async function modelIdentity(model) {
   };
 }
 
-/** ONNX graphs over 2 GB keep their weights beside them (model.onnx.data, model.onnx_data). */
+/** Weights kept beside the graph (model.onnx.data, model.onnx_data): graphs over 2 GB, and the builders' mapped weights. */
 async function externalDataFiles(modelPath) {
   const dir = dirname(modelPath);
   const name = basename(modelPath);
