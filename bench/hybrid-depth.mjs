@@ -10,9 +10,9 @@
 // MODEL_DIR as for `pnpm eval` (default: .data/models/multilingual-e5-small-fp32). Options: --queries N (the
 // first N judged queries of each set), --depths 10,20,50,100,200,400. The last line: ndcg10_<set>_d<depth>=...
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ndcgAt, readJsonl, readQrels } from '../scripts/beir-set.mjs';
 import { candidateDepth, documentRanking, fusions, loadExactSearch } from '../scripts/eval-exact.mjs';
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -34,31 +34,6 @@ const modelDir = process.env.MODEL_DIR ?? join(repoRoot, '.data/models/multiling
 if (!existsSync(modelDir)) throw new Error(`no model in ${modelDir}: set MODEL_DIR`);
 
 const log = (message) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
-const readJsonl = async (path) =>
-  (await readFile(path, 'utf8'))
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line));
-async function readQrels(path) {
-  const qrels = new Map();
-  for (const line of (await readFile(path, 'utf8')).split('\n').slice(1)) {
-    const [queryId, docId, score] = line.trim().split('\t');
-    if (!queryId || !docId || !(Number(score) > 0)) continue;
-    if (!qrels.has(queryId)) qrels.set(queryId, new Map());
-    qrels.get(queryId).set(docId, Number(score));
-  }
-  return qrels;
-}
-// As pytrec_eval / BEIR (and `pnpm eval`): linear gain, ideal ranking from the qrels.
-function ndcgAt(ranked, relevant, k) {
-  let dcg = 0;
-  ranked.slice(0, k).forEach((id, i) => {
-    dcg += (relevant.get(id) ?? 0) / Math.log2(i + 2);
-  });
-  const ideal = [...relevant.values()].sort((a, b) => b - a).slice(0, k);
-  const idcg = ideal.reduce((sum, gain, i) => sum + gain / Math.log2(i + 2), 0);
-  return idcg > 0 ? dcg / idcg : 0;
-}
 
 const exact = await loadExactSearch({
   modelDir,

@@ -19,9 +19,10 @@
 // the better part of an hour, for studies. With it, --exact-k1 K --exact-b B --exact-candidates N set BM25's
 // parameters and each signal's candidate depth for those rows (default: the product's).
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { mrrAt, ndcgAt, readJsonl, readQrels, recallAt } from './beir-set.mjs';
 import { documentRanking, fusions, loadExactSearch } from './eval-exact.mjs';
 
 const { values: args, positionals } = parseArgs({
@@ -70,28 +71,6 @@ function log(message) {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }
 
-async function readJsonl(path) {
-  const text = await readFile(path, 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line));
-}
-
-async function readQrels(path) {
-  const qrels = new Map();
-  const lines = (await readFile(path, 'utf8')).split('\n').slice(1);
-  for (const line of lines) {
-    const [queryId, docId, score] = line.trim().split('\t');
-    if (!queryId || !docId) continue;
-    const relevance = Number(score);
-    if (!(relevance > 0)) continue;
-    if (!qrels.has(queryId)) qrels.set(queryId, new Map());
-    qrels.get(queryId).set(docId, relevance);
-  }
-  return qrels;
-}
-
 /** Runs `work` over `items` with at most `limit` in flight. */
 async function pool(items, limit, work) {
   let next = 0;
@@ -107,24 +86,6 @@ async function pool(items, limit, work) {
   return results;
 }
 
-// --- metrics (as pytrec_eval / BEIR: linear gain, ideal ranking from the qrels) ---
-function ndcgAt(ranked, relevant, k) {
-  let dcg = 0;
-  ranked.slice(0, k).forEach((id, i) => {
-    dcg += (relevant.get(id) ?? 0) / Math.log2(i + 2);
-  });
-  const ideal = [...relevant.values()].sort((a, b) => b - a).slice(0, k);
-  const idcg = ideal.reduce((sum, gain, i) => sum + gain / Math.log2(i + 2), 0);
-  return idcg > 0 ? dcg / idcg : 0;
-}
-function recallAt(ranked, relevant, k) {
-  if (relevant.size === 0) return 0;
-  return ranked.slice(0, k).filter((id) => relevant.has(id)).length / relevant.size;
-}
-function mrrAt(ranked, relevant, k) {
-  const index = ranked.slice(0, k).findIndex((id) => relevant.has(id));
-  return index < 0 ? 0 : 1 / (index + 1);
-}
 function percentile(sorted, p) {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
