@@ -1,4 +1,3 @@
-import { createEmbeddingClient } from '@rag/contracts/embedding-client';
 import { createEmbeddingModels } from '@rag/contracts/embedding-models';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
@@ -38,11 +37,6 @@ const stageDuration = new Histogram({
 
 const pool = createPool({ ...config.postgres, applicationName: 'search-service' });
 await migrate(pool, config.postgres.schema);
-const embeddings = createEmbeddingClient({
-  baseUrl: config.embeddingServiceUrl,
-  serviceToken: config.serviceToken,
-  timeoutMs: 10_000,
-});
 const redis = createRedisConnection(config.redis, {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
@@ -58,26 +52,23 @@ const cache = createSearchCache(redis, {
 // while no search was answered either (a busy Milvus Lite queues the probe behind the searches).
 const milvusWatch = createDependencyWatch({
   name: 'Milvus',
-  check: async () => (await vectorStore.get()).checkHealth(),
+  check: async () => (await defaultStore()).checkHealth(),
   intervalMs: 2_000,
   timeoutMs: 2_000,
 });
 
 // Every served model's space: a collection is searched with the model it records. The default model's space is
 // the one the health checks probe (and so is ready before the first search).
-const spaces = createModelSpaces(
-  createEmbeddingModels({
-    defaultUrl: config.embeddingServiceUrl,
-    otherUrls: config.otherEmbeddingServiceUrls,
-    serviceToken: config.serviceToken,
-    timeoutMs: 10_000,
-  }),
-  (space) => reportingAnswers(createMilvusStore({ ...config.milvus, space }), milvusWatch),
+const models = createEmbeddingModels({
+  defaultUrl: config.embeddingServiceUrl,
+  otherUrls: config.otherEmbeddingServiceUrls,
+  serviceToken: config.serviceToken,
+  timeoutMs: 10_000,
+});
+const spaces = createModelSpaces(models, (space) =>
+  reportingAnswers(createMilvusStore({ ...config.milvus, space }), milvusWatch),
 );
-const vectorStore = {
-  get: async () => (await spaces.forCollection(undefined)).store,
-  close: () => spaces.close(),
-};
+const defaultStore = async () => (await spaces.forCollection(undefined)).store;
 
 const { app, management, lifecycle } = createSearchApp({
   logger,
@@ -85,9 +76,9 @@ const { app, management, lifecycle } = createSearchApp({
   pool,
   searchDuration,
   search: createSearchEngine({ pool, spaces, stageDuration, cache }),
-  checkVectorStore: async () => (await vectorStore.get()).checkHealth(),
+  checkVectorStore: async () => (await defaultStore()).checkHealth(),
   watched: [milvusWatch],
-  checkEmbeddings: async () => void (await embeddings.modelInfo()),
+  checkEmbeddings: async () => void (await (await models.default()).client.modelInfo()),
   serviceToken: config.serviceToken,
 });
 const listeners = await listenService({ app, management }, config.http);
@@ -97,7 +88,7 @@ onShutdownSignal(logger, [
   failReadiness(lifecycle, config.http.shutdownDelayMs),
   { name: 'drain http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   { name: 'stop milvus watch', run: async () => milvusWatch.stop() },
-  { name: 'close milvus', run: () => vectorStore.close() },
+  { name: 'close milvus', run: () => spaces.close() },
   { name: 'close postgres', run: () => pool.end() },
   { name: 'close redis', run: async () => void (await redis.quit()) },
   // Last, so that readiness answers 503 (not a refused connection) for as long as the process runs.
