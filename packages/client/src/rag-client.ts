@@ -4,11 +4,7 @@ import {
   collectionListSchema,
   collectionSchema,
   collectionSummarySchema,
-  type createApiKeySchema,
-  type createCollectionSchema,
-  type createDocumentSchema,
   createdApiKeySchema,
-  type createTenantSchema,
   credentialSchema,
   type DocumentStatus,
   documentAcceptedSchema,
@@ -16,114 +12,49 @@ import {
   documentDeletionSchema,
   documentListSchema,
   documentSchema,
-  problemSchema,
-  type searchRequestSchema,
   searchResponseSchema,
-  type setWebhookSchema,
   tenantSchema,
-  type updateDocumentSchema,
   webhookSchema,
   webhookTestSchema,
 } from '@rag/contracts/public-api';
-import { reindexStatusSchema, type startReindexSchema } from '@rag/contracts/reindex-api';
-import { z } from 'zod';
-import type { FilePart, MultipartBody } from './multipart-body.js';
+import { reindexStatusSchema } from '@rag/contracts/reindex-api';
+import {
+  type AddDocumentRequest,
+  type AddedDocument,
+  type ApiKeyList,
+  type ApiKeyRevocation,
+  apiKeyRevocationSchema,
+  type Collection,
+  type CollectionDeletion,
+  type CollectionList,
+  type CollectionSummary,
+  type CreateApiKeyRequest,
+  type CreateCollectionRequest,
+  type CreatedApiKey,
+  type CreateTenantRequest,
+  type Credential,
+  type DocumentChunks,
+  type DocumentDeletion,
+  type DocumentInfo,
+  type DocumentList,
+  type DocumentListQuery,
+  type ReindexStatus,
+  type SearchRequest,
+  type SearchResponse,
+  type SetWebhookRequest,
+  type StartReindexRequest,
+  type Tenant,
+  type UpdateDocumentRequest,
+  type UploadBlobRequest,
+  type UploadDocumentRequest,
+  type Webhook,
+  type WebhookTest,
+} from './api-types.js';
+import { createGatewayCall, type RagClientOptions } from './gateway-call.js';
 import { isRagApiError, RagApiError } from './rag-api-error.js';
-import { type RetryOptions, retryableStatuses, retryDelayMs, retrySettings } from './retry-policy.js';
 
-// Requests are typed by what the gateway accepts (defaults optional); responses by what it answers.
-export type CreateTenantRequest = z.input<typeof createTenantSchema>;
-export type CreateApiKeyRequest = z.input<typeof createApiKeySchema>;
-export type CreateCollectionRequest = z.input<typeof createCollectionSchema>;
-export type AddDocumentRequest = z.input<typeof createDocumentSchema>;
-export type SearchRequest = z.input<typeof searchRequestSchema>;
-export type UpdateDocumentRequest = z.input<typeof updateDocumentSchema>;
-
-export type Tenant = z.infer<typeof tenantSchema>;
-export type CreatedApiKey = z.infer<typeof createdApiKeySchema>;
-export type ApiKeyList = z.infer<typeof apiKeyListSchema>;
-export type Collection = z.infer<typeof collectionSchema>;
-export type CollectionList = z.infer<typeof collectionListSchema>;
-export type CollectionDeletion = z.infer<typeof collectionDeletionSchema>;
-export type DocumentAccepted = z.infer<typeof documentAcceptedSchema>;
-export type DocumentInfo = z.infer<typeof documentSchema>;
-export type DocumentDeletion = z.infer<typeof documentDeletionSchema>;
-export type DocumentChunks = z.infer<typeof documentChunksSchema>;
-export type SearchResponse = z.infer<typeof searchResponseSchema>;
-export type Credential = z.infer<typeof credentialSchema>;
-export type CollectionSummary = z.infer<typeof collectionSummarySchema>;
-export type DocumentList = z.infer<typeof documentListSchema>;
-export type SetWebhookRequest = z.input<typeof setWebhookSchema>;
-export type Webhook = z.infer<typeof webhookSchema>;
-export type WebhookTest = z.infer<typeof webhookTestSchema>;
-export type StartReindexRequest = z.input<typeof startReindexSchema>;
-export type ReindexStatus = z.infer<typeof reindexStatusSchema>;
-
-/** Which of a collection's documents to list, and from where. */
-export interface DocumentListQuery {
-  limit?: number;
-  cursor?: string;
-  status?: readonly DocumentStatus[];
-  external_id_prefix?: string;
-}
-
-/** The answer of DELETE /v1/api-keys/{id}; the contracts package has no schema for it yet. */
-export const apiKeyRevocationSchema = z.object({ id: z.string(), revoked_at: z.string() });
-export type ApiKeyRevocation = z.infer<typeof apiKeyRevocationSchema>;
-
-export interface AddedDocument extends DocumentAccepted {
-  /** True when the gateway answered 200: the same external_id with the same text was already there. */
-  unchanged: boolean;
-}
-
-/** A file to upload and the document fields that go with it (all optional; the server reads the title from the file). */
-export interface UploadDocumentRequest extends FilePart {
-  external_id?: string;
-  title?: string;
-  metadata?: AddDocumentRequest['metadata'];
-  acl?: AddDocumentRequest['acl'];
-  /** Called as bytes leave, with the count sent so far in this try and the body's length. */
-  onProgress?: (sent: number, total: number) => void;
-}
-
-/** A file already in memory (a browser's File or Blob) and the document fields that go with it. */
-export interface UploadBlobRequest {
-  file: Blob;
-  /** The name the server sees; a File's own name by default. */
-  filename?: string;
-  external_id?: string;
-  title?: string;
-  metadata?: AddDocumentRequest['metadata'];
-  acl?: AddDocumentRequest['acl'];
-  /**
-   * Called as bytes leave. In a browser this sends through XMLHttpRequest, the one browser API that reports
-   * upload progress (fetch does not); elsewhere through fetch, reporting the whole body once sent.
-   */
-  onProgress?: (sent: number, total: number) => void;
-}
-
-/** What the gateway answered, for callers that read headers such as Server-Timing or the request id. */
-export interface AnswerInfo {
-  method: string;
-  path: string;
-  status: number;
-  header(name: string): string | null;
-}
-
-export interface RagClientOptions {
-  /** The gateway, e.g. http://127.0.0.1:8080 */
-  baseUrl: string;
-  apiKey: string;
-  fetch?: typeof globalThis.fetch;
-  /** Per request; 30 s when left out (uploads: per try, and at least long enough for 1 MB/s). */
-  timeoutMs?: number;
-  /** How 429 and 503 answers are tried again (after Retry-After, with jitter, bounded). */
-  retry?: RetryOptions;
-  /** For tests: how the client waits between tries. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Called with every answer the gateway gives (successes and problems alike). */
-  onAnswer?: (answer: AnswerInfo) => void;
-}
+export * from './api-types.js';
+export type { AnswerInfo, RagClientOptions } from './gateway-call.js';
 
 export interface WaitForDocumentOptions {
   /** The statuses that end the wait; `ready` and `failed` when left out. */
@@ -139,146 +70,9 @@ export interface WaitForDocumentOptions {
   onUnanswered?: (error: RagApiError) => void;
 }
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-
 /** A typed client of the public API. Every method throws `RagApiError` on failure. */
 export function createRagClient(options: RagClientOptions) {
-  const base = options.baseUrl.replace(/\/+$/, '');
-  const fetchImpl = options.fetch ?? globalThis.fetch;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-
-  const retry = retrySettings(options.retry);
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
-
-  /** A JSON body, or an upload that can be streamed again for each try. */
-  type Body =
-    | { json: unknown }
-    | { upload: MultipartBody; onProgress?: (sent: number, total: number) => void }
-    | { form: FormData; onProgress?: (sent: number, total: number) => void };
-
-  async function call<S extends z.ZodType>(
-    method: Method,
-    path: string,
-    schema: S,
-    body?: Body,
-  ): Promise<{ status: number; data: z.infer<S> }> {
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await callOnce(method, path, schema, body);
-      if ('data' in outcome) return outcome;
-      const turnedAway = retryableStatuses.has(outcome.error.status);
-      if (!turnedAway || attempt >= retry.attempts) throw outcome.error;
-      await sleep(retryDelayMs(attempt, outcome.retryAfter, retry));
-    }
-  }
-
-  async function callOnce<S extends z.ZodType>(
-    method: Method,
-    path: string,
-    schema: S,
-    body: Body | undefined,
-  ): Promise<{ status: number; data: z.infer<S> } | { error: RagApiError; retryAfter: string | null }> {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${options.apiKey}`,
-      accept: 'application/json',
-    };
-    let payload: RequestInit['body'] = null;
-    // An upload may take longer than a small call: allow at least 1 MB/s for its bytes.
-    let deadlineMs = timeoutMs;
-    if (body && 'json' in body) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body.json);
-    } else if (body && 'form' in body) {
-      // The runtime writes the multipart content type with its boundary.
-      payload = body.form;
-      deadlineMs = Math.max(timeoutMs, formBytes(body.form) / 1000);
-    } else if (body) {
-      const { upload, onProgress } = body;
-      headers['content-type'] = upload.contentType;
-      headers['content-length'] = String(upload.contentLength);
-      payload = upload.open((sent) =>
-        onProgress?.(sent, upload.contentLength),
-      ) as unknown as RequestInit['body'];
-      deadlineMs = Math.max(timeoutMs, upload.contentLength / 1000);
-    }
-    let response: Answer;
-    let text: string;
-    try {
-      if (body && 'form' in body && body.onProgress && browserXhr()) {
-        response = await sendWithProgress(
-          method,
-          `${base}${path}`,
-          headers,
-          body.form,
-          deadlineMs,
-          body.onProgress,
-        );
-      } else {
-        const fetched = await fetchImpl(`${base}${path}`, {
-          method,
-          headers,
-          body: payload,
-          signal: AbortSignal.timeout(deadlineMs),
-          // Undici needs this for a streamed body.
-          ...(body && 'upload' in body ? { duplex: 'half' } : {}),
-        } as RequestInit);
-        response = {
-          status: fetched.status,
-          ok: fetched.ok,
-          header: (name) => fetched.headers.get(name),
-          text: () => fetched.text(),
-        };
-        if (body && 'form' in body) {
-          const total = formBytes(body.form);
-          body.onProgress?.(total, total);
-        }
-      }
-      text = await response.text();
-    } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new RagApiError({
-        status: 0,
-        code: timedOut ? 'timeout' : 'network',
-        detail: timedOut
-          ? `${method} ${path}: no answer from ${base} within ${deadlineMs} ms`
-          : `${method} ${path}: cannot reach ${base}: ${describeCause(error)}`,
-        cause: error,
-      });
-    }
-    options.onAnswer?.({ method, path, status: response.status, header: response.header });
-    const requestId = response.header('x-request-id') ?? undefined;
-    const json = parseJson(text);
-    if (!response.ok) {
-      return {
-        error: problemError(method, path, response.status, json, text, requestId),
-        retryAfter: response.header('retry-after'),
-      };
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      // A response that does not match the contract means client and gateway disagree: say so loudly.
-      throw new RagApiError({
-        status: response.status,
-        code: 'unexpected_response',
-        detail: `${method} ${path} answered a body that does not match the public API contract`,
-        requestId,
-        errors: parsed.error.issues.map((issue) => ({
-          path: issue.path.map(String).join('.'),
-          message: issue.message,
-        })),
-        cause: parsed.error,
-      });
-    }
-    return { status: response.status, data: parsed.data };
-  }
-
-  async function request<S extends z.ZodType>(
-    method: Method,
-    path: string,
-    schema: S,
-    json?: unknown,
-  ): Promise<z.infer<S>> {
-    return (await call(method, path, schema, json === undefined ? undefined : { json })).data;
-  }
+  const { call, request, sleep } = createGatewayCall(options);
 
   const segment = encodeURIComponent;
 
@@ -452,117 +246,4 @@ export function createRagClient(options: RagClientOptions) {
     },
   };
 }
-
 export type RagClient = ReturnType<typeof createRagClient>;
-
-/** An HTTP answer, from fetch or from XMLHttpRequest. */
-interface Answer {
-  status: number;
-  ok: boolean;
-  header(name: string): string | null;
-  text(): Promise<string>;
-}
-
-/** The size of a form's parts, for progress and the upload deadline (the boundaries aside). */
-function formBytes(form: FormData): number {
-  let bytes = 0;
-  for (const [, value] of form) bytes += typeof value === 'string' ? value.length : value.size;
-  return bytes;
-}
-
-/** The part of a browser's XMLHttpRequest this client uses (the package compiles without DOM types). */
-interface XhrLike {
-  open(method: string, url: string): void;
-  setRequestHeader(name: string, value: string): void;
-  timeout: number;
-  upload: {
-    onprogress: ((event: { loaded: number; total: number; lengthComputable: boolean }) => void) | null;
-  };
-  onload: (() => void) | null;
-  onerror: (() => void) | null;
-  ontimeout: (() => void) | null;
-  status: number;
-  responseText: string;
-  getResponseHeader(name: string): string | null;
-  send(body: FormData): void;
-}
-type XhrConstructor = new () => XhrLike;
-
-function browserXhr(): XhrConstructor | undefined {
-  return (globalThis as { XMLHttpRequest?: XhrConstructor }).XMLHttpRequest;
-}
-
-/** Sends a form through XMLHttpRequest, which reports upload progress; fails like fetch does. */
-function sendWithProgress(
-  method: string,
-  url: string,
-  headers: Record<string, string>,
-  form: FormData,
-  timeoutMs: number,
-  onProgress: (sent: number, total: number) => void,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const Xhr = browserXhr() as XhrConstructor;
-    const xhr = new Xhr();
-    xhr.open(method, url);
-    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
-    xhr.timeout = timeoutMs;
-    xhr.upload.onprogress = (event) =>
-      onProgress(event.loaded, event.lengthComputable ? event.total : event.loaded);
-    xhr.onload = () =>
-      resolve({
-        status: xhr.status,
-        ok: xhr.status >= 200 && xhr.status < 300,
-        header: (name) => xhr.getResponseHeader(name),
-        text: async () => xhr.responseText,
-      });
-    xhr.onerror = () => reject(new TypeError('network error'));
-    xhr.ontimeout = () => reject(Object.assign(new Error('upload timed out'), { name: 'TimeoutError' }));
-    xhr.send(form);
-  });
-}
-
-function parseJson(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function problemError(
-  method: Method,
-  path: string,
-  status: number,
-  json: unknown,
-  text: string,
-  headerRequestId: string | undefined,
-): RagApiError {
-  const problem = problemSchema.safeParse(json);
-  if (problem.success) {
-    return new RagApiError({
-      status,
-      code: problem.data.code,
-      detail: problem.data.detail,
-      requestId: problem.data.request_id,
-      errors: problem.data.errors,
-    });
-  }
-  // Not problem+json (a proxy in front of the gateway, say): keep what it said.
-  const excerpt = text.trim().slice(0, 300);
-  return new RagApiError({
-    status,
-    code: `http_${status}`,
-    detail: `${method} ${path} failed with HTTP ${status}${excerpt ? `: ${excerpt}` : ''}`,
-    requestId: headerRequestId,
-  });
-}
-
-function describeCause(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  // undici hides the reason (ECONNREFUSED, ENOTFOUND) in `cause`.
-  const cause = error.cause;
-  if (cause instanceof Error) return `${error.message} (${cause.message})`;
-  return error.message;
-}
