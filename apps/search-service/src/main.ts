@@ -15,7 +15,7 @@ import { createSearchApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createDependencyWatch, reportingAnswers } from './dependency-watch.js';
 import { createSearchCache } from './search-cache.js';
-import { createSearchEngine } from './search-engine.js';
+import { createSearchEngine, postgresSearchCatalog } from './search-engine.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'search-service', level: config.logLevel });
@@ -75,7 +75,7 @@ const { app, management, lifecycle } = createSearchApp({
   metrics,
   pool,
   searchDuration,
-  search: createSearchEngine({ pool, spaces, stageDuration, cache }),
+  search: createSearchEngine({ catalog: postgresSearchCatalog(pool), spaces, stageDuration, cache }),
   checkVectorStore: async () => (await defaultStore()).checkHealth(),
   watched: [milvusWatch],
   checkEmbeddings: async () => void (await (await models.default()).client.modelInfo()),

@@ -9,10 +9,12 @@ import type {
   ParsedSearchRequest,
   SignalName,
 } from '@rag/contracts/search-api';
+import type { ChunkWithDocument } from '@rag/db/chunk-repository';
+import type { CollectionModel } from '@rag/db/collection-repository';
 import type { Queryable } from '@rag/db/pool';
 import { readCollectionSearchState } from '@rag/db/reindex-repository';
-import { findVisibleChunks } from '@rag/db/searchable-chunk-repository';
-import { readCollectionTermStats } from '@rag/db/term-stats-repository';
+import { findVisibleChunks, type SearchScope } from '@rag/db/searchable-chunk-repository';
+import { type CollectionTermStats, readCollectionTermStats } from '@rag/db/term-stats-repository';
 import { lexicalTermIds } from '@rag/lexical/analyzer';
 import { bm25QueryVector } from '@rag/lexical/bm25';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
@@ -25,8 +27,27 @@ import { highlightTerms } from './highlight.js';
 import { mayShowLexicalScores, withoutLexicalScores } from './lexical-score-exposure.js';
 import { noSearchCache, type SearchCache } from './search-cache.js';
 
+/** What a search reads from PostgreSQL, the source of truth: the collection's state, BM25 statistics and chunks. */
+export interface SearchCatalog {
+  /** The collection's index version and the model it records, read together. */
+  searchState(collectionId: string): Promise<{ indexVersion: number; model?: CollectionModel }>;
+  /** The collection's BM25 statistics for the given term ids. */
+  termStats(collectionId: string, termIds: readonly number[]): Promise<CollectionTermStats>;
+  /** The chunks among these ids that the scope (tenant, collection, ACL, metadata filter) may see now. */
+  visibleChunks(scope: SearchScope, chunkIds: readonly string[]): Promise<Map<string, ChunkWithDocument>>;
+}
+
+/** The catalog on PostgreSQL, as the service runs it. */
+export function postgresSearchCatalog(pool: Queryable): SearchCatalog {
+  return {
+    searchState: (collectionId) => readCollectionSearchState(pool, collectionId),
+    termStats: (collectionId, termIds) => readCollectionTermStats(pool, collectionId, termIds),
+    visibleChunks: (scope, chunkIds) => findVisibleChunks(pool, scope, chunkIds),
+  };
+}
+
 export interface SearchEngineDeps {
-  pool: Queryable;
+  catalog: SearchCatalog;
   /**
    * Every served model's space: each collection is searched with the model it records (undefined: the default
    * model). The one source of a model's info and capabilities, its embedding client and its vector store.
@@ -121,7 +142,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
   /** The query's BM25 vector: its terms, by the analyzer chunks are indexed with, weighted by the collection's IDF. */
   async function bm25Query(collectionId: string, query: string) {
     const ids = lexicalTermIds(query);
-    const stats = await readCollectionTermStats(deps.pool, collectionId, ids);
+    const stats = await deps.catalog.termStats(collectionId, ids);
     return bm25QueryVector(ids, stats);
   }
 
@@ -161,7 +182,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     // The index version and the model are read together: the answer (and its cursor) never pairs one model
     // with the other's version when the collection moves to another model meanwhile.
     const [stats, statsMs] = await timed('index_version', () =>
-      readCollectionSearchState(deps.pool, request.scope.collectionId),
+      deps.catalog.searchState(request.scope.collectionId),
     );
     if (stats.model && !sameModel(stats.model, request.scope.model)) {
       routed = await route(stats.model);
@@ -238,9 +259,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
           passages: async (texts) =>
             (await routed.embeddings.embed({ texts, kind: 'passage', outputs: ['colbert'] })).data,
           texts: async (ids) =>
-            new Map(
-              [...(await findVisibleChunks(deps.pool, visibility, ids))].map(([id, c]) => [id, c.text]),
-            ),
+            new Map([...(await deps.catalog.visibleChunks(visibility, ids))].map(([id, c]) => [id, c.text])),
         }),
       );
     }
@@ -254,8 +273,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     // left out of its page rather than pulling the next page's first hit forward.
     const page = ranked.slice(request.offset, request.offset + request.top_k);
     const [chunks, joinMs] = await timed('join', () =>
-      findVisibleChunks(
-        deps.pool,
+      deps.catalog.visibleChunks(
         visibility,
         page.map((hit) => hit.chunkId),
       ),
