@@ -1,7 +1,17 @@
 import { AppError } from '@rag/contracts/app-error';
-import type { Embedding, OutputKind } from '@rag/contracts/embedding-api';
+import type { Embedding } from '@rag/contracts/embedding-api';
 import { type BatchLimits, planBatches } from './batch-planner.js';
 import type { BatchRow } from './model-runner.js';
+import {
+  clientGoneError,
+  deliver,
+  openRequest,
+  type PendingRequest,
+  type QueuedText,
+  type RequestResult,
+  type SubmittedRequest,
+  settle,
+} from './pending-request.js';
 
 /** Something that runs one padded batch: an inference worker with its own session. */
 export interface BatchWorker {
@@ -28,43 +38,6 @@ export interface SchedulerEvents {
   batchStarted?(size: number, paddedTokens: number, queueSize: number, solo: boolean): void;
   /** A batch ran: its real (unpadded) tokens and how long inference took. */
   batchFinished?(tokens: number, seconds: number): void;
-}
-
-export interface SubmittedRequest {
-  /** Token ids per text, already prefixed, tokenised and truncated. */
-  texts: readonly (readonly number[])[];
-  outputs: readonly OutputKind[];
-  /** Aborted when the caller went away: its texts leave the queue and it rejects. */
-  signal?: AbortSignal | undefined;
-  /** Absolute time (performance.now() ms) by which the request must be answered, else 504 (timeout). */
-  deadline?: number | undefined;
-}
-
-export interface RequestTimings {
-  /** From submit() until its last text was handed to a worker. */
-  queueSeconds: number;
-  /** Summed inference time of the batches its texts ran in. */
-  inferenceSeconds: number;
-}
-
-interface PendingRequest {
-  results: (Embedding | undefined)[];
-  remaining: number;
-  settled: boolean;
-  submittedAt: number;
-  dispatchedAt: number;
-  inferenceSeconds: number;
-  resolve(result: { embeddings: Embedding[]; timings: RequestTimings }): void;
-  reject(error: AppError): void;
-  cleanup(): void;
-}
-
-interface QueuedText {
-  request: PendingRequest;
-  index: number;
-  ids: readonly number[];
-  tokenCount: number;
-  outputs: readonly OutputKind[];
 }
 
 /** The longest a free worker waits for its fair share of the queue to arrive while other workers run. */
@@ -139,7 +112,7 @@ export class BatchScheduler {
     return this.queue.length + reserved + count <= this.options.maxQueuedTexts;
   }
 
-  submit(request: SubmittedRequest): Promise<{ embeddings: Embedding[]; timings: RequestTimings }> {
+  submit(request: SubmittedRequest): Promise<RequestResult> {
     if (this.closed) return Promise.reject(new AppError('shutting_down', 'The embedder is closed'));
     if (request.texts.length === 0) {
       return Promise.resolve({ embeddings: [], timings: { queueSeconds: 0, inferenceSeconds: 0 } });
@@ -150,52 +123,14 @@ export class BatchScheduler {
     if (request.signal?.aborted) return Promise.reject(clientGoneError());
 
     return new Promise((resolve, reject) => {
-      const now = performance.now();
-      const pending: PendingRequest = {
-        results: new Array(request.texts.length),
-        remaining: request.texts.length,
-        settled: false,
-        submittedAt: now,
-        dispatchedAt: now,
-        inferenceSeconds: 0,
-        resolve,
-        reject,
-        cleanup: () => undefined,
-      };
-      const texts = request.texts.map(
-        (ids, index): QueuedText => ({
-          request: pending,
-          index,
-          ids,
-          tokenCount: ids.length,
-          outputs: request.outputs,
-        }),
+      const { texts } = openRequest(
+        request,
+        { resolve, reject },
+        (pending, error) => this.cancel(pending, error),
+        () => this.queue.length,
       );
       this.queue.push(...texts);
       this.noteCrowding();
-
-      const onAbort = () => this.cancel(pending, clientGoneError());
-      request.signal?.addEventListener('abort', onAbort, { once: true });
-      let timer: NodeJS.Timeout | undefined;
-      if (request.deadline !== undefined) {
-        const budget = Math.max(0, request.deadline - now);
-        timer = setTimeout(() => {
-          this.cancel(
-            pending,
-            new AppError(
-              'timeout',
-              `The request was not answered within its deadline of ${Math.round(budget)} ms`,
-              {
-                context: { deadlineMs: Math.round(budget), queuedTexts: this.queue.length },
-              },
-            ),
-          );
-        }, budget);
-      }
-      pending.cleanup = () => {
-        request.signal?.removeEventListener('abort', onAbort);
-        if (timer !== undefined) clearTimeout(timer);
-      };
       this.pump();
     });
   }
@@ -207,7 +142,7 @@ export class BatchScheduler {
     const requests = new Set(this.queue.map((text) => text.request));
     this.queue = [];
     for (const request of requests) {
-      this.settle(request, () => request.reject(new AppError('shutting_down', 'The embedder is closing')));
+      settle(request, () => request.reject(new AppError('shutting_down', 'The embedder is closing')));
     }
   }
 
@@ -230,14 +165,7 @@ export class BatchScheduler {
   private cancel(request: PendingRequest, error: AppError): void {
     if (request.settled) return;
     this.queue = this.queue.filter((text) => text.request !== request);
-    this.settle(request, () => request.reject(error));
-  }
-
-  private settle(request: PendingRequest, finish: () => void): void {
-    if (request.settled) return;
-    request.settled = true;
-    request.cleanup();
-    finish();
+    settle(request, () => request.reject(error));
   }
 
   private noteCrowding(): void {
@@ -349,7 +277,7 @@ export class BatchScheduler {
           this.throughput === 0 ? tokens / seconds : 0.8 * this.throughput + (0.2 * tokens) / seconds;
       }
       this.events.batchFinished?.(tokens, seconds);
-      this.deliver(live, embeddings, seconds);
+      deliver(live, embeddings, seconds);
     } catch (error) {
       const requests = [...new Set(live.map((text) => text.request))];
       if (requests.length === 1) {
@@ -366,34 +294,4 @@ export class BatchScheduler {
       }
     }
   }
-
-  private deliver(batch: readonly QueuedText[], embeddings: readonly Embedding[], seconds: number): void {
-    const requests = new Set<PendingRequest>();
-    batch.forEach((text, i) => {
-      const request = text.request;
-      if (request.settled) return;
-      requests.add(request);
-      request.results[text.index] = embeddings[i];
-      request.remaining -= 1;
-    });
-    for (const request of requests) {
-      request.inferenceSeconds += seconds;
-      if (request.remaining > 0) continue;
-      this.settle(request, () =>
-        request.resolve({
-          embeddings: request.results as Embedding[],
-          timings: {
-            queueSeconds: (request.dispatchedAt - request.submittedAt) / 1000,
-            inferenceSeconds: request.inferenceSeconds,
-          },
-        }),
-      );
-    }
-  }
-}
-
-function clientGoneError(): AppError {
-  return new AppError('bad_request', 'The client closed the request before it was answered', {
-    context: { reason: 'client_closed' },
-  });
 }
