@@ -1,6 +1,5 @@
 import type { SearchFilter } from '@rag/contracts/search-filter';
 import { type ChunkWithDocument, findSearchableChunks } from './chunk-repository.js';
-import { compileSqlFilter } from './metadata-filter-sql.js';
 import type { Queryable } from './pool.js';
 
 export interface SearchScope {
@@ -24,18 +23,4 @@ export async function findVisibleChunks(
   chunkIds: readonly string[],
 ): Promise<Map<string, ChunkWithDocument>> {
   return findSearchableChunks(db, scope, chunkIds);
-}
-
-/** Document ids matching a filter, for tests that compare PostgreSQL's reading of a filter with Milvus's. */
-export async function findDocumentsMatching(
-  db: Queryable,
-  collectionId: string,
-  filter: SearchFilter,
-): Promise<string[]> {
-  const compiled = compileSqlFilter(filter, 'd.metadata', 2);
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT d.id FROM documents d WHERE d.collection_id = $1 AND ${compiled.sql} ORDER BY d.id`,
-    [collectionId, ...compiled.params],
-  );
-  return rows.map((r) => r.id);
 }
