@@ -80,7 +80,7 @@ export async function requeueStuckWork(options: SweepOptions): Promise<StuckWork
   );
   for (const row of queued.rows) {
     const document = await findDocument(pool, row.tenant_id, row.id);
-    if (!document || document.status !== 'queued') continue;
+    if (document?.status !== 'queued') continue;
     const target = {
       v: 2,
       type: 'ingest',
