@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEmbeddingClient } from '@rag/contracts/embedding-client';
 import { writeTinyModel } from '@rag/models/tiny-model';
+import { createEmbeddingClient } from '@rag/service-clients/embedding-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService, testServiceToken } from './test-service.js';
 

@@ -1,10 +1,10 @@
 import type { Authenticator } from '@rag/auth/authenticate';
-import type { EmbeddingModels } from '@rag/contracts/embedding-models';
-import type { SearchClient } from '@rag/contracts/search-client';
 import { checkPostgres, type Pool } from '@rag/db/pool';
 import { createServiceApp, type ServiceApp } from '@rag/http/service-app';
 import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
 import type { WebhookTargetPolicy } from '@rag/ingest-contract/webhook-target';
+import type { EmbeddingModels } from '@rag/service-clients/embedding-models';
+import type { SearchClient } from '@rag/service-clients/search-client';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';

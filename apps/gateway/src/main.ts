@@ -1,7 +1,5 @@
 import { createAuthenticator } from '@rag/auth/authenticate';
 import { createJwtVerifier } from '@rag/auth/jwt-verifier';
-import { createEmbeddingModels } from '@rag/contracts/embedding-models';
-import { createSearchClient } from '@rag/contracts/search-client';
 import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
@@ -12,6 +10,8 @@ import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { createWebhookSecretCipher, webhookSecretKeys } from '@rag/ingest-contract/webhook-secret-cipher';
 import { queueKeyPrefix } from '@rag/redis/queue-key-prefix';
 import { createRedisConnection } from '@rag/redis/redis-connection';
+import { createEmbeddingModels } from '@rag/service-clients/embedding-models';
+import { createSearchClient } from '@rag/service-clients/search-client';
 import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';

@@ -4,8 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthenticator } from '@rag/auth/authenticate';
-import { createEmbeddingModels } from '@rag/contracts/embedding-models';
-import { createSearchClient } from '@rag/contracts/search-client';
 import { findActiveApiKeyByHash } from '@rag/db/api-key-repository';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
@@ -16,6 +14,8 @@ import {
   parseWebhookSecretKeys,
 } from '@rag/ingest-contract/webhook-secret-cipher';
 import type { WebhookTargetPolicy } from '@rag/ingest-contract/webhook-target';
+import { createEmbeddingModels } from '@rag/service-clients/embedding-models';
+import { createSearchClient } from '@rag/service-clients/search-client';
 import { createLocalStorage } from '@rag/storage/local-storage';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';

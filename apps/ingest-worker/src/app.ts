@@ -1,10 +1,10 @@
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import { checkPostgres, type Pool } from '@rag/db/pool';
 import { createServiceApp } from '@rag/http/service-app';
 import type { ShutdownStep } from '@rag/http/shutdown';
 import { ingestQueueName } from '@rag/ingest-contract/ingest-job';
 import type { WebhookSecretCipher } from '@rag/ingest-contract/webhook-secret-cipher';
 import type { RedisConnection } from '@rag/redis/redis-connection';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ServiceMetrics } from '@rag/telemetry/metrics-registry';

@@ -1,5 +1,5 @@
 import type { EmbedRequest } from '@rag/contracts/embedding-api';
-import type { EmbeddingClient, TokenizeRequest } from '@rag/contracts/embedding-client';
+import type { EmbeddingClient, TokenizeRequest } from '@rag/service-clients/embedding-client';
 import { describe, expect, it } from 'vitest';
 import { createBatchingEmbeddingClient } from './batching-embedding-client.js';
 

@@ -1,5 +1,5 @@
 import type { EmbedRequest, EmbedResponse } from '@rag/contracts/embedding-api';
-import type { EmbeddingClient, TokenizeRequest } from '@rag/contracts/embedding-client';
+import type { EmbeddingClient, TokenizeRequest } from '@rag/service-clients/embedding-client';
 
 /**
  * An EmbeddingClient that merges the calls of concurrent jobs into one request. Most documents are a chunk

@@ -1,5 +1,4 @@
 import { AppError } from '@rag/contracts/app-error';
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import {
   contextLine,
   contextTokenBudget,
@@ -8,6 +7,7 @@ import {
   fitContextLines,
 } from '@rag/documents/chunk-context';
 import type { TokenizeFn } from '@rag/documents/chunker';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 
 /** Tokens a chunk (with its context line) may have: the model's maximum minus its special tokens and the passage prefix. */
 export async function modelChunkBudget(embeddings: EmbeddingClient): Promise<number> {

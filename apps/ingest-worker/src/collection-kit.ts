@@ -1,10 +1,10 @@
 import { AppError } from '@rag/contracts/app-error';
 import { checkCollectionModel } from '@rag/contracts/collection-model';
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import { type Collection, findCollectionById, findCollectionByName } from '@rag/db/collection-repository';
 import type { DocumentRecord } from '@rag/db/document-repository';
 import { findRunningReindex } from '@rag/db/reindex-repository';
 import type { IngestJob } from '@rag/ingest-contract/ingest-job';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import type { DocumentPipeline } from './document-pipeline.js';
 import type { ProcessorDeps } from './processor-deps.js';

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createEmbeddingModels } from '@rag/contracts/embedding-models';
 import { listAllCollections } from '@rag/db/collection-repository';
 import { createPool } from '@rag/db/pool';
 import { createRedisConnection } from '@rag/redis/redis-connection';
+import { createEmbeddingModels } from '@rag/service-clients/embedding-models';
 import { createMilvusStore } from '@rag/vector-store/milvus-store';
 import { createModelSpaces } from '@rag/vector-store/model-spaces';
 import { createCollectionLock } from './collection-lock.js';

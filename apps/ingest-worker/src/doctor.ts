@@ -1,9 +1,9 @@
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import { findStoredChunks, listCollectionChunkIds } from '@rag/db/chunk-repository';
 import type { Collection } from '@rag/db/collection-repository';
 import { bumpIndexVersion } from '@rag/db/index-version';
 import type { Pool } from '@rag/db/pool';
 import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import { storedChunkContexts } from './chunk-budget.js';
 import type { CollectionLock } from './collection-lock.js';

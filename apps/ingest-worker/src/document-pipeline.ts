@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '@rag/contracts/app-error';
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import { chunkDocument, type DocumentChunk } from '@rag/documents/chunker';
 import { extractDocument, extractInlineText } from '@rag/documents/extract-document';
 import type { ExtractedDocument } from '@rag/documents/extracted-document';
 import type { ExtractionLimits } from '@rag/documents/extraction-limits';
 import type { DocumentContent } from '@rag/ingest-contract/ingest-job';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import { modelChunkBudget, modelTokenizer } from './chunk-budget.js';
 

@@ -1,5 +1,3 @@
-import { createEmbeddingClient } from '@rag/contracts/embedding-client';
-import { createEmbeddingModels } from '@rag/contracts/embedding-models';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
 import { closeServer } from '@rag/http/http-server';
@@ -8,6 +6,8 @@ import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { createWebhookSecretCipher, webhookSecretKeys } from '@rag/ingest-contract/webhook-secret-cipher';
 import { queueKeyPrefix } from '@rag/redis/queue-key-prefix';
 import { createRedisConnection } from '@rag/redis/redis-connection';
+import { createEmbeddingClient } from '@rag/service-clients/embedding-client';
+import { createEmbeddingModels } from '@rag/service-clients/embedding-models';
 import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';

@@ -1,6 +1,6 @@
 import type { RecordedModel } from '@rag/contracts/collection-model';
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
-import type { ServedModel } from '@rag/contracts/embedding-models';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
+import type { ServedModel } from '@rag/service-clients/embedding-models';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import type { ModelSpace, ModelSpaces } from '@rag/vector-store/model-spaces';
 import type { DocumentPipeline } from './document-pipeline.js';

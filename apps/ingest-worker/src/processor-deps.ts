@@ -1,5 +1,5 @@
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import type { Pool } from '@rag/db/pool';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';

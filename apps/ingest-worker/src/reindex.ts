@@ -1,4 +1,3 @@
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import { listDocumentChunks, replaceChunks } from '@rag/db/chunk-repository';
 import type { Collection } from '@rag/db/collection-repository';
 import {
@@ -10,6 +9,7 @@ import {
 import { type Pool, withTransaction } from '@rag/db/pool';
 import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
 import { documentChunkTerms } from '@rag/lexical/chunk-terms';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import { storedChunkContexts } from './chunk-budget.js';
 import type { CollectionLock } from './collection-lock.js';

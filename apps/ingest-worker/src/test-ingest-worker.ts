@@ -1,4 +1,3 @@
-import { createEmbeddingClient } from '@rag/contracts/embedding-client';
 import { insertCollection } from '@rag/db/collection-repository';
 import { type DocumentRecord, insertDocument } from '@rag/db/document-repository';
 import type { Pool } from '@rag/db/pool';
@@ -6,6 +5,7 @@ import { ingestEventsQueueName } from '@rag/ingest-contract/ingest-event';
 import { deadLetterQueueName } from '@rag/ingest-contract/ingest-job';
 import { createWebhookSecretCipher, webhookSecretKeys } from '@rag/ingest-contract/webhook-secret-cipher';
 import type { RedisConnection } from '@rag/redis/redis-connection';
+import { createEmbeddingClient } from '@rag/service-clients/embedding-client';
 import { createLocalStorage } from '@rag/storage/local-storage';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics, type ServiceMetrics } from '@rag/telemetry/metrics-registry';

@@ -1,5 +1,5 @@
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import { type Collection, listAllCollections } from '@rag/db/collection-repository';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { Logger } from '@rag/telemetry/logger';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import { checkCollection, type DoctorDeps } from './doctor.js';

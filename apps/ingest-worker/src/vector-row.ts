@@ -1,8 +1,8 @@
 import { AppError } from '@rag/contracts/app-error';
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import { contextualText } from '@rag/documents/chunk-context';
 import { bm25DocumentVector } from '@rag/lexical/bm25';
 import { indexedTerms } from '@rag/lexical/chunk-terms';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ChunkVectorRow, ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 
 /** A chunk to build a vector row for: its own text and the context line it is embedded and indexed with. */

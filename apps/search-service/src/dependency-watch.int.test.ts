@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { createSearchClient } from '@rag/contracts/search-client';
 import { migrate } from '@rag/db/migrate';
 import { closeServer, listen } from '@rag/http/http-server';
+import { createSearchClient } from '@rag/service-clients/search-client';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { type MilvusLite, startMilvusLite } from '@rag/testing/milvus-lite';

@@ -1,10 +1,10 @@
-import { createEmbeddingModels } from '@rag/contracts/embedding-models';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
 import { closeServer } from '@rag/http/http-server';
 import { listenService } from '@rag/http/service-listeners';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { createRedisConnection } from '@rag/redis/redis-connection';
+import { createEmbeddingModels } from '@rag/service-clients/embedding-models';
 import { flushTelemetry } from '@rag/telemetry/flush';
 import { createLogger } from '@rag/telemetry/logger';
 import { createServiceMetrics } from '@rag/telemetry/metrics-registry';

@@ -1,7 +1,6 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { RecordedModel } from '@rag/contracts/collection-model';
 import type { Embedding, ModelInfo, OutputKind } from '@rag/contracts/embedding-api';
-import type { EmbeddingClient } from '@rag/contracts/embedding-client';
 import type { SearchMode } from '@rag/contracts/public-api';
 import type {
   InternalSearchHit,
@@ -17,6 +16,7 @@ import { findVisibleChunks, type SearchScope } from '@rag/db/searchable-chunk-re
 import { type CollectionTermStats, readCollectionTermStats } from '@rag/db/term-stats-repository';
 import { lexicalTermIds } from '@rag/lexical/analyzer';
 import { bm25QueryVector } from '@rag/lexical/bm25';
+import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import { compileMilvusFilter } from '@rag/vector-store/metadata-filter-milvus';
 import type { ModelSpaces } from '@rag/vector-store/model-spaces';

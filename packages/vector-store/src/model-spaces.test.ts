@@ -1,6 +1,6 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { ModelInfo } from '@rag/contracts/embedding-api';
-import type { EmbeddingModels, ServedModel } from '@rag/contracts/embedding-models';
+import type { EmbeddingModels, ServedModel } from '@rag/service-clients/embedding-models';
 import { describe, expect, it } from 'vitest';
 import type { ChunkVectorStore, VectorSpace } from './chunk-vector-store.js';
 import { createModelSpaces } from './model-spaces.js';

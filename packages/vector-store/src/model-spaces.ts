@@ -1,6 +1,6 @@
 import { AppError } from '@rag/contracts/app-error';
 import { checkCollectionModel, type RecordedModel } from '@rag/contracts/collection-model';
-import type { EmbeddingModels, ServedModel } from '@rag/contracts/embedding-models';
+import type { EmbeddingModels, ServedModel } from '@rag/service-clients/embedding-models';
 import type { ChunkVectorStore, VectorSpace } from './chunk-vector-store.js';
 
 /** A served model with the vector space that holds its vectors. */

@@ -1,6 +1,5 @@
 import { canAccessCollection } from '@rag/auth/principal';
 import { AppError } from '@rag/contracts/app-error';
-import type { EmbeddingModels } from '@rag/contracts/embedding-models';
 import { createCollectionSchema, documentStatuses, externalIdPrefixSchema } from '@rag/contracts/public-api';
 import {
   type Collection,
@@ -13,6 +12,7 @@ import { type DocumentPosition, listDocumentPage, summariseCollection } from '@r
 import type { Pool } from '@rag/db/pool';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
+import type { EmbeddingModels } from '@rag/service-clients/embedding-models';
 import { Router } from 'express';
 import { z } from 'zod';
 import { audit } from '../audit.js';

@@ -1,11 +1,11 @@
 import { AppError } from '@rag/contracts/app-error';
-import type { EmbeddingModels, ServedModel } from '@rag/contracts/embedding-models';
 import {
   openAiEmbeddingsRequestSchema,
   openAiEmbeddingsResponseSchema,
 } from '@rag/contracts/openai-embeddings';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
+import type { EmbeddingModels, ServedModel } from '@rag/service-clients/embedding-models';
 import { Router } from 'express';
 import { mountRoute } from '../mount-route.js';
 

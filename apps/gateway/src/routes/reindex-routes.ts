@@ -1,5 +1,4 @@
 import { AppError } from '@rag/contracts/app-error';
-import type { EmbeddingModels } from '@rag/contracts/embedding-models';
 import { type ReindexStatus, startReindexSchema } from '@rag/contracts/reindex-api';
 import type { Collection } from '@rag/db/collection-repository';
 import type { Pool } from '@rag/db/pool';
@@ -12,6 +11,7 @@ import {
 } from '@rag/db/reindex-repository';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
+import type { EmbeddingModels } from '@rag/service-clients/embedding-models';
 import { Router } from 'express';
 import { audit } from '../audit.js';
 import { resolveCollection } from '../collection-access.js';

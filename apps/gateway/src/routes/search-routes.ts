@@ -1,10 +1,10 @@
 import { AppError } from '@rag/contracts/app-error';
 import { searchRequestSchema } from '@rag/contracts/public-api';
 import { resultWindowProblem } from '@rag/contracts/search-api';
-import type { SearchClient } from '@rag/contracts/search-client';
 import type { Pool } from '@rag/db/pool';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
+import type { SearchClient } from '@rag/service-clients/search-client';
 import { Router } from 'express';
 import { z } from 'zod';
 import { resolveCollection } from '../collection-access.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelInfo } from './embedding-api.js';
+import type { ModelInfo } from '@rag/contracts/embedding-api';
 import { createEmbeddingModels } from './embedding-models.js';
 
 /**

@@ -4,7 +4,7 @@ import {
   type InternalSearchRequest,
   type InternalSearchResponse,
   internalSearchResponseSchema,
-} from './search-api.js';
+} from '@rag/contracts/search-api';
 
 /** The service's answer and its Server-Timing (its stages), for the gateway to pass on. */
 export interface SearchReply {

@@ -6,7 +6,7 @@ import {
   modelInfoSchema,
   type TokenizeResponse,
   tokenizeResponseSchema,
-} from './embedding-api.js';
+} from '@rag/contracts/embedding-api';
 import { createJsonClient } from './json-client.js';
 
 export interface EmbeddingClient {

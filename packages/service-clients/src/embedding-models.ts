@@ -1,5 +1,5 @@
-import { AppError } from './app-error.js';
-import { type ModelInfo, modelInfoSchema } from './embedding-api.js';
+import { AppError } from '@rag/contracts/app-error';
+import { type ModelInfo, modelInfoSchema } from '@rag/contracts/embedding-api';
 import { createEmbeddingClient, type EmbeddingClient } from './embedding-client.js';
 import { createJsonClient, type JsonClient } from './json-client.js';
 
