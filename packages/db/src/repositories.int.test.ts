@@ -1,7 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@rag/testing/test-database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findActiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey } from './api-key-repository.js';
-import { findSearchableChunks } from './chunk-repository.js';
 import { findCollectionByName, insertCollection } from './collection-repository.js';
 import {
   findDocument,
@@ -12,6 +11,7 @@ import {
 import { swapDocumentVersion, upsertDocument } from './document-version.js';
 import { migrate } from './migrate.js';
 import { migrations } from './migrations.js';
+import { findVisibleChunks } from './searchable-chunk-repository.js';
 import { insertTenant } from './tenant-repository.js';
 
 let db: TestDatabase;
@@ -131,7 +131,7 @@ describe('documents and chunks', () => {
 
     const chunkId = '00000000-0000-4000-8000-000000000001';
     const scope = { tenantId: 'acme', collectionId: collection.id, principals: null };
-    expect((await findSearchableChunks(db.pool, scope, [chunkId])).size).toBe(0);
+    expect((await findVisibleChunks(db.pool, scope, [chunkId])).size).toBe(0);
 
     const swap = await swapDocumentVersion(
       db.pool,
@@ -149,7 +149,7 @@ describe('documents and chunks', () => {
       ],
     );
     expect(swap).toMatchObject({ swapped: true, replacedChunkIds: [], previousVersion: null });
-    const joined = await findSearchableChunks(db.pool, scope, [chunkId]);
+    const joined = await findVisibleChunks(db.pool, scope, [chunkId]);
     expect(joined.get(chunkId)).toMatchObject({
       text: 'hello world',
       externalId: 'ext-1',
@@ -162,7 +162,7 @@ describe('documents and chunks', () => {
       readyVersion: 1,
       chunkCount: 1,
     });
-    expect((await findSearchableChunks(db.pool, { ...scope, tenantId: 'globex' }, [chunkId])).size).toBe(0);
+    expect((await findVisibleChunks(db.pool, { ...scope, tenantId: 'globex' }, [chunkId])).size).toBe(0);
 
     await markDocumentDeleting(db.pool, 'acme', doc.id);
     // A finishing ingest must not resurrect a document that is being deleted.
@@ -170,7 +170,7 @@ describe('documents and chunks', () => {
       false,
     );
     expect((await findDocument(db.pool, 'acme', doc.id))?.status).toBe('deleting');
-    expect((await findSearchableChunks(db.pool, scope, [chunkId])).size).toBe(0);
+    expect((await findVisibleChunks(db.pool, scope, [chunkId])).size).toBe(0);
   });
 
   it('swaps versions atomically: the old chunks join until the commit, the new ones from then on', async () => {
@@ -210,7 +210,7 @@ describe('documents and chunks', () => {
       previousSourceKey: 'uploads/acme/1/a.pdf',
     });
     // While version 2 is built, searches still see version 1.
-    expect((await findSearchableChunks(db.pool, scope, v1)).size).toBe(2);
+    expect((await findVisibleChunks(db.pool, scope, v1)).size).toBe(2);
 
     // A job of the superseded version cannot swap.
     expect(await swapDocumentVersion(db.pool, { ...base, id, version: 1 }, [])).toEqual({
@@ -227,7 +227,7 @@ describe('documents and chunks', () => {
       previousVersion: 1,
       fields: { acl: null, metadata: {} },
     });
-    expect([...(await findSearchableChunks(db.pool, scope, [...v1, v2])).keys()]).toEqual([v2]);
+    expect([...(await findVisibleChunks(db.pool, scope, [...v1, v2])).keys()]).toEqual([v2]);
 
     await markDocumentDeleting(db.pool, 'acme', id);
     await expect(upsertDocument(db.pool, { ...base, contentHash: 'three' })).rejects.toMatchObject({

@@ -1,5 +1,6 @@
 import type { SearchFilter } from '@rag/contracts/search-filter';
-import { type ChunkWithDocument, findSearchableChunks } from './chunk-repository.js';
+import type { ChunkWithDocument } from './chunk-repository.js';
+import { compileSqlFilter } from './metadata-filter-sql.js';
 import type { Queryable } from './pool.js';
 
 export interface SearchScope {
@@ -12,15 +13,66 @@ export interface SearchScope {
 
 /**
  * Chunk text and document fields for search hits, under the same conditions as the vector query: the
- * caller's tenant and collection, searchable documents only, the ACL rule and the metadata filter, in one
- * query driven from the given ids (findSearchableChunks). The vector query has already applied them;
- * repeating them in PostgreSQL, the source of truth, gives it the last word (a document being deleted or
- * re-versioned disappears at once).
+ * caller's tenant and collection, searchable documents only, the ACL rule and the metadata filter. The vector
+ * query has already applied them; repeating them in PostgreSQL, the source of truth, gives it the last word.
+ * Only chunks of the version each document shows searchers (`ready_version`, flipped in the transaction that
+ * swaps the chunks) come back, so a search sees exactly one version of a document, and a document being
+ * deleted or re-versioned disappears from results at once.
+ *
+ * The query walks the given ids and nothing else, whatever PostgreSQL's statistics say: each id is one
+ * primary-key lookup in chunks, then one in documents. A LATERAL subquery with LIMIT is never flattened
+ * into the join, so the planner cannot start from the collection's documents instead (with statistics
+ * never gathered it did, walking every document of the collection for a page of ten). The scope's
+ * conditions are checked on the rows found, outside the subqueries, where no other index can serve them.
  */
 export async function findVisibleChunks(
   db: Queryable,
   scope: SearchScope,
   chunkIds: readonly string[],
 ): Promise<Map<string, ChunkWithDocument>> {
-  return findSearchableChunks(db, scope, chunkIds);
+  if (chunkIds.length === 0) return new Map();
+  const filter = scope.filter ? compileSqlFilter(scope.filter, 'd.metadata', 5) : undefined;
+  const { rows } = await db.query<{
+    id: string;
+    document_id: string;
+    external_id: string | null;
+    title: string | null;
+    text: string;
+    metadata: Record<string, unknown>;
+    start_offset: number;
+    end_offset: number;
+    page: number | null;
+    heading_path: string[];
+  }>(
+    `SELECT c.id, c.document_id, d.external_id, COALESCE(d.title, d.source_title) AS title, c.text, d.metadata,
+            c.start_offset, c.end_offset, c.page, c.heading_path
+       FROM unnest($1::uuid[]) AS wanted(id)
+       CROSS JOIN LATERAL (
+         SELECT id, document_id, document_version, text, start_offset, end_offset, page, heading_path
+           FROM chunks WHERE chunks.id = wanted.id LIMIT 1) c
+       CROSS JOIN LATERAL (
+         SELECT tenant_id, collection_id, ready_version, status, acl, external_id, title, source_title, metadata
+           FROM documents WHERE documents.id = c.document_id LIMIT 1) d
+      WHERE d.ready_version = c.document_version AND d.tenant_id = $2 AND d.collection_id = $3
+        AND d.status <> 'deleting' AND ($4::text[] IS NULL OR d.acl IS NULL OR d.acl && $4::text[])
+        ${filter ? `AND ${filter.sql}` : ''}`,
+    [[...new Set(chunkIds)], scope.tenantId, scope.collectionId, scope.principals, ...(filter?.params ?? [])],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        chunkId: r.id,
+        documentId: r.document_id,
+        externalId: r.external_id,
+        title: r.title,
+        text: r.text,
+        metadata: r.metadata,
+        startOffset: r.start_offset,
+        endOffset: r.end_offset,
+        page: r.page,
+        headingPath: r.heading_path,
+      },
+    ]),
+  );
 }
