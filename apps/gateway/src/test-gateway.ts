@@ -24,9 +24,12 @@ import { Redis } from 'ioredis';
 import { createGatewayApp, type GatewayDeps } from './app.js';
 import { createIngestQueue } from './ingest-queue.js';
 import { createRateLimits } from './rate-limits.js';
+import { createReindexQueue } from './reindex-queue.js';
 import { createRequestCache } from './request-cache.js';
 
 export const testAdminKey = `admin-${'0123456789abcdef'.repeat(2)}`;
+/** The token the gateway sends to the internal services. */
+export const testServiceToken = 'x'.repeat(32);
 
 export interface TestGateway {
   db: TestDatabase;
@@ -34,6 +37,9 @@ export interface TestGateway {
   base: string;
   /** The local object storage folder. */
   storageRoot: string;
+  /** The Redis connection and key prefix of the gateway's queues, for tests that read what was queued. */
+  redis: Redis;
+  queuePrefix: string;
   /** JSON request to the gateway; the bootstrap admin key unless another is given. */
   call(
     method: string,
@@ -56,6 +62,12 @@ export async function startTestGateway(
     postgresUrl?: string;
     /** A built web console to serve at /console. */
     consoleDir?: string;
+    /** The search service's base URL (default: nothing listens; routes under test do not call it). */
+    searchUrl?: string;
+    /** The embedding services' base URLs, the default model's first (default: nothing listens). */
+    embeddingUrls?: string[];
+    /** A reindex queue on the test's Redis prefix (default: none, so reindexing answers 503). */
+    reindexQueue?: boolean;
   } = {},
 ): Promise<TestGateway> {
   const db = await createTestDatabase('gateway', migrate, options.postgresUrl);
@@ -77,6 +89,7 @@ export async function startTestGateway(
   const storageRoot = await mkdtemp(join(tmpdir(), 'rag-gateway-test-'));
   const pepper = 'test-pepper';
   const queue = createIngestQueue({ connection: redis, prefix, attempts: 1, backoffMs: 100 });
+  const reindexQueue = options.reindexQueue ? createReindexQueue({ connection: redis, prefix }) : undefined;
   // The production cache, so every route test (revocations included) runs with it.
   const cache = createRequestCache({ redis, keyPrefix: prefix, ttlMs: 60_000 });
   const deps: GatewayDeps = {
@@ -85,11 +98,19 @@ export async function startTestGateway(
     metrics: createServiceMetrics('gateway'),
     pool: appPool,
     queue,
+    ...(reindexQueue ? { reindexQueue } : {}),
     storage: createLocalStorage({ root: storageRoot }),
     maxUploadBytes: 1024 * 1024,
-    search: createSearchClient({ baseUrl: 'http://127.0.0.1:9', serviceToken: 'x'.repeat(32) }),
-    // No embedding service either: the OpenAI-compatible routes are tested end to end (tests/e2e).
-    models: createEmbeddingModels({ defaultUrl: 'http://127.0.0.1:9', serviceToken: 'x'.repeat(32) }),
+    search: createSearchClient({
+      baseUrl: options.searchUrl ?? 'http://127.0.0.1:9',
+      serviceToken: testServiceToken,
+    }),
+    // The OpenAI-compatible routes with real models are tested end to end (tests/e2e).
+    models: createEmbeddingModels({
+      defaultUrl: options.embeddingUrls?.[0] ?? 'http://127.0.0.1:9',
+      otherUrls: options.embeddingUrls?.slice(1) ?? [],
+      serviceToken: testServiceToken,
+    }),
     authenticate: createAuthenticator({
       adminApiKey: testAdminKey,
       defaultTenant: 'default',
@@ -118,6 +139,8 @@ export async function startTestGateway(
     db,
     base,
     storageRoot,
+    redis,
+    queuePrefix: prefix,
     async call(method, path, callOptions = {}) {
       const response = await fetch(`${base}${path}`, {
         method,
@@ -137,6 +160,7 @@ export async function startTestGateway(
     async close() {
       await closeServer(server, 1000);
       await queue.close();
+      await reindexQueue?.close();
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
       redis.disconnect();
