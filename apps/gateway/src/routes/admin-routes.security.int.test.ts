@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../test-gateway.js';
+import { issueKey, limitedCallers, type RouteKeys, routeKeys } from './route-test-fixture.js';
 
 /**
- * API keys cannot grant more than the credential that creates them, on the real PostgreSQL: a key scoped
- * to some collections, principals or a lifetime mints, lists and revokes only keys within that scope.
+ * The admin routes (tenants, API keys) on the real PostgreSQL and Redis: creating a tenant, minting, listing
+ * and revoking keys, their refusals, and that API keys cannot grant more than the credential that creates
+ * them: a key scoped to some collections, principals or a lifetime mints, lists and revokes only keys within
+ * that scope. Every write is tried with a reader, another tenant's admin and an admin scoped to another
+ * collection.
  */
 let gateway: TestGateway;
+let keys: RouteKeys;
 const inOneDay = () => new Date(Date.now() + 24 * 3600 * 1000).toISOString();
 const inTwoDays = () => new Date(Date.now() + 48 * 3600 * 1000).toISOString();
 const inOneHour = () => new Date(Date.now() + 3600 * 1000).toISOString();
@@ -24,7 +29,8 @@ async function issuedKey(body: Record<string, unknown>): Promise<{ id: string; k
 }
 
 beforeAll(async () => {
-  gateway = await startTestGateway();
+  gateway = await startTestGateway({ tenants: ['acme', 'globex'] });
+  keys = await routeKeys(gateway, { tenant: 'acme', otherTenant: 'globex' });
 });
 
 afterAll(async () => {
@@ -110,5 +116,98 @@ describe('GET and DELETE /v1/api-keys within the caller scope', () => {
     const revoked = await gateway.call('DELETE', `/v1/api-keys/${child.body.id}`, { key: scoped.key });
     expect(revoked.status).toBe(200);
     expect(revoked.body.revoked_at).toEqual(expect.any(String));
+  });
+});
+
+describe('POST /v1/tenants', () => {
+  it('creates a tenant (bootstrap admin only), refuses it twice (409) and a bad id (422)', async () => {
+    const created = await gateway.call('POST', '/v1/tenants', { body: { id: 'initech', name: 'Initech' } });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({ id: 'initech', name: 'Initech' });
+    expect((await gateway.call('POST', '/v1/tenants', { body: { id: 'initech' } })).status).toBe(409);
+    for (const id of ['', 'Upper Case', 'x'.repeat(200)]) {
+      expect((await gateway.call('POST', '/v1/tenants', { body: { id } })).status).toBe(422);
+    }
+    // The new tenant can be given keys at once.
+    expect((await createKey({ tenant: 'initech', role: 'admin' })).status).toBe(201);
+  });
+
+  it('security: no tenant credential may create a tenant, not even an admin', async () => {
+    const callers = [
+      { who: 'tenant admin', key: keys.admin, status: 403 },
+      ...limitedCallers(keys, { otherTenant: 403, otherCollection: 403 }),
+    ];
+    for (const { who, key, status } of callers) {
+      const answer = await gateway.call('POST', '/v1/tenants', { key, body: { id: 'hooli' } });
+      expect({ who, status: answer.status }).toEqual({ who, status });
+    }
+    const { rows } = await gateway.db.pool.query("SELECT id FROM tenants WHERE id = 'hooli'");
+    expect(rows).toEqual([]);
+  });
+});
+
+describe('POST, GET and DELETE /v1/api-keys', () => {
+  it('shows a new key once, lists it without the key, and revokes it with effect on the next request', async () => {
+    const created = await createKey({ tenant: 'acme', role: 'reader', name: 'search ui' }, keys.admin);
+    expect(created.status).toBe(201);
+    const key = String(created.body.key);
+    expect(created.body).toMatchObject({
+      name: 'search ui',
+      tenant: 'acme',
+      role: 'reader',
+      collections: null,
+      principals: null,
+      expires_at: null,
+      revoked_at: null,
+    });
+    expect(key.startsWith(`rag_${created.body.prefix}_`)).toBe(true);
+    expect((await gateway.call('GET', '/v1/credential', { key })).status).toBe(200);
+
+    const listed = await gateway.call('GET', '/v1/api-keys', { key: keys.admin });
+    const entry = (listed.body.keys as Array<Record<string, unknown>>).find((k) => k.id === created.body.id);
+    expect(entry).toMatchObject({ name: 'search ui', role: 'reader' });
+    expect(JSON.stringify(listed.body)).not.toContain(key);
+
+    const revoked = await gateway.call('DELETE', `/v1/api-keys/${created.body.id}`, { key: keys.admin });
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revoked_at).toEqual(expect.any(String));
+    expect((await gateway.call('GET', '/v1/credential', { key })).status).toBe(401);
+  });
+
+  it('refuses an unknown tenant (404), a past expiry or a bad role (422), and an unknown or malformed id (404)', async () => {
+    expect((await createKey({ tenant: 'nobody', role: 'reader' })).status).toBe(404);
+    const past = await createKey({ role: 'reader', expires_at: new Date(Date.now() - 60_000).toISOString() });
+    expect(past.status).toBe(422);
+    expect(past.body.detail).toMatch(/must be in the future/);
+    expect((await createKey({ role: 'owner' })).status).toBe(422);
+    expect((await gateway.call('GET', '/v1/api-keys?tenant=Not%20A%20Tenant')).status).toBe(422);
+    expect((await gateway.call('DELETE', '/v1/api-keys/not-a-uuid')).status).toBe(404);
+    expect((await gateway.call('DELETE', '/v1/api-keys/00000000-0000-4000-8000-000000000000')).status).toBe(
+      404,
+    );
+  });
+
+  it("security: a reader, another tenant's admin and another collection scope cannot mint, list or revoke acme's keys", async () => {
+    const target = await issueKey(gateway, 'acme', { role: 'editor' });
+    const mint = { reader: 403, otherTenant: 403, otherCollection: 403 };
+    for (const { who, key, status } of limitedCallers(keys, mint)) {
+      const minted = await createKey({ tenant: 'acme', role: 'editor' }, key);
+      expect({ who, status: minted.status }).toEqual({ who, status });
+    }
+    for (const { who, key, status } of limitedCallers(keys, { otherTenant: 403, otherCollection: 200 })) {
+      const listed = await gateway.call('GET', '/v1/api-keys?tenant=acme', { key });
+      expect({ who, status: listed.status }).toEqual({ who, status });
+      if (listed.status === 200) expect(JSON.stringify(listed.body)).not.toContain(target.id);
+    }
+    for (const { who, key, status } of limitedCallers(keys)) {
+      const revoked = await gateway.call('DELETE', `/v1/api-keys/${target.id}`, { key });
+      expect({ who, status: revoked.status }).toEqual({ who, status });
+    }
+    expect((await gateway.call('GET', '/v1/credential', { key: target.key })).status).toBe(200);
+    const { rows } = await gateway.db.pool.query(
+      "SELECT count(*)::int AS editors FROM api_keys WHERE tenant_id = 'acme' AND role = 'editor'",
+    );
+    // The fixture's editor and the target: nothing minted.
+    expect(rows[0]).toEqual({ editors: 2 });
   });
 });

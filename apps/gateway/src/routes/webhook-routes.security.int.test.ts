@@ -2,13 +2,17 @@ import { listAudit } from '@rag/db/audit-log-repository';
 import type { ResolvedAddress } from '@rag/ingest-contract/webhook-target';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../test-gateway.js';
+import { limitedCallers, type RouteKeys, routeKeys } from './route-test-fixture.js';
 
 /**
- * The webhook routes on the real PostgreSQL: a tenant cannot point the system at an internal address,
- * the signing secret is stored sealed, changes are audited with the URL redacted, and odd input or
- * concurrent changes never end in a 500.
+ * The webhook routes on the real PostgreSQL: setting, reading and removing the tenant's webhook; a tenant
+ * cannot point the system at an internal address, the signing secret is stored sealed, changes are audited
+ * with the URL redacted, and odd input or concurrent changes never end in a 500. Every write (set, delete,
+ * test event) is tried with a reader, an editor, another tenant's admin and an admin scoped to another
+ * collection. (The test event's delivery: webhook-test-route.int.test.ts.)
  */
 let gateway: TestGateway;
+let keys: RouteKeys;
 const secret = 'whsec-0123456789abcdef';
 // A public name for the accepted cases; `localhost` and the literals go through the real checks.
 const publicDns: Record<string, string[]> = { 'hooks.example.com': ['93.184.216.34'] };
@@ -29,7 +33,9 @@ beforeAll(async () => {
         return answers.map((address): ResolvedAddress => ({ address, family: 4 }));
       },
     },
+    tenants: ['acme', 'globex'],
   });
+  keys = await routeKeys(gateway, { tenant: 'acme', otherTenant: 'globex' });
 });
 
 afterAll(async () => {
@@ -98,5 +104,70 @@ describe('POST and DELETE /v1/webhook', () => {
     expect(statuses.every((s) => s === 200 || s === 404)).toBe(true);
     const final = await gateway.call('GET', '/v1/webhook');
     expect([200, 404]).toContain(final.status);
+  });
+});
+
+describe('GET, POST and DELETE /v1/webhook for a tenant', () => {
+  const acmeHook = 'https://hooks.example.com/acme';
+
+  it('answers 404 while none is set; shows the set one without its secret; delete returns it and it is gone', async () => {
+    expect((await gateway.call('GET', '/v1/webhook', { key: keys.admin })).status).toBe(404);
+    expect((await gateway.call('DELETE', '/v1/webhook', { key: keys.admin })).status).toBe(404);
+    const set = await gateway.call('POST', '/v1/webhook', {
+      key: keys.admin,
+      body: { url: acmeHook, secret },
+    });
+    expect(set.status).toBe(200);
+    expect(set.body).toEqual({ url: acmeHook, updated_at: expect.any(String) });
+    const shown = await gateway.call('GET', '/v1/webhook', { key: keys.admin });
+    expect(shown.body).toEqual(set.body);
+    const removed = await gateway.call('DELETE', '/v1/webhook', { key: keys.admin });
+    expect(removed.status).toBe(200);
+    expect(removed.body.url).toBe(acmeHook);
+    expect((await gateway.call('GET', '/v1/webhook', { key: keys.admin })).status).toBe(404);
+  });
+
+  it('refuses a short secret, a missing one, a non-http URL and unknown fields (422)', async () => {
+    for (const body of [
+      { url: acmeHook, secret: 'short' },
+      { url: acmeHook },
+      { url: 'ftp://hooks.example.com/in', secret },
+      { url: acmeHook, secret, events: ['all'] },
+    ]) {
+      const answer = await gateway.call('POST', '/v1/webhook', { key: keys.admin, body });
+      expect({ body, status: answer.status }).toEqual({ body, status: 422 });
+    }
+  });
+
+  it("security: a reader, an editor and a collection-scoped admin cannot set, delete or test acme's webhook; another tenant's admin reaches only its own", async () => {
+    const set = await gateway.call('POST', '/v1/webhook', {
+      key: keys.admin,
+      body: { url: acmeHook, secret },
+    });
+    expect(set.status).toBe(200);
+    const callers = [
+      ...limitedCallers(keys, { otherTenant: 200, otherCollection: 403 }),
+      { who: 'editor', key: keys.editor, status: 403 },
+    ];
+    for (const { who, key, status } of callers) {
+      const answer = await gateway.call('POST', '/v1/webhook', {
+        key,
+        body: { url: 'https://hooks.example.com/taken', secret },
+      });
+      expect({ who, status: answer.status }).toEqual({ who, status });
+    }
+    // Another tenant's admin deletes its own webhook (which it just set), never acme's; the others may not
+    // send acme's receiver a test event either (another tenant's would go out to its own receiver).
+    for (const { who, key, status } of callers) {
+      if (status !== 200) {
+        const test = await gateway.call('POST', '/v1/webhook/test', { key });
+        expect({ who, status: test.status }).toEqual({ who, status });
+      }
+      const deleted = await gateway.call('DELETE', '/v1/webhook', { key });
+      expect({ who, status: deleted.status }).toEqual({ who, status });
+    }
+    const acme = await gateway.call('GET', '/v1/webhook', { key: keys.admin });
+    expect(acme.body).toEqual(set.body);
+    expect((await gateway.call('GET', '/v1/webhook', { key: keys.otherTenant })).status).toBe(404);
   });
 });
