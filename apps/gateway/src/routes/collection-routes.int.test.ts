@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../test-gateway.js';
 import {
+  issueKey,
   limitedCallers,
   queuedJobs,
   type RouteKeys,
@@ -41,10 +42,8 @@ beforeAll(async () => {
   embedding.answers.set('GET /v1/model', () => ({ status: 200, body: servedModel }));
   gateway = await startTestGateway({ tenants: ['acme', 'globex'], embeddingUrls: [embedding.url] });
   keys = await routeKeys(gateway, { tenant: 'acme', otherTenant: 'globex' });
-  const key = async (body: Record<string, unknown>) =>
-    String((await gateway.call('POST', '/v1/api-keys', { body: { tenant: 'acme', ...body } })).body.key);
-  admin = await key({ role: 'admin' });
-  hrReader = await key({ role: 'reader', principals: ['group:hr'] });
+  admin = keys.admin;
+  hrReader = (await issueKey(gateway, 'acme', { role: 'reader', principals: ['group:hr'] })).key;
   expect(
     (await gateway.call('POST', '/v1/collections', { key: admin, body: { name: 'handbook' } })).status,
   ).toBe(201);

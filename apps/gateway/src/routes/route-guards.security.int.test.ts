@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicRoutes, type RouteDescription } from '../route-table.js';
 import { startTestGateway, type TestGateway } from '../test-gateway.js';
+import { issueKey } from './route-test-fixture.js';
 
 /**
  * The guards of every public route, driven by the route table: no credential, a revoked key, a role one
@@ -73,11 +74,7 @@ const below: Record<RouteDescription['role'], string | null> = {
 
 beforeAll(async () => {
   gateway = await startTestGateway({ tenants: ['acme', 'globex'] });
-  const create = async (tenant: string, body: Record<string, unknown>) => {
-    const created = await gateway.call('POST', '/v1/api-keys', { body: { tenant, ...body } });
-    expect(created.status).toBe(201);
-    return created.body as { key: string; id: string };
-  };
+  const create = (tenant: string, grant: Record<string, unknown>) => issueKey(gateway, tenant, grant);
   keys.acmeAdmin = (await create('acme', { role: 'admin' })).key;
   keys.acmeEditor = (await create('acme', { role: 'editor' })).key;
   const reader = await create('acme', { role: 'reader' });
