@@ -91,13 +91,14 @@ function harness(options: HarnessOptions = {}) {
         embeds.push({ model: fake.name, ...request });
         if (fake.embedFails) throw fake.embedFails;
         if (fake.embedsNothing) return { model: info, data: [] };
+        const outputs = request.outputs ?? ['dense', 'sparse']; // the service's default
         return {
           model: info,
           data: request.texts.map((text): Embedding => {
             const embedding: Embedding = { tokens: text.length };
-            if (request.outputs.includes('dense')) embedding.dense = [text.length, 1];
-            if (request.outputs.includes('sparse')) embedding.sparse = { indices: [7], values: [0.5] };
-            if (request.outputs.includes('colbert')) {
+            if (outputs.includes('dense')) embedding.dense = [text.length, 1];
+            if (outputs.includes('sparse')) embedding.sparse = { indices: [7], values: [0.5] };
+            if (outputs.includes('colbert')) {
               embedding.colbert =
                 request.kind === 'query'
                   ? [
