@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fuse, resolveWeights, rrfK } from './fusion.js';
+import { fuse, resolveWeights, rrfK, single } from './fusion.js';
 
 const hit = (chunkId: string, score: number) => ({ chunkId, documentId: `doc-${chunkId}`, score });
 
@@ -68,6 +68,51 @@ describe('fuse (rrf)', () => {
   });
 });
 
+describe('fuse (either method)', () => {
+  it('ranks each list by score then chunk id, whatever order it came in', () => {
+    const fused = fuse({ dense: [hit('c', 0.5), hit('a', 0.9), hit('b', 0.5)] }, { dense: 1 }, 'rrf');
+    // b and c tie at 0.5: b, the lower id, takes rank 2.
+    expect(fused.map((f) => [f.chunkId, f.ranks])).toEqual([
+      ['a', { dense: 1 }],
+      ['b', { dense: 2 }],
+      ['c', { dense: 3 }],
+    ]);
+    expect(fused[1]?.score).toBeCloseTo(1 / (rrfK + 2), 12);
+  });
+
+  it('keeps the scores and ranks of a signal weighted 0 without letting it move the order', () => {
+    for (const method of ['weighted', 'rrf'] as const) {
+      const fused = fuse(
+        { dense: [hit('a', 0.9), hit('b', 0.8)], bm25: [hit('b', 9), hit('c', 1)] },
+        { dense: 1, bm25: 0 },
+        method,
+      );
+      expect(fused.map((f) => f.chunkId)).toEqual(['a', 'b', 'c']);
+      expect(fused.find((f) => f.chunkId === 'c')).toMatchObject({
+        score: 0,
+        scores: { bm25: 1 },
+        ranks: { bm25: 2 },
+      });
+    }
+  });
+
+  it('answers nothing for empty lists', () => {
+    expect(fuse({ dense: [], bm25: [] }, { dense: 0.5, bm25: 0.5 }, 'weighted')).toEqual([]);
+    expect(fuse({}, {}, 'rrf')).toEqual([]);
+  });
+});
+
+describe('single', () => {
+  it("keeps one signal's raw scores, ordered by score then chunk id, with its ranks", () => {
+    expect(single('bm25', [hit('b', 2), hit('c', 7), hit('a', 2)])).toEqual([
+      { chunkId: 'c', documentId: 'doc-c', score: 7, scores: { bm25: 7 }, ranks: { bm25: 1 } },
+      { chunkId: 'a', documentId: 'doc-a', score: 2, scores: { bm25: 2 }, ranks: { bm25: 2 } },
+      { chunkId: 'b', documentId: 'doc-b', score: 2, scores: { bm25: 2 }, ranks: { bm25: 3 } },
+    ]);
+    expect(single('dense', [])).toEqual([]);
+  });
+});
+
 describe('resolveWeights', () => {
   const defaults = { dense: 0.5, sparse: 0.2, bm25: 0.5 };
   it('normalises the defaults over the signals in use', () => {
@@ -78,6 +123,13 @@ describe('resolveWeights', () => {
     expect(resolveWeights(['dense', 'bm25'], { dense: 0.25, bm25: 0.75 }, defaults)).toEqual({
       dense: 0.25,
       bm25: 0.75,
+    });
+  });
+  it('splits evenly when every weight is 0', () => {
+    expect(resolveWeights(['dense', 'sparse', 'bm25'], { dense: 0, bm25: 0 }, defaults)).toEqual({
+      dense: 1 / 3,
+      sparse: 1 / 3,
+      bm25: 1 / 3,
     });
   });
 });
