@@ -15,7 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestQueue, type IngestQueue } from './ingest-queue.js';
 import { documentRoutes } from './routes/document-routes.js';
 
-/** What a JSON document's queued job costs Redis: a large text travels as a storage key, never inline. */
+/**
+ * What a JSON document's queued job costs Redis: the document's id and version, and short text; a large text
+ * is stored (the row names its key) and never travels in the job.
+ */
 const prefix = uniqueTestPrefix('jobsize');
 const storageRoot = `/tmp/${prefix}-storage`;
 let db: TestDatabase;
@@ -95,18 +98,21 @@ async function storedJob(documentId: string): Promise<{ data: string; bytes: num
 }
 
 describe('ingest jobs in Redis', () => {
-  it('carry a large JSON document as a storage key and no text', async () => {
+  it('carry a large JSON document as its id and version only, its text stored', async () => {
     const text = `${'A long report about the harbour extension. '.repeat(5000)}The end.`;
-    const job = await storedJob(await post(text));
-    expect(JSON.parse(job.data).content).toMatchObject({ kind: 'storage' });
+    const id = await post(text);
+    const job = await storedJob(id);
+    expect(JSON.parse(job.data)).toMatchObject({ v: 2, type: 'ingest-version', documentId: id, version: 1 });
     expect(job.data).not.toContain('harbour');
     expect(job.bytes).toBeLessThan(8 * 1024);
+    const { rows } = await db.pool.query('SELECT source_key FROM documents WHERE id = $1', [id]);
+    expect(rows[0].source_key).toBe(`documents/acme/${id}/v1/document.txt`);
   });
 
   it('carry a short document inline', async () => {
     const job = await storedJob(await post('A short note about the harbour.'));
-    expect(JSON.parse(job.data).content).toMatchObject({
-      kind: 'inline',
+    expect(JSON.parse(job.data)).toMatchObject({
+      type: 'ingest-version',
       text: 'A short note about the harbour.',
     });
   });

@@ -1,5 +1,6 @@
 import { findDocument, transitionDocument } from '@rag/db/document-repository';
 import type { Pool } from '@rag/db/pool';
+import { ingestVersionJob } from '@rag/ingest-acceptance/queued-acceptance';
 import type { Logger } from '@rag/telemetry/logger';
 import type { IngestQueue } from './ingest-queue.js';
 
@@ -41,7 +42,7 @@ export async function requeueStuckWork(options: SweepOptions): Promise<StuckWork
   );
   for (const row of collections.rows) {
     const job = {
-      v: 1,
+      v: 2,
       type: 'delete-collection',
       tenantId: row.tenant_id,
       collectionId: row.id,
@@ -51,19 +52,19 @@ export async function requeueStuckWork(options: SweepOptions): Promise<StuckWork
     counts.collections++;
   }
 
-  const deleting = await pool.query<{ id: string; tenant_id: string; collection_id: string }>(
-    `SELECT id, tenant_id, collection_id FROM documents
-      WHERE status = 'deleting' AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
-      ORDER BY updated_at LIMIT $2`,
+  const deleting = await pool.query<{ id: string; tenant_id: string; collection: string }>(
+    `SELECT d.id, d.tenant_id, c.name AS collection FROM documents d JOIN collections c ON c.id = d.collection_id
+      WHERE d.status = 'deleting' AND d.updated_at < now() - make_interval(secs => $1::double precision / 1000)
+      ORDER BY d.updated_at LIMIT $2`,
     [options.olderThanMs, limit],
   );
   for (const row of deleting.rows) {
     const job = {
-      v: 1,
+      v: 2,
       type: 'delete',
-      documentId: row.id,
       tenantId: row.tenant_id,
-      collectionId: row.collection_id,
+      collection: row.collection,
+      documentId: row.id,
     } as const;
     if (await queue.isPending(job)) continue;
     await queue.enqueue(job);
@@ -71,8 +72,8 @@ export async function requeueStuckWork(options: SweepOptions): Promise<StuckWork
   }
 
   // Documents of a collection being deleted go with it.
-  const queued = await pool.query<{ id: string; tenant_id: string; collection: string }>(
-    `SELECT d.id, d.tenant_id, c.name AS collection FROM documents d JOIN collections c ON c.id = d.collection_id
+  const queued = await pool.query<{ id: string; tenant_id: string }>(
+    `SELECT d.id, d.tenant_id FROM documents d JOIN collections c ON c.id = d.collection_id
       WHERE d.status = 'queued' AND NOT c.deleting
         AND d.updated_at < now() - make_interval(secs => $1::double precision / 1000)
       ORDER BY d.updated_at LIMIT $2`,
@@ -81,18 +82,10 @@ export async function requeueStuckWork(options: SweepOptions): Promise<StuckWork
   for (const row of queued.rows) {
     const document = await findDocument(pool, row.tenant_id, row.id);
     if (document?.status !== 'queued') continue;
-    const target = {
-      v: 2,
-      type: 'ingest',
-      tenantId: document.tenantId,
-      collection: row.collection,
-      documentId: document.id,
-      version: document.version,
-      title: document.title,
-    } as const;
+    const job = ingestVersionJob(document);
     if (document.sourceKey === null) {
-      const probe = { ...target, content: { kind: 'inline', text: '-', mediaType: 'text/plain' } } as const;
-      if (await queue.isPending(probe)) continue;
+      // Its text travelled only in the lost job: nothing to build it from.
+      if (await queue.isPending(job)) continue;
       const failed = await transitionDocument(pool, document.id, document.version, ['queued'], {
         status: 'failed',
         error: lostJobReason,
@@ -100,15 +93,6 @@ export async function requeueStuckWork(options: SweepOptions): Promise<StuckWork
       if (failed) counts.failed++;
       continue;
     }
-    const job = {
-      ...target,
-      content: {
-        kind: 'storage',
-        key: document.sourceKey,
-        ...(document.mediaType ? { mediaType: document.mediaType } : {}),
-        ...(document.filename ? { filename: document.filename } : {}),
-      },
-    } as const;
     if (await queue.isPending(job)) continue;
     await queue.enqueue(job);
     counts.ingests++;

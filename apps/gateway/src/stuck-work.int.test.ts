@@ -115,7 +115,7 @@ describe('work whose job could not be queued', () => {
     expect(retried.status).toBe(202);
     expect(await retried.json()).toEqual({ name: 'outage', status: 'deleting' });
     const job = await jobs.getJob(`delete-collection-${collection.id}`);
-    expect(job?.data).toMatchObject({ type: 'delete-collection', collectionId: collection.id });
+    expect(job?.data).toMatchObject({ v: 2, type: 'delete-collection', collectionId: collection.id });
     // Asked once more while the job waits: still one job.
     expect((await api('DELETE', '/v1/collections/outage')).status).toBe(202);
     expect(await jobs.getJobCounts('waiting')).toMatchObject({ waiting: 1 });
@@ -159,11 +159,17 @@ describe('work whose job could not be queued', () => {
 
     const swept = await requeueStuckWork({ pool: db.pool, queue, olderThanMs: 0 });
     expect(swept).toEqual({ collections: 0, deletions: 1, ingests: 1, failed: 1 });
+    // The worker reads the stored source from the row.
     expect((await jobs.getJob(`ingest-${stored.id}-v1`))?.data).toMatchObject({
+      type: 'ingest-version',
       documentId: stored.id,
-      content: { kind: 'storage', key: 'uploads/acme/abc/document.txt' },
+      version: 1,
     });
-    expect((await jobs.getJob(`delete-${deleting.id}`))?.data).toMatchObject({ documentId: deleting.id });
+    expect((await jobs.getJob(`delete-${deleting.id}`))?.data).toMatchObject({
+      v: 2,
+      collection: 'swept',
+      documentId: deleting.id,
+    });
     expect(await findDocument(db.pool, 'acme', inline.id)).toMatchObject({
       status: 'failed',
       error: lostJobReason,

@@ -3,7 +3,6 @@ import { checkCollectionModel } from '@rag/contracts/collection-model';
 import { type Collection, findCollectionById, findCollectionByName } from '@rag/db/collection-repository';
 import type { DocumentRecord } from '@rag/db/document-repository';
 import { findRunningReindex } from '@rag/db/reindex-repository';
-import type { IngestJob } from '@rag/ingest-contract/ingest-job';
 import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
 import type { DocumentPipeline } from './document-pipeline.js';
@@ -18,17 +17,16 @@ export interface CollectionKit {
   model: string | undefined;
 }
 
-/** The collection a job names (by id in version 1, by name in version 2); a missing one is a bad job. */
-export async function resolveCollection(deps: ProcessorDeps, job: IngestJob): Promise<Collection> {
-  const collection =
-    job.v === 1
-      ? await findCollectionById(deps.pool, job.tenantId, job.collectionId)
-      : await findCollectionByName(deps.pool, job.tenantId, job.collection);
-  const named = job.v === 1 ? job.collectionId : job.collection;
+/** The collection a version 2 job names by name; a missing one (or one being deleted) is a bad job. */
+export async function resolveCollection(
+  deps: ProcessorDeps,
+  job: { tenantId: string; collection: string },
+): Promise<Collection> {
+  const collection = await findCollectionByName(deps.pool, job.tenantId, job.collection);
   if (!collection || collection.deleting) {
     throw new AppError(
       'validation_failed',
-      `Collection "${named}" does not exist in tenant "${job.tenantId}"`,
+      `Collection "${job.collection}" does not exist in tenant "${job.tenantId}"`,
     );
   }
   return collection;

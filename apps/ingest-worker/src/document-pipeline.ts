@@ -4,19 +4,26 @@ import { chunkDocument, type DocumentChunk } from '@rag/documents/chunker';
 import { extractDocument, extractInlineText } from '@rag/documents/extract-document';
 import type { ExtractedDocument } from '@rag/documents/extracted-document';
 import type { ExtractionLimits } from '@rag/documents/extraction-limits';
-import type { DocumentContent } from '@rag/ingest-contract/ingest-job';
 import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import { modelChunkBudget, modelTokenizer } from './chunk-budget.js';
 
-/** A document's content, read once: its hash decides whether anything changed, `extract` parses it. */
+/** What a version is built from: text in its job, or a file in object storage. */
+export type VersionContent =
+  | { kind: 'inline'; text: string; mediaType?: string | undefined }
+  | { kind: 'storage'; key: string; mediaType?: string | undefined; filename?: string | undefined };
+
+/**
+ * A document's content, read once: `extract` parses it; its hash (taken only when asked) decides whether an
+ * upstream job's content is new.
+ */
 export interface LoadedContent {
-  contentHash: string;
+  contentHash(): string;
   extract(): Promise<ExtractedDocument>;
 }
 
 export interface DocumentPipeline {
-  load(content: DocumentContent): Promise<LoadedContent>;
+  load(content: VersionContent): Promise<LoadedContent>;
   /** Chunks with their context lines: `title` is the one the document shows. */
   chunk(document: ExtractedDocument, title: string | null): Promise<DocumentChunk[]>;
 }
@@ -53,8 +60,9 @@ export function createDocumentPipeline(options: DocumentPipelineOptions): Docume
     async load(content) {
       if (content.kind === 'inline') {
         return {
-          contentHash: sha256(content.text),
-          extract: async () => extractInlineText(content.text, { mediaType: content.mediaType }),
+          contentHash: () => sha256(content.text),
+          extract: async () =>
+            extractInlineText(content.text, content.mediaType ? { mediaType: content.mediaType } : {}),
         };
       }
       const bytes = await options.storage.get(content.key, { maxBytes: options.limits.maxInputBytes });
@@ -63,7 +71,7 @@ export function createDocumentPipeline(options: DocumentPipelineOptions): Docume
         ...(content.mediaType ? { mediaType: content.mediaType } : {}),
       };
       return {
-        contentHash: sha256(bytes),
+        contentHash: () => sha256(bytes),
         extract: () => extractDocument(bytes, hints, options.limits),
       };
     },

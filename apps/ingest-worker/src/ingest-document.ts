@@ -1,53 +1,165 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { ChunkRecord } from '@rag/db/chunk-repository';
 import { type Collection, findCollectionById } from '@rag/db/collection-repository';
+import { changedFields } from '@rag/db/document-field-changes';
 import {
-  changedFields,
   type DocumentRecord,
   findDocument,
   recordExtraction,
   transitionDocument,
 } from '@rag/db/document-repository';
-import { swapDocumentVersion, upsertDocument } from '@rag/db/document-version';
+import { swapDocumentVersion } from '@rag/db/document-version';
 import { bumpIndexVersion } from '@rag/db/index-version';
 import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
 import type { DocumentChunk } from '@rag/documents/chunker';
+import { acceptDocument } from '@rag/ingest-acceptance/document-acceptance';
 import type {
-  DocumentContent,
   IngestDocumentJobV1,
   IngestDocumentJobV2,
+  IngestVersionJob,
 } from '@rag/ingest-contract/ingest-job';
 import { type ChunkTerms, documentChunkTerms } from '@rag/lexical/chunk-terms';
 import type { ChunkVectorRow, VectorScope } from '@rag/vector-store/chunk-vector-store';
 import { chunkId } from './chunk-id.js';
 import { type CollectionKit, kitFor, resolveCollection } from './collection-kit.js';
 import { applyFields } from './document-fields.js';
+import type { LoadedContent, VersionContent } from './document-pipeline.js';
 import type { JobOutcome, ProcessorDeps } from './processor-deps.js';
 import { buildVectorRows, vectorSource } from './vector-row.js';
 
 type IngestDocumentJob = IngestDocumentJobV1 | IngestDocumentJobV2;
 
-/** The "ingest" job: a document's version loaded, extracted, chunked, embedded and swapped in. */
+/**
+ * The "ingest-version" job: the build of a version the gateway accepted. The document's row names its
+ * source; text too short to be stored comes in the job.
+ */
+export function ingestVersion(deps: ProcessorDeps, job: IngestVersionJob): Promise<JobOutcome> {
+  return buildAcceptedVersion(deps, job, (document) => {
+    if (job.text !== undefined) {
+      return {
+        kind: 'inline',
+        text: job.text,
+        ...(document.mediaType ? { mediaType: document.mediaType } : {}),
+      };
+    }
+    if (document.sourceKey === null) {
+      throw new AppError(
+        'validation_failed',
+        'The job carries no text and the document has no stored source',
+        {
+          retryable: false,
+        },
+      );
+    }
+    return {
+      kind: 'storage',
+      key: document.sourceKey,
+      ...(document.mediaType ? { mediaType: document.mediaType } : {}),
+      ...(document.filename ? { filename: document.filename } : {}),
+    };
+  });
+}
+
+/**
+ * The "ingest" job of an upstream producer: the document is accepted as over HTTP (`@rag/ingest-acceptance`:
+ * its content hash decides between a new document, a new version and nothing), then built here at once. A job
+ * that names a document's id and version was queued by a gateway of an earlier release, which had accepted
+ * that version already: it is built as it is.
+ */
 export async function ingestDocument(deps: ProcessorDeps, job: IngestDocumentJob): Promise<JobOutcome> {
+  if (job.v === 1) {
+    return buildAcceptedVersion(deps, job, () => ({
+      kind: 'inline',
+      text: job.text,
+      mediaType: 'text/plain',
+    }));
+  }
+  if (job.documentId !== undefined && job.version !== undefined) {
+    const accepted = { ...job, documentId: job.documentId, version: job.version };
+    return buildAcceptedVersion(deps, accepted, () => job.content);
+  }
   const collection = await resolveCollection(deps, job);
   const kit = await kitFor(deps, collection);
-  const loaded = await kit.pipeline.load(contentOf(job));
-  const resolved = await resolveDocument(deps, job, collection, loaded.contentHash);
-  if (resolved === 'unchanged' || resolved === 'skipped') {
-    deps.logger.info(
-      { document_id: job.documentId, external_id: job.v === 2 ? job.externalId : undefined },
-      `ingest ${resolved}`,
-    );
-    return resolved;
+  const loaded = await kit.pipeline.load(job.content);
+  const { content } = job;
+  const accepted = await acceptDocument(deps, {
+    tenantId: job.tenantId,
+    collectionId: collection.id,
+    externalId: job.externalId ?? null,
+    documentId: job.documentId,
+    title: job.title ?? null,
+    metadata: job.metadata ?? {},
+    acl: job.acl ?? null,
+    content:
+      content.kind === 'inline'
+        ? { kind: 'text', text: content.text, mediaType: content.mediaType }
+        : {
+            kind: 'stored',
+            key: content.key,
+            contentHash: loaded.contentHash(),
+            mediaType: content.mediaType ?? null,
+            filename: content.filename ?? null,
+            upload: false,
+          },
+  });
+  const { document } = accepted;
+  // The same content again: nothing to do once it is ready; a crashed or failed attempt is resumed.
+  if (document.status === 'ready' && accepted.outcome !== 'created' && accepted.outcome !== 'new-version') {
+    if (accepted.outcome === 'fields-updated') {
+      // Another title, metadata or ACL with it: its vectors take the new fields.
+      await applyFields(deps, document, { titleChanged: accepted.changed.includes('title') });
+    }
+    deps.logger.info({ document_id: document.id, external_id: job.externalId }, 'ingest unchanged');
+    return 'unchanged';
   }
-  const document = resolved;
+  return buildVersion(deps, { collection, kit, document, content, loaded });
+}
+
+/**
+ * Builds the version a job names, whose row exists; a version superseded meanwhile (its own job builds the
+ * newer one), or a document gone or being deleted, is skipped before anything is read.
+ */
+async function buildAcceptedVersion(
+  deps: ProcessorDeps,
+  job: { tenantId: string; documentId: string; version: number },
+  contentOf: (document: DocumentRecord) => VersionContent,
+): Promise<JobOutcome> {
+  const document = await findDocument(deps.pool, job.tenantId, job.documentId);
+  if (!document || document.status === 'deleting' || document.version !== job.version) {
+    deps.logger.info({ document_id: job.documentId }, 'ingest skipped');
+    return 'skipped';
+  }
+  const collection = await findCollectionById(deps.pool, document.tenantId, document.collectionId);
+  if (!collection || collection.deleting) {
+    throw new AppError(
+      'validation_failed',
+      `Collection "${collection?.name ?? document.collectionId}" does not exist in tenant "${job.tenantId}"`,
+    );
+  }
+  const kit = await kitFor(deps, collection);
+  const content = contentOf(document);
+  const loaded = await kit.pipeline.load(content);
+  return buildVersion(deps, { collection, kit, document, content, loaded });
+}
+
+interface VersionBuild {
+  collection: Collection;
+  kit: CollectionKit;
+  document: DocumentRecord;
+  content: VersionContent;
+  loaded: LoadedContent;
+}
+
+/** A document's version extracted, chunked, embedded and swapped in. */
+async function buildVersion(deps: ProcessorDeps, build: VersionBuild): Promise<JobOutcome> {
+  const { collection, kit, document, loaded } = build;
   await transitionDocument(deps.pool, document.id, document.version, ['queued', 'processing', 'failed'], {
     status: 'processing',
     error: null,
   });
 
   const extracted = await loaded.extract();
-  const sourceTitle = sourceTitleOf(contentOf(job), document, extracted.title);
+  const sourceTitle = sourceTitleOf(build.content, document, extracted.title);
   await recordExtraction(deps.pool, document.id, document.version, { ...extracted, sourceTitle });
   // The title the document shows goes with every chunk into the embedding and the lexical index.
   const chunks = await kit.pipeline.chunk(extracted, document.title ?? sourceTitle);
@@ -112,66 +224,6 @@ export async function ingestDocument(deps: ProcessorDeps, job: IngestDocumentJob
   return 'ready';
 }
 
-function contentOf(job: IngestDocumentJob): DocumentContent {
-  return job.v === 1 ? { kind: 'inline', text: job.text, mediaType: 'text/plain' } : job.content;
-}
-
-/**
- * The document and version this job builds. A gateway job names both (its row exists); an upstream job
- * names an external id, and its content hash decides between a new document, a new version, and nothing.
- */
-async function resolveDocument(
-  deps: ProcessorDeps,
-  job: IngestDocumentJob,
-  collection: Collection,
-  contentHash: string,
-): Promise<DocumentRecord | 'unchanged' | 'skipped'> {
-  if (job.documentId !== undefined && job.version !== undefined) {
-    const document = await findDocument(deps.pool, job.tenantId, job.documentId);
-    if (!document || document.status === 'deleting' || document.collectionId !== collection.id)
-      return 'skipped';
-    // A newer version was queued meanwhile: its own job builds it.
-    if (document.version !== job.version) return 'skipped';
-    return document;
-  }
-  const v2 = job as IngestDocumentJobV2;
-  const source =
-    v2.content.kind === 'storage'
-      ? {
-          sourceKey: v2.content.key,
-          mediaType: v2.content.mediaType ?? null,
-          filename: v2.content.filename ?? null,
-        }
-      : { sourceKey: null, mediaType: v2.content.mediaType, filename: null };
-  const upserted = await upsertDocument(
-    deps.pool,
-    {
-      tenantId: v2.tenantId,
-      collectionId: collection.id,
-      externalId: v2.externalId ?? null,
-      title: v2.title ?? null,
-      contentHash,
-      metadata: v2.metadata ?? {},
-      acl: v2.acl && v2.acl.length > 0 ? v2.acl : null,
-      source,
-    },
-    { existingId: v2.documentId },
-  );
-  if (upserted.outcome === 'fields-updated' && upserted.document.status === 'ready') {
-    // The same content with another title, metadata or ACL: its vectors take the new fields.
-    await applyFields(deps, upserted.document, { titleChanged: upserted.changed.includes('title') });
-    return 'unchanged';
-  }
-  if (upserted.outcome === 'unchanged' || upserted.outcome === 'fields-updated') {
-    // The same content again: nothing to do once it is ready; a crashed or failed attempt is resumed.
-    return upserted.document.status === 'ready' ? 'unchanged' : upserted.document;
-  }
-  if (upserted.previousSourceKey && upserted.previousSourceKey !== source.sourceKey) {
-    await deps.storage.delete(upserted.previousSourceKey);
-  }
-  return upserted.document;
-}
-
 /** The "build rows" step: embeds chunks in batches into vector rows (dense, sparse when the model has it, BM25). */
 async function buildRows(
   deps: ProcessorDeps,
@@ -229,7 +281,7 @@ function toChunkRecord(document: DocumentRecord, chunk: DocumentChunk, countedTe
  * the gateway, has none and gets no title of its own, as its caller chose not to name it.
  */
 function sourceTitleOf(
-  content: DocumentContent,
+  content: VersionContent,
   document: DocumentRecord,
   extracted: string | null,
 ): string | null {

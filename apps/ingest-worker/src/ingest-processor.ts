@@ -2,14 +2,14 @@ import type { IngestJob } from '@rag/ingest-contract/ingest-job';
 import { deleteWholeCollection } from './delete-collection.js';
 import { deleteDocument } from './delete-document.js';
 import { updateDocumentFields } from './document-fields.js';
-import { ingestDocument } from './ingest-document.js';
+import { ingestDocument, ingestVersion } from './ingest-document.js';
 import { markJobFailed, markJobInvalid } from './job-failure.js';
 import type { JobOutcome, ProcessorDeps } from './processor-deps.js';
 
 /**
- * Runs one validated job by its type: ingest (ingest-document.ts), update-fields (document-fields.ts),
- * delete (delete-document.ts), delete-collection (delete-collection.ts); failures are recorded by
- * job-failure.ts. Throws AppErrors; the worker decides between retry and failure.
+ * Runs one validated job by its type: ingest and ingest-version (ingest-document.ts), update-fields
+ * (document-fields.ts), delete (delete-document.ts), delete-collection (delete-collection.ts); failures are
+ * recorded by job-failure.ts. Throws AppErrors; the worker decides between retry and failure.
  */
 export function createIngestProcessor(deps: ProcessorDeps) {
   return {
@@ -17,6 +17,8 @@ export function createIngestProcessor(deps: ProcessorDeps) {
       switch (job.type) {
         case 'ingest':
           return ingestDocument(deps, job);
+        case 'ingest-version':
+          return ingestVersion(deps, job);
         case 'delete':
           return deleteDocument(deps, job);
         case 'delete-collection':

@@ -131,4 +131,38 @@ describe('ingest worker', () => {
     expect(failed).toBeGreaterThan(0);
     expect(text).toContain(`ingest_queue_depth{state="failed",service="ingest-worker-test"} ${failed}\n`);
   });
+
+  it('still runs the jobs earlier releases queued: version 1 ingest and delete, version 2 ingest of a version', async () => {
+    const { document } = await newDocument(' \n ');
+    const legacy = { tenantId: 'acme', documentId: document.id, version: 1 };
+    const v1 = {
+      ...legacy,
+      v: 1,
+      type: 'ingest',
+      collectionId: stack.collectionId,
+      title: null,
+      text: ' \n ',
+    };
+    const v2 = {
+      ...legacy,
+      v: 2,
+      type: 'ingest',
+      collection: 'docs',
+      content: { kind: 'inline', text: ' \n ' },
+    };
+    for (const job of [v1, v2]) {
+      const done = await settled(await queue.add('ingest', job, { attempts: 5 }));
+      expect(done.attemptsMade).toBe(1);
+      expect(done.failedReason).toMatch(/the document text is empty/);
+    }
+    const deleted = {
+      v: 1,
+      type: 'delete',
+      tenantId: 'acme',
+      documentId: document.id,
+      collectionId: stack.collectionId,
+    };
+    expect(await (await settled(await queue.add('delete', deleted))).getState()).toBe('completed');
+    expect(await findDocument(db.pool, 'acme', document.id)).toBeUndefined();
+  });
 });

@@ -6,7 +6,12 @@ import {
   findDocumentByExternalId,
   transitionDocument,
 } from '@rag/db/document-repository';
-import type { IngestDocumentJobV1, IngestDocumentJobV2, IngestJob } from '@rag/ingest-contract/ingest-job';
+import type {
+  IngestDocumentJobV1,
+  IngestDocumentJobV2,
+  IngestJob,
+  IngestVersionJob,
+} from '@rag/ingest-contract/ingest-job';
 import type { ProcessorDeps } from './processor-deps.js';
 
 /**
@@ -14,7 +19,7 @@ import type { ProcessorDeps } from './processor-deps.js';
  * `document.failed`. A document whose job never got as far as a row (a bad upstream job) has nothing to mark.
  */
 export async function markJobFailed(deps: ProcessorDeps, job: IngestJob, message: string): Promise<void> {
-  if (job.type !== 'ingest') return;
+  if (job.type !== 'ingest' && job.type !== 'ingest-version') return;
   await failDocument(deps, await findFailedJobDocument(deps, job), message);
 }
 
@@ -64,13 +69,13 @@ async function failDocument(
 
 async function findFailedJobDocument(
   deps: ProcessorDeps,
-  job: IngestDocumentJobV1 | IngestDocumentJobV2,
+  job: IngestDocumentJobV1 | IngestDocumentJobV2 | IngestVersionJob,
 ): Promise<DocumentRecord | undefined> {
   if (job.documentId !== undefined) {
     const document = await findDocument(deps.pool, job.tenantId, job.documentId);
     return document && (job.version === undefined || document.version === job.version) ? document : undefined;
   }
-  if (job.v !== 2 || job.externalId === undefined) return undefined;
+  if (job.type !== 'ingest' || job.v !== 2 || job.externalId === undefined) return undefined;
   const collection = await findCollectionByName(deps.pool, job.tenantId, job.collection);
   return collection && findDocumentByExternalId(deps.pool, collection.id, job.externalId);
 }

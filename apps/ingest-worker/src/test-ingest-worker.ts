@@ -47,11 +47,11 @@ export interface TestIngestWorker {
   collectionId: string;
   /** Waits until a job completed or failed (at most 30 s) and reads it back. */
   settled(job: Job): Promise<Job>;
-  /** A document row in `docs` and the version 1 ingest job that carries its text. */
+  /** A document row in `docs` and the job the gateway queues to build it (its text in the job). */
   newDocument(
     text: string,
   ): Promise<{ document: DocumentRecord; job: Record<string, unknown> & { text: string } }>;
-  /** The version 1 job that deletes a document of `docs`. */
+  /** The job the gateway queues to delete a document of `docs`. */
   deleteJob(documentId: string): Record<string, unknown>;
   close(): Promise<void>;
 }
@@ -124,16 +124,7 @@ export async function startTestIngestWorker(options: TestIngestWorkerOptions): P
       metadata: {},
       acl: null,
     }))!;
-    const job = {
-      v: 1,
-      type: 'ingest',
-      documentId: document.id,
-      tenantId: 'acme',
-      collectionId,
-      version: 1,
-      title: null,
-      text,
-    };
+    const job = { v: 2, type: 'ingest-version', tenantId: 'acme', documentId: document.id, version: 1, text };
     return { document, job };
   }
 
@@ -146,7 +137,7 @@ export async function startTestIngestWorker(options: TestIngestWorkerOptions): P
     collectionId,
     settled,
     newDocument,
-    deleteJob: (documentId) => ({ v: 1, type: 'delete', documentId, tenantId: 'acme', collectionId }),
+    deleteJob: (documentId) => ({ v: 2, type: 'delete', tenantId: 'acme', collection: 'docs', documentId }),
     async close() {
       for (const step of app.stopSteps) await step.run();
       await app.closeQueues();

@@ -1,9 +1,7 @@
 import { AppError } from '@rag/contracts/app-error';
 import { type ChunkRecord, replaceChunks } from './chunk-repository.js';
+import { changedFields, type DocumentFieldName, type DocumentFields } from './document-field-changes.js';
 import {
-  changedFields,
-  type DocumentFieldName,
-  type DocumentFields,
   type DocumentRecord,
   type DocumentSource,
   findDocument,

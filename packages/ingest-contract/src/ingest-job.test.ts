@@ -71,6 +71,24 @@ describe('ingest job contract', () => {
     );
   });
 
+  it('accepts the build of an accepted version, with or without its text, and nothing else in it', () => {
+    const job = { v: 2, type: 'ingest-version', tenantId: 'acme', documentId, version: 3 };
+    expect(parseIngestJob(job)).toEqual({ ok: true, job });
+    expect(parseIngestJob({ ...job, text: 'A short note.' }).ok).toBe(true);
+    expect(reason({ ...job, collection: 'handbook' })).toMatch(/collection/);
+    expect(reason({ ...job, version: undefined })).toMatch(/^version:/);
+    expect(reason({ ...job, text: 'x'.repeat(maxInlineTextLength + 1) })).toMatch(/^text:/);
+  });
+
+  it('accepts version 2 deletes of a document by id and of a collection', () => {
+    expect(
+      parseIngestJob({ v: 2, type: 'delete', tenantId: 'acme', collection: 'handbook', documentId }).ok,
+    ).toBe(true);
+    const collectionDelete = { v: 2, type: 'delete-collection', tenantId: 'acme', collectionId };
+    expect(parseIngestJob(collectionDelete)).toEqual({ ok: true, job: collectionDelete });
+    expect(reason({ ...collectionDelete, collectionId: 'nope' })).toMatch(/^collectionId:/);
+  });
+
   it('gives each gateway action a stable id that BullMQ accepts (no single colon)', () => {
     const ids = [
       ingestJobId({ ...v1Job, type: 'ingest', v: 1, version: 2 } as never),
@@ -80,5 +98,13 @@ describe('ingest job contract', () => {
     expect(new Set(ids).size).toBe(3);
     for (const id of ids) expect(id.split(':')).toHaveLength(1);
     expect(ids[0]).toBe(`ingest-${documentId}-v2`);
+    // The same action in either version has the same id, so a job queued before an upgrade deduplicates.
+    expect(ingestJobId({ v: 2, type: 'ingest-version', tenantId: 'acme', documentId, version: 2 })).toBe(
+      ids[0],
+    );
+    expect(ingestJobId({ v: 2, type: 'delete', tenantId: 'acme', collection: 'handbook', documentId })).toBe(
+      ids[1],
+    );
+    expect(ingestJobId({ v: 2, type: 'delete-collection', tenantId: 'acme', collectionId })).toBe(ids[2]);
   });
 });

@@ -3,9 +3,9 @@ import { z } from 'zod';
 
 /**
  * The ingest queue's job contract. Upstream systems add version 2 jobs to the BullMQ queue `ingest`
- * themselves (see README "Upstream queue contract"); the gateway produces them too. Version 1 jobs, the
- * first contract, are still accepted so that jobs queued before an upgrade run. `trace` carries W3C trace
- * context so a trace continues into the worker.
+ * themselves (see README "Upstream queue contract"); the gateway produces version 2 jobs too. Version 1
+ * jobs, the first contract, are still accepted so that jobs queued before an upgrade run. `trace` carries
+ * W3C trace context so a trace continues into the worker.
  */
 export const ingestQueueName = 'ingest';
 /** Jobs that failed for good (invalid, a bad document, or retries exhausted), with the reason. */
@@ -115,7 +115,10 @@ export const ingestDocumentJobV2Schema = z
     v: z.literal(2),
     type: z.literal('ingest'),
     ...documentTarget,
-    /** Set by the gateway, which created the document's row and its version before queueing. */
+    /**
+     * Set by gateways of earlier releases, which created the document's row and its version before queueing
+     * (the gateway now queues `ingest-version`): with `documentId`, the job builds that version.
+     */
     version: z.number().int().positive().optional(),
     title: z.string().max(maxTitleLength).nullable().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
@@ -161,18 +164,53 @@ export const updateFieldsJobV2Schema = z.strictObject({
   trace: traceSchema,
 });
 
+/**
+ * Builds a document version that was accepted already (`@rag/ingest-acceptance`): the document's row, its
+ * version and its source (the object storage key it names) exist, so the worker reads everything else from
+ * the row. The gateway queues it for every document it accepts. Short JSON text is not stored: it travels
+ * here as `text`.
+ */
+export const ingestVersionJobV2Schema = z.strictObject({
+  v: z.literal(2),
+  type: z.literal('ingest-version'),
+  tenantId: tenantIdSchema,
+  documentId: uuidSchema,
+  version: z.number().int().positive(),
+  text: z
+    .string()
+    .min(1)
+    .max(maxInlineTextLength)
+    .optional()
+    .describe("The document's text when the version has no stored source"),
+  trace: traceSchema,
+});
+
+/** Removes a collection the gateway marked deleting: its documents' vectors, sources and rows, then it. */
+export const deleteCollectionJobV2Schema = z.strictObject({
+  v: z.literal(2),
+  type: z.literal('delete-collection'),
+  tenantId: tenantIdSchema,
+  collectionId: uuidSchema,
+  trace: traceSchema,
+});
+
 export const ingestJobV2Schema = z.discriminatedUnion('type', [
   ingestDocumentJobV2Schema,
+  ingestVersionJobV2Schema,
   deleteDocumentJobV2Schema,
   updateFieldsJobV2Schema,
+  deleteCollectionJobV2Schema,
 ]);
 
 export type IngestJobV1 = z.infer<typeof ingestJobV1Schema>;
 export type IngestDocumentJobV1 = z.infer<typeof ingestDocumentJobV1Schema>;
 export type DeleteDocumentJobV1 = z.infer<typeof deleteDocumentJobV1Schema>;
-export type DeleteCollectionJob = z.infer<typeof deleteCollectionJobV1Schema>;
+export type DeleteCollectionJob =
+  | z.infer<typeof deleteCollectionJobV1Schema>
+  | z.infer<typeof deleteCollectionJobV2Schema>;
 export type IngestJobV2 = z.infer<typeof ingestJobV2Schema>;
 export type IngestDocumentJobV2 = z.infer<typeof ingestDocumentJobV2Schema>;
+export type IngestVersionJob = z.infer<typeof ingestVersionJobV2Schema>;
 export type DeleteDocumentJobV2 = z.infer<typeof deleteDocumentJobV2Schema>;
 export type UpdateFieldsJob = z.infer<typeof updateFieldsJobV2Schema>;
 export type DocumentContent = z.infer<typeof documentContentSchema>;
@@ -195,7 +233,8 @@ export function parseIngestJob(data: unknown): ParsedIngestJob {
 
 /**
  * One BullMQ job id per document and action, so a re-enqueue of the same action is deduplicated. (BullMQ
- * refuses custom ids with a single colon, hence the dashes.) Upstream producers choose their own ids.
+ * refuses custom ids with a single colon, hence the dashes.) Upstream producers choose their own ids. A
+ * version's build has the id that ingest jobs of earlier gateways had for it, so either deduplicates the other.
  */
 export function ingestJobId(job: IngestJob): string {
   switch (job.type) {
@@ -203,6 +242,8 @@ export function ingestJobId(job: IngestJob): string {
       return job.v === 1
         ? `ingest-${job.documentId}-v${job.version}`
         : `ingest-${job.documentId ?? job.externalId}-v${job.version ?? 'next'}`;
+    case 'ingest-version':
+      return `ingest-${job.documentId}-v${job.version}`;
     case 'delete':
       return `delete-${job.v === 1 ? job.documentId : (job.documentId ?? job.externalId)}`;
     case 'delete-collection':

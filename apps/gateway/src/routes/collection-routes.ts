@@ -155,7 +155,7 @@ export function collectionRoutes(deps: {
     // No replica serves it from its cache any more (a collection made again under the name is another one).
     await deps.cache.invalidate();
     await deps.queue.enqueue({
-      v: 1,
+      v: 2,
       type: 'delete-collection',
       tenantId: principal.tenantId,
       collectionId: collection.id,
