@@ -16,7 +16,7 @@ describe('embedding service config', () => {
       ...base,
       EMBED_EXECUTION_PROVIDER: 'cuda',
       EMBED_CUDA_DEVICE_ID: '1',
-      EMBED_THREADS: '8',
+      EMBED_CORES: '8',
       EMBED_POOL_SIZE: '2',
       EMBED_INTRA_OP_THREADS: '4',
       EMBED_SOLO_THREADS: '0',
@@ -35,6 +35,11 @@ describe('embedding service config', () => {
       maxQueuedTexts: 100,
       requestTimeoutMs: 5000,
     });
+  });
+
+  it('still reads the cores from EMBED_THREADS, their former name, when EMBED_CORES is unset', () => {
+    expect(loadConfig({ ...base, EMBED_THREADS: '6' }).inference.cores).toBe(6);
+    expect(loadConfig({ ...base, EMBED_THREADS: '6', EMBED_CORES: '3' }).inference.cores).toBe(3);
   });
 
   it('names the variable of every bad value', () => {

@@ -25,8 +25,8 @@ const config = defineConfig({
   inference: group({
     provider: plain('EMBED_EXECUTION_PROVIDER', z.enum(executionProviders).default('cpu')),
     deviceId: plain('EMBED_CUDA_DEVICE_ID', z.coerce.number().int().min(0).default(0)),
-    /** Cores inference may use; in Kubernetes the container's CPU limit. */
-    cores: plain('EMBED_THREADS', positiveInt.max(1024).optional()),
+    /** Cores inference may use, shared out among the workers; in Kubernetes the container's CPU limit. */
+    cores: plain('EMBED_CORES', positiveInt.max(1024).optional()),
     poolSize: plain('EMBED_POOL_SIZE', positiveInt.max(64).optional()),
     intraOpThreads: plain('EMBED_INTRA_OP_THREADS', positiveInt.max(256).optional()),
     soloThreads: plain('EMBED_SOLO_THREADS', z.coerce.number().int().min(0).max(256).optional()),
@@ -46,6 +46,13 @@ const config = defineConfig({
 export type EmbeddingConfig = ConfigOf<typeof config.settings>;
 export type RequestLimits = EmbeddingConfig['limits'];
 
+/**
+ * EMBED_THREADS is the former name of EMBED_CORES (the cores, not the threads of one worker: those are
+ * EMBED_INTRA_OP_THREADS); deprecated, it is still read when EMBED_CORES is unset.
+ */
 export function loadConfig(env: Env): EmbeddingConfig {
+  if (env.EMBED_CORES === undefined && env.EMBED_THREADS !== undefined) {
+    return config.load({ ...env, EMBED_CORES: env.EMBED_THREADS });
+  }
   return config.load(env);
 }
