@@ -6,7 +6,6 @@ import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
 import { createWebhookSecretCipher, webhookSecretKeys } from '@rag/ingest-contract/webhook-secret-cipher';
 import { queueKeyPrefix } from '@rag/redis/queue-key-prefix';
 import { createRedisConnection } from '@rag/redis/redis-connection';
-import { createEmbeddingClient } from '@rag/service-clients/embedding-client';
 import { createEmbeddingModels } from '@rag/service-clients/embedding-models';
 import { createObjectStorage } from '@rag/storage/storage-config';
 import { flushTelemetry } from '@rag/telemetry/flush';
@@ -32,21 +31,19 @@ const redis = createRedisConnection(config.redis, { maxRetriesPerRequest: null }
 redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
 const storage = createObjectStorage(config.storage);
 
-const embeddings = createEmbeddingClient({
-  baseUrl: config.embeddingServiceUrl,
-  serviceToken: config.serviceToken,
-});
-// Concurrent jobs share embedding and tokenizer requests.
-const batchedEmbeddings = createBatchingEmbeddingClient(embeddings, {
-  maxTexts: config.worker.embedBatchSize,
-  maxWaitMs: config.worker.embedCoalesceMs,
-});
 // Every served model (one embedding service each): a collection is indexed with the model it records, in that
-// model's vector space. The default model's space is also the one readiness and the repair probe.
+// model's vector space. The default model's space is also the one readiness and the repair probe. Model info
+// comes from this table alone, as in the search service.
 const models = createEmbeddingModels({
   defaultUrl: config.embeddingServiceUrl,
   otherUrls: config.otherEmbeddingServiceUrls,
   serviceToken: config.serviceToken,
+});
+const embeddings = models.defaultClient;
+// Concurrent jobs share embedding and tokenizer requests.
+const batchedEmbeddings = createBatchingEmbeddingClient(embeddings, {
+  maxTexts: config.worker.embedBatchSize,
+  maxWaitMs: config.worker.embedCoalesceMs,
 });
 const spaces = createModelSpaces(models, (space) => createMilvusStore({ ...config.milvus, space }));
 const vectorStore = {

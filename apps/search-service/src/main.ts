@@ -78,7 +78,7 @@ const { app, management, lifecycle } = createSearchApp({
   search: createSearchEngine({ catalog: postgresSearchCatalog(pool), spaces, stageDuration, cache }),
   checkVectorStore: async () => (await defaultStore()).checkHealth(),
   watched: [milvusWatch],
-  checkEmbeddings: async () => void (await (await models.default()).client.modelInfo()),
+  checkEmbeddings: () => models.check(),
   serviceToken: config.serviceToken,
 });
 const listeners = await listenService({ app, management }, config.http);

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelInfo } from '@rag/contracts/embedding-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddingModels } from './embedding-models.js';
 
 /**
@@ -11,6 +11,8 @@ import { createEmbeddingModels } from './embedding-models.js';
 const token = 'routing-table-token-0123456789abcdef';
 const servers: Server[] = [];
 const served = new Map<string, string>();
+/** Requests for /v1/model each service answered, by URL. */
+const asked = new Map<string, number>();
 
 async function modelService(name: string): Promise<string> {
   const info: ModelInfo = {
@@ -24,6 +26,7 @@ async function modelService(name: string): Promise<string> {
       res.writeHead(404).end();
       return;
     }
+    asked.set(url, (asked.get(url) ?? 0) + 1);
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ ...info, name: served.get(url) ?? name }));
   });
@@ -89,5 +92,40 @@ describe('the routing table of embedding models', () => {
     } finally {
       served.delete(bge);
     }
+  });
+
+  it("answers a served model's modelInfo() from the table, with no request of the client's own", async () => {
+    const models = createEmbeddingModels({
+      defaultUrl: e5,
+      otherUrls: [bge],
+      serviceToken: token,
+      refreshMs: 3_600_000,
+    });
+    const bgeModel = await models.get('bge');
+    expect(asked.get(e5)).toBeGreaterThan(0);
+    const before = { e5: asked.get(e5) ?? 0, bge: asked.get(bge) ?? 0 };
+    expect((await models.defaultClient.modelInfo()).name).toBe('e5');
+    expect((await bgeModel.client.modelInfo()).name).toBe('bge');
+    expect((await (await models.default()).client.modelInfo()).name).toBe('e5');
+    // Finding bge asked every service once: both are in the table, and no client asked again.
+    expect({ e5: asked.get(e5) ?? 0, bge: asked.get(bge) ?? 0 }).toEqual(before);
+  });
+
+  it("check() asks the default model's service now and refreshes the table; it throws while that service is down", async () => {
+    const models = createEmbeddingModels({ defaultUrl: e5, serviceToken: token, refreshMs: 3_600_000 });
+    expect((await models.default()).info.name).toBe('e5');
+    served.set(e5, 'e5-v2');
+    try {
+      expect((await models.defaultClient.modelInfo()).name).toBe('e5');
+      const before = asked.get(e5) ?? 0;
+      await models.check();
+      expect(asked.get(e5)).toBe(before + 1);
+      expect((await models.defaultClient.modelInfo()).name).toBe('e5-v2');
+      expect((await models.default()).info.name).toBe('e5-v2');
+    } finally {
+      served.delete(e5);
+    }
+    const down = createEmbeddingModels({ defaultUrl: silent, otherUrls: [e5], serviceToken: token });
+    await expect(down.check()).rejects.toMatchObject({ code: 'dependency_unavailable' });
   });
 });

@@ -1,5 +1,5 @@
 import { AppError } from '@rag/contracts/app-error';
-import { type ModelInfo, modelInfoSchema } from '@rag/contracts/embedding-api';
+import type { ModelInfo } from '@rag/contracts/embedding-api';
 import { createEmbeddingClient, type EmbeddingClient } from './embedding-client.js';
 import { createJsonClient, type JsonClient } from './json-client.js';
 
@@ -12,6 +12,7 @@ export interface ServedModel {
   info: ModelInfo;
   /** Base URL of the embedding service that serves the model. */
   url: string;
+  /** Its service's client; `modelInfo()` answers from the table (read again after `refreshMs`). */
   client: EmbeddingClient;
   /** For calls EmbeddingClient does not wrap, such as the OpenAI API the gateway passes on. */
   json: JsonClient;
@@ -26,6 +27,10 @@ export interface EmbeddingModels {
   get(name: string): Promise<ServedModel>;
   /** The default model; 503 while its service does not answer. */
   default(): Promise<ServedModel>;
+  /** The default model's client, to hold before its model is known; `modelInfo()` reads the table. */
+  defaultClient: EmbeddingClient;
+  /** Asks the default model's service for its model now (readiness), refreshing the table; throws when down. */
+  check(): Promise<void>;
 }
 
 export interface EmbeddingModelsOptions {
@@ -48,6 +53,8 @@ export interface EmbeddingModelsOptions {
 
 interface Route {
   url: string;
+  /** The service's own client: the one request for /v1/model the table makes. */
+  service: EmbeddingClient;
   client: EmbeddingClient;
   json: JsonClient;
   isDefault: boolean;
@@ -61,23 +68,27 @@ export function createEmbeddingModels(options: EmbeddingModelsOptions): Embeddin
   const routes: Route[] = [...new Set(urls)].map((url, index) => {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const connection = { baseUrl: url, serviceToken: options.serviceToken, timeoutMs };
-    return {
+    const service = createEmbeddingClient(connection);
+    const route: Route = {
       url,
       isDefault: index === 0,
-      client: createEmbeddingClient(connection),
+      service,
+      // The model's info has one loader, this table's: a client asks it rather than the service each time.
+      client: { ...service, modelInfo: () => describe(route) },
       json: createJsonClient({
         ...connection,
         service: 'embedding-service',
         timeoutMs: options.timeoutMs ?? 60_000,
       }),
     };
+    return route;
   });
 
   function describe(route: Route, maxAgeMs = refreshMs): Promise<ModelInfo> {
     if (route.known && performance.now() - route.known.at < maxAgeMs)
       return Promise.resolve(route.known.info);
-    route.pending ??= route.json
-      .get('/v1/model', modelInfoSchema)
+    route.pending ??= route.service
+      .modelInfo()
       .then((info) => {
         route.known = { info, at: performance.now() };
         return info;
@@ -135,6 +146,10 @@ export function createEmbeddingModels(options: EmbeddingModelsOptions): Embeddin
     },
     async default() {
       return served(routes[0]!, await describe(routes[0]!));
+    },
+    defaultClient: routes[0]!.client,
+    async check() {
+      await describe(routes[0]!, 0);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { z } from 'zod';
 import { AppError, type ErrorCode, errorCodes } from '@rag/contracts/app-error';
+import type { z } from 'zod';
 
 export interface JsonClientOptions {
   baseUrl: string;

@@ -1,10 +1,10 @@
-import { z } from 'zod';
-import { createJsonClient } from './json-client.js';
 import {
   type InternalSearchRequest,
   type InternalSearchResponse,
   internalSearchResponseSchema,
 } from '@rag/contracts/search-api';
+import { z } from 'zod';
+import { createJsonClient } from './json-client.js';
 
 /** The service's answer and its Server-Timing (its stages), for the gateway to pass on. */
 export interface SearchReply {

@@ -14,7 +14,7 @@ const info = (name: string, dim: number, manifestHash: string): ModelInfo => ({
 });
 
 /** Two served models, the first the default; `get` of any other name is a 404, as the real table answers. */
-function servedModels(): EmbeddingModels {
+function servedModels(): Pick<EmbeddingModels, 'list' | 'default' | 'get'> {
   const served = [info('small', 32, 'a'.repeat(64)), info('large', 48, 'b'.repeat(64))].map(
     (model, index) => ({ info: model, url: `http://model-${index}`, isDefault: index === 0 }) as ServedModel,
   );

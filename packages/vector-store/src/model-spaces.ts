@@ -31,7 +31,7 @@ export function spaceOf(model: ServedModel): VectorSpace {
  * is built again on the next call.
  */
 export function createModelSpaces(
-  models: EmbeddingModels,
+  models: Pick<EmbeddingModels, 'default' | 'get'>,
   create: (space: VectorSpace) => ChunkVectorStore,
 ): ModelSpaces {
   const stores = new Map<string, Promise<ChunkVectorStore>>();
