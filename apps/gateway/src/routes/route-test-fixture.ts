@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { ingestQueueName } from '@rag/ingest-contract/ingest-job';
 import { reindexQueueName } from '@rag/ingest-contract/reindex-job';
 import { Queue } from 'bullmq';
-import { expect } from 'vitest';
 import type { TestGateway } from '../test-gateway.js';
 
 /**
@@ -23,7 +22,9 @@ export async function issueKey(
   grant: Record<string, unknown>,
 ): Promise<IssuedKey> {
   const created = await gateway.call('POST', '/v1/api-keys', { body: { tenant, ...grant } });
-  expect(created.status).toBe(201);
+  if (created.status !== 201) {
+    throw new Error(`issuing a key answered ${created.status}: ${JSON.stringify(created.body)}`);
+  }
   return { id: String(created.body.id), key: String(created.body.key) };
 }
 
