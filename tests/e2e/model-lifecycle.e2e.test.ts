@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { writeTinyModel } from '@rag/models/tiny-model';
 import { freePort } from '@rag/testing/free-port';
@@ -13,33 +13,54 @@ import { collectionId } from './ingest-support.js';
 import { type Json, type Stack, startStack } from './stack.js';
 
 /**
- * Collections on two embedding models side by side (two embedding services, models of 32 and 48 dimensions),
- * and a collection moved from one to the other while clients search, ingest and delete: every search answers,
- * each answer from one model, the new model's after the switch, PostgreSQL and the new index agree (doctor),
- * and the old model's vectors of the collection are gone after the grace period. A worker killed in the
- * middle of a move carries on where it stopped.
+ * Collections on two embedding models side by side (two embedding services: the generated 32-dimension model
+ * and multilingual-e5-small, 4-bit, 384 dimensions), and a collection of 300 documents moved from the generated
+ * model to e5 while clients search, ingest and delete: every search answers, each answer from one model, the
+ * new model's after the switch, PostgreSQL and the new index agree (doctor), and the old model's vectors of the
+ * collection are gone after the grace period. A worker killed in the middle of a move carries on where it
+ * stopped. A move to a model with a shorter input (a third service: a generated model of 64 tokens) cuts the
+ * documents again from their text: the old chunks serve until the switch, the new ones after, no text lost.
  */
 
 const repoRoot = findRepoRoot();
+const sharedDir = process.env.SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
+const e5Dir = join(sharedDir, 'models', 'multilingual-e5-small-q4');
+const e5Manifest = join(repoRoot, 'packages', 'models', 'manifests', 'multilingual-e5-small.json');
 const keepOldSeconds = 4;
+const shortMaxLength = 64;
 let stack: Stack;
 let modelDir: string;
-let secondModelDir: string;
+let shortModelDir: string;
 let secondService: ServiceProcess | undefined;
+let shortService: ServiceProcess | undefined;
 let secondPort: number;
-let firstModel: { name: string; dim: number; outputs: { sparse: boolean } };
-let secondModel: { name: string; dim: number; outputs: { sparse: boolean } };
+let shortPort: number;
+type ServedModel = { name: string; dim: number; maxLength: number; outputs: { sparse: boolean } };
+let firstModel: ServedModel;
+let secondModel: ServedModel;
+let shortModel: ServedModel;
 const stores: MilvusStore[] = [];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function modelOf(url: string) {
   const answer = await fetch(`${url}/v1/model`, { headers: { 'x-service-token': stack.serviceToken } });
-  return (await answer.json()) as { name: string; dim: number; outputs: { sparse: boolean } };
+  return (await answer.json()) as ServedModel;
+}
+
+/** Token ids of texts by a model service's tokenizer. */
+async function tokenize(url: string, inputs: string[], specials = false): Promise<number[][]> {
+  const answer = await fetch(`${url}/v1/tokenize`, {
+    method: 'POST',
+    headers: { 'x-service-token': stack.serviceToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs, add_special_tokens: specials }),
+  });
+  expect(answer.status).toBe(200);
+  return ((await answer.json()) as { data: Array<{ ids: number[] }> }).data.map((item) => item.ids);
 }
 
 /** The stack's Milvus collection of a model's space, as the services name it. */
-function spaceStore(model: { name: string; dim: number; outputs: { sparse: boolean } }): MilvusStore {
+function spaceStore(model: ServedModel): MilvusStore {
   const store = createMilvusStore({
     address: stack.milvus.address,
     collectionPrefix: stack.milvusPrefix,
@@ -159,12 +180,22 @@ function modelOfAnswer(
 beforeAll(async () => {
   modelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-'));
   await writeTinyModel(modelDir);
-  secondModelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-d48-'));
-  await writeTinyModel(secondModelDir, { dim: 48, seed: 7 });
+  // A generated model that takes 64 tokens: its manifest, renamed, says so.
+  shortModelDir = await mkdtemp(join(tmpdir(), 'tiny-m3-short-'));
+  await writeTinyModel(shortModelDir, { dim: 24, seed: 11 });
+  const manifestPath = join(shortModelDir, 'rag-model.json');
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+  await writeFile(
+    manifestPath,
+    `${JSON.stringify({ ...manifest, name: 'tiny-short-d24', maxLength: shortMaxLength }, null, 2)}\n`,
+  );
   secondPort = (await freePort())!;
+  shortPort = (await freePort())!;
   stack = await startStack({
     modelDir,
-    extraEnv: { EMBEDDING_SERVICE_URLS: `http://127.0.0.1:${secondPort}` },
+    extraEnv: {
+      EMBEDDING_SERVICE_URLS: `http://127.0.0.1:${secondPort},http://127.0.0.1:${shortPort}`,
+    },
     // Five clients at full speed for the length of a move.
     gatewayEnv: { RATE_LIMIT_PER_ADDRESS: '1000000', RATE_LIMIT_PER_CREDENTIAL: '1000000' },
     workerEnv: {
@@ -175,24 +206,40 @@ beforeAll(async () => {
       COLLECTION_LOCK_TTL_MS: '2000',
     },
   });
-  // The second model's own deployment; every service finds it by its URL (EMBEDDING_SERVICE_URLS).
+  // Each other model's own deployment; every service finds it by its URL (EMBEDDING_SERVICE_URLS).
   secondService = await startService({
     app: 'embedding-service',
     repoRoot,
     port: secondPort,
-    env: { SERVICE_TOKEN: stack.serviceToken, MODEL_DIR: secondModelDir, LOG_LEVEL: 'warn' },
+    readyTimeoutMs: 300_000,
+    env: {
+      SERVICE_TOKEN: stack.serviceToken,
+      MODEL_DIR: e5Dir,
+      MODEL_MANIFEST: e5Manifest,
+      LOG_LEVEL: 'warn',
+    },
+  });
+  shortService = await startService({
+    app: 'embedding-service',
+    repoRoot,
+    port: shortPort,
+    env: { SERVICE_TOKEN: stack.serviceToken, MODEL_DIR: shortModelDir, LOG_LEVEL: 'warn' },
   });
   firstModel = await modelOf(stack.services[0]!.url);
   secondModel = await modelOf(secondService.url);
-  expect([firstModel.dim, secondModel.dim]).toEqual([32, 48]);
-}, 180_000);
+  shortModel = await modelOf(shortService.url);
+  expect([firstModel.dim, secondModel.dim, shortModel.dim]).toEqual([32, 384, 24]);
+  expect(secondModel.name).toBe('multilingual-e5-small-q4');
+  expect(shortModel.maxLength).toBe(shortMaxLength);
+}, 360_000);
 
 afterAll(async () => {
   for (const store of stores) await store.close().catch(() => {});
   await secondService?.stop();
+  await shortService?.stop();
   await stack?.stop();
   await rm(modelDir, { recursive: true, force: true });
-  await rm(secondModelDir, { recursive: true, force: true });
+  await rm(shortModelDir, { recursive: true, force: true });
 });
 
 describe('collections on two models', () => {
@@ -406,6 +453,143 @@ describe('moving a collection to another model', () => {
     expect(found.status).toBe(200);
     expect(found.body.results[0].text).toContain('river');
   });
+});
+
+/** A long document: paragraphs of sentences, each paragraph longer than the short model's input. */
+function longText(index: number): string {
+  const paragraph = (p: number) =>
+    Array.from({ length: 14 }, (_, k) => {
+      const topic = topics[(index + p + k) % topics.length]!;
+      const word = words[(index * 3 + p * 5 + k) % words.length]!;
+      return `The ${word} by the ${topic} was seen in report ${index}-${p}-${k}.`;
+    }).join(' ');
+  return [0, 1, 2].map(paragraph).join('\n\n');
+}
+
+interface ChunkView {
+  chunk_id: string;
+  text: string;
+  start_offset: number;
+  end_offset: number;
+}
+
+async function documentChunks(id: string): Promise<ChunkView[]> {
+  const chunks: ChunkView[] = [];
+  for (let cursor: string | null = null; ; ) {
+    const query: string = cursor === null ? '?limit=100' : `?limit=100&cursor=${cursor}`;
+    const answer = await stack.call('GET', `/v1/documents/${id}/chunks${query}`);
+    expect(answer.status).toBe(200);
+    chunks.push(...(answer.body.chunks as ChunkView[]));
+    cursor = answer.body.next_cursor;
+    if (cursor === null) return chunks;
+  }
+}
+
+describe('a move to a model with a shorter input', () => {
+  it('cuts the documents again from their text: old chunks until the switch, new ones after, no text lost', async () => {
+    expect((await stack.call('POST', '/v1/collections', { body: { name: 'long' } })).status).toBe(201);
+    const answer = await stack.call('POST', '/v1/collections/long/documents/batch', {
+      body: {
+        documents: Array.from({ length: 6 }, (_, i) => ({
+          external_id: `long-${i}`,
+          text: longText(i),
+          metadata: { group: 'stable' },
+        })),
+      },
+    });
+    expect(answer.status).toBe(200);
+    const ids = (answer.body.results as Json[]).map((r) => r.id as string);
+    await waitForReady('long', ids.length);
+
+    // The short model takes 64 tokens less its special tokens (an empty passage prefix).
+    const budget = shortMaxLength - (await tokenize(shortService!.url, [''], true))[0]!.length;
+    const before = new Map<string, ChunkView[]>();
+    for (const id of ids) before.set(id, await documentChunks(id));
+    const oldChunks = [...before.values()].flat();
+    const oldLengths = await tokenize(
+      shortService!.url,
+      oldChunks.map((chunk) => chunk.text),
+    );
+    expect(oldLengths.some((tokens) => tokens.length > budget)).toBe(true);
+    const oldIds = new Set(oldChunks.map((chunk) => chunk.chunk_id));
+
+    const started = await stack.call('POST', '/v1/collections/long/reindex', {
+      body: { model: shortModel.name },
+    });
+    expect(started.status).toBe(202);
+    // Two clients search until the switch: each answer from the old chunks or from the new ones.
+    let switched = false;
+    const answers: Array<{ status: number; ids: string[] }> = [];
+    const searcher = async (offset: number) => {
+      for (let i = offset; !switched; i++) {
+        const found = await denseScores('long', queries[i % queries.length]!);
+        answers.push({
+          status: found.status,
+          ids: ((found.body.results ?? []) as Json[]).map((hit) => hit.chunk_id as string),
+        });
+      }
+    };
+    const watcher = async () => {
+      const done = await waitForReindex('long', ['switched', 'failed', 'cancelled']);
+      switched = true;
+      expect(done).toMatchObject({ state: 'switched', error: null, documents: { done: ids.length } });
+    };
+    await Promise.all([searcher(0), searcher(1), watcher()]);
+
+    const after = new Map<string, ChunkView[]>();
+    for (const id of ids) after.set(id, await documentChunks(id));
+    const newChunks = [...after.values()].flat();
+    const newIds = new Set(newChunks.map((chunk) => chunk.chunk_id));
+    expect(newChunks.length).toBeGreaterThan(oldChunks.length);
+    expect([...newIds].filter((id) => oldIds.has(id))).toEqual([]);
+    // Every new chunk fits the short model whole.
+    const newLengths = await tokenize(
+      shortService!.url,
+      newChunks.map((chunk) => chunk.text),
+    );
+    expect(newLengths.filter((tokens) => tokens.length > budget)).toEqual([]);
+    // No text lost: every character of every old chunk is in a new chunk at the same place of the document.
+    for (const id of ids) {
+      const text = longText(ids.indexOf(id));
+      for (const chunk of after.get(id)!) {
+        expect(chunk.text).toBe(text.slice(chunk.start_offset, chunk.end_offset));
+      }
+      for (const chunk of before.get(id)!) {
+        for (let at = chunk.start_offset; at < chunk.end_offset; at++) {
+          if (/\s/.test(text[at]!)) continue;
+          const covered = after.get(id)!.some((piece) => piece.start_offset <= at && at < piece.end_offset);
+          expect(covered, `character ${at} of document ${id}`).toBe(true);
+        }
+      }
+      const document = await stack.call('GET', `/v1/documents/${id}`);
+      expect(document.body.chunks).toBe(after.get(id)!.length);
+    }
+
+    console.log(
+      `cut again for ${shortModel.name}: ${ids.length} documents, ${oldChunks.length} chunks -> ${newChunks.length}, ${answers.length} searches during the move`,
+    );
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    const origins = answers.map((a) =>
+      a.ids.length > 0 && a.ids.every((id) => oldIds.has(id))
+        ? 'old'
+        : a.ids.length > 0 && a.ids.every((id) => newIds.has(id))
+          ? 'new'
+          : 'mixed',
+    );
+    expect(origins.filter((origin) => origin === 'mixed')).toEqual([]);
+    expect(origins).toContain('old');
+    // After the switch: the new chunks, with their own text.
+    const found = await denseScores('long', 'report of the river');
+    expect(found.status).toBe(200);
+    expect(found.body.results.length).toBeGreaterThan(0);
+    const byId = new Map(newChunks.map((chunk) => [chunk.chunk_id, chunk.text]));
+    for (const hit of found.body.results as Json[]) expect(hit.text).toBe(byId.get(hit.chunk_id));
+    const report = await doctor('--collection', 'long');
+    expect(report.code, JSON.stringify(report)).toBe(0);
+    expect(report.stdout).toContain('problems=0');
+    expect(await vectorCount(spaceStore(shortModel), 'default', 'long')).toBe(newChunks.length);
+  }, 180_000);
 });
 
 describe('a collection whose model is no longer served', () => {

@@ -1,7 +1,15 @@
 import { AppError } from '@rag/contracts/app-error';
-import { findStoredChunks } from '@rag/db/chunk-repository';
+import { findStoredChunks, type StoredChunk } from '@rag/db/chunk-repository';
 import { findCollectionById } from '@rag/db/collection-repository';
 import { type Pool, withTransaction } from '@rag/db/pool';
+import {
+  applyStagedChunks,
+  dropStagedChunks,
+  dropStaleStagedChunks,
+  findStagedChunks,
+  listChunksAfterSwitch,
+  stageDocumentChunks,
+} from '@rag/db/reindex-chunks';
 import {
   type CollectionReindex,
   endReindex,
@@ -19,9 +27,12 @@ import type { Logger } from '@rag/telemetry/logger';
 import type { ChunkVectorStore, VectorScope } from '@rag/vector-store/chunk-vector-store';
 import { storedChunkContexts } from './chunk-budget.js';
 import type { CollectionLock } from './collection-lock.js';
-import { compareCollection } from './doctor.js';
 import type { ModelKit, ModelKits } from './model-kits.js';
+import { type CutDocument, cutDocuments, overlongTexts } from './rechunk.js';
 import { buildVectorRows } from './vector-row.js';
+
+/** Chunks read, embedded and written per step of the replay before the switch. */
+const replayBatchSize = 512;
 
 export interface CollectionReindexerDeps {
   pool: Pool;
@@ -45,12 +56,17 @@ export type ReindexOutcome = 'switched' | 'cancelled' | 'failed' | 'cleaned' | '
  * 1. every ready document's chunks, as PostgreSQL keeps them (no re-parse), are embedded with the new model
  *    into its own vector space, a batch of documents at a time, progress recorded in PostgreSQL after each
  *    (a worker that died carries on from there); a document that changed while its batch was embedded is
- *    left for step 2;
- * 2. under the collection's writer lock (ingestion waits), the new space is compared with PostgreSQL and
- *    made to match, exactly as the doctor repairs: what was written meanwhile (new documents and versions,
- *    deletes, field changes, which drop the document's rows from the new space while a reindex runs) is
- *    replayed here; then the collection's model and index version change in one transaction, so every
- *    search and every write after it uses the new model, and cursors of the old one answer 409;
+ *    left for step 2. A document with a chunk longer than the new model's input (its tokenizer counts more
+ *    tokens than the model takes) is cut again with the new model's chunker from the extracted text its
+ *    chunks hold (rechunk.ts); its new chunks wait in `reindex_chunks` under new ids while the old model
+ *    keeps serving the old ones;
+ * 2. under the collection's writer lock (ingestion waits), the new space is compared with the chunks the
+ *    collection will have after the switch and made to match, as the doctor repairs: what was written
+ *    meanwhile (new documents and versions, deletes, field changes, which drop the document's rows from the
+ *    new space while a reindex runs) is replayed here, documents among them too long for the new model cut
+ *    again; then, in one transaction, the waiting chunks replace their documents' rows and the collection's
+ *    model and index version change, so every search and every write after it uses the new model with its
+ *    chunks, and cursors of the old one answer 409;
  * 3. after `keepOldSeconds` the collection's vectors in the old space are dropped.
  */
 export function createCollectionReindexer(deps: CollectionReindexerDeps) {
@@ -90,7 +106,10 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
     }
     const scope: VectorScope = { tenantId: reindex.tenantId, collectionId: reindex.collectionId };
     // A fresh start: vectors of an earlier, cancelled or failed, attempt on this model go first.
-    if (reindex.afterDocument === null) await deleteCollectionVectors(target.store, scope);
+    if (reindex.afterDocument === null) {
+      await deleteCollectionVectors(target.store, scope);
+      await dropStagedChunks(deps.pool, reindex.id);
+    }
 
     let after = reindex.afterDocument;
     for (;;) {
@@ -109,15 +128,10 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
     const switched = await deps.lock.withLock(reindex.collectionId, async (signal) => {
       const current = await findReindex(deps.pool, reindex.id);
       if (current?.state !== 'running') return false;
-      // Replays what was written meanwhile, then checks that the new space holds exactly PostgreSQL's chunks.
-      const repair = { pool: deps.pool, store: target.store, embeddings: target.embeddings };
-      await compareCollection({ ...repair, embedBatchSize: deps.embedBatchSize }, collection, {
-        repair: true,
-      });
-      const check = await compareCollection({ ...repair, embedBatchSize: deps.embedBatchSize }, collection, {
-        repair: false,
-      });
-      const problems = check.missing.length + check.orphans.length + check.duplicates.length;
+      // Replays what was written meanwhile, then checks that the new space holds exactly the chunks the
+      // collection will have after the switch.
+      await replay(target, reindex);
+      const problems = (await compareTarget(target, reindex)).problems;
       if (problems > 0) {
         throw new AppError(
           'dependency_unavailable',
@@ -126,9 +140,10 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
         );
       }
       signal.throwIfAborted();
-      return withTransaction(deps.pool, (client) =>
-        switchCollectionModel(client, current, deps.keepOldSeconds),
-      );
+      return withTransaction(deps.pool, async (client) => {
+        if (!(await switchCollectionModel(client, current, deps.keepOldSeconds))) return false;
+        return { recut: await applyStagedChunks(client, reindex.id) };
+      });
     });
     if (!switched) return cancelled(reindex);
     deps.logger.info(
@@ -137,6 +152,7 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
         collection_id: reindex.collectionId,
         from: reindex.from?.name,
         to: reindex.to.name,
+        documents_cut_again: switched.recut,
       },
       'collection switched to its new model',
     );
@@ -150,13 +166,15 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
     reindex: CollectionReindex,
     batch: Array<{ documentId: string; chunkIds: string[]; stamp: string }>,
   ): Promise<number> {
-    const chunks = await findStoredChunks(
+    const stored = await findStoredChunks(
       deps.pool,
       reindex.collectionId,
       batch.flatMap((document) => document.chunkIds),
     );
-    const contexts = await storedChunkContexts(target.embeddings, chunks);
     const averageLength = averageChunkLength(await readCollectionIndexStats(deps.pool, reindex.collectionId));
+    // Documents the new model would cut short are cut again; the others keep their chunks.
+    const { kept: chunks, cut } = await splitOverlong(target, reindex, stored, averageLength);
+    const contexts = await storedChunkContexts(target.embeddings, chunks);
     const rows = await buildVectorRows(
       { embeddings: target.embeddings, embedBatchSize: deps.embedBatchSize },
       target.store,
@@ -174,15 +192,129 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
           .filter((document) => stamps.get(document.documentId) === document.stamp)
           .map((d) => d.documentId),
       );
-      const kept = rows.filter((row) => unchanged.has(row.documentId));
+      // A document cut again must also be as it was when it was cut.
+      const cutKept = cut.filter(
+        (one) => unchanged.has(one.document.id) && stamps.get(one.document.id) === one.document.stamp,
+      );
+      const kept = [
+        ...rows.filter((row) => unchanged.has(row.documentId)),
+        ...cutKept.flatMap((one) => one.rows),
+      ];
       if (kept.length === 0) return 0;
       signal.throwIfAborted();
       // An upsert: a batch embedded again after a worker died replaces its rows rather than doubling them.
       await target.store.replace(kept);
       signal.throwIfAborted();
       await target.store.flush();
+      await stageCut(reindex, cutKept);
       return kept.length;
     });
+  }
+
+  /** Stored chunks split into those the new model takes whole and the documents cut again for it. */
+  async function splitOverlong(
+    target: ModelKit,
+    reindex: CollectionReindex,
+    stored: StoredChunk[],
+    averageLength: number,
+  ): Promise<{ kept: StoredChunk[]; cut: CutDocument[] }> {
+    const overlong = await overlongTexts(
+      target.embeddings,
+      stored.map((chunk) => chunk.text),
+      deps.embedBatchSize,
+    );
+    const recut = new Set(stored.filter((_, index) => overlong[index]).map((chunk) => chunk.documentId));
+    if (recut.size === 0) return { kept: stored, cut: [] };
+    const cut = await cutDocuments(
+      { pool: deps.pool, embedBatchSize: deps.embedBatchSize },
+      target,
+      reindex.collectionId,
+      [...recut],
+      reindex.id,
+      averageLength,
+    );
+    return { kept: stored.filter((chunk) => !recut.has(chunk.documentId)), cut };
+  }
+
+  async function stageCut(reindex: CollectionReindex, cut: CutDocument[]): Promise<void> {
+    for (const one of cut) {
+      await stageDocumentChunks(deps.pool, reindex.id, one.document, one.chunks);
+    }
+  }
+
+  /**
+   * Under the collection's writer lock, before the switch: what changed while the documents were embedded
+   * reaches the new space. Cut chunks of documents that changed since are dropped; documents whose chunks are
+   * missing from the new space and too long for it are cut again; then the new space is made to hold exactly
+   * the chunks the collection will have after the switch (orphans and duplicates out, missing ones embedded).
+   */
+  async function replay(target: ModelKit, reindex: CollectionReindex): Promise<void> {
+    await dropStaleStagedChunks(deps.pool, reindex.id);
+    const averageLength = averageChunkLength(await readCollectionIndexStats(deps.pool, reindex.collectionId));
+    const before = await compareTarget(target, reindex);
+    const plainMissing = before.missing.filter((chunk) => !chunk.staged).map((chunk) => chunk.id);
+    for (let i = 0; i < plainMissing.length; i += replayBatchSize) {
+      const stored = await findStoredChunks(
+        deps.pool,
+        reindex.collectionId,
+        plainMissing.slice(i, i + replayBatchSize),
+      );
+      const { cut } = await splitOverlong(target, reindex, stored, averageLength);
+      if (cut.length === 0) continue;
+      await target.store.replace(cut.flatMap((one) => one.rows));
+      await target.store.flush();
+      await stageCut(reindex, cut);
+    }
+
+    const scope = { tenantId: reindex.tenantId, collectionId: reindex.collectionId };
+    const check = await compareTarget(target, reindex);
+    if (check.problems === 0) return;
+    await target.store.deleteByIds(scope, [...check.orphans, ...check.duplicates]);
+    const duplicates = new Set(check.duplicates);
+    const rebuild = [...check.missing, ...check.expected.filter((chunk) => duplicates.has(chunk.id))];
+    for (const staged of [false, true]) {
+      const ids = rebuild.filter((chunk) => chunk.staged === staged).map((chunk) => chunk.id);
+      for (let i = 0; i < ids.length; i += replayBatchSize) {
+        const slice = ids.slice(i, i + replayBatchSize);
+        const chunks = staged
+          ? await findStagedChunks(deps.pool, reindex.id, slice)
+          : await findStoredChunks(deps.pool, reindex.collectionId, slice);
+        const contexts = await storedChunkContexts(target.embeddings, chunks);
+        const sources = chunks.map((chunk, index) => ({ ...chunk, context: contexts[index] ?? '' }));
+        const rows = await buildVectorRows(
+          { embeddings: target.embeddings, embedBatchSize: deps.embedBatchSize },
+          target.store,
+          sources,
+          averageLength,
+        );
+        await target.store.insert(rows);
+      }
+    }
+    await target.store.flush();
+  }
+
+  /** The new space against the chunks the collection will have after the switch, as the doctor compares. */
+  async function compareTarget(target: ModelKit, reindex: CollectionReindex) {
+    const expected = await listChunksAfterSwitch(deps.pool, reindex.id, reindex.collectionId);
+    const vectorIds: string[] = [];
+    const scope = { tenantId: reindex.tenantId, collectionId: reindex.collectionId };
+    for await (const batch of target.store.listChunks(scope)) {
+      vectorIds.push(...batch.map((row) => row.chunkId));
+    }
+    const inVectors = new Set(vectorIds);
+    const wanted = new Set(expected.map((chunk) => chunk.id));
+    const seen = new Set<string>();
+    const duplicates = new Set<string>();
+    for (const id of vectorIds) (seen.has(id) ? duplicates : seen).add(id);
+    const orphans = [...inVectors].filter((id) => !wanted.has(id));
+    const missing = expected.filter((chunk) => !inVectors.has(chunk.id));
+    return {
+      expected,
+      orphans,
+      missing,
+      duplicates: [...duplicates],
+      problems: orphans.length + missing.length + duplicates.size,
+    };
   }
 
   async function cancelled(reindex: CollectionReindex): Promise<ReindexOutcome> {
@@ -193,6 +325,7 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
 
   /** The vectors a reindex that did not switch wrote into the new space, unless a newer reindex uses it. */
   async function cleanupTarget(reindex: CollectionReindex): Promise<void> {
+    await dropStagedChunks(deps.pool, reindex.id);
     const collection = await findCollectionById(deps.pool, reindex.tenantId, reindex.collectionId);
     if (!collection) return;
     await deps.lock.withLock(reindex.collectionId, async () => {

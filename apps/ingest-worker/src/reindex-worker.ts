@@ -1,5 +1,6 @@
 import { toAppError } from '@rag/contracts/app-error';
 import type { Pool } from '@rag/db/pool';
+import { dropStagedChunks } from '@rag/db/reindex-chunks';
 import { endReindex, listPendingOldDrops, listRunningReindexes } from '@rag/db/reindex-repository';
 import {
   type ReindexJob,
@@ -63,6 +64,7 @@ export function createReindexWorker(options: {
       log.warn({ err: thrown, last_attempt: last }, 'reindex job failed');
       if (last && parsed.data.type === 'build') {
         await endReindex(options.pool, parsed.data.reindexId, 'failed', error.message);
+        await dropStagedChunks(options.pool, parsed.data.reindexId);
       }
       if (!error.retryable) throw new UnrecoverableError(error.message);
       throw error;

@@ -284,4 +284,29 @@ export const migrations: Migration[] = [
       CREATE INDEX collection_reindexes_by_collection ON collection_reindexes (collection_id, started_at DESC);
     `,
   },
+  {
+    version: 9,
+    name: 'chunks cut again for the model a collection moves to',
+    sql: `
+      -- A document whose chunks are longer than the new model's input is cut again for it while the old model
+      -- keeps serving the old chunks. The new chunks wait here, with the document version and change stamp they
+      -- were cut from, and replace the document's rows in chunks in the transaction that switches the model.
+      CREATE TABLE reindex_chunks (
+        reindex_id uuid NOT NULL REFERENCES collection_reindexes (id) ON DELETE CASCADE,
+        document_id uuid NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+        document_version integer NOT NULL,
+        document_stamp text NOT NULL,
+        id uuid NOT NULL,
+        ordinal integer NOT NULL,
+        text text NOT NULL,
+        start_offset integer NOT NULL,
+        end_offset integer NOT NULL,
+        page integer,
+        heading_path text[] NOT NULL DEFAULT '{}',
+        token_ids integer[],
+        PRIMARY KEY (reindex_id, id)
+      );
+      CREATE INDEX reindex_chunks_by_document ON reindex_chunks (reindex_id, document_id);
+    `,
+  },
 ];
