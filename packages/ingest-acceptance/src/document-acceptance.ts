@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { DocumentFieldName, DocumentFields } from '@rag/db/document-field-changes';
 import { type DocumentRecord, setDocumentSource } from '@rag/db/document-repository';
-import { upsertDocument } from '@rag/db/document-version';
+import { type UpsertOutcome, upsertDocument } from '@rag/db/document-version';
 import type { Pool } from '@rag/db/pool';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 
@@ -47,19 +46,14 @@ export type SubmittedContent =
       upload: boolean;
     };
 
-/** What became of a submission. A version to build is `created` or `new-version`. */
+/**
+ * What became of a submission: a version to build (`created`, `new-version`), or the same content again
+ * (`unchanged`, or `fields-updated` when another title, metadata or ACL changed in place); a document with the
+ * same content may still be queued, building or failed.
+ */
 export type Acceptance =
   | { outcome: 'created' | 'new-version'; document: DocumentRecord }
-  /** The same content again: nothing changed. The document may still be queued, building or failed. */
-  | { outcome: 'unchanged'; document: DocumentRecord }
-  /** The same content with another title, metadata or ACL: those changed in place, nothing to re-embed. */
-  | {
-      outcome: 'fields-updated';
-      document: DocumentRecord;
-      changed: DocumentFieldName[];
-      /** The fields before, to put back if what must follow the change cannot be done. */
-      previous: DocumentFields;
-    };
+  | Exclude<UpsertOutcome, { outcome: 'created' | 'new-version' }>;
 
 /**
  * Accepts a document: its content hash decides between a new document, the next version of the one with the

@@ -87,7 +87,7 @@ export function documentIntakeRoutes(deps: DocumentRouteDeps): Router {
       try {
         const body = parseInput(createDocumentSchema, item, `document ${index}`);
         const accepted = await accept(principal, collection, body, textOf(body));
-        results.push({ index, status: accepted.status, ...acceptedFields(accepted) });
+        results.push({ index, status: accepted.status, ...acceptedBody(accepted, 'document_status') });
       } catch (thrown) {
         const error = toAppError(thrown);
         // Outages fail the whole request (retry it); a bad document only fails its own entry.
@@ -153,21 +153,12 @@ export function statusUrl(id: string): string {
   return `/v1/documents/${id}`;
 }
 
-function acceptedBody({ document, fieldsUpdated }: QueuedAcceptance) {
+/** What a caller reads about an accepted document (a batch's entries name its status `document_status`). */
+function acceptedBody({ document, fieldsUpdated }: QueuedAcceptance, statusName = 'status') {
   return {
     id: document.id,
     version: document.version,
-    status: document.status,
-    status_url: statusUrl(document.id),
-    ...(fieldsUpdated ? { fields_updated: fieldsUpdated } : {}),
-  };
-}
-
-function acceptedFields({ document, fieldsUpdated }: QueuedAcceptance) {
-  return {
-    id: document.id,
-    version: document.version,
-    document_status: document.status,
+    [statusName]: document.status,
     status_url: statusUrl(document.id),
     ...(fieldsUpdated ? { fields_updated: fieldsUpdated } : {}),
   };
