@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { aclPrincipalSchema } from './access-api.js';
 import { tenantIdSchema, uuidSchema } from './identifiers.js';
-import { aclPrincipalSchema, searchRequestSchema, searchResultSchema } from './public-api.js';
+import { searchRequestSchema, searchResultSchema } from './public-search-api.js';
 
 /** The search service's internal contract: the gateway has already resolved tenant and collection. */
 
