@@ -1,3 +1,4 @@
+import type { openAiModelListSchema } from '@rag/contracts/openai-embeddings';
 import type {
   apiKeyListSchema,
   collectionDeletionSchema,
@@ -24,7 +25,11 @@ import type {
   webhookSchema,
   webhookTestSchema,
 } from '@rag/contracts/public-api';
-import type { reindexStatusSchema, startReindexSchema } from '@rag/contracts/reindex-api';
+import type {
+  collectionReindexSchema,
+  reindexStatusSchema,
+  startReindexSchema,
+} from '@rag/contracts/reindex-api';
 import { z } from 'zod';
 import type { FilePart } from './multipart-body.js';
 
@@ -55,6 +60,10 @@ export type Webhook = z.infer<typeof webhookSchema>;
 export type WebhookTest = z.infer<typeof webhookTestSchema>;
 export type StartReindexRequest = z.input<typeof startReindexSchema>;
 export type ReindexStatus = z.infer<typeof reindexStatusSchema>;
+/** A collection's move to another model as the collection routes show it (`reindex`, null when none). */
+export type CollectionReindex = z.infer<typeof collectionReindexSchema>;
+/** GET /v1/models: the served embedding models, in OpenAI's list shape. */
+export type ModelList = z.infer<typeof openAiModelListSchema>;
 
 /** Which of a collection's documents to list, and from where. */
 export interface DocumentListQuery {

@@ -55,4 +55,52 @@ describe('listing, summaries and in-memory uploads', () => {
       ['/v1/collections/handbook/documents', 202, 'gateway;dur=1.00'],
     ]);
   });
+
+  it("reads a collection's move to another model, and a gateway that leaves it out as none", async () => {
+    const reindex = {
+      id: 'r1',
+      state: 'running',
+      from_model: 'model-a',
+      to_model: 'model-b',
+      documents: { done: 3, total: 10 },
+      started_at: '2025-01-01T00:00:00.000Z',
+      finished_at: null,
+      error: null,
+    };
+    const summary = {
+      name: 'docs',
+      created_at: '2025-01-01T00:00:00.000Z',
+      model: 'model-a',
+      model_manifest_hash: 'a'.repeat(64),
+      documents: { total: 10, queued: 0, processing: 0, ready: 10, failed: 0, deleting: 0 },
+      chunks: 20,
+      last_changed_at: null,
+    };
+    const moving = createRagClient({
+      baseUrl: 'http://gw',
+      apiKey: 'k',
+      ...answering({ ...summary, reindex }),
+    });
+    expect((await moving.getCollection('docs')).reindex).toEqual(reindex);
+    const older = createRagClient({ baseUrl: 'http://gw', apiKey: 'k', ...answering(summary) });
+    expect((await older.getCollection('docs')).reindex).toBeNull();
+  });
+
+  it('lists the served models', async () => {
+    const model = {
+      id: 'model-b',
+      object: 'model',
+      created: 0,
+      owned_by: 'rag-system',
+      dimensions: 48,
+      max_input_tokens: 512,
+      outputs: ['dense'],
+      manifest_hash: 'b'.repeat(64),
+      default: false,
+    };
+    const { fetch, seen } = answering({ object: 'list', data: [model] });
+    const client = createRagClient({ baseUrl: 'http://gw', apiKey: 'k', fetch });
+    expect((await client.listModels()).data).toEqual([model]);
+    expect(seen.map((r) => [r.method, r.url])).toEqual([['GET', 'http://gw/v1/models']]);
+  });
 });

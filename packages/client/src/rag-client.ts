@@ -1,3 +1,4 @@
+import { openAiModelListSchema } from '@rag/contracts/openai-embeddings';
 import {
   apiKeyListSchema,
   collectionDeletionSchema,
@@ -38,6 +39,7 @@ import {
   type DocumentInfo,
   type DocumentList,
   type DocumentListQuery,
+  type ModelList,
   type ReindexStatus,
   type SearchRequest,
   type SearchResponse,
@@ -119,6 +121,9 @@ export function createRagClient(options: RagClientOptions) {
     /** Cancels the running reindex; the old model keeps serving. */
     cancelReindex: (name: string): Promise<ReindexStatus> =>
       request('DELETE', `/v1/collections/${segment(name)}/reindex`, reindexStatusSchema),
+
+    /** The served embedding models (a collection may be created on or moved to any of them). */
+    listModels: (): Promise<ModelList> => request('GET', '/v1/models', openAiModelListSchema),
 
     async addDocument(collection: string, document: AddDocumentRequest): Promise<AddedDocument> {
       const { status, data } = await call(

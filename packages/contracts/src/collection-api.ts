@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { collectionNameSchema } from './identifiers.js';
+import { collectionReindexSchema } from './reindex-api.js';
 
 /** Public API shapes of collections. */
 
@@ -15,9 +16,14 @@ export const createCollectionSchema = z.strictObject({
 export const collectionSchema = z.object({
   name: z.string(),
   created_at: z.string(),
-  /** The embedding model it was created on (null: the stack's default), with its manifest's sha256. */
+  /** The embedding model it is on (null: the stack's default), with its manifest's sha256. */
   model: z.string().nullable(),
   model_manifest_hash: z.string().nullable(),
+  /**
+   * Its move to another model (POST /v1/collections/{name}/reindex): running, or ended within the last day;
+   * null otherwise (and when a gateway from before reindexing leaves it out).
+   */
+  reindex: collectionReindexSchema.nullable().default(null),
 });
 
 export const collectionListSchema = z.object({ collections: z.array(collectionSchema) });

@@ -28,3 +28,23 @@ export const reindexStatusSchema = z.object({
 });
 
 export type ReindexStatus = z.infer<typeof reindexStatusSchema>;
+
+/** How long after it ended a reindex still shows on its collection (GET /v1/collections, /{name}). */
+export const recentReindexSeconds = 24 * 3600;
+
+/**
+ * A collection's reindex as the collection routes show it: the running one, or the latest when it ended
+ * within recentReindexSeconds; GET /v1/collections/{name}/reindex has the rest (rate, time left).
+ */
+export const collectionReindexSchema = reindexStatusSchema.pick({
+  id: true,
+  state: true,
+  from_model: true,
+  to_model: true,
+  documents: true,
+  started_at: true,
+  finished_at: true,
+  error: true,
+});
+
+export type CollectionReindex = z.infer<typeof collectionReindexSchema>;

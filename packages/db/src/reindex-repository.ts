@@ -120,6 +120,19 @@ export async function findLatestReindex(
   return rows[0] && toReindex(rows[0]);
 }
 
+/** The latest reindex of each of the tenant's collections that has one (one query for a whole list). */
+export async function findLatestReindexes(
+  db: Queryable,
+  tenantId: string,
+): Promise<Map<string, CollectionReindex>> {
+  const { rows } = await db.query<ReindexRow>(
+    `SELECT DISTINCT ON (collection_id) ${columns} FROM collection_reindexes
+      WHERE tenant_id = $1 ORDER BY collection_id, started_at DESC`,
+    [tenantId],
+  );
+  return new Map(rows.map((row) => [row.collection_id, toReindex(row)]));
+}
+
 /** The collection's running reindex, if any. */
 export async function findRunningReindex(
   db: Queryable,

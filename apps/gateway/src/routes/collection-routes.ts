@@ -10,6 +10,7 @@ import {
 } from '@rag/db/collection-repository';
 import { type DocumentPosition, listDocumentPage, summariseCollection } from '@rag/db/document-listing';
 import type { Pool } from '@rag/db/pool';
+import { type CollectionReindex, findLatestReindex, findLatestReindexes } from '@rag/db/reindex-repository';
 import { requireJson } from '@rag/http/service-app';
 import { parseInput } from '@rag/http/validate';
 import type { EmbeddingModels } from '@rag/service-clients/embedding-models';
@@ -21,6 +22,7 @@ import type { IngestQueue } from '../ingest-queue.js';
 import { mountRoute, pathParam } from '../mount-route.js';
 import type { RequestCache } from '../request-cache.js';
 import { documentBody } from './document-routes.js';
+import { collectionReindex } from './reindex-routes.js';
 
 const documentPageSchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -33,13 +35,17 @@ const documentPageSchema = z.strictObject({
   external_id_prefix: externalIdPrefixSchema.optional(),
 });
 
-/** A collection as every collection route shows it: its name, when it was made, and its model. */
-function describeCollection(collection: Collection) {
+/**
+ * A collection as every collection route shows it: its name, when it was made, its model, and its move to
+ * another model while that runs or just ended.
+ */
+function describeCollection(collection: Collection, reindex?: CollectionReindex) {
   return {
     name: collection.name,
     created_at: collection.createdAt.toISOString(),
     model: collection.model?.name ?? null,
     model_manifest_hash: collection.model?.manifestHash ?? null,
+    reindex: collectionReindex(reindex),
   };
 }
 
@@ -109,18 +115,26 @@ export function collectionRoutes(deps: {
   });
 
   mountRoute(router, 'get', '/v1/collections', async (_req, res, principal) => {
-    const collections = await listCollections(deps.pool, principal.tenantId);
+    const [collections, reindexes] = await Promise.all([
+      listCollections(deps.pool, principal.tenantId),
+      findLatestReindexes(deps.pool, principal.tenantId),
+    ]);
     res.json({
-      collections: collections.filter((c) => canAccessCollection(principal, c.name)).map(describeCollection),
+      collections: collections
+        .filter((c) => canAccessCollection(principal, c.name))
+        .map((c) => describeCollection(c, reindexes.get(c.id))),
     });
   });
 
   mountRoute(router, 'get', '/v1/collections/{name}', async (req, res, principal) => {
     const collection = await resolveCollection(deps.pool, principal, pathParam(req, 'name'));
-    const summary = await summariseCollection(deps.pool, collection.id, principal.principals);
+    const [summary, reindex] = await Promise.all([
+      summariseCollection(deps.pool, collection.id, principal.principals),
+      findLatestReindex(deps.pool, collection.id),
+    ]);
     const byStatus = summary.documentsByStatus;
     res.json({
-      ...describeCollection(collection),
+      ...describeCollection(collection, reindex),
       documents: { total: Object.values(byStatus).reduce((sum, n) => sum + n, 0), ...byStatus },
       chunks: summary.chunks,
       last_changed_at: summary.lastChangedAt?.toISOString() ?? null,

@@ -1,5 +1,10 @@
 import { AppError } from '@rag/contracts/app-error';
-import { type ReindexStatus, startReindexSchema } from '@rag/contracts/reindex-api';
+import {
+  type CollectionReindex as CollectionReindexView,
+  type ReindexStatus,
+  recentReindexSeconds,
+  startReindexSchema,
+} from '@rag/contracts/reindex-api';
 import type { Collection } from '@rag/db/collection-repository';
 import type { Pool } from '@rag/db/pool';
 import {
@@ -41,6 +46,25 @@ export function describeReindex(
     finished_at: reindex.finishedAt?.toISOString() ?? null,
     drop_old_after: reindex.dropOldAfter?.toISOString() ?? null,
     old_dropped_at: reindex.oldDroppedAt?.toISOString() ?? null,
+    error: reindex.error,
+  };
+}
+
+/** A collection's reindex as the collection routes show it: while it runs and for a day after it ended. */
+export function collectionReindex(
+  reindex: CollectionReindex | undefined,
+  now = Date.now(),
+): CollectionReindexView | null {
+  if (!reindex) return null;
+  if (reindex.finishedAt && now - reindex.finishedAt.getTime() > recentReindexSeconds * 1000) return null;
+  return {
+    id: reindex.id,
+    state: reindex.state,
+    from_model: reindex.from?.name ?? null,
+    to_model: reindex.to.name,
+    documents: { done: reindex.documentsDone, total: reindex.documentsTotal },
+    started_at: reindex.startedAt.toISOString(),
+    finished_at: reindex.finishedAt?.toISOString() ?? null,
     error: reindex.error,
   };
 }
