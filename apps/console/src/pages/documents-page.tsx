@@ -2,6 +2,7 @@ import type { DocumentInfo } from '@rag/client/rag-client';
 import { type DocumentStatus, documentStatuses } from '@rag/contracts/public-api';
 import { useEffect, useState } from 'preact/hooks';
 import type { ScreenProps } from '../app.js';
+import { ModelPanel } from '../collections/model-panel.js';
 import { ProblemNotice } from '../components/problem-notice.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { useLoad } from '../components/use-load.js';
@@ -70,12 +71,22 @@ export function DocumentsPage({ client, credential, collection }: ScreenProps & 
       {counts && (
         <p class="summary" data-testid="collection-summary">
           {counts.total} documents · {counts.ready} ready · {counts.queued + counts.processing} in progress ·{' '}
-          {counts.failed} failed · {summary.data?.chunks} chunks · model{' '}
-          {summary.data?.model ?? 'the default'} · last change {formatTime(summary.data?.last_changed_at)} ·{' '}
+          {counts.failed} failed · {summary.data?.chunks} chunks · last change{' '}
+          {formatTime(summary.data?.last_changed_at)} ·{' '}
           <a href={routeHref({ screen: 'search', collection })}>search it</a>
         </p>
       )}
       <ProblemNotice error={summary.error} />
+      {summary.data && (
+        <ModelPanel
+          key={collection}
+          client={client}
+          isAdmin={credential.role === 'admin'}
+          collection={collection}
+          summary={summary.data}
+          onChange={() => setChanged((n) => n + 1)}
+        />
+      )}
       {canWrite && (
         <UploadPanel client={client} collection={collection} onChange={() => setChanged((n) => n + 1)} />
       )}
