@@ -1,15 +1,8 @@
 import { AppError } from '@rag/contracts/app-error';
-import { findStoredChunks, type StoredChunk } from '@rag/db/chunk-repository';
+import { findStoredChunks } from '@rag/db/chunk-repository';
 import { findCollectionById } from '@rag/db/collection-repository';
 import { type Pool, withTransaction } from '@rag/db/pool';
-import {
-  applyStagedChunks,
-  dropStagedChunks,
-  dropStaleStagedChunks,
-  findStagedChunks,
-  listChunksAfterSwitch,
-  stageDocumentChunks,
-} from '@rag/db/reindex-chunks';
+import { applyStagedChunks, dropStagedChunks } from '@rag/db/reindex-chunks';
 import {
   type CollectionReindex,
   endReindex,
@@ -28,11 +21,9 @@ import type { ChunkVectorStore, VectorScope } from '@rag/vector-store/chunk-vect
 import { storedChunkContexts } from './chunk-budget.js';
 import type { CollectionLock } from './collection-lock.js';
 import type { ModelKit, ModelKits } from './model-kits.js';
-import { type CutDocument, cutDocuments, overlongTexts } from './rechunk.js';
+import { splitOverlong, stageCut } from './rechunk.js';
+import { compareTarget, replayIntoTarget } from './reindex-replay.js';
 import { buildVectorRows } from './vector-row.js';
-
-/** Chunks read, embedded and written per step of the replay before the switch. */
-const replayBatchSize = 512;
 
 export interface CollectionReindexerDeps {
   pool: Pool;
@@ -130,8 +121,8 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
       if (current?.state !== 'running') return false;
       // Replays what was written meanwhile, then checks that the new space holds exactly the chunks the
       // collection will have after the switch.
-      await replay(target, reindex);
-      const problems = (await compareTarget(target, reindex)).problems;
+      await replayIntoTarget(deps, target, reindex);
+      const problems = (await compareTarget(deps.pool, target, reindex)).problems;
       if (problems > 0) {
         throw new AppError(
           'dependency_unavailable',
@@ -173,7 +164,7 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
     );
     const averageLength = averageChunkLength(await readCollectionIndexStats(deps.pool, reindex.collectionId));
     // Documents the new model would cut short are cut again; the others keep their chunks.
-    const { kept: chunks, cut } = await splitOverlong(target, reindex, stored, averageLength);
+    const { kept: chunks, cut } = await splitOverlong(deps, target, reindex, stored, averageLength);
     const contexts = await storedChunkContexts(target.embeddings, chunks);
     const rows = await buildVectorRows(
       { embeddings: target.embeddings, embedBatchSize: deps.embedBatchSize },
@@ -206,115 +197,9 @@ export function createCollectionReindexer(deps: CollectionReindexerDeps) {
       await target.store.replace(kept);
       signal.throwIfAborted();
       await target.store.flush();
-      await stageCut(reindex, cutKept);
+      await stageCut(deps.pool, reindex.id, cutKept);
       return kept.length;
     });
-  }
-
-  /** Stored chunks split into those the new model takes whole and the documents cut again for it. */
-  async function splitOverlong(
-    target: ModelKit,
-    reindex: CollectionReindex,
-    stored: StoredChunk[],
-    averageLength: number,
-  ): Promise<{ kept: StoredChunk[]; cut: CutDocument[] }> {
-    const overlong = await overlongTexts(
-      target.embeddings,
-      stored.map((chunk) => chunk.text),
-      deps.embedBatchSize,
-    );
-    const recut = new Set(stored.filter((_, index) => overlong[index]).map((chunk) => chunk.documentId));
-    if (recut.size === 0) return { kept: stored, cut: [] };
-    const cut = await cutDocuments(
-      { pool: deps.pool, embedBatchSize: deps.embedBatchSize },
-      target,
-      reindex.collectionId,
-      [...recut],
-      reindex.id,
-      averageLength,
-    );
-    return { kept: stored.filter((chunk) => !recut.has(chunk.documentId)), cut };
-  }
-
-  async function stageCut(reindex: CollectionReindex, cut: CutDocument[]): Promise<void> {
-    for (const one of cut) {
-      await stageDocumentChunks(deps.pool, reindex.id, one.document, one.chunks);
-    }
-  }
-
-  /**
-   * Under the collection's writer lock, before the switch: what changed while the documents were embedded
-   * reaches the new space. Cut chunks of documents that changed since are dropped; documents whose chunks are
-   * missing from the new space and too long for it are cut again; then the new space is made to hold exactly
-   * the chunks the collection will have after the switch (orphans and duplicates out, missing ones embedded).
-   */
-  async function replay(target: ModelKit, reindex: CollectionReindex): Promise<void> {
-    await dropStaleStagedChunks(deps.pool, reindex.id);
-    const averageLength = averageChunkLength(await readCollectionIndexStats(deps.pool, reindex.collectionId));
-    const before = await compareTarget(target, reindex);
-    const plainMissing = before.missing.filter((chunk) => !chunk.staged).map((chunk) => chunk.id);
-    for (let i = 0; i < plainMissing.length; i += replayBatchSize) {
-      const stored = await findStoredChunks(
-        deps.pool,
-        reindex.collectionId,
-        plainMissing.slice(i, i + replayBatchSize),
-      );
-      const { cut } = await splitOverlong(target, reindex, stored, averageLength);
-      if (cut.length === 0) continue;
-      await target.store.replace(cut.flatMap((one) => one.rows));
-      await target.store.flush();
-      await stageCut(reindex, cut);
-    }
-
-    const scope = { tenantId: reindex.tenantId, collectionId: reindex.collectionId };
-    const check = await compareTarget(target, reindex);
-    if (check.problems === 0) return;
-    await target.store.deleteByIds(scope, [...check.orphans, ...check.duplicates]);
-    const duplicates = new Set(check.duplicates);
-    const rebuild = [...check.missing, ...check.expected.filter((chunk) => duplicates.has(chunk.id))];
-    for (const staged of [false, true]) {
-      const ids = rebuild.filter((chunk) => chunk.staged === staged).map((chunk) => chunk.id);
-      for (let i = 0; i < ids.length; i += replayBatchSize) {
-        const slice = ids.slice(i, i + replayBatchSize);
-        const chunks = staged
-          ? await findStagedChunks(deps.pool, reindex.id, slice)
-          : await findStoredChunks(deps.pool, reindex.collectionId, slice);
-        const contexts = await storedChunkContexts(target.embeddings, chunks);
-        const sources = chunks.map((chunk, index) => ({ ...chunk, context: contexts[index] ?? '' }));
-        const rows = await buildVectorRows(
-          { embeddings: target.embeddings, embedBatchSize: deps.embedBatchSize },
-          target.store,
-          sources,
-          averageLength,
-        );
-        await target.store.insert(rows);
-      }
-    }
-    await target.store.flush();
-  }
-
-  /** The new space against the chunks the collection will have after the switch, as the doctor compares. */
-  async function compareTarget(target: ModelKit, reindex: CollectionReindex) {
-    const expected = await listChunksAfterSwitch(deps.pool, reindex.id, reindex.collectionId);
-    const vectorIds: string[] = [];
-    const scope = { tenantId: reindex.tenantId, collectionId: reindex.collectionId };
-    for await (const batch of target.store.listChunks(scope)) {
-      vectorIds.push(...batch.map((row) => row.chunkId));
-    }
-    const inVectors = new Set(vectorIds);
-    const wanted = new Set(expected.map((chunk) => chunk.id));
-    const seen = new Set<string>();
-    const duplicates = new Set<string>();
-    for (const id of vectorIds) (seen.has(id) ? duplicates : seen).add(id);
-    const orphans = [...inVectors].filter((id) => !wanted.has(id));
-    const missing = expected.filter((chunk) => !inVectors.has(chunk.id));
-    return {
-      expected,
-      orphans,
-      missing,
-      duplicates: [...duplicates],
-      problems: orphans.length + missing.length + duplicates.size,
-    };
   }
 
   async function cancelled(reindex: CollectionReindex): Promise<ReindexOutcome> {

@@ -1,7 +1,12 @@
 import { AppError } from '@rag/contracts/app-error';
-import type { ChunkRecord, DocumentChunk as StoredChunkPlace } from '@rag/db/chunk-repository';
+import type { ChunkRecord, StoredChunk, DocumentChunk as StoredChunkPlace } from '@rag/db/chunk-repository';
 import type { Pool } from '@rag/db/pool';
-import { type RechunkDocument, readRechunkDocuments, readVersionChunks } from '@rag/db/reindex-chunks';
+import {
+  type RechunkDocument,
+  readRechunkDocuments,
+  readVersionChunks,
+  stageDocumentChunks,
+} from '@rag/db/reindex-chunks';
 import type { DocumentSection, ExtractedDocument } from '@rag/documents/extracted-document';
 import { documentChunkTerms } from '@rag/lexical/chunk-terms';
 import type { ChunkVectorRow } from '@rag/vector-store/chunk-vector-store';
@@ -129,4 +134,31 @@ export async function cutDocuments(
     done.push({ document, chunks, rows });
   }
   return done;
+}
+
+/**
+ * Stored chunks split into those the target model takes whole and the documents cut again for it (every
+ * document with a chunk too long for it, cut as a whole; `reindex.id` goes into the new chunks' ids).
+ */
+export async function splitOverlong(
+  deps: { pool: Pool; embedBatchSize: number },
+  target: ModelKit,
+  reindex: { id: string; collectionId: string },
+  stored: StoredChunk[],
+  averageLength: number,
+): Promise<{ kept: StoredChunk[]; cut: CutDocument[] }> {
+  const overlong = await overlongTexts(
+    target.embeddings,
+    stored.map((chunk) => chunk.text),
+    deps.embedBatchSize,
+  );
+  const recut = new Set(stored.filter((_, index) => overlong[index]).map((chunk) => chunk.documentId));
+  if (recut.size === 0) return { kept: stored, cut: [] };
+  const cut = await cutDocuments(deps, target, reindex.collectionId, [...recut], reindex.id, averageLength);
+  return { kept: stored.filter((chunk) => !recut.has(chunk.documentId)), cut };
+}
+
+/** Keeps the cut documents' new chunks for the switch (their vectors are written first). */
+export async function stageCut(pool: Pool, reindexId: string, cut: readonly CutDocument[]): Promise<void> {
+  for (const one of cut) await stageDocumentChunks(pool, reindexId, one.document, one.chunks);
 }
