@@ -34,7 +34,7 @@ export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
   const { embedder, limits } = deps;
   const metrics = createEmbeddingMetrics(deps.metrics.registry, embedder);
 
-  return createServiceApp({
+  const service = createServiceApp({
     logger: deps.logger,
     metrics: deps.metrics,
     // Whole documents come to /v1/tokenize.
@@ -146,6 +146,9 @@ export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
       );
     },
   });
+  // No ETag: every answer is new, and hashing each (an embedding is some 8 kB of JSON) took CPU from inference.
+  service.app.set('etag', false);
+  return service;
 }
 
 /** Wraps a route with te_request_* counting, and adds Retry-After to a 429. */

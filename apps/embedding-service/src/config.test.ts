@@ -7,7 +7,7 @@ const base = { MODEL_DIR: '/models/m', SERVICE_TOKEN: 's'.repeat(32) };
 describe('embedding service config', () => {
   it('defaults to CPU, leaves the pool to the machine, and has request limits', () => {
     const config = loadConfig(base);
-    expect(config.inference).toEqual({ provider: 'cpu', deviceId: 0 });
+    expect(config.inference).toEqual({ provider: 'cpu', deviceId: 0, soloSpinning: 'auto' });
     expect(config.limits).toEqual({ maxInputs: 256, maxInputChars: 100_000, maxTotalTokens: 131_072 });
   });
 
@@ -20,6 +20,7 @@ describe('embedding service config', () => {
       EMBED_POOL_SIZE: '2',
       EMBED_INTRA_OP_THREADS: '4',
       EMBED_SOLO_THREADS: '0',
+      EMBED_SOLO_SPINNING: 'off',
       EMBED_BATCH_WAIT_MS: '2',
       EMBED_MAX_QUEUE: '100',
       EMBED_REQUEST_TIMEOUT_MS: '5000',
@@ -31,6 +32,7 @@ describe('embedding service config', () => {
       poolSize: 2,
       intraOpThreads: 4,
       soloThreads: 0,
+      soloSpinning: 'off',
       batchWaitMs: 2,
       maxQueuedTexts: 100,
       requestTimeoutMs: 5000,

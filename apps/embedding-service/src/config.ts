@@ -4,6 +4,7 @@ import type { Env } from '@rag/config/secret';
 import { type ConfigOf, defineConfig, group, pathSetting, plain } from '@rag/config/settings';
 import { executionProviders } from '@rag/contracts/embedding-api';
 import { z } from 'zod';
+import { soloSpinningModes } from './engine/embedder-settings.js';
 
 const positiveInt = z.coerce.number().int().min(1);
 
@@ -30,6 +31,7 @@ const config = defineConfig({
     poolSize: plain('EMBED_POOL_SIZE', positiveInt.max(64).optional()),
     intraOpThreads: plain('EMBED_INTRA_OP_THREADS', positiveInt.max(256).optional()),
     soloThreads: plain('EMBED_SOLO_THREADS', z.coerce.number().int().min(0).max(256).optional()),
+    soloSpinning: plain('EMBED_SOLO_SPINNING', z.enum(soloSpinningModes).default('auto')),
     maxBatchTokens: plain('EMBED_MAX_BATCH_TOKENS', z.coerce.number().int().min(64).optional()),
     maxBatchSize: plain('EMBED_MAX_BATCH_SIZE', positiveInt.max(1024).optional()),
     maxQueuedTexts: plain('EMBED_MAX_QUEUE', positiveInt.optional()),

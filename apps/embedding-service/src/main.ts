@@ -23,6 +23,7 @@ const embedder = await createEmbedder({
   poolSize: inference.poolSize,
   threads: inference.intraOpThreads,
   soloThreads: inference.soloThreads,
+  soloSpinning: inference.soloSpinning,
   maxBatchTokens: inference.maxBatchTokens,
   maxBatchSize: inference.maxBatchSize,
   maxQueuedTexts: inference.maxQueuedTexts,

@@ -3,6 +3,9 @@ import { AppError } from '@rag/contracts/app-error';
 import type { ExecutionProvider } from '@rag/contracts/embedding-api';
 import { cudaProviderProblem, type ExecutionProviderConfig } from './execution-provider.js';
 
+export const soloSpinningModes = ['auto', 'on', 'off'] as const;
+export type SoloSpinning = (typeof soloSpinningModes)[number];
+
 export interface EmbedderOptions {
   /** Folder with model.onnx and tokenizer.json (and rag-model.json unless manifestPath is given). */
   modelDir: string;
@@ -19,6 +22,11 @@ export interface EmbedderOptions {
    * (one client): default all the cores on CPU when the pool's workers have fewer; 0 for none.
    */
   soloThreads?: number | undefined;
+  /**
+   * Whether the solo worker's threads spin between the operators of a run (they stop when it returns): 'on', 'off',
+   * or 'auto' (default): two solo sessions, one of each, and each lone batch runs on the one lately faster.
+   */
+  soloSpinning?: SoloSpinning | undefined;
   /** Upper bound on padded tokens (rows × longest row) per inference batch. */
   maxBatchTokens?: number | undefined;
   maxBatchSize?: number | undefined;
@@ -38,6 +46,7 @@ export interface EmbedderSettings {
   threads: number;
   /** 0: no solo worker. */
   soloThreads: number;
+  soloSpinning: SoloSpinning;
   maxBatchTokens: number;
   maxBatchSize: number;
   maxQueuedTexts: number;
@@ -98,6 +107,7 @@ export function resolveEmbedderSettings(options: EmbedderOptions): EmbedderSetti
     poolSize,
     threads,
     soloThreads: options.soloThreads ?? defaultSoloThreads(cores, poolSize, threads, providerName),
+    soloSpinning: options.soloSpinning ?? 'auto',
     maxBatchTokens: options.maxBatchTokens ?? defaultMaxBatchTokens(providerName),
     maxBatchSize: options.maxBatchSize ?? defaultMaxBatchSize,
     maxQueuedTexts: options.maxQueuedTexts ?? defaultMaxQueuedTexts,

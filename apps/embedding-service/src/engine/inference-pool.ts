@@ -1,12 +1,17 @@
 import type { ModelManifest } from '@rag/models/model-manifest';
+import { AdaptiveSoloWorker } from './adaptive-solo.js';
+import type { BatchWorker } from './batch-scheduler.js';
 import type { EmbedderSettings } from './embedder-settings.js';
 import { InferenceWorkerHost } from './inference-worker-host.js';
 
 export interface InferencePool {
   /** The pool's workers, each a session with `settings.threads` intra-op threads. */
   workers: InferenceWorkerHost[];
-  /** The session with all the cores for a lone batch; undefined when soloThreads is 0. */
-  solo: InferenceWorkerHost | undefined;
+  /**
+   * The session with all the cores for a lone batch (with soloSpinning 'auto', two of them: see AdaptiveSoloWorker);
+   * undefined when soloThreads is 0.
+   */
+  solo: BatchWorker | undefined;
   /** Stops every worker. */
   stop(): Promise<void>;
 }
@@ -38,10 +43,16 @@ export async function startInferencePool(
       specialIds: [...model.specialIds],
     });
   const workers = Array.from({ length: settings.poolSize }, () => host(settings.threads, false));
-  // No spinning even for the solo session, which runs alone: on a machine shared with other work (or a container
-  // held to its CPU limit) spinning threads get descheduled mid-operator, and a text took 35 to 160 ms instead of 31.
-  const solo = settings.soloThreads > 0 ? host(settings.soloThreads, false) : undefined;
-  const all = solo === undefined ? workers : [...workers, solo];
+  // The pool's sessions never spin: they run side by side, and a spinning thread would take the core another needs.
+  // The solo session runs alone, so its threads may spin between operators (they stop when its run returns).
+  const soloHosts =
+    settings.soloThreads === 0
+      ? []
+      : settings.soloSpinning === 'auto'
+        ? [host(settings.soloThreads, true), host(settings.soloThreads, false)]
+        : [host(settings.soloThreads, settings.soloSpinning === 'on')];
+  const solo = soloHosts.length === 2 ? new AdaptiveSoloWorker([soloHosts[0]!, soloHosts[1]!]) : soloHosts[0];
+  const all = [...workers, ...soloHosts];
   const stop = async () => {
     await Promise.allSettled(all.map((worker) => worker.stop()));
   };

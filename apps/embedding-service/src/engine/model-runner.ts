@@ -24,8 +24,9 @@ export interface ModelRunnerOptions {
   manifest: ModelManifest;
   threads: number;
   /**
-   * Let idle intra-op threads spin between operators (default false). Faster for a session that runs alone; beside
-   * other sessions, spinning threads take the cores that they and the HTTP thread need.
+   * Let idle intra-op threads spin between the operators of a run instead of sleeping (default false); they stop
+   * spinning as soon as the run returns (session.force_spinning_stop), so an idle session takes no CPU. Faster for a
+   * session that runs alone; beside other sessions, spinning threads take the cores that those need.
    */
   spinning?: boolean | undefined;
   provider?: ExecutionProviderConfig | undefined;
@@ -45,7 +46,10 @@ export async function loadModelRunner(options: ModelRunnerOptions): Promise<Mode
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     extra: {
-      session: { intra_op: { allow_spinning: options.spinning === true ? '1' : '0' } },
+      session: {
+        intra_op: { allow_spinning: options.spinning === true ? '1' : '0' },
+        ...(options.spinning === true ? { force_spinning_stop: '1' } : {}),
+      },
     },
   };
   let session: InferenceSession;

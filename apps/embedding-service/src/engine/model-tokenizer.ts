@@ -95,7 +95,10 @@ export async function loadModelTokenizer(
     ),
     async encode(texts, kind) {
       const prefix = manifest.prefixes[kind];
-      const encodings = await tokenizer.encodeBatch(texts.map((text) => prefix + text));
+      // One encode() per text rather than encodeBatch(): the batch call hands its texts to a Rayon pool besides
+      // libuv's, a second thread hop that cost a lone 128-token text 0.5 ms of its latency (0.67 ms against 0.17)
+      // and took more CPU; separate calls spread over libuv's threads all the same.
+      const encodings = await Promise.all(texts.map((text) => tokenizer.encode(prefix + text)));
       return encodings.map((encoding) => {
         const ids = encoding.getIds();
         return { ids: cut(ids, true), truncated: ids.length > manifest.maxLength };

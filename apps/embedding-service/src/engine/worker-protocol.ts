@@ -10,7 +10,7 @@ export interface InferenceWorkerConfig {
   manifest: ModelManifest;
   /** ONNX Runtime intra-op threads of this worker's session. */
   threads: number;
-  /** Whether idle intra-op threads spin for a while before sleeping (fast when the session runs alone). */
+  /** Whether idle intra-op threads spin during a run instead of sleeping (fast when the session runs alone). */
   spinning?: boolean | undefined;
   provider: ExecutionProviderConfig;
   padId: number;
