@@ -15,6 +15,8 @@ answers = {
     models.Tenant: ("post", "/v1/tenants", "201"),
     models.CreatedApiKey: ("post", "/v1/api-keys", "201"),
     models.Collection: ("post", "/v1/collections", "201"),
+    models.CollectionSummary: ("get", "/v1/collections/{name}", "200"),
+    models.Reindex: ("get", "/v1/collections/{name}/reindex", "200"),
     models.DocumentAccepted: ("post", "/v1/collections/{name}/documents", "202"),
     models.Document: ("get", "/v1/documents/{id}", "200"),
     models.SearchResponse: ("post", "/v1/search", "200"),
@@ -26,7 +28,11 @@ client_only = {models.DocumentAccepted: {"unchanged"}}
 
 
 def resolve(spec: Dict[str, Any], schema: Dict[str, Any]) -> Dict[str, Any]:
-    while "$ref" in schema:
+    while "$ref" in schema or "anyOf" in schema:
+        if "anyOf" in schema:
+            # A nullable object: the object.
+            schema = next(s for s in schema["anyOf"] if s.get("type") != "null")
+            continue
         name = schema["$ref"].split("/")[-1]
         schema = spec["components"]["schemas"][name]
     return schema
@@ -56,5 +62,9 @@ def test_models_match_the_openapi_description(spec: Dict[str, Any], cls: type) -
         check(spec, models.SearchHit, resolve(spec, schema)["properties"]["results"]["items"])
     if cls is models.DocumentChunks:
         check(spec, models.DocumentChunk, resolve(spec, schema)["properties"]["chunks"]["items"])
+    if cls in (models.Collection, models.CollectionSummary):
+        check(spec, models.CollectionReindex, resolve(spec, schema)["properties"]["reindex"])
+    if cls is models.Reindex:
+        check(spec, models.ReindexDocuments, resolve(spec, schema)["properties"]["documents"])
     if cls is models.BatchResult:
         check(spec, models.BatchItemResult, resolve(spec, schema)["properties"]["results"]["items"])

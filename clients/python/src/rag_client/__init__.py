@@ -15,7 +15,16 @@ from .errors import (
     ServiceUnavailableError,
     UnsupportedMediaTypeError,
 )
-from .models import Collection, Document, DocumentAccepted, SearchHit, SearchResponse
+from .models import (
+    Collection,
+    CollectionReindex,
+    CollectionSummary,
+    Document,
+    DocumentAccepted,
+    Reindex,
+    SearchHit,
+    SearchResponse,
+)
 from .retry import RetryPolicy
 
 __all__ = [
@@ -23,6 +32,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Collection",
+    "CollectionReindex",
+    "CollectionSummary",
     "ConflictError",
     "Document",
     "DocumentAccepted",
@@ -33,6 +44,7 @@ __all__ = [
     "RagApiError",
     "RagClient",
     "RateLimitedError",
+    "Reindex",
     "RequestTimeoutError",
     "RetryPolicy",
     "SearchHit",

@@ -10,17 +10,17 @@ import asyncio
 import json as jsonlib
 import os
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
-from urllib.parse import quote
 
 import httpx
 
+from ._call import _Call, _segment
 from .errors import NetworkError, RagApiError, RequestTimeoutError, error_for
 from .models import (
     ApiKeyInfo,
     BatchResult,
     Collection,
+    CollectionSummary,
     CreatedApiKey,
     Document,
     DocumentAccepted,
@@ -29,24 +29,10 @@ from .models import (
     Tenant,
     _from_json,
 )
+from .reindex import _ReindexOperations
 from .retry import RETRYABLE_STATUSES, RetryPolicy
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-@dataclass
-class _Call:
-    method: str
-    path: str
-    parse: Callable[[int, Any], Any]
-    json: Any = None
-    params: Optional[Dict[str, str]] = None
-    #: An upload: the file on disk and the document fields; the file is opened afresh for each try.
-    upload: Optional[Dict[str, Any]] = None
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
 
 
 def _accepted(status: int, body: Any) -> DocumentAccepted:
@@ -73,11 +59,8 @@ def _document_fields(
     return fields
 
 
-class _Operations:
+class _Operations(_ReindexOperations):
     """Every route as a call description; ``_run`` sends it (and is a coroutine in the async client)."""
-
-    def _run(self, call: _Call) -> Any:  # pragma: no cover - implemented by the clients
-        raise NotImplementedError
 
     def create_tenant(self, id: str, name: Optional[str] = None) -> Any:
         body: Dict[str, Any] = {"id": id, **({"name": name} if name else {})}
@@ -117,14 +100,20 @@ class _Operations:
     def revoke_api_key(self, id: str) -> Any:
         return self._run(_Call("DELETE", f"/v1/api-keys/{_segment(id)}", lambda _s, b: b))
 
-    def create_collection(self, name: str) -> Any:
-        return self._run(
-            _Call("POST", "/v1/collections", lambda _s, b: _from_json(Collection, b), json={"name": name})
-        )
+    def create_collection(self, name: str, *, model: Optional[str] = None) -> Any:
+        """Creates a collection on ``model`` (a served model, GET /v1/models), or on the default one."""
+        body = {"name": name, **({"model": model} if model is not None else {})}
+        return self._run(_Call("POST", "/v1/collections", lambda _s, b: Collection.from_json(b), json=body))
 
     def list_collections(self) -> Any:
         return self._run(
-            _Call("GET", "/v1/collections", lambda _s, b: [_from_json(Collection, c) for c in b["collections"]])
+            _Call("GET", "/v1/collections", lambda _s, b: [Collection.from_json(c) for c in b["collections"]])
+        )
+
+    def get_collection(self, name: str) -> Any:
+        """The collection with its documents by status, chunks, model and its move to another model."""
+        return self._run(
+            _Call("GET", f"/v1/collections/{_segment(name)}", lambda _s, b: CollectionSummary.from_json(b))
         )
 
     def delete_collection(self, name: str) -> Any:

@@ -47,12 +47,72 @@ class CreatedApiKey(ApiKeyInfo):
 
 
 @dataclass
+class ReindexDocuments:
+    done: int
+    total: int
+
+
+@dataclass
+class CollectionReindex:
+    """A collection's move to another embedding model, as the collection routes show it."""
+
+    id: str
+    #: running (the old model serves meanwhile), switched (the new one serves), cancelled or failed.
+    state: str
+    from_model: Optional[str]
+    to_model: str
+    documents: ReindexDocuments
+    started_at: str
+    finished_at: Optional[str]
+    error: Optional[str]
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "CollectionReindex":
+        answer = _from_json(cls, data)
+        answer.documents = _from_json(ReindexDocuments, data["documents"])
+        return answer
+
+
+@dataclass
+class Reindex(CollectionReindex):
+    """GET /v1/collections/{name}/reindex: the move with its rate and, while it runs, the time left."""
+
+    collection: str
+    chunks_done: int
+    documents_per_second: Optional[float]
+    eta_seconds: Optional[float]
+    #: After the switch: when the old model's vectors go, and when they went.
+    drop_old_after: Optional[str]
+    old_dropped_at: Optional[str]
+
+
+@dataclass
 class Collection:
     name: str
     created_at: str
-    #: The embedding model it was created on (None: the stack's default), and its manifest's sha256.
+    #: The embedding model it is on (None: the stack's default), and its manifest's sha256.
     model: Optional[str]
     model_manifest_hash: Optional[str]
+    #: Its move to another model: running, or ended within the last day; None otherwise.
+    reindex: Optional[CollectionReindex]
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Collection":
+        # A gateway from before reindexing leaves ``reindex`` out: no move.
+        answer = _from_json(cls, {"reindex": None, **data})
+        if data.get("reindex") is not None:
+            answer.reindex = CollectionReindex.from_json(data["reindex"])
+        return answer
+
+
+@dataclass
+class CollectionSummary(Collection):
+    """GET /v1/collections/{name}: the collection with what the caller may see of it."""
+
+    #: Documents by status (queued, processing, ready, failed, deleting) and their total.
+    documents: Dict[str, int]
+    chunks: int
+    last_changed_at: Optional[str]
 
 
 @dataclass
