@@ -15,6 +15,8 @@ const repoRoot = resolve(import.meta.dirname, '..');
  * @param {string} [options.modelDir]  the embedding model; when unset the generated tiny model is used
  * @param {string} [options.modelManifest]
  * @param {boolean} [options.storageRoot]  give the services a temporary STORAGE_ROOT (uploaded files)
+ * @param {boolean} [options.worker]  start the ingest worker (default true; a bench that writes its corpus
+ *   straight into PostgreSQL and Milvus leaves it out)
  * @param {Record<string, string>} [options.env]  extra environment for every service
  * @param {Record<string, string>} [options.embeddingEnv]
  * @param {Record<string, string>} [options.searchEnv]
@@ -106,7 +108,7 @@ export async function startPrivateStack(options) {
       ...options.embeddingEnv,
     });
     await start('search-service', searchPort, { ...options.searchEnv });
-    await start('ingest-worker', workerPort, { ...options.workerEnv });
+    if (options.worker !== false) await start('ingest-worker', workerPort, { ...options.workerEnv });
     const gateway = await start('gateway', gatewayPort, { ADMIN_API_KEY: adminKey, ...options.gatewayEnv });
     return {
       gatewayUrl: gateway.url,

@@ -134,6 +134,8 @@ if (!modelDir && !args['tiny-model'] && existsSync(join(defaultModel, 'rag-model
   modelDir = defaultModel;
 const stack = await startPrivateStack({
   namePrefix: 'bench',
+  // The corpus is written straight into PostgreSQL and Milvus: no worker.
+  worker: false,
   modelDir,
   modelManifest: process.env.MODEL_MANIFEST,
   gatewayEnv: { RATE_LIMIT_PER_ADDRESS: '10000000', RATE_LIMIT_PER_CREDENTIAL: '10000000' },
