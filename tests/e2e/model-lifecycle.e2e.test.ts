@@ -517,6 +517,15 @@ describe('a move to a model with a shorter input', () => {
       body: { model: shortModel.name },
     });
     expect(started.status).toBe(202);
+    // A new version of one document, written while the move runs (chunked for the old model, out of the
+    // searched group): before its batch, cut with the others; during the move, cut again before the switch;
+    // after it, chunked for the new model. Either way it ends in chunks the new model takes whole.
+    const changed = ids[0]!;
+    const changedText = longText(100);
+    const rewritten = await stack.call('POST', '/v1/collections/long/documents', {
+      body: { external_id: 'long-0', text: changedText, metadata: { group: 'changed' } },
+    });
+    expect(rewritten).toMatchObject({ status: 202, body: { id: changed } });
     // Two clients search until the switch: each answer from the old chunks or from the new ones.
     let switched = false;
     const answers: Array<{ status: number; ids: string[] }> = [];
@@ -535,6 +544,14 @@ describe('a move to a model with a shorter input', () => {
       expect(done).toMatchObject({ state: 'switched', error: null, documents: { done: ids.length } });
     };
     await Promise.all([searcher(0), searcher(1), watcher()]);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { body } = await stack.call('GET', `/v1/documents/${changed}`);
+      if (body.status === 'ready' && body.ready_version === 2) break;
+      expect(body.status).not.toBe('failed');
+      expect(Date.now()).toBeLessThan(deadline);
+      await sleep(200);
+    }
 
     const after = new Map<string, ChunkView[]>();
     for (const id of ids) after.set(id, await documentChunks(id));
@@ -542,6 +559,7 @@ describe('a move to a model with a shorter input', () => {
     const newIds = new Set(newChunks.map((chunk) => chunk.chunk_id));
     expect(newChunks.length).toBeGreaterThan(oldChunks.length);
     expect([...newIds].filter((id) => oldIds.has(id))).toEqual([]);
+    expect(after.get(changed)!.length).toBeGreaterThan(1);
     // Every new chunk fits the short model whole.
     const newLengths = await tokenize(
       shortService!.url,
@@ -550,11 +568,18 @@ describe('a move to a model with a shorter input', () => {
     expect(newLengths.filter((tokens) => tokens.length > budget)).toEqual([]);
     // No text lost: every character of every old chunk is in a new chunk at the same place of the document.
     for (const id of ids) {
-      const text = longText(ids.indexOf(id));
+      const text = id === changed ? changedText : longText(ids.indexOf(id));
       for (const chunk of after.get(id)!) {
         expect(chunk.text).toBe(text.slice(chunk.start_offset, chunk.end_offset));
       }
-      for (const chunk of before.get(id)!) {
+      // The old chunks' places, or for the rewritten document its whole new text.
+      const places =
+        id === changed
+          ? [{ start_offset: 0, end_offset: text.length }]
+          : before
+              .get(id)!
+              .map((chunk) => ({ start_offset: chunk.start_offset, end_offset: chunk.end_offset }));
+      for (const chunk of places) {
         for (let at = chunk.start_offset; at < chunk.end_offset; at++) {
           if (/\s/.test(text[at]!)) continue;
           const covered = after.get(id)!.some((piece) => piece.start_offset <= at && at < piece.end_offset);
