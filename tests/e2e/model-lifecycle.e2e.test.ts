@@ -346,7 +346,7 @@ describe('moving a collection to another model', () => {
     };
     const progress: Json[] = [];
     const watcher = async () => {
-      const done = await waitForReindex('moving', ['switched', 'failed', 'cancelled']);
+      const done = await waitForReindex('moving', ['switched', 'failed', 'cancelled'], 420_000);
       progress.push(done);
       switched = true;
     };
@@ -410,7 +410,7 @@ describe('moving a collection to another model', () => {
     );
     expect(dropped).toBe(true);
     expect(await vectorCount(spaceStore(firstModel), 'default', 'moving')).toBe(0);
-  }, 300_000);
+  }, 600_000);
 
   it('cancels a reindex: the old model keeps serving and the new index is removed', async () => {
     const started = await stack.call('POST', '/v1/collections/narrow/reindex', {
