@@ -48,8 +48,9 @@ const cache = createSearchCache(redis, {
   ...config.cache,
   onError: (error) => logger.debug({ err: error }, 'search cache unavailable'),
 });
-// A hung Milvus answers nothing: searches fail fast (503) once a probe has gone unanswered
-// while no search was answered either (a busy Milvus Lite queues the probe behind the searches).
+// A hung Milvus answers nothing: searches fail fast (503) once a probe has gone unanswered while no search was
+// answered either, or, with searches in flight, nothing was answered for five probe timeouts (a busy Milvus Lite
+// queues the probe behind the searches and may share its CPUs among them for seconds).
 const milvusWatch = createDependencyWatch({
   name: 'Milvus',
   check: async () => (await defaultStore()).checkHealth(),
