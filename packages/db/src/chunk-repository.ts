@@ -37,18 +37,44 @@ export async function replaceChunks(
   chunks: ChunkRecord[],
 ): Promise<void> {
   await db.query('DELETE FROM chunks WHERE document_id = $1', [doc.id]);
+  await insertChunkRows(
+    db,
+    'chunks',
+    {
+      document_id: doc.id,
+      tenant_id: doc.tenantId,
+      collection_id: doc.collectionId,
+      document_version: doc.version,
+    },
+    chunks,
+  );
+}
+
+/**
+ * Writes chunk rows into `chunks`, or into `reindex_chunks` where a reindex keeps them until its switch: `fixed`
+ * holds the columns every row shares (the document's, and the reindex's), the chunks fill the rest.
+ */
+export async function insertChunkRows(
+  db: Queryable,
+  table: 'chunks' | 'reindex_chunks',
+  fixed: Record<string, string | number>,
+  chunks: readonly ChunkRecord[],
+): Promise<void> {
   if (chunks.length === 0) return;
+  const fixedColumns = Object.keys(fixed);
+  const first = fixedColumns.length + 1;
+  const unnest = ['uuid', 'int', 'text', 'int', 'int', 'text', 'int', 'jsonb'].map(
+    (type, i) => `$${first + i}::${type}[]`,
+  );
   await db.query(
-    `INSERT INTO chunks (id, document_id, tenant_id, collection_id, document_version, ordinal, text, start_offset, end_offset, token_ids, page, heading_path)
-     SELECT c.id, $1, $2, $3, $4, c.ordinal, c.text, c.start_offset, c.end_offset, c.token_ids::int[], c.page,
-            ARRAY(SELECT jsonb_array_elements_text(c.heading_path))
-       FROM unnest($5::uuid[], $6::int[], $7::text[], $8::int[], $9::int[], $10::text[], $11::int[], $12::jsonb[])
+    `INSERT INTO ${table} (${fixedColumns.join(', ')}, id, ordinal, text, start_offset, end_offset, token_ids, page,
+                           heading_path)
+     SELECT ${fixedColumns.map((_, i) => `$${i + 1}`).join(', ')}, c.id, c.ordinal, c.text, c.start_offset,
+            c.end_offset, c.token_ids::int[], c.page, ARRAY(SELECT jsonb_array_elements_text(c.heading_path))
+       FROM unnest(${unnest.join(', ')})
             AS c(id, ordinal, text, start_offset, end_offset, token_ids, page, heading_path)`,
     [
-      doc.id,
-      doc.tenantId,
-      doc.collectionId,
-      doc.version,
+      ...Object.values(fixed),
       chunks.map((c) => c.id),
       chunks.map((c) => c.ordinal),
       chunks.map((c) => c.text),
@@ -89,42 +115,50 @@ export interface StoredChunk {
   acl: string[] | null;
 }
 
+/** The columns a StoredChunk is read from, as its queries name them. */
+export interface StoredChunkRow {
+  id: string;
+  tenant_id: string;
+  collection_id: string;
+  document_id: string;
+  text: string;
+  title: string | null;
+  heading_path: string[];
+  token_ids: number[] | null;
+  metadata: Record<string, unknown>;
+  acl: string[] | null;
+}
+
+export function toStoredChunk(row: StoredChunkRow): StoredChunk {
+  return {
+    chunkId: row.id,
+    tenantId: row.tenant_id,
+    collectionId: row.collection_id,
+    documentId: row.document_id,
+    text: row.text,
+    title: row.title,
+    headingPath: row.heading_path,
+    tokenIds: row.token_ids,
+    metadata: row.metadata,
+    acl: row.acl,
+  };
+}
+
 /** The given chunks of a collection with their document's metadata and ACL, for rebuilding their vectors. */
 export async function findStoredChunks(
   db: Queryable,
   collectionId: string,
   chunkIds: readonly string[],
 ): Promise<StoredChunk[]> {
-  const { rows } = await db.query<{
-    id: string;
-    tenant_id: string;
-    document_id: string;
-    text: string;
-    title: string | null;
-    heading_path: string[];
-    token_ids: number[] | null;
-    metadata: Record<string, unknown>;
-    acl: string[] | null;
-  }>(
-    `SELECT c.id, d.tenant_id, c.document_id, c.text, COALESCE(d.title, d.source_title) AS title, c.heading_path,
-            c.token_ids, d.metadata, d.acl
+  const { rows } = await db.query<StoredChunkRow>(
+    `SELECT c.id, d.tenant_id, c.collection_id, c.document_id, c.text, COALESCE(d.title, d.source_title) AS title,
+            c.heading_path, c.token_ids, d.metadata, d.acl
        FROM chunks c JOIN documents d ON d.id = c.document_id
       WHERE c.collection_id = $1 AND c.id = ANY($2::uuid[])
       ORDER BY c.document_id, c.ordinal`,
     [collectionId, [...chunkIds]],
   );
-  return rows.map((r) => ({
-    chunkId: r.id,
-    tenantId: r.tenant_id,
-    collectionId,
-    documentId: r.document_id,
-    text: r.text,
-    title: r.title,
-    headingPath: r.heading_path,
-    tokenIds: r.token_ids,
-    metadata: r.metadata,
-    acl: r.acl,
-  }));
+  return rows.map(toStoredChunk);
 }
 
 export interface DocumentChunk {
@@ -137,28 +171,21 @@ export interface DocumentChunk {
   endOffset: number;
 }
 
-/** One page of a document version's chunks in reading order, from the chunk after `afterOrdinal`. */
-export async function listDocumentChunks(
-  db: Queryable,
-  documentId: string,
-  version: number,
-  page: { afterOrdinal: number; limit: number },
-): Promise<DocumentChunk[]> {
-  const { rows } = await db.query<{
-    id: string;
-    ordinal: number;
-    text: string;
-    page: number | null;
-    heading_path: string[];
-    start_offset: number;
-    end_offset: number;
-  }>(
-    `SELECT id, ordinal, text, page, heading_path, start_offset, end_offset FROM chunks
-      WHERE document_id = $1 AND document_version = $2 AND ordinal > $3
-      ORDER BY ordinal LIMIT $4`,
-    [documentId, version, page.afterOrdinal, page.limit],
-  );
-  return rows.map((row) => ({
+/** The columns a DocumentChunk is read from, for a query on `chunks`. */
+export const documentChunkColumns = 'id, ordinal, text, page, heading_path, start_offset, end_offset';
+
+export interface DocumentChunkRow {
+  id: string;
+  ordinal: number;
+  text: string;
+  page: number | null;
+  heading_path: string[];
+  start_offset: number;
+  end_offset: number;
+}
+
+export function toDocumentChunk(row: DocumentChunkRow): DocumentChunk {
+  return {
     id: row.id,
     ordinal: row.ordinal,
     text: row.text,
@@ -166,5 +193,21 @@ export async function listDocumentChunks(
     headingPath: row.heading_path,
     startOffset: row.start_offset,
     endOffset: row.end_offset,
-  }));
+  };
+}
+
+/** One page of a document version's chunks in reading order, from the chunk after `afterOrdinal`. */
+export async function listDocumentChunks(
+  db: Queryable,
+  documentId: string,
+  version: number,
+  page: { afterOrdinal: number; limit: number },
+): Promise<DocumentChunk[]> {
+  const { rows } = await db.query<DocumentChunkRow>(
+    `SELECT ${documentChunkColumns} FROM chunks
+      WHERE document_id = $1 AND document_version = $2 AND ordinal > $3
+      ORDER BY ordinal LIMIT $4`,
+    [documentId, version, page.afterOrdinal, page.limit],
+  );
+  return rows.map(toDocumentChunk);
 }

@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@rag/testing/test-database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChunkRecord } from './chunk-repository.js';
+import { type ChunkRecord, findStoredChunks, listDocumentChunks } from './chunk-repository.js';
 import { insertCollection } from './collection-repository.js';
 import { findDocument, insertDocument, startNewVersion } from './document-repository.js';
 import { swapDocumentVersion } from './document-version.js';
@@ -134,6 +134,12 @@ describe('chunks cut again for a reindex', () => {
     expect((await readVersionChunks(db.pool, one.id, 1)).map((c) => c.id)).toEqual(oneCut.map((c) => c.id));
     expect((await findDocument(db.pool, 'acme', one.id))?.chunkCount).toBe(4);
     expect((await readVersionChunks(db.pool, two.id, 2)).map((c) => c.id)).toEqual([twoV2[0]!.id]);
+    // The served rows read as the kept ones did: the same fields, heading path and term ids.
+    expect(staged[0]).toMatchObject({ headingPath: [], tokenIds: [500, 501], collectionId: collection.id });
+    expect(await findStoredChunks(db.pool, collection.id, [oneCut[0]!.id])).toEqual(staged);
+    expect(await listDocumentChunks(db.pool, one.id, 1, { afterOrdinal: 0, limit: 2 })).toEqual(
+      (await readVersionChunks(db.pool, one.id, 1)).slice(1, 3),
+    );
     const stats = await readCollectionIndexStats(db.pool, collection.id);
     expect(stats.chunkCount).toBe(5);
     expect(stats.totalTokens).toBe(10);

@@ -1,4 +1,14 @@
-import type { ChunkRecord, DocumentChunk, StoredChunk } from './chunk-repository.js';
+import {
+  type ChunkRecord,
+  type DocumentChunk,
+  type DocumentChunkRow,
+  documentChunkColumns,
+  insertChunkRows,
+  type StoredChunk,
+  type StoredChunkRow,
+  toDocumentChunk,
+  toStoredChunk,
+} from './chunk-repository.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -65,28 +75,11 @@ export async function readVersionChunks(
   documentId: string,
   version: number,
 ): Promise<DocumentChunk[]> {
-  const { rows } = await db.query<{
-    id: string;
-    ordinal: number;
-    text: string;
-    page: number | null;
-    heading_path: string[];
-    start_offset: number;
-    end_offset: number;
-  }>(
-    `SELECT id, ordinal, text, page, heading_path, start_offset, end_offset FROM chunks
-      WHERE document_id = $1 AND document_version = $2 ORDER BY ordinal`,
+  const { rows } = await db.query<DocumentChunkRow>(
+    `SELECT ${documentChunkColumns} FROM chunks WHERE document_id = $1 AND document_version = $2 ORDER BY ordinal`,
     [documentId, version],
   );
-  return rows.map((row) => ({
-    id: row.id,
-    ordinal: row.ordinal,
-    text: row.text,
-    page: row.page,
-    headingPath: row.heading_path,
-    startOffset: row.start_offset,
-    endOffset: row.end_offset,
-  }));
+  return rows.map(toDocumentChunk);
 }
 
 /** Keeps a document's new chunks for the switch, in place of any kept earlier by this reindex. */
@@ -100,28 +93,16 @@ export async function stageDocumentChunks(
     reindexId,
     document.id,
   ]);
-  if (chunks.length === 0) return;
-  await db.query(
-    `INSERT INTO reindex_chunks (reindex_id, document_id, document_version, document_stamp, id, ordinal, text,
-                                 start_offset, end_offset, token_ids, page, heading_path)
-     SELECT $1, $2, $3, $4, c.id, c.ordinal, c.text, c.start_offset, c.end_offset, c.token_ids::int[], c.page,
-            ARRAY(SELECT jsonb_array_elements_text(c.heading_path))
-       FROM unnest($5::uuid[], $6::int[], $7::text[], $8::int[], $9::int[], $10::text[], $11::int[], $12::jsonb[])
-            AS c(id, ordinal, text, start_offset, end_offset, token_ids, page, heading_path)`,
-    [
-      reindexId,
-      document.id,
-      document.version,
-      document.stamp,
-      chunks.map((c) => c.id),
-      chunks.map((c) => c.ordinal),
-      chunks.map((c) => c.text),
-      chunks.map((c) => c.startOffset),
-      chunks.map((c) => c.endOffset),
-      chunks.map((c) => (c.tokenIds ? `{${c.tokenIds.join(',')}}` : null)),
-      chunks.map((c) => c.page ?? null),
-      chunks.map((c) => JSON.stringify(c.headingPath ?? [])),
-    ],
+  await insertChunkRows(
+    db,
+    'reindex_chunks',
+    {
+      reindex_id: reindexId,
+      document_id: document.id,
+      document_version: document.version,
+      document_stamp: document.stamp,
+    },
+    chunks,
   );
 }
 
@@ -177,18 +158,7 @@ export async function findStagedChunks(
   reindexId: string,
   chunkIds: readonly string[],
 ): Promise<StoredChunk[]> {
-  const { rows } = await db.query<{
-    id: string;
-    tenant_id: string;
-    collection_id: string;
-    document_id: string;
-    text: string;
-    title: string | null;
-    heading_path: string[];
-    token_ids: number[] | null;
-    metadata: Record<string, unknown>;
-    acl: string[] | null;
-  }>(
+  const { rows } = await db.query<StoredChunkRow>(
     `SELECT s.id, d.tenant_id, d.collection_id, s.document_id, s.text, COALESCE(d.title, d.source_title) AS title,
             s.heading_path, s.token_ids, d.metadata, d.acl
        FROM reindex_chunks s JOIN documents d ON d.id = s.document_id
@@ -196,18 +166,7 @@ export async function findStagedChunks(
       ORDER BY s.document_id, s.ordinal`,
     [reindexId, [...chunkIds]],
   );
-  return rows.map((r) => ({
-    chunkId: r.id,
-    tenantId: r.tenant_id,
-    collectionId: r.collection_id,
-    documentId: r.document_id,
-    text: r.text,
-    title: r.title,
-    headingPath: r.heading_path,
-    tokenIds: r.token_ids,
-    metadata: r.metadata,
-    acl: r.acl,
-  }));
+  return rows.map(toStoredChunk);
 }
 
 /**
