@@ -115,22 +115,44 @@ export interface StoredChunk {
   acl: string[] | null;
 }
 
-/** The columns a StoredChunk is read from, as its queries name them. */
-export interface StoredChunkRow {
-  id: string;
-  tenant_id: string;
-  collection_id: string;
-  document_id: string;
-  text: string;
-  title: string | null;
-  heading_path: string[];
-  token_ids: number[] | null;
-  metadata: Record<string, unknown>;
-  acl: string[] | null;
+/** The given chunks of a collection with their document's metadata and ACL, for rebuilding their vectors. */
+export function findStoredChunks(
+  db: Queryable,
+  collectionId: string,
+  chunkIds: readonly string[],
+): Promise<StoredChunk[]> {
+  return selectStoredChunks(db, { table: 'chunks', column: 'collection_id', value: collectionId }, chunkIds);
 }
 
-export function toStoredChunk(row: StoredChunkRow): StoredChunk {
-  return {
+/**
+ * The given chunks of `chunks`, or of those a reindex keeps in `reindex_chunks`, where `column` is `value`, in
+ * reading order, with everything their vector rows are built from (the document's fields as they are now).
+ */
+export async function selectStoredChunks(
+  db: Queryable,
+  from: { table: 'chunks' | 'reindex_chunks'; column: 'collection_id' | 'reindex_id'; value: string },
+  chunkIds: readonly string[],
+): Promise<StoredChunk[]> {
+  const { rows } = await db.query<{
+    id: string;
+    tenant_id: string;
+    collection_id: string;
+    document_id: string;
+    text: string;
+    title: string | null;
+    heading_path: string[];
+    token_ids: number[] | null;
+    metadata: Record<string, unknown>;
+    acl: string[] | null;
+  }>(
+    `SELECT c.id, d.tenant_id, d.collection_id, c.document_id, c.text, COALESCE(d.title, d.source_title) AS title,
+            c.heading_path, c.token_ids, d.metadata, d.acl
+       FROM ${from.table} c JOIN documents d ON d.id = c.document_id
+      WHERE c.${from.column} = $1 AND c.id = ANY($2::uuid[])
+      ORDER BY c.document_id, c.ordinal`,
+    [from.value, [...chunkIds]],
+  );
+  return rows.map((row) => ({
     chunkId: row.id,
     tenantId: row.tenant_id,
     collectionId: row.collection_id,
@@ -141,24 +163,7 @@ export function toStoredChunk(row: StoredChunkRow): StoredChunk {
     tokenIds: row.token_ids,
     metadata: row.metadata,
     acl: row.acl,
-  };
-}
-
-/** The given chunks of a collection with their document's metadata and ACL, for rebuilding their vectors. */
-export async function findStoredChunks(
-  db: Queryable,
-  collectionId: string,
-  chunkIds: readonly string[],
-): Promise<StoredChunk[]> {
-  const { rows } = await db.query<StoredChunkRow>(
-    `SELECT c.id, d.tenant_id, c.collection_id, c.document_id, c.text, COALESCE(d.title, d.source_title) AS title,
-            c.heading_path, c.token_ids, d.metadata, d.acl
-       FROM chunks c JOIN documents d ON d.id = c.document_id
-      WHERE c.collection_id = $1 AND c.id = ANY($2::uuid[])
-      ORDER BY c.document_id, c.ordinal`,
-    [collectionId, [...chunkIds]],
-  );
-  return rows.map(toStoredChunk);
+  }));
 }
 
 export interface DocumentChunk {

@@ -5,9 +5,8 @@ import {
   documentChunkColumns,
   insertChunkRows,
   type StoredChunk,
-  type StoredChunkRow,
+  selectStoredChunks,
   toDocumentChunk,
-  toStoredChunk,
 } from './chunk-repository.js';
 import type { Queryable } from './pool.js';
 
@@ -153,20 +152,16 @@ export async function listChunksAfterSwitch(
 }
 
 /** Kept chunks with everything their vector rows are built from (the document's fields as they are now). */
-export async function findStagedChunks(
+export function findStagedChunks(
   db: Queryable,
   reindexId: string,
   chunkIds: readonly string[],
 ): Promise<StoredChunk[]> {
-  const { rows } = await db.query<StoredChunkRow>(
-    `SELECT s.id, d.tenant_id, d.collection_id, s.document_id, s.text, COALESCE(d.title, d.source_title) AS title,
-            s.heading_path, s.token_ids, d.metadata, d.acl
-       FROM reindex_chunks s JOIN documents d ON d.id = s.document_id
-      WHERE s.reindex_id = $1 AND s.id = ANY($2::uuid[])
-      ORDER BY s.document_id, s.ordinal`,
-    [reindexId, [...chunkIds]],
+  return selectStoredChunks(
+    db,
+    { table: 'reindex_chunks', column: 'reindex_id', value: reindexId },
+    chunkIds,
   );
-  return rows.map(toStoredChunk);
 }
 
 /**
