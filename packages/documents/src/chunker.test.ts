@@ -216,6 +216,22 @@ describe('chunkDocument with the multilingual-e5 tokenizer', { timeout: 60_000 }
     expect(await chunkDocument(doc, tokenize, options)).toEqual(first);
   });
 
+  it('tokenizes each distinct text of a document once (the tokenizer is a request to the embedding service)', async () => {
+    const doc = await sharedDocument('md/ja_nihonkoku-kenpo.md');
+    const options = { maxTokens: 128, overlapTokens: 8, title: '日本国憲法' };
+    const asked: string[] = [];
+    const counting: typeof tokenize = async (texts) => {
+      asked.push(...texts);
+      return tokenize(texts);
+    };
+    const chunks = await chunkDocument(doc, counting, options);
+    await expectValidChunks(doc, chunks, options);
+    expect(asked.length).toBeGreaterThan(chunks.length);
+    expect(new Set(asked).size).toBe(asked.length);
+    // The context lines were asked once: with the sections, not again before planning.
+    expect(asked.filter((text) => text === chunks[0]?.context)).toHaveLength(1);
+  });
+
   it('fails loudly when the tokenizer answers fewer results than texts', async () => {
     const doc = extractInlineText('# A\n\nFirst.\n\n# B\n\nSecond.', { mediaType: 'text/markdown' });
     const dropsOne: typeof tokenize = async (texts) => (await tokenize(texts)).slice(1);

@@ -64,16 +64,18 @@ export async function chunkDocument(
   options: ChunkOptions,
 ): Promise<DocumentChunk[]> {
   validateOptions(options);
-  const tokenizeChecked = checkedTokenize(tokenize);
+  const tokenizeChecked = rememberedTokenize(checkedTokenize(tokenize));
   const sections = doc.sections.filter((section) => doc.text.slice(section.start, section.end).trim() !== '');
-  const sectionTokens = await tokenizeChecked(
-    sections.map((section) => doc.text.slice(section.start, section.end)),
-  );
-  const contexts = await fitContextLines(
-    sections.map((section) => contextLine(options.title, section.headingPath)),
-    tokenizeChecked,
-    contextTokenBudget(options.maxTokens),
-  );
+  // Sections and context lines are tokenized at once (a batching tokenizer sends them as one request), and a
+  // line that needed no cut is not tokenized again.
+  const [sectionTokens, contexts] = await Promise.all([
+    tokenizeChecked(sections.map((section) => doc.text.slice(section.start, section.end))),
+    fitContextLines(
+      sections.map((section) => contextLine(options.title, section.headingPath)),
+      tokenizeChecked,
+      contextTokenBudget(options.maxTokens),
+    ),
+  ]);
   const contextTokens = await tokenizeChecked(contexts.filter((context) => context !== ''));
   let next = 0;
   const contextCounts = contexts.map((context) =>
@@ -156,6 +158,27 @@ function checkedTokenize(tokenize: TokenizeFn): TokenizeFn {
           `the tokenizer answered ${result.ids.length} ids with ${result.offsets.length} offsets`,
         );
     return results;
+  };
+}
+
+/**
+ * Each distinct text is tokenized once per document: the tokenizer is a request to the embedding service, whose
+ * CPU is the model's. Texts asked again (a context line that needed no cut) come from the earlier answer.
+ */
+function rememberedTokenize(tokenize: TokenizeFn): TokenizeFn {
+  const known = new Map<string, Promise<{ ids: number[]; offsets: [number, number][] }>>();
+  return (texts) => {
+    const missing = [...new Set(texts.filter((text) => !known.has(text)))];
+    if (missing.length > 0) {
+      const answer = tokenize(missing);
+      missing.forEach((text, index) => {
+        const result = answer.then((results) => results[index]!);
+        // A failed call is not remembered; the rejection reaches the caller through the returned promise.
+        result.catch(() => known.delete(text));
+        known.set(text, result);
+      });
+    }
+    return Promise.all(texts.map((text) => known.get(text)!));
   };
 }
 
