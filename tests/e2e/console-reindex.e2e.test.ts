@@ -175,11 +175,42 @@ describe("a collection's model in the console", () => {
     expect((await stack.call('GET', '/v1/collections/manuals')).body.model).toBeNull();
     await page.screenshot({ path: join(artifacts, 'reindex-running.png'), fullPage: true });
 
+    // The collections list shows the model and the running move's progress, and follows it without a reload.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Collections' }).click();
+    const row = page.locator('tr[data-collection="manuals"]');
+    const listed = row.getByTestId('list-reindex');
+    await expect.poll(() => listed.textContent()).toContain(`moving to ${secondModel}: ${done}/${documents}`);
+    expect(await row.getByTestId('model').textContent()).toContain('the default model');
+    expect(await listed.locator('progress').getAttribute('value')).toBe(String(done));
+    await lock.letOneWriteThrough();
+    // The worker records a batch's progress just after it lets the lock go.
+    let later = done;
+    await expect
+      .poll(
+        async () => {
+          later = (await stack.call('GET', '/v1/collections/manuals/reindex')).body.documents.done as number;
+          return later;
+        },
+        { timeout: 15_000 },
+      )
+      .toBeGreaterThan(done);
+    await expect
+      .poll(() => listed.textContent(), { timeout: 15_000 })
+      .toContain(`moving to ${secondModel}: ${later}/${documents}`);
+    await page.screenshot({ path: join(artifacts, 'reindex-list-running.png'), fullPage: true });
+    await row.locator('a').first().click();
+
     await lock.release();
     await reindexShown('switched').waitFor({ timeout: 120_000 });
     await expect.poll(() => model.textContent()).toContain(secondModel);
     expect(await reindexShown('switched').textContent()).toContain(`to ${secondModel}`);
     await page.screenshot({ path: join(artifacts, 'reindex-switched.png') });
+    // Once switched, the list shows the new model and no move in progress.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Collections' }).click();
+    await expect.poll(() => row.getByTestId('model').textContent()).toBe(secondModel);
+    expect(await listed.count()).toBe(0);
+    await row.locator('a').first().click();
+    await expect.poll(() => model.textContent()).toContain(secondModel);
     const collection = await stack.call('GET', '/v1/collections/manuals');
     expect(collection.body).toMatchObject({ model: secondModel, reindex: { state: 'switched' } });
     const search = await stack.call('POST', '/v1/search', {

@@ -1,5 +1,5 @@
 import type { CollectionSummary } from '@rag/client/rag-client';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ScreenProps } from '../app.js';
 import { confirmAction } from '../components/confirm-dialog.js';
 import { ProblemNotice } from '../components/problem-notice.js';
@@ -7,7 +7,34 @@ import { useLoad } from '../components/use-load.js';
 import { formatTime } from '../format.js';
 import { routeHref } from '../hash-route.js';
 
-/** The collections the credential may use, with their documents by status and chunks; create and delete. */
+/** While a collection moves to another model, the list is read again this often to follow its progress. */
+const reindexPollMs = 2000;
+
+/** The collection's model, and while it moves to another one, the move's progress (documents done of total). */
+function ModelCell({ collection }: { collection: CollectionSummary }) {
+  const reindex = collection.reindex?.state === 'running' ? collection.reindex : null;
+  return (
+    <td data-testid="model">
+      {collection.model ?? 'the default model'}
+      {reindex && (
+        <span class="sub" data-testid="list-reindex">
+          <br />
+          moving to {reindex.to_model}: {reindex.documents.done}/{reindex.documents.total}{' '}
+          <progress
+            aria-label={`Move of ${collection.name} to ${reindex.to_model}`}
+            max={Math.max(reindex.documents.total, 1)}
+            value={reindex.documents.done}
+          />
+        </span>
+      )}
+    </td>
+  );
+}
+
+/**
+ * The collections the credential may use, with their documents by status, chunks and model (and a running
+ * move's progress, followed until it ends); create and delete.
+ */
 export function CollectionsPage({ client, credential }: ScreenProps) {
   const isAdmin = credential.role === 'admin';
   const collections = useLoad(async () => {
@@ -16,6 +43,13 @@ export function CollectionsPage({ client, credential }: ScreenProps) {
   }, [client]);
   const [name, setName] = useState('');
   const [problem, setProblem] = useState<unknown>(null);
+  const moving = collections.data?.some((c) => c.reindex?.state === 'running') ?? false;
+
+  useEffect(() => {
+    if (!moving || collections.loading) return;
+    const timer = setTimeout(collections.reload, reindexPollMs);
+    return () => clearTimeout(timer);
+  }, [moving, collections.loading, collections.data]);
 
   async function create(event: Event) {
     event.preventDefault();
@@ -94,7 +128,7 @@ export function CollectionsPage({ client, credential }: ScreenProps) {
                   <td>{c.documents.queued + c.documents.processing}</td>
                   <td>{c.documents.failed}</td>
                   <td>{c.chunks}</td>
-                  <td>{c.model ?? 'the default model'}</td>
+                  <ModelCell collection={c} />
                   <td>{formatTime(c.last_changed_at)}</td>
                   <td class="actions">
                     <a class="button secondary" href={routeHref({ screen: 'search', collection: c.name })}>
