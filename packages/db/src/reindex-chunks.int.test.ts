@@ -1,10 +1,8 @@
-import { createTestDatabase, type TestDatabase } from '@rag/testing/test-database';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ChunkRecord, findStoredChunks, listDocumentChunks } from './chunk-repository.js';
 import { insertCollection } from './collection-repository.js';
-import { findDocument, insertDocument, startNewVersion } from './document-repository.js';
+import { findDocument, startNewVersion } from './document-repository.js';
 import { swapDocumentVersion } from './document-version.js';
-import { migrate } from './migrate.js';
 import { withTransaction } from './pool.js';
 import {
   applyStagedChunks,
@@ -16,20 +14,10 @@ import {
   stageDocumentChunks,
 } from './reindex-chunks.js';
 import { insertReindex, switchCollectionModel } from './reindex-repository.js';
-import { insertTenant } from './tenant-repository.js';
 import { readCollectionIndexStats } from './term-stats-repository.js';
+import { insertReadyDocument, moveToModelB, useReindexTestDatabase } from './test-reindex.js';
 
-let db: TestDatabase;
-const a = { name: 'model-a', manifestHash: 'a'.repeat(64) };
-const b = { name: 'model-b', manifestHash: 'b'.repeat(64) };
-
-beforeAll(async () => {
-  db = await createTestDatabase('reindex_chunks', migrate);
-  await insertTenant(db.pool, 'acme', 'Acme');
-});
-afterAll(async () => {
-  await db.drop();
-});
+const db = useReindexTestDatabase('reindex_chunks');
 
 function chunks(tag: string, count: number, firstTerm: number): ChunkRecord[] {
   return Array.from({ length: count }, (_, ordinal) => ({
@@ -42,22 +30,8 @@ function chunks(tag: string, count: number, firstTerm: number): ChunkRecord[] {
   }));
 }
 
-async function readyDocument(collectionId: string, tag: string, count: number) {
-  const document = (await insertDocument(db.pool, {
-    tenantId: 'acme',
-    collectionId,
-    externalId: tag,
-    title: null,
-    contentHash: tag,
-    metadata: {},
-    acl: null,
-  }))!;
-  await swapDocumentVersion(
-    db.pool,
-    { id: document.id, tenantId: 'acme', collectionId, version: 1 },
-    chunks(tag, count, 100),
-  );
-  return document;
+function readyDocument(collectionId: string, tag: string, count: number) {
+  return insertReadyDocument(db.pool, collectionId, tag, chunks(tag, count, 100));
 }
 
 describe('chunks cut again for a reindex', () => {
@@ -65,12 +39,7 @@ describe('chunks cut again for a reindex', () => {
     const collection = (await insertCollection(db.pool, 'acme', 'recut'))!;
     const one = await readyDocument(collection.id, 'one', 2);
     const two = await readyDocument(collection.id, 'two', 1);
-    const reindex = (await insertReindex(db.pool, {
-      collectionId: collection.id,
-      tenantId: 'acme',
-      from: a,
-      to: b,
-    }))!;
+    const reindex = (await insertReindex(db.pool, moveToModelB(collection.id)))!;
     const servedBefore = await readCollectionIndexStats(db.pool, collection.id);
     expect(servedBefore.chunkCount).toBe(3);
 

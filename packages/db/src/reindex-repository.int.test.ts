@@ -1,9 +1,6 @@
-import { createTestDatabase, type TestDatabase } from '@rag/testing/test-database';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findCollectionById, insertCollection } from './collection-repository.js';
-import { insertDocument, markDocumentDeleting } from './document-repository.js';
-import { swapDocumentVersion } from './document-version.js';
-import { migrate } from './migrate.js';
+import { markDocumentDeleting } from './document-repository.js';
 import { withTransaction } from './pool.js';
 import {
   endReindex,
@@ -18,34 +15,22 @@ import {
   recordReindexProgress,
   switchCollectionModel,
 } from './reindex-repository.js';
-import { insertTenant } from './tenant-repository.js';
+import {
+  modelA as a,
+  modelB as b,
+  insertReadyDocument,
+  moveToModelB,
+  useReindexTestDatabase,
+} from './test-reindex.js';
 
-let db: TestDatabase;
-const a = { name: 'model-a', manifestHash: 'a'.repeat(64) };
-const b = { name: 'model-b', manifestHash: 'b'.repeat(64) };
-
-beforeAll(async () => {
-  db = await createTestDatabase('reindex', migrate);
-  await insertTenant(db.pool, 'acme', 'Acme');
-});
-afterAll(async () => {
-  await db.drop();
-});
+const db = useReindexTestDatabase('reindex');
 
 /** A ready document with `chunks` chunks. */
-async function readyDocument(collectionId: string, tag: string, chunks: number) {
-  const document = (await insertDocument(db.pool, {
-    tenantId: 'acme',
-    collectionId,
-    externalId: tag,
-    title: null,
-    contentHash: tag,
-    metadata: {},
-    acl: null,
-  }))!;
-  await swapDocumentVersion(
+function readyDocument(collectionId: string, tag: string, chunks: number) {
+  return insertReadyDocument(
     db.pool,
-    { id: document.id, tenantId: 'acme', collectionId, version: 1 },
+    collectionId,
+    tag,
     Array.from({ length: chunks }, (_, ordinal) => ({
       id: crypto.randomUUID(),
       ordinal,
@@ -54,7 +39,6 @@ async function readyDocument(collectionId: string, tag: string, chunks: number) 
       endOffset: 1,
     })),
   );
-  return document;
 }
 
 describe('collection reindexes', () => {
@@ -68,12 +52,7 @@ describe('collection reindexes', () => {
     const gone = await readyDocument(collection.id, 'gone', 1);
     await markDocumentDeleting(db.pool, 'acme', gone.id);
 
-    const reindex = (await insertReindex(db.pool, {
-      collectionId: collection.id,
-      tenantId: 'acme',
-      from: a,
-      to: b,
-    }))!;
+    const reindex = (await insertReindex(db.pool, moveToModelB(collection.id)))!;
     expect(reindex).toMatchObject({ state: 'running', documentsTotal: 3, documentsDone: 0, from: a, to: b });
     expect(
       await insertReindex(db.pool, { collectionId: collection.id, tenantId: 'acme', to: b }),
