@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 import uuid
-from typing import Callable, Iterator
+from typing import Callable, Iterator, List
 
 import httpx
 import pytest
 
-from rag_client import AsyncRagClient, CollectionReindex, ConflictError, NotFoundError, RagClient, Reindex
+from rag_client import (
+    AsyncRagClient,
+    CollectionReindex,
+    ConflictError,
+    NotFoundError,
+    RagClient,
+    Reindex,
+    ReindexEndedError,
+    RequestTimeoutError,
+    RetryPolicy,
+)
 
 DOCUMENTS = 6
 
@@ -73,11 +82,8 @@ def test_a_collection_moves_to_another_model_and_shows_it(stack: dict, tenant: d
         assert (started.collection, started.state, started.to_model) == ("manuals", "running", models["other"])
         assert started.from_model == models["default"]
         assert started.documents.total == DOCUMENTS
-        deadline = time.monotonic() + 120
-        reindex = client.get_reindex("manuals")
-        while reindex.state == "running" and time.monotonic() < deadline:
-            time.sleep(0.25)
-            reindex = client.get_reindex("manuals")
+        reindex = client.wait_for_reindex("manuals", timeout=120, poll_interval=0.25)
+        assert isinstance(reindex, Reindex)
         assert (reindex.id, reindex.state, reindex.error) == (started.id, "switched", None)
         assert (reindex.documents.done, reindex.chunks_done) == (DOCUMENTS, DOCUMENTS)
         assert reindex.drop_old_after is not None and reindex.eta_seconds is None
@@ -117,10 +123,64 @@ def test_the_async_client_starts_follows_and_cancels_a_move(
             assert (running.id, running.state, running.documents.done) == (started.id, "running", 0)
             summary = await client.get_collection("guides")
             assert summary.model is None and summary.reindex.state == "running"
+            # Held still by the writer lock, the move is still running when the wait's time is up.
+            with pytest.raises(RequestTimeoutError) as timed_out:
+                await client.wait_for_reindex("guides", timeout=1, poll_interval=0.2)
+            assert "move of collection guides is running (0 of 6 documents) after 1 s" in str(timed_out.value)
+            assert (await client.get_reindex("guides")).state == "running"
             cancelled = await client.cancel_reindex("guides")
             assert (cancelled.id, cancelled.state) == (started.id, "cancelled")
             assert cancelled.finished_at is not None
+            with pytest.raises(ReindexEndedError) as ended:
+                await client.wait_for_reindex("guides", timeout=30, poll_interval=0.2)
+            assert (ended.value.code, ended.value.reindex.id, ended.value.reindex.state) == (
+                "reindex_cancelled",
+                started.id,
+                "cancelled",
+            )
+            assert f"to {models['other']} was cancelled" in str(ended.value)
             after = await client.get_collection("guides")
             assert after.model is None and after.reindex.state == "cancelled"
 
     asyncio.run(run())
+
+
+def test_waiting_ends_with_an_error_naming_why_a_move_failed() -> None:
+    """On a transport answering as the gateway does: a 503 poll does not end the wait, a failed move does."""
+    failed = {
+        "id": "6f1c2a1e-0000-4000-8000-000000000001",
+        "collection": "manuals",
+        "state": "failed",
+        "from_model": "tiny-a",
+        "to_model": "tiny-b",
+        "documents": {"done": 2, "total": 6},
+        "chunks_done": 2,
+        "documents_per_second": None,
+        "eta_seconds": None,
+        "started_at": "2026-01-01T00:00:00.000Z",
+        "finished_at": "2026-01-01T00:00:05.000Z",
+        "error": "embedding service for tiny-b unreachable",
+        "drop_old_after": None,
+        "old_dropped_at": None,
+    }
+    busy = {"type": "about:blank", "title": "x", "status": 503, "detail": "busy", "code": "unavailable"}
+    answers = [
+        httpx.Response(503, json=busy),
+        httpx.Response(200, json={**failed, "state": "running"}),
+        httpx.Response(200, json=failed),
+    ]
+    paths: List[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        return answers.pop(0)
+
+    transport = httpx.MockTransport(answer)
+    client = RagClient("http://gw.test", "k", transport=transport, retry=RetryPolicy(attempts=1), sleep=lambda _s: None)
+    with pytest.raises(ReindexEndedError) as ended:
+        client.wait_for_reindex("manuals", timeout=60, poll_interval=0.01)
+    assert paths == ["/v1/collections/manuals/reindex"] * 3
+    assert ended.value.code == "reindex_failed" and ended.value.reindex.state == "failed"
+    assert str(ended.value) == (
+        "The move of collection manuals to tiny-b failed: embedding service for tiny-b unreachable (reindex_failed)"
+    )

@@ -25,6 +25,7 @@ from .models import (
     SearchHit,
     SearchResponse,
 )
+from .reindex import ReindexEndedError
 from .retry import RetryPolicy
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "RagClient",
     "RateLimitedError",
     "Reindex",
+    "ReindexEndedError",
     "RequestTimeoutError",
     "RetryPolicy",
     "SearchHit",

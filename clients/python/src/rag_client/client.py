@@ -25,11 +25,12 @@ from .models import (
     Document,
     DocumentAccepted,
     DocumentChunks,
+    Reindex,
     SearchResponse,
     Tenant,
     _from_json,
 )
-from .reindex import _ReindexOperations
+from .reindex import _ReindexOperations, _ReindexWait
 from .retry import RETRYABLE_STATUSES, RetryPolicy
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -353,6 +354,24 @@ class RagClient(_Operations):
             wait.check_time()
             self._sleep(interval)
 
+    def wait_for_reindex(self, collection: str, *, timeout: float = 3600.0, poll_interval: float = 2.0) -> Reindex:
+        """Polls the collection's latest move until it switched and returns it (the new model serves).
+
+        Raises ReindexEndedError when it failed or was cancelled, RequestTimeoutError when it still runs after
+        ``timeout`` seconds (the move goes on), NotFoundError when the collection has no move.
+        """
+        wait = _ReindexWait(collection, timeout, poll_interval)
+        while True:
+            try:
+                reindex = self.get_reindex(collection)
+            except RagApiError as error:
+                wait.unanswered(error)
+            else:
+                if wait.ended(reindex):
+                    return reindex
+            wait.check_time()
+            self._sleep(poll_interval)
+
 
 class AsyncRagClient(_Operations):
     """The asyncio client: the same methods as ``RagClient``, each a coroutine."""
@@ -424,6 +443,22 @@ class AsyncRagClient(_Operations):
                 wait.unanswered(error)
             wait.check_time()
             await asyncio.sleep(interval)
+
+    async def wait_for_reindex(
+        self, collection: str, *, timeout: float = 3600.0, poll_interval: float = 2.0
+    ) -> Reindex:
+        """The coroutine of ``RagClient.wait_for_reindex``."""
+        wait = _ReindexWait(collection, timeout, poll_interval)
+        while True:
+            try:
+                reindex = await self.get_reindex(collection)
+            except RagApiError as error:
+                wait.unanswered(error)
+            else:
+                if wait.ended(reindex):
+                    return reindex
+            wait.check_time()
+            await asyncio.sleep(poll_interval)
 
 
 __all__: List[str] = ["RagClient", "AsyncRagClient"]
