@@ -7,7 +7,7 @@ import {
   type TokenizeResponse,
   tokenizeResponseSchema,
 } from '@rag/contracts/embedding-api';
-import { createJsonClient } from './json-client.js';
+import { createServiceClient, type ServiceEndpoint } from './json-client.js';
 
 export interface EmbeddingClient {
   embed(request: EmbedRequest): Promise<EmbedResponse>;
@@ -26,17 +26,8 @@ export interface TokenizeRequest {
   truncate?: boolean;
 }
 
-export function createEmbeddingClient(options: {
-  baseUrl: string;
-  serviceToken: string;
-  timeoutMs?: number;
-}): EmbeddingClient {
-  const client = createJsonClient({
-    baseUrl: options.baseUrl,
-    serviceToken: options.serviceToken,
-    service: 'embedding-service',
-    timeoutMs: options.timeoutMs ?? 60_000,
-  });
+export function createEmbeddingClient(options: ServiceEndpoint): EmbeddingClient {
+  const client = createServiceClient(options, 'embedding-service', 60_000);
   return {
     // Embedding and tokenizing change nothing: a call whose connection was reset may go again.
     embed: ({ texts, ...rest }) =>

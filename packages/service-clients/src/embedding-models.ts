@@ -1,7 +1,7 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { ModelInfo } from '@rag/contracts/embedding-api';
 import { createEmbeddingClient, type EmbeddingClient } from './embedding-client.js';
-import { createJsonClient, type JsonClient } from './json-client.js';
+import { createServiceClient, type JsonClient } from './json-client.js';
 
 /**
  * The routing table of embedding models: one embedding-service deployment per model, each found by its base URL
@@ -75,11 +75,7 @@ export function createEmbeddingModels(options: EmbeddingModelsOptions): Embeddin
       service,
       // The model's info has one loader, this table's: a client asks it rather than the service each time.
       client: { ...service, modelInfo: () => describe(route) },
-      json: createJsonClient({
-        ...connection,
-        service: 'embedding-service',
-        timeoutMs: options.timeoutMs ?? 60_000,
-      }),
+      json: createServiceClient(connection, 'embedding-service', timeoutMs),
     };
     return route;
   });

@@ -12,6 +12,24 @@ export interface JsonClientOptions {
   serviceToken: string;
 }
 
+/** Where one of our services answers and how to reach it: what its client is made from. */
+export interface ServiceEndpoint {
+  baseUrl: string;
+  serviceToken: string;
+  /** The service's client picks its own default. */
+  timeoutMs?: number;
+}
+
+/** A JSON client for the named service at `endpoint`, with `defaultTimeoutMs` where the endpoint sets none. */
+export function createServiceClient(endpoint: ServiceEndpoint, service: string, defaultTimeoutMs: number) {
+  return createJsonClient({
+    baseUrl: endpoint.baseUrl,
+    serviceToken: endpoint.serviceToken,
+    service,
+    timeoutMs: endpoint.timeoutMs ?? defaultTimeoutMs,
+  });
+}
+
 /**
  * A small JSON-over-HTTP client for calls between our services. A problem+json answer becomes an AppError
  * with the remote code, so a 4xx from a downstream service stays a 4xx; a network failure or a 5xx is a

@@ -4,7 +4,7 @@ import {
   internalSearchResponseSchema,
 } from '@rag/contracts/search-api';
 import { z } from 'zod';
-import { createJsonClient } from './json-client.js';
+import { createServiceClient, type ServiceEndpoint } from './json-client.js';
 
 /** The service's answer and its Server-Timing (its stages), for the gateway to pass on. */
 export interface SearchReply {
@@ -20,17 +20,8 @@ export interface SearchClient {
 
 const healthSchema = z.object({ status: z.literal('ok') });
 
-export function createSearchClient(options: {
-  baseUrl: string;
-  serviceToken: string;
-  timeoutMs?: number;
-}): SearchClient {
-  const client = createJsonClient({
-    baseUrl: options.baseUrl,
-    serviceToken: options.serviceToken,
-    service: 'search-service',
-    timeoutMs: options.timeoutMs ?? 30_000,
-  });
+export function createSearchClient(options: ServiceEndpoint): SearchClient {
+  const client = createServiceClient(options, 'search-service', 30_000);
   return {
     // A search changes nothing, so it may go again when its connection was reset.
     search: async (request) => {
