@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../test-gateway.js';
-import { issueKey, limitedCallers, type RouteKeys, routeKeys } from './route-test-fixture.js';
+import { issueKey, limitedCallers, useRouteTestGateway } from './route-test-fixture.js';
 
 /**
  * The admin routes (tenants, API keys) on the real PostgreSQL and Redis: creating a tenant, minting, listing
@@ -9,14 +8,13 @@ import { issueKey, limitedCallers, type RouteKeys, routeKeys } from './route-tes
  * that scope. Every write is tried with a reader, another tenant's admin and an admin scoped to another
  * collection.
  */
-let gateway: TestGateway;
-let keys: RouteKeys;
+const route = useRouteTestGateway({ beforeAll, afterAll });
 const inOneDay = () => new Date(Date.now() + 24 * 3600 * 1000).toISOString();
 const inTwoDays = () => new Date(Date.now() + 48 * 3600 * 1000).toISOString();
 const inOneHour = () => new Date(Date.now() + 3600 * 1000).toISOString();
 
 async function createKey(body: Record<string, unknown>, key?: string) {
-  return gateway.call('POST', '/v1/api-keys', {
+  return route.gateway.call('POST', '/v1/api-keys', {
     body: { tenant: 'default', ...body },
     ...(key ? { key } : {}),
   });
@@ -27,15 +25,6 @@ async function issuedKey(body: Record<string, unknown>): Promise<{ id: string; k
   expect(created.status).toBe(201);
   return { id: created.body.id as string, key: created.body.key as string };
 }
-
-beforeAll(async () => {
-  gateway = await startTestGateway({ tenants: ['acme', 'globex'] });
-  keys = await routeKeys(gateway, { tenant: 'acme', otherTenant: 'globex' });
-});
-
-afterAll(async () => {
-  await gateway?.close();
-});
 
 describe('POST /v1/api-keys within the caller scope', () => {
   it('a collection-scoped admin cannot mint a tenant-wide key or one for other collections', async () => {
@@ -85,7 +74,7 @@ describe('GET and DELETE /v1/api-keys within the caller scope', () => {
     const tenantWide = await issuedKey({ role: 'reader' });
     const child = await createKey({ role: 'reader', collections: ['listing-alpha'] }, scoped.key);
 
-    const listed = await gateway.call('GET', '/v1/api-keys', { key: scoped.key });
+    const listed = await route.gateway.call('GET', '/v1/api-keys', { key: scoped.key });
     expect(listed.status).toBe(200);
     const ids = (listed.body.keys as Array<{ id: string }>).map((k) => k.id);
     expect(ids).toContain(scoped.id);
@@ -97,7 +86,7 @@ describe('GET and DELETE /v1/api-keys within the caller scope', () => {
       expect(key.collections).toEqual(['listing-alpha']);
     }
 
-    const all = await gateway.call('GET', '/v1/api-keys');
+    const all = await route.gateway.call('GET', '/v1/api-keys');
     expect((all.body.keys as Array<{ id: string }>).map((k) => k.id)).toEqual(
       expect.arrayContaining([scoped.id, hidden.id, tenantWide.id]),
     );
@@ -108,12 +97,12 @@ describe('GET and DELETE /v1/api-keys within the caller scope', () => {
     const tenantWide = await issuedKey({ role: 'admin' });
     const child = await createKey({ role: 'reader', collections: ['revoke-alpha'] }, scoped.key);
 
-    const refused = await gateway.call('DELETE', `/v1/api-keys/${tenantWide.id}`, { key: scoped.key });
+    const refused = await route.gateway.call('DELETE', `/v1/api-keys/${tenantWide.id}`, { key: scoped.key });
     expect(refused.status).toBe(404);
     // The tenant-wide key still works.
-    expect((await gateway.call('GET', '/v1/api-keys', { key: tenantWide.key })).status).toBe(200);
+    expect((await route.gateway.call('GET', '/v1/api-keys', { key: tenantWide.key })).status).toBe(200);
 
-    const revoked = await gateway.call('DELETE', `/v1/api-keys/${child.body.id}`, { key: scoped.key });
+    const revoked = await route.gateway.call('DELETE', `/v1/api-keys/${child.body.id}`, { key: scoped.key });
     expect(revoked.status).toBe(200);
     expect(revoked.body.revoked_at).toEqual(expect.any(String));
   });
@@ -121,12 +110,14 @@ describe('GET and DELETE /v1/api-keys within the caller scope', () => {
 
 describe('POST /v1/tenants', () => {
   it('creates a tenant (bootstrap admin only), refuses it twice (409) and a bad id (422)', async () => {
-    const created = await gateway.call('POST', '/v1/tenants', { body: { id: 'initech', name: 'Initech' } });
+    const created = await route.gateway.call('POST', '/v1/tenants', {
+      body: { id: 'initech', name: 'Initech' },
+    });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({ id: 'initech', name: 'Initech' });
-    expect((await gateway.call('POST', '/v1/tenants', { body: { id: 'initech' } })).status).toBe(409);
+    expect((await route.gateway.call('POST', '/v1/tenants', { body: { id: 'initech' } })).status).toBe(409);
     for (const id of ['', 'Upper Case', 'x'.repeat(200)]) {
-      expect((await gateway.call('POST', '/v1/tenants', { body: { id } })).status).toBe(422);
+      expect((await route.gateway.call('POST', '/v1/tenants', { body: { id } })).status).toBe(422);
     }
     // The new tenant can be given keys at once.
     expect((await createKey({ tenant: 'initech', role: 'admin' })).status).toBe(201);
@@ -134,21 +125,21 @@ describe('POST /v1/tenants', () => {
 
   it('security: no tenant credential may create a tenant, not even an admin', async () => {
     const callers = [
-      { who: 'tenant admin', key: keys.admin, status: 403 },
-      ...limitedCallers(keys, { otherTenant: 403, otherCollection: 403 }),
+      { who: 'tenant admin', key: route.keys.admin, status: 403 },
+      ...limitedCallers(route.keys, { otherTenant: 403, otherCollection: 403 }),
     ];
     for (const { who, key, status } of callers) {
-      const answer = await gateway.call('POST', '/v1/tenants', { key, body: { id: 'hooli' } });
+      const answer = await route.gateway.call('POST', '/v1/tenants', { key, body: { id: 'hooli' } });
       expect({ who, status: answer.status }).toEqual({ who, status });
     }
-    const { rows } = await gateway.db.pool.query("SELECT id FROM tenants WHERE id = 'hooli'");
+    const { rows } = await route.gateway.db.pool.query("SELECT id FROM tenants WHERE id = 'hooli'");
     expect(rows).toEqual([]);
   });
 });
 
 describe('POST, GET and DELETE /v1/api-keys', () => {
   it('shows a new key once, lists it without the key, and revokes it with effect on the next request', async () => {
-    const created = await createKey({ tenant: 'acme', role: 'reader', name: 'search ui' }, keys.admin);
+    const created = await createKey({ tenant: 'acme', role: 'reader', name: 'search ui' }, route.keys.admin);
     expect(created.status).toBe(201);
     const key = String(created.body.key);
     expect(created.body).toMatchObject({
@@ -161,17 +152,19 @@ describe('POST, GET and DELETE /v1/api-keys', () => {
       revoked_at: null,
     });
     expect(key.startsWith(`rag_${created.body.prefix}_`)).toBe(true);
-    expect((await gateway.call('GET', '/v1/credential', { key })).status).toBe(200);
+    expect((await route.gateway.call('GET', '/v1/credential', { key })).status).toBe(200);
 
-    const listed = await gateway.call('GET', '/v1/api-keys', { key: keys.admin });
+    const listed = await route.gateway.call('GET', '/v1/api-keys', { key: route.keys.admin });
     const entry = (listed.body.keys as Array<Record<string, unknown>>).find((k) => k.id === created.body.id);
     expect(entry).toMatchObject({ name: 'search ui', role: 'reader' });
     expect(JSON.stringify(listed.body)).not.toContain(key);
 
-    const revoked = await gateway.call('DELETE', `/v1/api-keys/${created.body.id}`, { key: keys.admin });
+    const revoked = await route.gateway.call('DELETE', `/v1/api-keys/${created.body.id}`, {
+      key: route.keys.admin,
+    });
     expect(revoked.status).toBe(200);
     expect(revoked.body.revoked_at).toEqual(expect.any(String));
-    expect((await gateway.call('GET', '/v1/credential', { key })).status).toBe(401);
+    expect((await route.gateway.call('GET', '/v1/credential', { key })).status).toBe(401);
   });
 
   it('refuses an unknown tenant (404), a past expiry or a bad role (422), and an unknown or malformed id (404)', async () => {
@@ -180,31 +173,34 @@ describe('POST, GET and DELETE /v1/api-keys', () => {
     expect(past.status).toBe(422);
     expect(past.body.detail).toMatch(/must be in the future/);
     expect((await createKey({ role: 'owner' })).status).toBe(422);
-    expect((await gateway.call('GET', '/v1/api-keys?tenant=Not%20A%20Tenant')).status).toBe(422);
-    expect((await gateway.call('DELETE', '/v1/api-keys/not-a-uuid')).status).toBe(404);
-    expect((await gateway.call('DELETE', '/v1/api-keys/00000000-0000-4000-8000-000000000000')).status).toBe(
-      404,
-    );
+    expect((await route.gateway.call('GET', '/v1/api-keys?tenant=Not%20A%20Tenant')).status).toBe(422);
+    expect((await route.gateway.call('DELETE', '/v1/api-keys/not-a-uuid')).status).toBe(404);
+    expect(
+      (await route.gateway.call('DELETE', '/v1/api-keys/00000000-0000-4000-8000-000000000000')).status,
+    ).toBe(404);
   });
 
   it("security: a reader, another tenant's admin and another collection scope cannot mint, list or revoke acme's keys", async () => {
-    const target = await issueKey(gateway, 'acme', { role: 'editor' });
+    const target = await issueKey(route.gateway, 'acme', { role: 'editor' });
     const mint = { reader: 403, otherTenant: 403, otherCollection: 403 };
-    for (const { who, key, status } of limitedCallers(keys, mint)) {
+    for (const { who, key, status } of limitedCallers(route.keys, mint)) {
       const minted = await createKey({ tenant: 'acme', role: 'editor' }, key);
       expect({ who, status: minted.status }).toEqual({ who, status });
     }
-    for (const { who, key, status } of limitedCallers(keys, { otherTenant: 403, otherCollection: 200 })) {
-      const listed = await gateway.call('GET', '/v1/api-keys?tenant=acme', { key });
+    for (const { who, key, status } of limitedCallers(route.keys, {
+      otherTenant: 403,
+      otherCollection: 200,
+    })) {
+      const listed = await route.gateway.call('GET', '/v1/api-keys?tenant=acme', { key });
       expect({ who, status: listed.status }).toEqual({ who, status });
       if (listed.status === 200) expect(JSON.stringify(listed.body)).not.toContain(target.id);
     }
-    for (const { who, key, status } of limitedCallers(keys)) {
-      const revoked = await gateway.call('DELETE', `/v1/api-keys/${target.id}`, { key });
+    for (const { who, key, status } of limitedCallers(route.keys)) {
+      const revoked = await route.gateway.call('DELETE', `/v1/api-keys/${target.id}`, { key });
       expect({ who, status: revoked.status }).toEqual({ who, status });
     }
-    expect((await gateway.call('GET', '/v1/credential', { key: target.key })).status).toBe(200);
-    const { rows } = await gateway.db.pool.query(
+    expect((await route.gateway.call('GET', '/v1/credential', { key: target.key })).status).toBe(200);
+    const { rows } = await route.gateway.db.pool.query(
       "SELECT count(*)::int AS editors FROM api_keys WHERE tenant_id = 'acme' AND role = 'editor'",
     );
     // The fixture's editor and the target: nothing minted.

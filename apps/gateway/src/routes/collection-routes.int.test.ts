@@ -1,14 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../test-gateway.js';
-import {
-  issueKey,
-  limitedCallers,
-  queuedJobs,
-  type RouteKeys,
-  routeKeys,
-  type ServiceStandIn,
-  startServiceStandIn,
-} from './route-test-fixture.js';
+import { issueKey, limitedCallers, queuedJobs, useRouteTestGateway } from './route-test-fixture.js';
 
 /**
  * The collection routes on the real PostgreSQL and Redis: creating (with or without a served model), listing,
@@ -17,12 +8,7 @@ import {
  * with a reader, another tenant's admin and an admin scoped to another collection.
  */
 
-let gateway: TestGateway;
-let admin: string;
 let hrReader: string;
-let keys: RouteKeys;
-/** The default model's embedding service: the models a collection may name. */
-let embedding: ServiceStandIn;
 const servedModel = {
   name: 'served-model',
   dim: 4,
@@ -30,6 +16,16 @@ const servedModel = {
   outputs: { dense: true, sparse: false, colbert: false },
   manifestHash: 'c'.repeat(64),
 };
+/** The default model's embedding service (`embedding`): the models a collection may name. */
+const route = useRouteTestGateway(
+  { beforeAll, afterAll },
+  {
+    services: ['embedding'],
+    answers: { embedding: { 'GET /v1/model': { status: 200, body: servedModel } } },
+    gateway: ({ embedding }) => ({ embeddingUrls: [embedding.url] }),
+    collections: ['handbook'],
+  },
+);
 const ids: Record<string, string> = {};
 
 type Listed = {
@@ -38,15 +34,7 @@ type Listed = {
 };
 
 beforeAll(async () => {
-  embedding = await startServiceStandIn();
-  embedding.answers.set('GET /v1/model', () => ({ status: 200, body: servedModel }));
-  gateway = await startTestGateway({ tenants: ['acme', 'globex'], embeddingUrls: [embedding.url] });
-  keys = await routeKeys(gateway, { tenant: 'acme', otherTenant: 'globex' });
-  admin = keys.admin;
-  hrReader = (await issueKey(gateway, 'acme', { role: 'reader', principals: ['group:hr'] })).key;
-  expect(
-    (await gateway.call('POST', '/v1/collections', { key: admin, body: { name: 'handbook' } })).status,
-  ).toBe(201);
+  hrReader = (await issueKey(route.gateway, 'acme', { role: 'reader', principals: ['group:hr'] })).key;
   // Added one after another, so each is newer than the one before.
   for (const [externalId, acl] of [
     ['policy/travel', undefined],
@@ -55,25 +43,21 @@ beforeAll(async () => {
     ['faq/100%_remote', undefined],
     ['faq/parking', undefined],
   ] as const) {
-    const answer = await gateway.call('POST', '/v1/collections/handbook/documents', {
-      key: admin,
+    const answer = await route.gateway.call('POST', '/v1/collections/handbook/documents', {
+      key: route.keys.admin,
       body: { external_id: externalId, text: `About ${externalId}.`, ...(acl ? { acl } : {}) },
     });
     expect(answer.status).toBe(202);
     ids[externalId] = String(answer.body.id);
   }
-  await gateway.db.pool.query(`UPDATE documents SET status = 'failed', error = 'parse error' WHERE id = $1`, [
-    ids['faq/parking'],
-  ]);
+  await route.gateway.db.pool.query(
+    `UPDATE documents SET status = 'failed', error = 'parse error' WHERE id = $1`,
+    [ids['faq/parking']],
+  );
 });
 
-afterAll(async () => {
-  await gateway?.close();
-  await embedding?.close();
-});
-
-async function list(query: string, key = admin): Promise<Listed> {
-  const answer = await gateway.call('GET', `/v1/collections/handbook/documents${query}`, { key });
+async function list(query: string, key = route.keys.admin): Promise<Listed> {
+  const answer = await route.gateway.call('GET', `/v1/collections/handbook/documents${query}`, { key });
   expect(answer.status).toBe(200);
   return answer.body as unknown as Listed;
 }
@@ -131,7 +115,9 @@ describe('GET /v1/collections/{name}/documents', () => {
       ['?cursor=not-a-cursor', 'cursor'],
       ['?external_id_prefix=a%00b', 'external_id_prefix'],
     ]) {
-      const answer = await gateway.call('GET', `/v1/collections/handbook/documents${query}`, { key: admin });
+      const answer = await route.gateway.call('GET', `/v1/collections/handbook/documents${query}`, {
+        key: route.keys.admin,
+      });
       expect(answer.status).toBe(422);
       expect(String(answer.body.detail)).toContain(named);
     }
@@ -140,7 +126,7 @@ describe('GET /v1/collections/{name}/documents', () => {
 
 describe('GET /v1/collections/{name}', () => {
   it('counts documents by status and dates the last change, for what the caller may see', async () => {
-    const all = await gateway.call('GET', '/v1/collections/handbook', { key: admin });
+    const all = await route.gateway.call('GET', '/v1/collections/handbook', { key: route.keys.admin });
     expect(all.status).toBe(200);
     expect(all.body).toMatchObject({
       name: 'handbook',
@@ -150,24 +136,26 @@ describe('GET /v1/collections/{name}', () => {
     expect(Date.parse(String(all.body.last_changed_at))).toBeGreaterThanOrEqual(
       Date.parse(String(all.body.created_at)),
     );
-    const hr = await gateway.call('GET', '/v1/collections/handbook', { key: hrReader });
+    const hr = await route.gateway.call('GET', '/v1/collections/handbook', { key: hrReader });
     expect(hr.body).toMatchObject({ documents: { total: 4, queued: 3, failed: 1 } });
   });
 
   it('answers 404 for a collection that does not exist', async () => {
-    expect((await gateway.call('GET', '/v1/collections/nothing', { key: admin })).status).toBe(404);
+    expect(
+      (await route.gateway.call('GET', '/v1/collections/nothing', { key: route.keys.admin })).status,
+    ).toBe(404);
   });
 });
 
 describe('POST /v1/collections', () => {
   it('creates a collection on the default model, and one on a named served model with its manifest hash', async () => {
-    const plain = await gateway.call('POST', '/v1/collections', { key: keys.admin, body: { name: 'notes' } });
+    const plain = await route.createCollection('notes');
     expect(plain.status).toBe(201);
     expect(plain.body).toMatchObject({ name: 'notes', model: null, model_manifest_hash: null });
     expect(Date.parse(String(plain.body.created_at))).not.toBeNaN();
 
-    const named = await gateway.call('POST', '/v1/collections', {
-      key: keys.admin,
+    const named = await route.gateway.call('POST', '/v1/collections', {
+      key: route.keys.admin,
       body: { name: 'named', model: 'served-model' },
     });
     expect(named.status).toBe(201);
@@ -176,30 +164,32 @@ describe('POST /v1/collections', () => {
       model: 'served-model',
       model_manifest_hash: 'c'.repeat(64),
     });
-    const { rows } = await gateway.db.pool.query(
+    const { rows } = await route.gateway.db.pool.query(
       "SELECT embedding_model, embedding_manifest_hash FROM collections WHERE tenant_id = 'acme' AND name = 'named'",
     );
     expect(rows).toEqual([{ embedding_model: 'served-model', embedding_manifest_hash: 'c'.repeat(64) }]);
   });
 
   it('refuses a name taken (409), a bad name (422) and a model no service serves (404)', async () => {
-    const again = await gateway.call('POST', '/v1/collections', {
-      key: keys.admin,
-      body: { name: 'handbook' },
-    });
+    const again = await route.createCollection('handbook');
     expect(again.status).toBe(409);
     expect(again.body.detail).toMatch(/already exists/);
     for (const name of ['', 'with space', 'x'.repeat(300)]) {
       expect(
-        (await gateway.call('POST', '/v1/collections', { key: keys.admin, body: { name } })).status,
+        (await route.gateway.call('POST', '/v1/collections', { key: route.keys.admin, body: { name } }))
+          .status,
       ).toBe(422);
     }
     expect(
-      (await gateway.call('POST', '/v1/collections', { key: keys.admin, body: { name: 'h', extra: 1 } }))
-        .status,
+      (
+        await route.gateway.call('POST', '/v1/collections', {
+          key: route.keys.admin,
+          body: { name: 'h', extra: 1 },
+        })
+      ).status,
     ).toBe(422);
-    const unknown = await gateway.call('POST', '/v1/collections', {
-      key: keys.admin,
+    const unknown = await route.gateway.call('POST', '/v1/collections', {
+      key: route.keys.admin,
       body: { name: 'ghost', model: 'no-such-model' },
     });
     expect(unknown.status).toBe(404);
@@ -207,11 +197,14 @@ describe('POST /v1/collections', () => {
   });
 
   it('security: a reader and an admin scoped to other collections cannot create one; another tenant creates its own', async () => {
-    for (const { who, key, status } of limitedCallers(keys, { otherTenant: 201, otherCollection: 403 })) {
-      const answer = await gateway.call('POST', '/v1/collections', { key, body: { name: 'intruded' } });
+    for (const { who, key, status } of limitedCallers(route.keys, {
+      otherTenant: 201,
+      otherCollection: 403,
+    })) {
+      const answer = await route.gateway.call('POST', '/v1/collections', { key, body: { name: 'intruded' } });
       expect({ who, status: answer.status }).toEqual({ who, status });
     }
-    const { rows } = await gateway.db.pool.query(
+    const { rows } = await route.gateway.db.pool.query(
       "SELECT tenant_id FROM collections WHERE name = 'intruded' ORDER BY tenant_id",
     );
     expect(rows).toEqual([{ tenant_id: 'globex' }]);
@@ -220,56 +213,57 @@ describe('POST /v1/collections', () => {
 
 describe('GET /v1/collections', () => {
   it("lists the tenant's collections the credential may use, and no other tenant's", async () => {
-    const all = await gateway.call('GET', '/v1/collections', { key: keys.reader });
+    const all = await route.gateway.call('GET', '/v1/collections', { key: route.keys.reader });
     expect(all.status).toBe(200);
     const names = (all.body.collections as { name: string }[]).map((c) => c.name);
     expect(names).toEqual(expect.arrayContaining(['handbook', 'notes', 'named']));
     expect(names).not.toContain('intruded');
-    const scoped = await gateway.call('GET', '/v1/collections', { key: keys.otherCollection });
+    const scoped = await route.gateway.call('GET', '/v1/collections', { key: route.keys.otherCollection });
     expect(scoped.body.collections).toEqual([]);
   });
 });
 
 describe('DELETE /v1/collections/{name}', () => {
   it('marks the collection deleting, queues its deletion job, and hides it at once', async () => {
-    expect(
-      (await gateway.call('POST', '/v1/collections', { key: keys.admin, body: { name: 'scratch' } })).status,
-    ).toBe(201);
-    const { rows } = await gateway.db.pool.query(
+    expect((await route.createCollection('scratch')).status).toBe(201);
+    const { rows } = await route.gateway.db.pool.query(
       "SELECT id FROM collections WHERE tenant_id = 'acme' AND name = 'scratch'",
     );
-    const deleted = await gateway.call('DELETE', '/v1/collections/scratch', { key: keys.admin });
+    const deleted = await route.gateway.call('DELETE', '/v1/collections/scratch', { key: route.keys.admin });
     expect(deleted.status).toBe(202);
     expect(deleted.body).toEqual({ name: 'scratch', status: 'deleting' });
-    expect(await queuedJobs(gateway, 'ingest')).toContainEqual(
+    expect(await queuedJobs(route.gateway, 'ingest')).toContainEqual(
       expect.objectContaining({ type: 'delete-collection', tenantId: 'acme', collectionId: rows[0].id }),
     );
-    expect((await gateway.call('GET', '/v1/collections/scratch', { key: keys.admin })).status).toBe(404);
+    expect(
+      (await route.gateway.call('GET', '/v1/collections/scratch', { key: route.keys.admin })).status,
+    ).toBe(404);
     // A retry (the first may have found the queue down) is accepted again rather than read as missing.
-    expect((await gateway.call('DELETE', '/v1/collections/scratch', { key: keys.admin })).status).toBe(202);
+    expect(
+      (await route.gateway.call('DELETE', '/v1/collections/scratch', { key: route.keys.admin })).status,
+    ).toBe(202);
     // While it is being deleted, its name cannot be taken again yet.
-    const retake = await gateway.call('POST', '/v1/collections', {
-      key: keys.admin,
-      body: { name: 'scratch' },
-    });
+    const retake = await route.createCollection('scratch');
     expect(retake.status).toBe(409);
     expect(retake.body.detail).toMatch(/still being deleted/);
   });
 
   it('answers 404 for a collection that does not exist', async () => {
-    expect((await gateway.call('DELETE', '/v1/collections/nothing', { key: keys.admin })).status).toBe(404);
+    expect(
+      (await route.gateway.call('DELETE', '/v1/collections/nothing', { key: route.keys.admin })).status,
+    ).toBe(404);
   });
 
   it('security: a reader, another tenant and another collection scope cannot delete it; nothing is queued', async () => {
-    const before = (await queuedJobs(gateway, 'ingest')).length;
-    for (const { who, key, status } of limitedCallers(keys)) {
-      const answer = await gateway.call('DELETE', '/v1/collections/handbook', { key });
+    const before = (await queuedJobs(route.gateway, 'ingest')).length;
+    for (const { who, key, status } of limitedCallers(route.keys)) {
+      const answer = await route.gateway.call('DELETE', '/v1/collections/handbook', { key });
       expect({ who, status: answer.status }).toEqual({ who, status });
     }
-    const { rows } = await gateway.db.pool.query(
+    const { rows } = await route.gateway.db.pool.query(
       "SELECT deleting FROM collections WHERE tenant_id = 'acme' AND name = 'handbook'",
     );
     expect(rows).toEqual([{ deleting: false }]);
-    expect(await queuedJobs(gateway, 'ingest')).toHaveLength(before);
+    expect(await queuedJobs(route.gateway, 'ingest')).toHaveLength(before);
   });
 });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../test-gateway.js';
-import { issueKey, limitedCallers, type RouteKeys, routeKeys } from './route-test-fixture.js';
+import { issueKey, limitedCallers, useRouteTestGateway } from './route-test-fixture.js';
 
 /**
  * The document routes over HTTP on the real PostgreSQL, Redis and local object storage: adding a document
@@ -11,32 +10,36 @@ import { issueKey, limitedCallers, type RouteKeys, routeKeys } from './route-tes
  * tenant, another collection scope and an editor outside the document's ACL.
  */
 
-let gateway: TestGateway;
-let keys: RouteKeys;
+const route = useRouteTestGateway({ beforeAll, afterAll }, { collections: ['handbook', 'elsewhere'] });
+
 /** An editor acting as group:it, outside the ACL of `hrOnly`. */
 let itEditor: string;
 let hrOnly: string;
 
 type Body = Record<string, unknown>;
 
-const add = (body: Body, key = keys.editor, collection = 'handbook') =>
-  gateway.call('POST', `/v1/collections/${collection}/documents`, { key, body });
+const add = (body: Body, key = route.keys.editor, collection = 'handbook') =>
+  route.gateway.call('POST', `/v1/collections/${collection}/documents`, { key, body });
 
-async function document(id: string, key = keys.admin): Promise<Body> {
-  const answer = await gateway.call('GET', `/v1/documents/${id}`, { key });
+/** A body other than JSON (a multipart form, or one the route refuses) posted to add a document to handbook. */
+const send = (body: string | FormData, key = route.keys.editor, contentType?: string) =>
+  fetch(`${route.gateway.base}/v1/collections/handbook/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, ...(contentType ? { 'content-type': contentType } : {}) },
+    body,
+  });
+
+const patch = (id: string, body: Body, key = route.keys.editor) =>
+  route.gateway.call('PATCH', `/v1/documents/${id}`, { key, body });
+
+async function document(id: string, key = route.keys.admin): Promise<Body> {
+  const answer = await route.gateway.call('GET', `/v1/documents/${id}`, { key });
   expect(answer.status).toBe(200);
   return answer.body;
 }
 
 beforeAll(async () => {
-  gateway = await startTestGateway({ tenants: ['acme', 'globex'] });
-  keys = await routeKeys(gateway, { tenant: 'acme', otherTenant: 'globex' });
-  itEditor = (await issueKey(gateway, 'acme', { role: 'editor', principals: ['group:it'] })).key;
-  for (const name of ['handbook', 'elsewhere']) {
-    expect((await gateway.call('POST', '/v1/collections', { key: keys.admin, body: { name } })).status).toBe(
-      201,
-    );
-  }
+  itEditor = (await issueKey(route.gateway, 'acme', { role: 'editor', principals: ['group:it'] })).key;
   const created = await add({
     external_id: 'hr/leave',
     text: 'Leave is booked in the portal.',
@@ -44,10 +47,6 @@ beforeAll(async () => {
   });
   expect(created.status).toBe(202);
   hrOnly = String(created.body.id);
-});
-
-afterAll(async () => {
-  await gateway?.close();
 });
 
 describe('POST /v1/collections/{name}/documents', () => {
@@ -110,11 +109,7 @@ describe('POST /v1/collections/{name}/documents', () => {
     const form = new FormData();
     form.set('document', JSON.stringify({ external_id: 'notes/upload', metadata: { kind: 'upload' } }));
     form.set('file', new Blob(['# Notes\n\nUploaded as a file.'], { type: 'text/markdown' }), 'notes.md');
-    const response = await fetch(`${gateway.base}/v1/collections/handbook/documents`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${keys.editor}` },
-      body: form,
-    });
+    const response = await send(form);
     expect(response.status).toBe(202);
     const body = (await response.json()) as Body;
     expect(response.headers.get('location')).toBe(`/v1/documents/${body.id}`);
@@ -127,29 +122,21 @@ describe('POST /v1/collections/{name}/documents', () => {
   });
 
   it('refuses a missing collection (404), a bad body (422), a non-JSON body (415) and malformed JSON (400)', async () => {
-    expect((await add({ text: 'x' }, keys.editor, 'nothing')).status).toBe(404);
+    expect((await add({ text: 'x' }, route.keys.editor, 'nothing')).status).toBe(404);
     const invalid = await add({ external_id: 'x', text: '   ' });
     expect(invalid.status).toBe(422);
     expect((await add({ text: 'x', unknown_field: 1 })).status).toBe(422);
-    const plain = await fetch(`${gateway.base}/v1/collections/handbook/documents`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${keys.editor}`, 'content-type': 'text/plain' },
-      body: 'just text',
-    });
+    const plain = await send('just text', route.keys.editor, 'text/plain');
     expect(plain.status).toBe(415);
-    const malformed = await fetch(`${gateway.base}/v1/collections/handbook/documents`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${keys.editor}`, 'content-type': 'application/json' },
-      body: '{"text": ',
-    });
+    const malformed = await send('{"text": ', route.keys.editor, 'application/json');
     expect(malformed.status).toBe(400);
   });
 });
 
 describe('POST /v1/collections/{name}/documents/batch', () => {
   it('answers one result per document: queued, unchanged, or refused on its own', async () => {
-    const answer = await gateway.call('POST', '/v1/collections/handbook/documents/batch', {
-      key: keys.editor,
+    const answer = await route.gateway.call('POST', '/v1/collections/handbook/documents/batch', {
+      key: route.keys.editor,
       body: {
         documents: [
           { external_id: 'batch/one', text: 'First.' },
@@ -172,7 +159,10 @@ describe('POST /v1/collections/{name}/documents/batch', () => {
 
   it('refuses a body without documents (422) and a missing collection (404)', async () => {
     const call = (collection: string, body: unknown) =>
-      gateway.call('POST', `/v1/collections/${collection}/documents/batch`, { key: keys.editor, body });
+      route.gateway.call('POST', `/v1/collections/${collection}/documents/batch`, {
+        key: route.keys.editor,
+        body,
+      });
     expect((await call('handbook', { documents: [] })).status).toBe(422);
     expect((await call('handbook', {})).status).toBe(422);
     expect((await call('nothing', { documents: [{ text: 'x' }] })).status).toBe(404);
@@ -181,25 +171,36 @@ describe('POST /v1/collections/{name}/documents/batch', () => {
 
 describe('GET /v1/documents/{id} and /chunks', () => {
   it('shows no chunks before the document is indexed', async () => {
-    const answer = await gateway.call('GET', `/v1/documents/${hrOnly}/chunks`, { key: keys.admin });
+    const answer = await route.gateway.call('GET', `/v1/documents/${hrOnly}/chunks`, {
+      key: route.keys.admin,
+    });
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ chunks: [], next_cursor: null });
   });
 
   it('answers 404 for an unknown id or one that is not a uuid, 422 for a bad page', async () => {
-    expect((await gateway.call('GET', '/v1/documents/not-a-uuid', { key: keys.admin })).status).toBe(404);
-    const unknown = '00000000-0000-4000-8000-000000000000';
-    expect((await gateway.call('GET', `/v1/documents/${unknown}`, { key: keys.admin })).status).toBe(404);
     expect(
-      (await gateway.call('GET', `/v1/documents/${hrOnly}/chunks?limit=0`, { key: keys.admin })).status,
+      (await route.gateway.call('GET', '/v1/documents/not-a-uuid', { key: route.keys.admin })).status,
+    ).toBe(404);
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect(
+      (await route.gateway.call('GET', `/v1/documents/${unknown}`, { key: route.keys.admin })).status,
+    ).toBe(404);
+    expect(
+      (await route.gateway.call('GET', `/v1/documents/${hrOnly}/chunks?limit=0`, { key: route.keys.admin }))
+        .status,
     ).toBe(422);
   });
 
   it('hides a document from a reader outside its ACL', async () => {
-    const outside = await issueKey(gateway, 'acme', { role: 'reader', principals: ['group:it'] });
-    expect((await gateway.call('GET', `/v1/documents/${hrOnly}`, { key: outside.key })).status).toBe(404);
-    const inside = await issueKey(gateway, 'acme', { role: 'reader', principals: ['group:hr'] });
-    expect((await gateway.call('GET', `/v1/documents/${hrOnly}`, { key: inside.key })).status).toBe(200);
+    const outside = await issueKey(route.gateway, 'acme', { role: 'reader', principals: ['group:it'] });
+    expect((await route.gateway.call('GET', `/v1/documents/${hrOnly}`, { key: outside.key })).status).toBe(
+      404,
+    );
+    const inside = await issueKey(route.gateway, 'acme', { role: 'reader', principals: ['group:hr'] });
+    expect((await route.gateway.call('GET', `/v1/documents/${hrOnly}`, { key: inside.key })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -207,10 +208,7 @@ describe('PATCH /v1/documents/{id}', () => {
   it('changes the title, metadata and ACL in place; the same fields again change nothing', async () => {
     const created = await add({ external_id: 'patch/me', text: 'Patch me.' });
     const id = String(created.body.id);
-    const patched = await gateway.call('PATCH', `/v1/documents/${id}`, {
-      key: keys.editor,
-      body: { title: 'Patched', metadata: { v: 2 }, acl: ['group:hr'] },
-    });
+    const patched = await patch(id, { title: 'Patched', metadata: { v: 2 }, acl: ['group:hr'] });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({
       id,
@@ -219,30 +217,18 @@ describe('PATCH /v1/documents/{id}', () => {
       acl: ['group:hr'],
       version: 1,
     });
-    const same = await gateway.call('PATCH', `/v1/documents/${id}`, {
-      key: keys.editor,
-      body: { title: 'Patched' },
-    });
+    const same = await patch(id, { title: 'Patched' });
     expect(same.status).toBe(200);
     expect(same.body.updated_at).toBe(patched.body.updated_at);
     // An empty ACL opens the document to the whole tenant again.
-    const opened = await gateway.call('PATCH', `/v1/documents/${id}`, {
-      key: keys.editor,
-      body: { acl: [] },
-    });
+    const opened = await patch(id, { acl: [] });
     expect(opened.body.acl).toBeNull();
   });
 
   it('refuses an unknown field (422) and an unknown document (404)', async () => {
-    expect(
-      (await gateway.call('PATCH', `/v1/documents/${hrOnly}`, { key: keys.editor, body: { text: 'new' } }))
-        .status,
-    ).toBe(422);
+    expect((await patch(hrOnly, { text: 'new' })).status).toBe(422);
     const unknown = '00000000-0000-4000-8000-000000000000';
-    expect(
-      (await gateway.call('PATCH', `/v1/documents/${unknown}`, { key: keys.editor, body: { title: 'x' } }))
-        .status,
-    ).toBe(404);
+    expect((await patch(unknown, { title: 'x' })).status).toBe(404);
   });
 });
 
@@ -250,36 +236,35 @@ describe('DELETE /v1/documents/{id}', () => {
   it('answers 202 deleting; the document then reads as deleting and refuses changes (409)', async () => {
     const created = await add({ external_id: 'delete/me', text: 'Delete me.' });
     const id = String(created.body.id);
-    const deleted = await gateway.call('DELETE', `/v1/documents/${id}`, { key: keys.editor });
+    const deleted = await route.gateway.call('DELETE', `/v1/documents/${id}`, { key: route.keys.editor });
     expect(deleted.status).toBe(202);
     expect(deleted.body).toEqual({ id, status: 'deleting', status_url: `/v1/documents/${id}` });
     expect(await document(id)).toMatchObject({ status: 'deleting' });
-    const patch = await gateway.call('PATCH', `/v1/documents/${id}`, {
-      key: keys.editor,
-      body: { title: 'x' },
-    });
-    expect(patch.status).toBe(409);
+    const patched = await patch(id, { title: 'x' });
+    expect(patched.status).toBe(409);
     // Deleting again is accepted (a retry after the queue was down).
-    expect((await gateway.call('DELETE', `/v1/documents/${id}`, { key: keys.editor })).status).toBe(202);
+    expect(
+      (await route.gateway.call('DELETE', `/v1/documents/${id}`, { key: route.keys.editor })).status,
+    ).toBe(202);
   });
 });
 
 describe('document writes by limited credentials', () => {
   it('adding, in one or in a batch: a reader is refused, another tenant and another collection scope find nothing', async () => {
-    for (const { who, key, status } of limitedCallers(keys)) {
+    for (const { who, key, status } of limitedCallers(route.keys)) {
       const one = await add({ external_id: 'intruder', text: 'Written by someone who may not.' }, key);
       expect({ who, status: one.status }).toEqual({ who, status });
-      const batch = await gateway.call('POST', '/v1/collections/handbook/documents/batch', {
+      const batch = await route.gateway.call('POST', '/v1/collections/handbook/documents/batch', {
         key,
         body: { documents: [{ external_id: 'intruder-batch', text: 'Written by someone who may not.' }] },
       });
       expect({ who, status: batch.status }).toEqual({ who, status });
     }
-    const listed = await gateway.call(
+    const listed = await route.gateway.call(
       'GET',
       '/v1/collections/handbook/documents?external_id_prefix=intruder',
       {
-        key: keys.admin,
+        key: route.keys.admin,
       },
     );
     expect(listed.body.documents).toEqual([]);
@@ -288,35 +273,31 @@ describe('document writes by limited credentials', () => {
   it('an upload by a reader is refused before anything is stored', async () => {
     const form = new FormData();
     form.set('file', new Blob(['intruding'], { type: 'text/plain' }), 'intruder.txt');
-    const response = await fetch(`${gateway.base}/v1/collections/handbook/documents`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${keys.reader}` },
-      body: form,
-    });
+    const response = await send(form, route.keys.reader);
     expect(response.status).toBe(403);
   });
 
   it('changing or deleting a document: refused to a reader, missing for another tenant, another collection scope or an editor outside its ACL', async () => {
     const before = await document(hrOnly);
-    const callers = [...limitedCallers(keys), { who: 'editor outside the ACL', key: itEditor, status: 404 }];
+    const callers = [
+      ...limitedCallers(route.keys),
+      { who: 'editor outside the ACL', key: itEditor, status: 404 },
+    ];
     for (const { who, key, status } of callers) {
-      const patch = await gateway.call('PATCH', `/v1/documents/${hrOnly}`, {
-        key,
-        body: { title: 'Taken over' },
-      });
-      expect({ who, status: patch.status }).toEqual({ who, status });
-      const deleted = await gateway.call('DELETE', `/v1/documents/${hrOnly}`, { key });
+      const patched = await patch(hrOnly, { title: 'Taken over' }, key);
+      expect({ who, status: patched.status }).toEqual({ who, status });
+      const deleted = await route.gateway.call('DELETE', `/v1/documents/${hrOnly}`, { key });
       expect({ who, status: deleted.status }).toEqual({ who, status });
     }
     expect(await document(hrOnly)).toEqual(before);
   });
 
   it('another tenant writing to its own collection of the same name reaches only its own', async () => {
-    expect(
-      (await gateway.call('POST', '/v1/collections', { key: keys.otherTenant, body: { name: 'handbook' } }))
-        .status,
-    ).toBe(201);
-    const theirs = await add({ external_id: 'hr/leave', text: 'Their own leave policy.' }, keys.otherTenant);
+    expect((await route.createCollection('handbook', route.keys.otherTenant)).status).toBe(201);
+    const theirs = await add(
+      { external_id: 'hr/leave', text: 'Their own leave policy.' },
+      route.keys.otherTenant,
+    );
     expect(theirs.status).toBe(202);
     expect(theirs.body.id).not.toBe(hrOnly);
     expect(await document(hrOnly)).toMatchObject({ status: 'queued', version: 1, acl: ['group:hr'] });

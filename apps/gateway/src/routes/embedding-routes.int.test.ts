@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway, testServiceToken } from '../test-gateway.js';
-import {
-  limitedCallers,
-  type RouteKeys,
-  routeKeys,
-  type ServiceStandIn,
-  startServiceStandIn,
-} from './route-test-fixture.js';
+import { startTestGateway, testServiceToken } from '../test-gateway.js';
+import { limitedCallers, useRouteTestGateway } from './route-test-fixture.js';
 
 /**
  * The OpenAI-compatible routes on the real PostgreSQL and Redis, with two embedding services' side of the
@@ -15,10 +9,13 @@ import {
  * an outage, and the credentials that may not embed.
  */
 
-let gateway: TestGateway;
-let keys: RouteKeys;
-let modelA: ServiceStandIn;
-let modelB: ServiceStandIn;
+const route = useRouteTestGateway(
+  { beforeAll, afterAll },
+  {
+    services: ['modelA', 'modelB'],
+    gateway: ({ modelA, modelB }) => ({ embeddingUrls: [modelA.url, modelB.url] }),
+  },
+);
 
 const info = (name: string, dim: number, sparse: boolean) => ({
   name,
@@ -35,20 +32,13 @@ const embeddingsAnswer = (model: string, input: string[]) => ({
   usage: { prompt_tokens: 3, total_tokens: 3 },
 });
 
-const embed = (body: Record<string, unknown>, key = keys.editor) =>
-  gateway.call('POST', '/v1/embeddings', { key, body });
-
-beforeAll(async () => {
-  modelA = await startServiceStandIn();
-  modelB = await startServiceStandIn();
-  gateway = await startTestGateway({ tenants: ['acme', 'globex'], embeddingUrls: [modelA.url, modelB.url] });
-  keys = await routeKeys(gateway, { tenant: 'acme', otherTenant: 'globex' });
-});
+const embed = (body: Record<string, unknown>, key = route.keys.editor) =>
+  route.gateway.call('POST', '/v1/embeddings', { key, body });
 
 beforeEach(() => {
   for (const [service, name, dim, sparse] of [
-    [modelA, 'model-a', 4, false],
-    [modelB, 'model-b', 8, true],
+    [route.services.modelA, 'model-a', 4, false],
+    [route.services.modelB, 'model-b', 8, true],
   ] as const) {
     service.received.length = 0;
     service.answers.set('GET /v1/model', () => ({ status: 200, body: info(name, dim, sparse) }));
@@ -59,15 +49,9 @@ beforeEach(() => {
   }
 });
 
-afterAll(async () => {
-  await gateway?.close();
-  await modelA?.close();
-  await modelB?.close();
-});
-
 describe('GET /v1/models', () => {
   it('lists every served model with its dimensions, outputs, manifest hash, and which is the default', async () => {
-    const answer = await gateway.call('GET', '/v1/models', { key: keys.reader });
+    const answer = await route.gateway.call('GET', '/v1/models', { key: route.keys.reader });
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({
       object: 'list',
@@ -104,11 +88,11 @@ describe('POST /v1/embeddings', () => {
     const answer = await embed({ model: 'model-b', input: ['Book travel.', 'Leave policy.'] });
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual(embeddingsAnswer('model-b', ['Book travel.', 'Leave policy.']));
-    const sent = modelB.received.filter((r) => r.path === '/v1/embeddings');
+    const sent = route.services.modelB.received.filter((r) => r.path === '/v1/embeddings');
     expect(sent).toHaveLength(1);
     expect(sent[0]!.body).toMatchObject({ model: 'model-b', input: ['Book travel.', 'Leave policy.'] });
     expect(sent[0]!.headers['x-service-token']).toBe(testServiceToken);
-    expect(modelA.received.filter((r) => r.path === '/v1/embeddings')).toEqual([]);
+    expect(route.services.modelA.received.filter((r) => r.path === '/v1/embeddings')).toEqual([]);
   });
 
   it("refuses other dimensions than the model's (422) and a model nobody serves (404), in OpenAI's shape", async () => {
@@ -123,23 +107,29 @@ describe('POST /v1/embeddings', () => {
       error: { message: expect.stringMatching(/model-z does not exist/) },
     });
     expect((await embed({ input: 'no model' })).status).toBe(422);
-    expect(modelA.received.filter((r) => r.path === '/v1/embeddings')).toEqual([]);
+    expect(route.services.modelA.received.filter((r) => r.path === '/v1/embeddings')).toEqual([]);
   });
 
   it("answers 503 in OpenAI's shape when the model's service fails", async () => {
-    modelA.answers.set('POST /v1/embeddings', () => ({ status: 503, body: { code: 'overloaded' } }));
+    route.services.modelA.answers.set('POST /v1/embeddings', () => ({
+      status: 503,
+      body: { code: 'overloaded' },
+    }));
     const answer = await embed({ model: 'model-a', input: 'x' });
     expect(answer.status).toBe(503);
     expect(answer.body).toMatchObject({ error: { message: expect.any(String) } });
   });
 
   it('security: a reader may not embed and nothing reaches a service; other tenants and scopes embed on their own account', async () => {
-    for (const { who, key, status } of limitedCallers(keys, { otherTenant: 200, otherCollection: 200 })) {
+    for (const { who, key, status } of limitedCallers(route.keys, {
+      otherTenant: 200,
+      otherCollection: 200,
+    })) {
       const answer = await embed({ model: 'model-a', input: 'x' }, key);
       expect({ who, status: answer.status }).toEqual({ who, status });
     }
     // Two calls went through (the other tenant's and the scoped admin's), none for the reader.
-    expect(modelA.received.filter((r) => r.path === '/v1/embeddings')).toHaveLength(2);
+    expect(route.services.modelA.received.filter((r) => r.path === '/v1/embeddings')).toHaveLength(2);
   });
 });
 

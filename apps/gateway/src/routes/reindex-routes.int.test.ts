@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../test-gateway.js';
-import {
-  limitedCallers,
-  queuedJobs,
-  type RouteKeys,
-  routeKeys,
-  type ServiceStandIn,
-  startServiceStandIn,
-} from './route-test-fixture.js';
+import { startTestGateway } from '../test-gateway.js';
+import { limitedCallers, queuedJobs, useRouteTestGateway } from './route-test-fixture.js';
 
 /**
  * The reindex routes on the real PostgreSQL and Redis (the reindex queue included), with two embedding
@@ -15,11 +8,6 @@ import {
  * following it, cancelling it, what is queued for the worker, the refusals, and the limited credentials
  * that may do none of it.
  */
-
-let gateway: TestGateway;
-let keys: RouteKeys;
-let modelA: ServiceStandIn;
-let modelB: ServiceStandIn;
 
 const info = (name: string, hash: string) => ({
   name,
@@ -29,36 +17,25 @@ const info = (name: string, hash: string) => ({
   manifestHash: hash.repeat(64),
 });
 
-const reindex = (method: string, collection: string, key = keys.admin, body?: unknown) =>
-  gateway.call(method, `/v1/collections/${collection}/reindex`, { key, ...(body ? { body } : {}) });
+const route = useRouteTestGateway(
+  { beforeAll, afterAll },
+  {
+    services: ['modelA', 'modelB'],
+    answers: {
+      modelA: { 'GET /v1/model': { status: 200, body: info('model-a', 'a') } },
+      modelB: { 'GET /v1/model': { status: 200, body: info('model-b', 'b') } },
+    },
+    gateway: ({ modelA, modelB }) => ({ embeddingUrls: [modelA.url, modelB.url], reindexQueue: true }),
+    collections: ['handbook', 'guarded', 'idle'],
+  },
+);
 
-beforeAll(async () => {
-  modelA = await startServiceStandIn();
-  modelA.answers.set('GET /v1/model', () => ({ status: 200, body: info('model-a', 'a') }));
-  modelB = await startServiceStandIn();
-  modelB.answers.set('GET /v1/model', () => ({ status: 200, body: info('model-b', 'b') }));
-  gateway = await startTestGateway({
-    tenants: ['acme', 'globex'],
-    embeddingUrls: [modelA.url, modelB.url],
-    reindexQueue: true,
-  });
-  keys = await routeKeys(gateway, { tenant: 'acme', otherTenant: 'globex' });
-  for (const name of ['handbook', 'guarded', 'idle']) {
-    expect((await gateway.call('POST', '/v1/collections', { key: keys.admin, body: { name } })).status).toBe(
-      201,
-    );
-  }
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await modelA?.close();
-  await modelB?.close();
-});
+const reindex = (method: string, collection: string, key = route.keys.admin, body?: unknown) =>
+  route.gateway.call(method, `/v1/collections/${collection}/reindex`, { key, ...(body ? { body } : {}) });
 
 describe('POST, GET and DELETE /v1/collections/{name}/reindex', () => {
   it('starts a move from the default model, queues its build, and shows its progress', async () => {
-    const started = await reindex('POST', 'handbook', keys.admin, { model: 'model-b' });
+    const started = await reindex('POST', 'handbook', route.keys.admin, { model: 'model-b' });
     expect(started.status).toBe(202);
     expect(started.body).toMatchObject({
       collection: 'handbook',
@@ -69,13 +46,13 @@ describe('POST, GET and DELETE /v1/collections/{name}/reindex', () => {
       finished_at: null,
     });
     const id = started.body.id;
-    expect(await queuedJobs(gateway, 'reindex')).toContainEqual({ type: 'build', reindexId: id });
+    expect(await queuedJobs(route.gateway, 'reindex')).toContainEqual({ type: 'build', reindexId: id });
 
-    const followed = await reindex('GET', 'handbook', keys.reader);
+    const followed = await reindex('GET', 'handbook', route.keys.reader);
     expect(followed.status).toBe(200);
     expect(followed.body).toMatchObject({ id, state: 'running', to_model: 'model-b' });
 
-    const twice = await reindex('POST', 'handbook', keys.admin, { model: 'model-b' });
+    const twice = await reindex('POST', 'handbook', route.keys.admin, { model: 'model-b' });
     expect(twice.status).toBe(409);
     expect(twice.body.detail).toMatch(/being reindexed already/);
   });
@@ -89,44 +66,47 @@ describe('POST, GET and DELETE /v1/collections/{name}/reindex', () => {
       state: 'cancelled',
       finished_at: expect.any(String),
     });
-    expect(await queuedJobs(gateway, 'reindex')).toContainEqual({ type: 'cleanup', reindexId: running.id });
+    expect(await queuedJobs(route.gateway, 'reindex')).toContainEqual({
+      type: 'cleanup',
+      reindexId: running.id,
+    });
     expect((await reindex('DELETE', 'handbook')).status).toBe(404);
     expect((await reindex('GET', 'handbook')).body).toMatchObject({ id: running.id, state: 'cancelled' });
   });
 
   it('refuses the model the collection is on (422), a model nobody serves (404), a bad body (422)', async () => {
-    const same = await reindex('POST', 'idle', keys.admin, { model: 'model-a' });
+    const same = await reindex('POST', 'idle', route.keys.admin, { model: 'model-a' });
     expect(same.status).toBe(422);
     expect(same.body.detail).toMatch(/on model-a already/);
-    const unknown = await reindex('POST', 'idle', keys.admin, { model: 'model-z' });
+    const unknown = await reindex('POST', 'idle', route.keys.admin, { model: 'model-z' });
     expect(unknown.status).toBe(404);
-    expect((await reindex('POST', 'idle', keys.admin, {})).status).toBe(422);
+    expect((await reindex('POST', 'idle', route.keys.admin, {})).status).toBe(422);
     expect((await reindex('GET', 'idle')).status).toBe(404);
     expect((await reindex('DELETE', 'idle')).status).toBe(404);
   });
 
   it('answers 404 for a collection that does not exist', async () => {
-    expect((await reindex('POST', 'nothing', keys.admin, { model: 'model-b' })).status).toBe(404);
+    expect((await reindex('POST', 'nothing', route.keys.admin, { model: 'model-b' })).status).toBe(404);
     expect((await reindex('GET', 'nothing')).status).toBe(404);
     expect((await reindex('DELETE', 'nothing')).status).toBe(404);
   });
 
   it('security: a reader, another tenant and another collection scope can neither start nor cancel a move', async () => {
-    for (const { who, key, status } of limitedCallers(keys)) {
+    for (const { who, key, status } of limitedCallers(route.keys)) {
       const start = await reindex('POST', 'guarded', key, { model: 'model-b' });
       expect({ who, status: start.status }).toEqual({ who, status });
     }
     // Nothing started: no move recorded, nothing queued for it.
     expect((await reindex('GET', 'guarded')).status).toBe(404);
 
-    const started = await reindex('POST', 'guarded', keys.admin, { model: 'model-b' });
+    const started = await reindex('POST', 'guarded', route.keys.admin, { model: 'model-b' });
     expect(started.status).toBe(202);
-    for (const { who, key, status } of limitedCallers(keys)) {
+    for (const { who, key, status } of limitedCallers(route.keys)) {
       const cancel = await reindex('DELETE', 'guarded', key);
       expect({ who, status: cancel.status }).toEqual({ who, status });
     }
     expect((await reindex('GET', 'guarded')).body).toMatchObject({ id: started.body.id, state: 'running' });
-    const cleanups = (await queuedJobs(gateway, 'reindex')).filter(
+    const cleanups = (await queuedJobs(route.gateway, 'reindex')).filter(
       (job) => job.reindexId === started.body.id,
     );
     expect(cleanups).toEqual([{ type: 'build', reindexId: started.body.id }]);
@@ -135,7 +115,10 @@ describe('POST, GET and DELETE /v1/collections/{name}/reindex', () => {
 
 describe('without a reindex queue', () => {
   it('answers 503 and leaves no move running, so a retry can start it', async () => {
-    const bare = await startTestGateway({ tenants: ['acme'], embeddingUrls: [modelA.url, modelB.url] });
+    const bare = await startTestGateway({
+      tenants: ['acme'],
+      embeddingUrls: [route.services.modelA.url, route.services.modelB.url],
+    });
     try {
       expect((await bare.call('POST', '/v1/collections', { body: { name: 'handbook' } })).status).toBe(201);
       const refused = await bare.call('POST', '/v1/collections/handbook/reindex', {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ingestQueueName } from '@rag/ingest-contract/ingest-job';
 import { reindexQueueName } from '@rag/ingest-contract/reindex-job';
 import { Queue } from 'bullmq';
-import type { TestGateway } from '../test-gateway.js';
+import { startTestGateway, type TestGateway } from '../test-gateway.js';
 
 /**
  * What the per-route tests share: the credentials every write path is tried with, a stand-in for an
@@ -150,4 +150,68 @@ export async function queuedJobs(
   } finally {
     await reader.close();
   }
+}
+
+/** The suite hooks of the test runner, passed in so that this module needs none. */
+export interface SuiteHooks {
+  beforeAll(fn: () => Promise<void>): void;
+  afterAll(fn: () => Promise<void>): void;
+}
+
+/** What a route test file runs against; filled in before the file's first test. */
+export interface RouteTestGateway<S extends string = never> {
+  gateway: TestGateway;
+  /** Keys of tenant acme and the limited ones (globex is the other tenant). */
+  keys: RouteKeys;
+  /** The stand-ins for internal services, by the names the file gave them. */
+  services: Record<S, ServiceStandIn>;
+  /** Asks for collection `name` (POST /v1/collections) as acme's admin unless another key is given. */
+  createCollection(name: string, key?: string): ReturnType<TestGateway['call']>;
+}
+
+/**
+ * The gateway of a route test file, with tenants acme and globex, `routeKeys` for acme, the stand-ins named in
+ * `services` (started first, answering `answers`, so `gateway` can point the gateway at them) and the
+ * `collections` created by acme's admin: all of it started before the file's first test, closed after its last.
+ */
+export function useRouteTestGateway<S extends string = never>(
+  hooks: SuiteHooks,
+  options: {
+    services?: readonly S[];
+    /** What a stand-in answers from the start, by service and `METHOD /path`. */
+    answers?: Partial<Record<S, Record<string, ServiceAnswer>>>;
+    /** More gateway options, given the started stand-ins. */
+    gateway?: (services: Record<S, ServiceStandIn>) => Parameters<typeof startTestGateway>[0];
+    collections?: readonly string[];
+  } = {},
+): RouteTestGateway<S> {
+  const services = {} as Record<S, ServiceStandIn>;
+  const route = {
+    services,
+    createCollection: (name, key = route.keys.admin) =>
+      route.gateway.call('POST', '/v1/collections', { key, body: { name } }),
+  } as RouteTestGateway<S>;
+  hooks.beforeAll(async () => {
+    for (const name of options.services ?? []) {
+      services[name] = await startServiceStandIn();
+      for (const [path, answer] of Object.entries(options.answers?.[name] ?? {})) {
+        services[name].answers.set(path, () => answer);
+      }
+    }
+    route.gateway = await startTestGateway({ ...options.gateway?.(services), tenants: ['acme', 'globex'] });
+    route.keys = await routeKeys(route.gateway, { tenant: 'acme', otherTenant: 'globex' });
+    for (const name of options.collections ?? []) {
+      const created = await route.createCollection(name);
+      if (created.status !== 201) {
+        throw new Error(
+          `creating collection ${name} answered ${created.status}: ${JSON.stringify(created.body)}`,
+        );
+      }
+    }
+  });
+  hooks.afterAll(async () => {
+    await route.gateway?.close();
+    for (const service of Object.values<ServiceStandIn | undefined>(services)) await service?.close();
+  });
+  return route;
 }

@@ -1,16 +1,8 @@
 import type { InternalSearchResponse } from '@rag/contracts/search-api';
 import { internalSearchRequestSchema } from '@rag/contracts/search-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway, testServiceToken } from '../test-gateway.js';
-import {
-  issueKey,
-  limitedCallers,
-  type ReceivedRequest,
-  type RouteKeys,
-  routeKeys,
-  type ServiceStandIn,
-  startServiceStandIn,
-} from './route-test-fixture.js';
+import { testServiceToken } from '../test-gateway.js';
+import { issueKey, limitedCallers, type ReceivedRequest, useRouteTestGateway } from './route-test-fixture.js';
 
 /**
  * POST /v1/search on the real PostgreSQL and Redis, with the search service's side of the internal contract
@@ -19,9 +11,11 @@ import {
  * which requests never reach the service, and how the service's failures reach the caller.
  */
 
-let gateway: TestGateway;
-let service: ServiceStandIn;
-let keys: RouteKeys;
+const route = useRouteTestGateway(
+  { beforeAll, afterAll },
+  { services: ['search'], gateway: ({ search }) => ({ searchUrl: search.url }), collections: ['handbook'] },
+);
+
 let handbookId: string;
 
 /** The service's answer to a search: one hit, and a next page while the ranking has more. */
@@ -62,47 +56,37 @@ const answering = (request: ReceivedRequest) => ({
   headers: { 'server-timing': 'embed;dur=1.00, milvus;dur=1.00' },
 });
 
-const search = (body: Record<string, unknown>, key = keys.reader) =>
-  gateway.call('POST', '/v1/search', { key, body: { collection: 'handbook', query: 'travel', ...body } });
+const search = (body: Record<string, unknown>, key = route.keys.reader) =>
+  route.gateway.call('POST', '/v1/search', {
+    key,
+    body: { collection: 'handbook', query: 'travel', ...body },
+  });
 
 /** The body the service received, checked against the service's own request schema. */
 function sent(index = -1) {
-  const request = service.received.at(index)!;
+  const request = route.services.search.received.at(index)!;
   expect(request.path).toBe('/v1/search');
   expect(request.headers['x-service-token']).toBe(testServiceToken);
   return internalSearchRequestSchema.parse(request.body);
 }
 
 beforeAll(async () => {
-  service = await startServiceStandIn();
-  gateway = await startTestGateway({ tenants: ['acme', 'globex'], searchUrl: service.url });
-  keys = await routeKeys(gateway, { tenant: 'acme', otherTenant: 'globex' });
-  const created = await gateway.call('POST', '/v1/collections', {
-    key: keys.admin,
-    body: { name: 'handbook' },
-  });
-  expect(created.status).toBe(201);
-  const { rows } = await gateway.db.pool.query(
+  const { rows } = await route.gateway.db.pool.query(
     "SELECT id FROM collections WHERE tenant_id = 'acme' AND name = 'handbook'",
   );
   handbookId = rows[0].id;
 });
 
 beforeEach(() => {
-  service.received.length = 0;
-  service.answers.set('POST /v1/search', answering);
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await service?.close();
+  route.services.search.received.length = 0;
+  route.services.search.answers.set('POST /v1/search', answering);
 });
 
 describe('POST /v1/search', () => {
   it("sends the public body with the scope from the caller's credential, and passes the answer on", async () => {
-    const response = await fetch(`${gateway.base}/v1/search`, {
+    const response = await fetch(`${route.gateway.base}/v1/search`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${keys.reader}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${route.keys.reader}`, 'content-type': 'application/json' },
       body: JSON.stringify({
         collection: 'handbook',
         query: 'travel',
@@ -124,7 +108,7 @@ describe('POST /v1/search', () => {
       scope: { tenantId: 'acme', collectionId: handbookId, principals: null },
     });
     expect(body).toMatchObject({
-      results: answer(service.received[0]!).results,
+      results: answer(route.services.search.received[0]!).results,
       signals: ['dense', 'bm25'],
       fusion: 'weighted',
       weights: { dense: 0.6, bm25: 0.4 },
@@ -146,12 +130,10 @@ describe('POST /v1/search', () => {
   });
 
   it("takes the principals of an ACL-limited key and the collection's model into the scope", async () => {
-    const hr = await issueKey(gateway, 'acme', { role: 'reader', principals: ['group:hr'] });
-    expect(
-      (await gateway.call('POST', '/v1/collections', { key: keys.admin, body: { name: 'modeled' } })).status,
-    ).toBe(201);
+    const hr = await issueKey(route.gateway, 'acme', { role: 'reader', principals: ['group:hr'] });
+    expect((await route.createCollection('modeled')).status).toBe(201);
     // As a reindex leaves it: the collection now records model-b.
-    const { rows } = await gateway.db.pool.query(
+    const { rows } = await route.gateway.db.pool.query(
       `UPDATE collections SET embedding_model = 'model-b', embedding_manifest_hash = $1
         WHERE tenant_id = 'acme' AND name = 'modeled' RETURNING id`,
       ['b'.repeat(64)],
@@ -180,11 +162,11 @@ describe('POST /v1/search', () => {
       expect({ body, status: answer.status }).toEqual({ body, status });
     }
     expect((await search({ collection: 'nothing' })).status).toBe(404);
-    expect(service.received).toEqual([]);
+    expect(route.services.search.received).toEqual([]);
   });
 
   it("passes the service's refusals on (409 for a changed collection) and its outage as 503", async () => {
-    service.answers.set('POST /v1/search', () => ({
+    route.services.search.answers.set('POST /v1/search', () => ({
       status: 409,
       body: {
         type: 'about:blank',
@@ -199,28 +181,28 @@ describe('POST /v1/search', () => {
     expect(changed.status).toBe(409);
     expect(changed.body.detail).toMatch(/changed since the first page/);
 
-    service.answers.set('POST /v1/search', () => ({ status: 503, body: { code: 'dependency_unavailable' } }));
+    route.services.search.answers.set('POST /v1/search', () => ({
+      status: 503,
+      body: { code: 'dependency_unavailable' },
+    }));
     const down = await search({});
     expect(down.status).toBe(503);
     expect(down.body.code).toBe('dependency_unavailable');
 
-    service.answers.set('POST /v1/search', () => ({ status: 200, body: { unexpected: true } }));
+    route.services.search.answers.set('POST /v1/search', () => ({ status: 200, body: { unexpected: true } }));
     expect((await search({})).status).toBe(500);
   });
 
   it('security: another tenant and another collection scope find nothing, and the service is never asked', async () => {
-    const callers = limitedCallers(keys, { reader: 200 }).filter(({ who }) => who !== 'reader');
+    const callers = limitedCallers(route.keys, { reader: 200 }).filter(({ who }) => who !== 'reader');
     for (const { who, key, status } of callers) {
       const answer = await search({}, key);
       expect({ who, status: answer.status }).toEqual({ who, status });
     }
-    expect(service.received).toEqual([]);
+    expect(route.services.search.received).toEqual([]);
     // Another tenant's collection of the same name is searched in that tenant's scope, never in acme's.
-    expect(
-      (await gateway.call('POST', '/v1/collections', { key: keys.otherTenant, body: { name: 'handbook' } }))
-        .status,
-    ).toBe(201);
-    expect((await search({}, keys.otherTenant)).status).toBe(200);
+    expect((await route.createCollection('handbook', route.keys.otherTenant)).status).toBe(201);
+    expect((await search({}, route.keys.otherTenant)).status).toBe(200);
     expect(sent().scope.tenantId).toBe('globex');
     expect(sent().scope.collectionId).not.toBe(handbookId);
   });
@@ -231,6 +213,6 @@ describe('POST /v1/search', () => {
     });
     expect(answer.status).toBe(422);
     expect((await search({ principals: null })).status).toBe(422);
-    expect(service.received).toEqual([]);
+    expect(route.services.search.received).toEqual([]);
   });
 });
