@@ -1,6 +1,6 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { SparseVector } from '@rag/contracts/embedding-api';
-import { type ClientConfig, ConsistencyLevelEnum, MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { ConsistencyLevelEnum } from '@zilliz/milvus2-sdk-node';
 import type {
   Bm25Source,
   ChunkVectorRow,
@@ -13,8 +13,8 @@ import type {
   VectorScope,
   VectorSpace,
 } from './chunk-vector-store.js';
-import { milvusCall } from './milvus-call.js';
 import { milvusCollectionName } from './milvus-collection-name.js';
+import { connectMilvus, defaultMilvusTimeoutMs, type MilvusConnectionOptions } from './milvus-connection.js';
 import { documentScalars, type MilvusRow, signalRequests, toHit, toMilvusRow } from './milvus-rows.js';
 import { ensureCollection, fields } from './milvus-schema.js';
 import { allKeys, equalsFilter, type KeyRange, rangeFilter, splitRange } from './primary-key-ranges.js';
@@ -26,18 +26,12 @@ import { assertSafeId, documentFilter, scopeFilter, searchFilter } from './scope
  * marked "Milvus Lite:" (here, in milvus-schema.ts and in milvus-rows.ts).
  */
 
-export interface MilvusStoreOptions {
-  /** `host:port` of the Milvus gRPC endpoint. */
-  address: string;
+export interface MilvusStoreOptions extends MilvusConnectionOptions {
   /** Prepended to the collection name, so test workers and environments can share one server. */
   collectionPrefix: string;
   space: VectorSpace;
-  token?: string | undefined;
-  database?: string | undefined;
   /** Rows per insert request; keeps each gRPC message well under Milvus's 64 MB limit. */
   insertBatchSize?: number;
-  /** Per-request deadline for SDK calls. */
-  timeoutMs?: number;
   /** The most rows one query of a listing returns (at most Milvus's 16,384; smaller in tests). */
   listPageSize?: number;
   /** Deadline of each search call (the request path), usually shorter than `timeoutMs`. */
@@ -60,9 +54,6 @@ const maxQueryWindow = 16_384;
 const defaultInsertBatchSize = 500;
 // Ids per delete expression.
 const deleteBatchSize = 1000;
-const defaultTimeoutMs = 30_000;
-/** SDK clients (calls in flight) per store; see clientConfig. */
-const maxConcurrentCalls = 128;
 
 export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   const { space } = options;
@@ -70,35 +61,9 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   const milvusBm25 = bm25Source === 'milvus-function';
   const collectionName = milvusCollectionName(options.collectionPrefix, space) + (milvusBm25 ? '_fbm25' : '');
   const insertBatchSize = options.insertBatchSize ?? defaultInsertBatchSize;
-  const searchTimeoutMs = options.searchTimeoutMs ?? options.timeoutMs ?? defaultTimeoutMs;
+  const searchTimeoutMs = options.searchTimeoutMs ?? options.timeoutMs ?? defaultMilvusTimeoutMs;
   const listPageSize = Math.min(options.listPageSize ?? maxQueryWindow, maxQueryWindow);
-  const client = new MilvusClient(clientConfig(options));
-  const context = { collection: collectionName };
-  let reloading: Promise<void> | undefined;
-
-  /**
-   * Runs one SDK call; when Milvus answers that the collection is not loaded (a restarted Milvus Lite
-   * forgets what was loaded), loads it and tries once more, so searches recover without a service restart.
-   */
-  async function call<T extends object>(operation: string, request: () => Promise<T>): Promise<T> {
-    try {
-      return await milvusCall(operation, request, { context });
-    } catch (error) {
-      if (!(error instanceof AppError) || !isNotLoaded(error.message)) throw error;
-      // Concurrent calls that all hit the released collection share one load.
-      reloading ??= milvusCall(
-        'loadCollection',
-        () => client.loadCollection({ collection_name: collectionName }),
-        { context },
-      )
-        .then(() => undefined)
-        .finally(() => {
-          reloading = undefined;
-        });
-      await reloading;
-      return milvusCall(operation, request, { context });
-    }
-  }
+  const { client, call, context } = connectMilvus(options, collectionName);
 
   async function ensureReady(): Promise<void> {
     await ensureCollection({ client, name: collectionName, space, milvusBm25, call });
@@ -326,32 +291,4 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
     checkHealth,
     close,
   };
-}
-
-/** Milvus's answer to a search or query on a collection that is not (or no longer) loaded. */
-export function isNotLoaded(message: string): boolean {
-  return /not loaded|state '?released'?|call load\(\)/i.test(message);
-}
-
-function clientConfig(options: MilvusStoreOptions): ClientConfig {
-  const config: ClientConfig = {
-    address: options.address,
-    timeout: options.timeoutMs ?? defaultTimeoutMs,
-    logLevel: 'error',
-    // The SDK runs each call on a client from a pool (its default: at most 10), and a call finding none free
-    // waits in the process for one. Those clients share one HTTP/2 connection, so the limit only decides
-    // where calls queue: with 10, every call beyond the tenth queued here, in front of its own turn at Milvus,
-    // and a second process on the same Milvus (another replica, the worker) got half of Milvus whatever its
-    // share of the calls (at 32 concurrent searches the service's Milvus time was 1.3 times that of the
-    // same calls from a second client). Let Milvus see every call in flight: it orders them, and a Milvus
-    // server runs them side by side.
-    pool: { min: 1, max: maxConcurrentCalls },
-    // The SDK pings every 10 s, idle or not; servers with gRPC's default ping policy (Milvus Lite: no more
-    // than one ping per 5 min without calls) answer "too many pings" and the channel logs an error. Pinging
-    // only while calls are open, once a minute, still finds a dead peer under a hung call.
-    channelOptions: { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_permit_without_calls': 0 },
-  };
-  if (options.token !== undefined) config.token = options.token;
-  if (options.database !== undefined) config.database = options.database;
-  return config;
 }
