@@ -1,17 +1,27 @@
 // `pnpm bench:ingest`: end-to-end ingestion throughput (chunks/s) through the public API, against the
-// embedding service's own throughput on the same chunks, measured in the same run.
+// embedding service alone on the same texts, measured in the same run.
 //
 // Starts a private stack from the builds (Milvus Lite, a PostgreSQL schema, the four services) with the model
 // in MODEL_DIR (+ MODEL_MANIFEST), or the generated tiny model when unset. Phase 1 posts every document of
 // the corpus (default ../shared/data/eval/jsquad-valid/corpus.jsonl) through POST .../documents/batch and
-// waits until all are ready: ingest_chunks_per_s = chunks / (first request .. last document ready). Phase 2
-// reads back the exact chunk texts the pipeline produced and sends them straight to the embedding service
-// (batches of --batch texts, --embed-concurrency requests in flight, enough to keep the service's inference
-// workers busy without queueing past its deadline; same outputs): embed_chunks_per_s. ratio = ingest / embed (1.0: the pipeline is bound by the model, not by plumbing).
-// Options: --corpus PATH  --concurrency 16 (worker jobs at once)  --batch 32 (chunks per embed call)
-//          --embed-concurrency 2  --limit N (first N documents)
+// waits until all are ready: ingest_chunks_per_s = chunks / (first request .. last document ready). Phase 2,
+// "the embedding service alone": the texts the worker embedded (each stored chunk behind its context line,
+// rebuilt as the worker's repair rebuilds them), in requests of at most --batch texts with --concurrency
+// requests in flight: the worker's own limits (EMBED_BATCH_SIZE texts per request, WORKER_CONCURRENCY jobs,
+// so at most that many requests at once), with nothing else running in the stack: embed_chunks_per_s.
+// ratio = ingest / embed (1.0: the pipeline is bound by the model, not by plumbing).
+// Each phase also reports CPU seconds per part of the stack (read from /proc) and the CPU the rest of the
+// machine used (PostgreSQL, this script, and whatever else runs), with the load average at its start and end,
+// so a ratio taken while neighbours took the CPU can be told from one lost in the pipeline.
+// EMBED_MAX_IN_FLIGHT in the environment goes to the worker (requests it keeps under way; its default when unset).
+// Options: --corpus PATH  --concurrency 16 (worker jobs at once)  --batch 32 (texts per embed request)
+//          --embed-concurrency N (requests in flight in phase 2; default: --concurrency)  --limit N
+//          --cpu-prof DIR (the ingest worker writes a V8 CPU profile there when the stack stops)
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startPrivateStack } from './private-stack.mjs';
@@ -22,18 +32,76 @@ const { values: args } = parseArgs({
     corpus: { type: 'string', default: resolve(repoRoot, '../shared/data/eval/jsquad-valid/corpus.jsonl') },
     concurrency: { type: 'string', default: '16' },
     batch: { type: 'string', default: '32' },
-    'embed-concurrency': { type: 'string', default: '2' },
+    'embed-concurrency': { type: 'string' },
     limit: { type: 'string', default: '0' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const concurrency = Number(args.concurrency);
 const batchSize = Number(args.batch);
-const embedConcurrency = Number(args['embed-concurrency']);
+const embedConcurrency = Number(args['embed-concurrency'] ?? args.concurrency);
 
 function log(message) {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+// CPU accounting from /proc (Linux): seconds of CPU each part of the stack used (its process and every live
+// descendant), and the machine's busy seconds, so a phase's CPU can be split into the stack's and the rest's.
+const ticks = 100; // USER_HZ
+function processTable() {
+  const table = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(entry), {
+        ppid: Number(fields[1]),
+        cpu: (Number(fields[11]) + Number(fields[12])) / ticks,
+      });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return table;
+}
+function cpuSnapshot(pids) {
+  const table = processTable();
+  const children = new Map();
+  for (const [pid, { ppid }] of table) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const treeCpu = (root) => {
+    let sum = 0;
+    const stack = [root];
+    while (stack.length > 0) {
+      const pid = stack.pop();
+      sum += table.get(pid)?.cpu ?? 0;
+      stack.push(...(children.get(pid) ?? []));
+    }
+    return sum;
+  };
+  const [, ...cpu] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  const busy = (cpu.reduce((a, b) => a + b, 0) - cpu[3] - cpu[4]) / ticks;
+  return {
+    at: performance.now(),
+    load: loadavg()[0],
+    busy,
+    parts: Object.fromEntries(Object.entries(pids).map(([part, pid]) => [part, treeCpu(pid)])),
+  };
+}
+/** CPU seconds per part between two snapshots, and the rest of the machine's. */
+function cpuBetween(from, to) {
+  const parts = Object.fromEntries(
+    Object.keys(to.parts).map((part) => [part, to.parts[part] - from.parts[part]]),
+  );
+  const stack = Object.values(parts).reduce((a, b) => a + b, 0);
+  return {
+    seconds: (to.at - from.at) / 1000,
+    load: `${from.load.toFixed(1)}→${to.load.toFixed(1)}`,
+    parts,
+    rest: Math.max(0, to.busy - from.busy - stack),
+  };
+}
 
 const lines = (await readFile(resolve(args.corpus), 'utf8')).split('\n').filter((line) => line.trim() !== '');
 let corpus = lines.map((line) => JSON.parse(line));
@@ -45,7 +113,17 @@ const stack = await startPrivateStack({
   modelDir: process.env.MODEL_DIR,
   modelManifest: process.env.MODEL_MANIFEST,
   storageRoot: true,
-  workerEnv: { WORKER_CONCURRENCY: String(concurrency), EMBED_BATCH_SIZE: String(batchSize) },
+  workerEnv: {
+    WORKER_CONCURRENCY: String(concurrency),
+    EMBED_BATCH_SIZE: String(batchSize),
+    ...(process.env.EMBED_MAX_IN_FLIGHT ? { EMBED_MAX_IN_FLIGHT: process.env.EMBED_MAX_IN_FLIGHT } : {}),
+    ...(args['cpu-prof']
+      ? {
+          NODE_OPTIONS: `--import ${pathToFileURL(resolve(repoRoot, 'bench/cpu-profile.mjs')).href}`,
+          CPU_PROFILE_DIR: resolve(args['cpu-prof']),
+        }
+      : {}),
+  },
   gatewayEnv: {
     RATE_LIMIT_PER_ADDRESS: '10000000',
     RATE_LIMIT_PER_CREDENTIAL: '10000000',
@@ -96,6 +174,7 @@ try {
     await sleep(100);
 
   // --- Phase 1: the pipeline, through the public API ---
+  const ingestCpuFrom = cpuSnapshot(stack.pids);
   const started = performance.now();
   for (let i = 0; i < corpus.length; i += 100) {
     const documents = corpus
@@ -121,28 +200,42 @@ try {
     await sleep(50);
   }
   const ingestSeconds = (performance.now() - started) / 1000;
+  const ingestCpu = cpuBetween(ingestCpuFrom, cpuSnapshot(stack.pids));
   const { rows: chunkRows } = await db.query(
-    "SELECT c.text FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.external_id <> 'warm-up' ORDER BY c.document_id, c.ordinal",
+    `SELECT c.text, d.title, c.heading_path
+       FROM chunks c JOIN documents d ON d.id = c.document_id
+      WHERE d.external_id <> 'warm-up' ORDER BY c.document_id, c.ordinal`,
   );
-  const chunks = chunkRows.map((r) => r.text);
-  const ingestRate = chunks.length / ingestSeconds;
+  const ingestRate = chunkRows.length / ingestSeconds;
   log(
-    `ingest: ${corpus.length} documents, ${chunks.length} chunks in ${ingestSeconds.toFixed(2)} s (posting took ${((posted - started) / 1000).toFixed(2)} s)`,
+    `ingest: ${corpus.length} documents, ${chunkRows.length} chunks in ${ingestSeconds.toFixed(2)} s (posting took ${((posted - started) / 1000).toFixed(2)} s)`,
   );
 
-  // --- Phase 2: the embedding service alone, on the same chunks ---
+  // --- Phase 2: the embedding service alone, on the texts the worker embedded ---
+  // Each chunk behind its context line (the document's title and heading path, cut as the chunker cut it),
+  // rebuilt as the worker's repair rebuilds it, so both phases embed the same tokens.
+  const { storedChunkContexts } = await import('../apps/ingest-worker/dist/chunk-budget.js');
+  const { createEmbeddingClient } = await import('../packages/service-clients/dist/embedding-client.js');
+  const { contextualText } = await import('../packages/documents/dist/chunk-context.js');
+  const lines = await storedChunkContexts(
+    createEmbeddingClient({ baseUrl: embeddingUrl, serviceToken }),
+    chunkRows.map((row) => ({ title: row.title, headingPath: row.heading_path, text: row.text })),
+  );
+  const texts = chunkRows.map((row, index) => contextualText(lines[index] ?? '', row.text));
   const batches = [];
-  for (let i = 0; i < chunks.length; i += batchSize) batches.push(chunks.slice(i, i + batchSize));
+  for (let i = 0; i < texts.length; i += batchSize) batches.push(texts.slice(i, i + batchSize));
+  await sleep(1000); // the worker's last writes and the context lines' tokenizing settle first
+  const embedCpuFrom = cpuSnapshot(stack.pids);
   const embedStarted = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: embedConcurrency }, async () => {
       while (next < batches.length) {
-        const texts = batches[next++];
+        const inputs = batches[next++];
         const response = await fetch(`${embeddingUrl}/v1/embed`, {
           method: 'POST',
           headers: { 'x-service-token': serviceToken, 'content-type': 'application/json' },
-          body: JSON.stringify({ inputs: texts, kind: 'passage', outputs }),
+          body: JSON.stringify({ inputs, kind: 'passage', outputs }),
         });
         if (response.status !== 200) throw new Error(`embed: ${response.status} ${await response.text()}`);
         await response.json();
@@ -150,28 +243,48 @@ try {
     }),
   );
   const embedSeconds = (performance.now() - embedStarted) / 1000;
-  const embedRate = chunks.length / embedSeconds;
-  log(`embed: ${chunks.length} chunks in ${embedSeconds.toFixed(2)} s`);
+  const embedCpu = cpuBetween(embedCpuFrom, cpuSnapshot(stack.pids));
+  const embedRate = texts.length / embedSeconds;
+  log(`embed: ${texts.length} texts in ${embedSeconds.toFixed(2)} s`);
 
   const ratio = ingestRate / embedRate;
-  console.log('| measurement | chunks | seconds | chunks/s |');
-  console.log('| --- | ---: | ---: | ---: |');
+  console.log('| measurement | chunks | seconds | chunks/s | load average (start→end) |');
+  console.log('| --- | ---: | ---: | ---: | --- |');
   console.log(
-    `| ingest (public API → ready) | ${chunks.length} | ${ingestSeconds.toFixed(2)} | ${ingestRate.toFixed(1)} |`,
+    `| ingest (public API → ready) | ${chunkRows.length} | ${ingestSeconds.toFixed(2)} | ${ingestRate.toFixed(1)} | ${ingestCpu.load} |`,
   );
   console.log(
-    `| embedding service alone | ${chunks.length} | ${embedSeconds.toFixed(2)} | ${embedRate.toFixed(1)} |`,
+    `| embedding service alone | ${texts.length} | ${embedSeconds.toFixed(2)} | ${embedRate.toFixed(1)} | ${embedCpu.load} |`,
   );
+  // Where the CPU went in each phase: seconds per part, and per wall second (2.00 = two cores' worth).
+  const partNames = Object.keys(ingestCpu.parts);
+  console.log('');
+  console.log(`| CPU seconds (per wall second) | ${[...partNames, 'rest of the machine'].join(' | ')} |`);
+  console.log(`| --- |${' ---: |'.repeat(partNames.length + 1)}`);
+  for (const [name, phase] of [
+    ['ingest', ingestCpu],
+    ['embedding alone', embedCpu],
+  ]) {
+    const cells = [...partNames.map((part) => phase.parts[part]), phase.rest].map(
+      (cpu) => `${cpu.toFixed(1)} (${(cpu / phase.seconds).toFixed(2)})`,
+    );
+    console.log(`| ${name} | ${cells.join(' | ')} |`);
+  }
+  const perChunk = (phase) => (phase.parts['embedding-service'] / chunkRows.length) * 1000;
   summary = [
     `model=${model.name}`,
     `documents=${corpus.length}`,
-    `chunks=${chunks.length}`,
+    `chunks=${chunkRows.length}`,
     `concurrency=${concurrency}`,
     `batch=${batchSize}`,
     `embed_concurrency=${embedConcurrency}`,
     `ingest_chunks_per_s=${ingestRate.toFixed(1)}`,
     `embed_chunks_per_s=${embedRate.toFixed(1)}`,
     `ratio=${ratio.toFixed(3)}`,
+    `embed_cpu_ms_per_chunk_ingest=${perChunk(ingestCpu).toFixed(1)}`,
+    `embed_cpu_ms_per_chunk_alone=${perChunk(embedCpu).toFixed(1)}`,
+    `rest_cpu_per_s_ingest=${(ingestCpu.rest / ingestCpu.seconds).toFixed(2)}`,
+    `rest_cpu_per_s_alone=${(embedCpu.rest / embedCpu.seconds).toFixed(2)}`,
   ].join(' ');
 } finally {
   await stopAll();

@@ -96,10 +96,12 @@ export async function startPrivateStack(options) {
       ...(storageRoot ? { STORAGE_ROOT: storageRoot } : {}),
       ...options.env,
     };
+    const pids = {};
     const start = async (app, port, env) => {
       services.push(
         await startService({ app, repoRoot, port, readyTimeoutMs: 300_000, env: { ...common, ...env } }),
       );
+      pids[app] = services.at(-1).process.pid;
       return services.at(-1);
     };
     await start('embedding-service', embeddingPort, {
@@ -120,6 +122,8 @@ export async function startPrivateStack(options) {
       schema,
       milvusAddress: milvus.address,
       milvusCollectionPrefix,
+      /** Process ids by part (Milvus Lite and the four services), for CPU accounting. */
+      pids: { milvus: milvus.pid, ...pids },
       stop,
     };
   } catch (error) {
