@@ -1,67 +1,38 @@
 import type { openAiModelListSchema } from '@rag/contracts/openai-embeddings';
-import type {
-  apiKeyListSchema,
-  collectionDeletionSchema,
-  collectionListSchema,
-  collectionSchema,
-  collectionSummarySchema,
-  createApiKeySchema,
-  createCollectionSchema,
-  createDocumentSchema,
-  createdApiKeySchema,
-  createTenantSchema,
-  credentialSchema,
-  DocumentStatus,
-  documentAcceptedSchema,
-  documentChunksSchema,
-  documentDeletionSchema,
-  documentListSchema,
-  documentSchema,
-  searchRequestSchema,
-  searchResponseSchema,
-  setWebhookSchema,
-  tenantSchema,
-  updateDocumentSchema,
-  webhookSchema,
-  webhookTestSchema,
-} from '@rag/contracts/public-api';
-import type {
-  collectionReindexSchema,
-  reindexStatusSchema,
-  startReindexSchema,
-} from '@rag/contracts/reindex-api';
+import type * as api from '@rag/contracts/public-api';
+import type { startReindexSchema } from '@rag/contracts/reindex-api';
 import { z } from 'zod';
 import type { FilePart } from './multipart-body.js';
 
-// Requests are typed by what the gateway accepts (defaults optional); responses by what it answers.
-export type CreateTenantRequest = z.input<typeof createTenantSchema>;
-export type CreateApiKeyRequest = z.input<typeof createApiKeySchema>;
-export type CreateCollectionRequest = z.input<typeof createCollectionSchema>;
-export type AddDocumentRequest = z.input<typeof createDocumentSchema>;
-export type SearchRequest = z.input<typeof searchRequestSchema>;
-export type UpdateDocumentRequest = z.input<typeof updateDocumentSchema>;
+/** The search answer; a reindex's state, and a collection's move to another model as its routes show it. */
+export type { SearchResponse } from '@rag/contracts/public-api';
+export type { CollectionReindex, ReindexStatus } from '@rag/contracts/reindex-api';
 
-export type Tenant = z.infer<typeof tenantSchema>;
-export type CreatedApiKey = z.infer<typeof createdApiKeySchema>;
-export type ApiKeyList = z.infer<typeof apiKeyListSchema>;
-export type Collection = z.infer<typeof collectionSchema>;
-export type CollectionList = z.infer<typeof collectionListSchema>;
-export type CollectionDeletion = z.infer<typeof collectionDeletionSchema>;
-export type DocumentAccepted = z.infer<typeof documentAcceptedSchema>;
-export type DocumentInfo = z.infer<typeof documentSchema>;
-export type DocumentDeletion = z.infer<typeof documentDeletionSchema>;
-export type DocumentChunks = z.infer<typeof documentChunksSchema>;
-export type SearchResponse = z.infer<typeof searchResponseSchema>;
-export type Credential = z.infer<typeof credentialSchema>;
-export type CollectionSummary = z.infer<typeof collectionSummarySchema>;
-export type DocumentList = z.infer<typeof documentListSchema>;
-export type SetWebhookRequest = z.input<typeof setWebhookSchema>;
-export type Webhook = z.infer<typeof webhookSchema>;
-export type WebhookTest = z.infer<typeof webhookTestSchema>;
+// Requests are typed by what the gateway accepts (defaults optional); responses by what it answers.
+export type CreateTenantRequest = z.input<typeof api.createTenantSchema>;
+export type CreateApiKeyRequest = z.input<typeof api.createApiKeySchema>;
+export type CreateCollectionRequest = z.input<typeof api.createCollectionSchema>;
+export type AddDocumentRequest = z.input<typeof api.createDocumentSchema>;
+export type SearchRequest = z.input<typeof api.searchRequestSchema>;
+export type UpdateDocumentRequest = z.input<typeof api.updateDocumentSchema>;
+
+export type Tenant = z.infer<typeof api.tenantSchema>;
+export type CreatedApiKey = z.infer<typeof api.createdApiKeySchema>;
+export type ApiKeyList = z.infer<typeof api.apiKeyListSchema>;
+export type Collection = z.infer<typeof api.collectionSchema>;
+export type CollectionList = z.infer<typeof api.collectionListSchema>;
+export type CollectionDeletion = z.infer<typeof api.collectionDeletionSchema>;
+export type DocumentAccepted = z.infer<typeof api.documentAcceptedSchema>;
+export type DocumentInfo = z.infer<typeof api.documentSchema>;
+export type DocumentDeletion = z.infer<typeof api.documentDeletionSchema>;
+export type DocumentChunks = z.infer<typeof api.documentChunksSchema>;
+export type Credential = z.infer<typeof api.credentialSchema>;
+export type CollectionSummary = z.infer<typeof api.collectionSummarySchema>;
+export type DocumentList = z.infer<typeof api.documentListSchema>;
+export type SetWebhookRequest = z.input<typeof api.setWebhookSchema>;
+export type Webhook = z.infer<typeof api.webhookSchema>;
+export type WebhookTest = z.infer<typeof api.webhookTestSchema>;
 export type StartReindexRequest = z.input<typeof startReindexSchema>;
-export type ReindexStatus = z.infer<typeof reindexStatusSchema>;
-/** A collection's move to another model as the collection routes show it (`reindex`, null when none). */
-export type CollectionReindex = z.infer<typeof collectionReindexSchema>;
 /** GET /v1/models: the served embedding models, in OpenAI's list shape. */
 export type ModelList = z.infer<typeof openAiModelListSchema>;
 
@@ -69,7 +40,7 @@ export type ModelList = z.infer<typeof openAiModelListSchema>;
 export interface DocumentListQuery {
   limit?: number;
   cursor?: string;
-  status?: readonly DocumentStatus[];
+  status?: readonly api.DocumentStatus[];
   external_id_prefix?: string;
 }
 
