@@ -54,35 +54,6 @@ describe('batching embedding client', () => {
     ]);
   });
 
-  it('with every slot taken, gathers calls until a request comes back, then sends them as one', async () => {
-    const { client } = recordingClient();
-    const answered = client.embed.bind(client);
-    const embedCalls: { texts: string[] }[] = [];
-    const held: (() => void)[] = [];
-    // Each request is answered only when the test lets it go.
-    client.embed = (request) => {
-      embedCalls.push(request);
-      return new Promise((resolve) => held.push(() => resolve(answered(request))));
-    };
-    const batching = createBatchingEmbeddingClient(client, { maxTexts: 32, maxWaitMs: 1, maxInFlight: 1 });
-    const first = batching.embed({ texts: ['a'], kind: 'passage' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(embedCalls.map((c) => c.texts)).toEqual([['a']]);
-    // Calls made while the one slot is taken wait, well past maxWaitMs, and then go together.
-    const later = [
-      batching.embed({ texts: ['bb'], kind: 'passage' }),
-      batching.embed({ texts: ['ccc', 'dddd'], kind: 'passage' }),
-    ];
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(embedCalls).toHaveLength(1);
-    held.shift()?.();
-    expect((await first).data.map((d) => d.dense?.[0])).toEqual([1]);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(embedCalls.map((c) => c.texts)).toEqual([['a'], ['bb', 'ccc', 'dddd']]);
-    held.shift()?.();
-    expect((await Promise.all(later)).map((a) => a.data.map((d) => d.dense?.[0]))).toEqual([[2], [3, 4]]);
-  });
-
   it('fails every caller of a batch whose request failed', async () => {
     const { client } = recordingClient();
     client.embed = async () => {

@@ -4,15 +4,12 @@ import type { EmbeddingClient, TokenizeRequest } from '@rag/service-clients/embe
 /**
  * An EmbeddingClient that merges the calls of concurrent jobs into one request. Most documents are a chunk
  * or two, and a request of one text costs the embedding service nearly as much as a request of dozens, so
- * without this the pipeline would be bound by request overhead rather than by the model. Calls are grouped
- * only with calls of identical options. While fewer than `maxInFlight` requests of a kind are under way, a
- * call waits at most `maxWaitMs` for company; once that many are, calls gather until one comes back (or
- * `maxTexts` are waiting), so jobs that finish chunking one by one still reach the model in batches: the
- * model spends fewer CPU seconds per text on a batch than on texts one at a time.
+ * without this the pipeline would be bound by request overhead rather than by the model. Calls wait at
+ * most `maxWaitMs` for company and are grouped only with calls of identical options.
  */
 export function createBatchingEmbeddingClient(
   client: EmbeddingClient,
-  options: { maxTexts: number; maxWaitMs: number; maxInFlight?: number },
+  options: { maxTexts: number; maxWaitMs: number },
 ): EmbeddingClient {
   const embedBatcher = createBatcher<EmbedRequest, EmbedResponse>(
     (request) => JSON.stringify([request.kind, request.outputs, request.truncate]),
@@ -67,43 +64,27 @@ interface Waiting<I, O> {
   reject: (error: unknown) => void;
 }
 
-/**
- * Collects calls with the same key until `maxTexts` texts, or `maxWaitMs` while fewer than `maxInFlight`
- * batches are running (else until one of them is done), then runs them as one.
- */
+/** Collects calls with the same key until `maxTexts` texts or `maxWaitMs`, then runs them as one. */
 function createBatcher<I, O>(
   keyOf: (request: I) => string,
   run: (requests: I[]) => Promise<O[]>,
-  options: { maxTexts: number; maxWaitMs: number; maxInFlight?: number },
+  options: { maxTexts: number; maxWaitMs: number },
 ): (request: I, size: number) => Promise<O> {
-  const maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
-  const open = new Map<
-    string,
-    { items: Waiting<I, O>[]; texts: number; timer: NodeJS.Timeout | undefined }
-  >();
-  let inFlight = 0;
+  const open = new Map<string, { items: Waiting<I, O>[]; texts: number; timer: NodeJS.Timeout }>();
 
   function flush(key: string): void {
     const batch = open.get(key);
     if (!batch) return;
     open.delete(key);
     clearTimeout(batch.timer);
-    inFlight++;
-    run(batch.items.map((item) => item.request))
-      .then(
-        (results) => {
-          for (const [index, item] of batch.items.entries()) item.resolve(results[index]!);
-        },
-        (error: unknown) => {
-          for (const item of batch.items) item.reject(error);
-        },
-      )
-      .finally(() => {
-        inFlight--;
-        // A slot is free: the batch that gathered meanwhile goes now (the oldest first).
-        const [waiting] = [...open.entries()].find(([, b]) => b.timer === undefined) ?? [];
-        if (waiting !== undefined) flush(waiting);
-      });
+    run(batch.items.map((item) => item.request)).then(
+      (results) => {
+        for (const [index, item] of batch.items.entries()) item.resolve(results[index]!);
+      },
+      (error: unknown) => {
+        for (const item of batch.items) item.reject(error);
+      },
+    );
   }
 
   return (request, size) =>
@@ -112,13 +93,12 @@ function createBatcher<I, O>(
       // A call that would overflow the open batch sends that one first; a big call goes on its own.
       const current = open.get(key);
       if (current && current.texts + size > options.maxTexts) flush(key);
-      let batch = open.get(key);
-      if (!batch) {
-        batch = { items: [], texts: 0, timer: undefined };
-        // With every slot taken the batch waits for a request to come back instead of a timer.
-        if (inFlight < maxInFlight) batch.timer = setTimeout(() => flush(key), options.maxWaitMs);
-        open.set(key, batch);
-      }
+      const batch = open.get(key) ?? {
+        items: [],
+        texts: 0,
+        timer: setTimeout(() => flush(key), options.maxWaitMs),
+      };
+      open.set(key, batch);
       batch.items.push({ request, size, resolve, reject });
       batch.texts += size;
       if (batch.texts >= options.maxTexts) flush(key);

@@ -37,12 +37,6 @@ const config = defineConfig({
     embedBatchSize: plain('EMBED_BATCH_SIZE', z.coerce.number().int().min(1).max(256).default(32)),
     /** How long an embedding or tokenizer call waits for calls of other jobs to share a request. */
     embedCoalesceMs: plain('EMBED_COALESCE_MS', z.coerce.number().int().min(0).max(1000).default(5)),
-    /**
-     * Embedding (and tokenizer) requests a worker process keeps under way; further calls gather into the next
-     * batch until one comes back. Two keep both CPU inference workers of an embedding service busy while texts
-     * reach them in batches; raise it for a GPU service or several replicas behind one address.
-     */
-    embedMaxInFlight: plain('EMBED_MAX_IN_FLIGHT', z.coerce.number().int().min(1).max(256).default(2)),
     /** Largest file a job may reference; extraction has its own limits (pages, decompressed size, time). */
     maxFileBytes: plain(
       'MAX_FILE_BYTES',

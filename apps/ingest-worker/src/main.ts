@@ -44,7 +44,6 @@ const embeddings = models.defaultClient;
 const batchedEmbeddings = createBatchingEmbeddingClient(embeddings, {
   maxTexts: config.worker.embedBatchSize,
   maxWaitMs: config.worker.embedCoalesceMs,
-  maxInFlight: config.worker.embedMaxInFlight,
 });
 const spaces = createModelSpaces(models, (space) => createMilvusStore({ ...config.milvus, space }));
 const vectorStore = {
@@ -68,7 +67,6 @@ const kits = createModelKits(spaces, (model) => {
   const batched = createBatchingEmbeddingClient(model.client, {
     maxTexts: config.worker.embedBatchSize,
     maxWaitMs: config.worker.embedCoalesceMs,
-    maxInFlight: config.worker.embedMaxInFlight,
   });
   return { embeddings: batched, pipeline: pipelineOf(batched) };
 });
