@@ -13,7 +13,7 @@
 // Each phase also reports CPU seconds per part of the stack (read from /proc) and the CPU the rest of the
 // machine used (PostgreSQL, this script, and whatever else runs), with the load average at its start and end,
 // so a ratio taken while neighbours took the CPU can be told from one lost in the pipeline.
-// EMBED_MAX_IN_FLIGHT in the environment goes to the worker (requests it keeps under way; its default when unset).
+// --embedding-env K=V (repeatable) sets the embedding service's environment, e.g. EMBED_SOLO_THREADS=0.
 // Options: --corpus PATH  --concurrency 16 (worker jobs at once)  --batch 32 (texts per embed request)
 //          --embed-concurrency N (requests in flight in phase 2; default: --concurrency)  --limit N
 //          --cpu-prof DIR (the ingest worker writes a V8 CPU profile there when the stack stops)
@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     'embed-concurrency': { type: 'string' },
     limit: { type: 'string', default: '0' },
     'cpu-prof': { type: 'string' },
+    'embedding-env': { type: 'string', multiple: true, default: [] },
   },
 });
 const concurrency = Number(args.concurrency);
@@ -113,10 +114,10 @@ const stack = await startPrivateStack({
   modelDir: process.env.MODEL_DIR,
   modelManifest: process.env.MODEL_MANIFEST,
   storageRoot: true,
+  embeddingEnv: Object.fromEntries(args['embedding-env'].map((pair) => pair.split(/=(.*)/s).slice(0, 2))),
   workerEnv: {
     WORKER_CONCURRENCY: String(concurrency),
     EMBED_BATCH_SIZE: String(batchSize),
-    ...(process.env.EMBED_MAX_IN_FLIGHT ? { EMBED_MAX_IN_FLIGHT: process.env.EMBED_MAX_IN_FLIGHT } : {}),
     ...(args['cpu-prof']
       ? {
           NODE_OPTIONS: `--import ${pathToFileURL(resolve(repoRoot, 'bench/cpu-profile.mjs')).href}`,
