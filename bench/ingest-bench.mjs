@@ -9,7 +9,9 @@
 // rebuilt as the worker's repair rebuilds them), in requests of at most --batch texts with --concurrency
 // requests in flight: the worker's own limits (EMBED_BATCH_SIZE texts per request, WORKER_CONCURRENCY jobs,
 // so at most that many requests at once), with nothing else running in the stack: embed_chunks_per_s.
-// ratio = ingest / embed (1.0: the pipeline is bound by the model, not by plumbing).
+// ratio = ingest / embed (1.0: the pipeline is bound by the model, not by plumbing). Phase 3 sends the
+// chunker's two tokenize requests per chunk (its text with offsets, then behind its context line) one text per
+// request: tokenize_cpu_ms_per_chunk is what they cost the embedding service.
 // Each phase also reports CPU seconds per part of the stack (read from /proc) and the CPU the rest of the
 // machine used (PostgreSQL, this script, and whatever else runs), with the load average at its start and end,
 // so a ratio taken while neighbours took the CPU can be told from one lost in the pipeline.
@@ -248,6 +250,23 @@ try {
   const embedRate = texts.length / embedSeconds;
   log(`embed: ${texts.length} texts in ${embedSeconds.toFixed(2)} s`);
 
+  // --- Phase 3: what the chunker's tokenize requests cost the embedding service: per document, as the worker
+  // asks them (the section with offsets, then the chunk behind its context line), --concurrency at a time.
+  const tokenizeCpuFrom = cpuSnapshot(stack.pids);
+  const tokenizeClient = createEmbeddingClient({ baseUrl: embeddingUrl, serviceToken });
+  let nextText = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (nextText < texts.length) {
+        const index = nextText++;
+        for (const inputs of [[chunkRows[index].text], [texts[index]]])
+          await tokenizeClient.tokenize({ inputs, addSpecialTokens: false, offsets: true });
+      }
+    }),
+  );
+  const tokenizeCpu = cpuBetween(tokenizeCpuFrom, cpuSnapshot(stack.pids));
+  log(`tokenize: ${texts.length} texts twice in ${tokenizeCpu.seconds.toFixed(2)} s`);
+
   const ratio = ingestRate / embedRate;
   console.log('| measurement | chunks | seconds | chunks/s | load average (start→end) |');
   console.log('| --- | ---: | ---: | ---: | --- |');
@@ -284,6 +303,7 @@ try {
     `ratio=${ratio.toFixed(3)}`,
     `embed_cpu_ms_per_chunk_ingest=${perChunk(ingestCpu).toFixed(1)}`,
     `embed_cpu_ms_per_chunk_alone=${perChunk(embedCpu).toFixed(1)}`,
+    `tokenize_cpu_ms_per_chunk=${perChunk(tokenizeCpu).toFixed(1)}`,
     `rest_cpu_per_s_ingest=${(ingestCpu.rest / ingestCpu.seconds).toFixed(2)}`,
     `rest_cpu_per_s_alone=${(embedCpu.rest / embedCpu.seconds).toFixed(2)}`,
   ].join(' ');
