@@ -42,7 +42,7 @@ export async function startService(options: StartServiceOptions): Promise<Servic
       `${options.app} is not built (no apps/${options.app}/dist/main.js): run pnpm build first`,
     );
   }
-  const managementPort = options.managementPort ?? (await freePort());
+  const managementPort = options.managementPort ?? (await freePortOtherThan(options.port));
   const child = spawn(
     process.execPath,
     ['--enable-source-maps', '--import', '@rag/telemetry/register', 'dist/main.js'],
@@ -111,4 +111,15 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   throw new Error(
     `${options.app} was not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${service.output()}`,
   );
+}
+
+/**
+ * A free port for the management listener. On a restart the service's own port is free again until the new
+ * process binds it, so the kernel may hand out that very number: ask again until it differs.
+ */
+async function freePortOtherThan(port: number | undefined): Promise<number> {
+  for (;;) {
+    const candidate = await freePort();
+    if (candidate !== port) return candidate;
+  }
 }
