@@ -315,7 +315,16 @@ describe('the web console', () => {
     await page.evaluate('window.stillTheSamePage = true');
     // The browser's own drop (DevTools Input.dispatchDragEvent with paths on disk), so the page gets real
     // file system entries, the folder's included, as from a file manager.
-    const box = (await zone.boundingBox())!;
+    // The model panel above the zone appears once the collection and the served models are read: drop only
+    // where the zone has come to rest, or the drop lands on whatever moved under it.
+    await page.getByTestId('collection-model').waitFor();
+    let box = (await zone.boundingBox())!;
+    for (;;) {
+      await page.waitForTimeout(250);
+      const settled = (await zone.boundingBox())!;
+      if (settled.x === box.x && settled.y === box.y) break;
+      box = settled;
+    }
     const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
     const devtools = await page.context().newCDPSession(page);
     const data = {
