@@ -9,6 +9,7 @@ import {
   toDocumentChunk,
 } from './chunk-repository.js';
 import type { Queryable } from './pool.js';
+import { documentStamp as stamp } from './reindex-repository.js';
 
 /**
  * Chunks cut again for the model a collection moves to (migration 9). While a reindex runs, the old model serves
@@ -16,9 +17,6 @@ import type { Queryable } from './pool.js';
  * the document they were cut from, and take the place of its rows in the switch's transaction. A document that
  * changed since it was cut (its stamp moved) is cut again before the switch, never swapped in stale.
  */
-
-// A document's change stamp, as reindex-repository reads it: every change sets updated_at.
-const stamp = (alias: string) => `(extract(epoch FROM ${alias}.updated_at) * 1000000)::bigint::text`;
 
 /** What cutting a document again needs of it: the version searchers see, its shown title, fields, stamp. */
 export interface RechunkDocument {

@@ -260,8 +260,13 @@ export async function listReindexBatch(
   return rows.map((row) => ({ documentId: row.id, chunkIds: row.chunk_ids ?? [], stamp: row.stamp }));
 }
 
-// Every change of a document (new version, fields, delete) sets updated_at; microseconds, as text.
-const stampColumn = `(extract(epoch FROM d.updated_at) * 1000000)::bigint::text`;
+/**
+ * A document's change stamp, the SQL for the documents row under `alias`: every change (new version, fields,
+ * delete) sets updated_at; microseconds, as text.
+ */
+export const documentStamp = (alias: string) =>
+  `(extract(epoch FROM ${alias}.updated_at) * 1000000)::bigint::text`;
+const stampColumn = documentStamp('d');
 
 /** The change stamps of the given documents that still exist and are not being deleted. */
 export async function readDocumentStamps(
