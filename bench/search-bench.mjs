@@ -37,6 +37,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startPrivateStack } from './private-stack.mjs';
+import { describeProbes, describeTail, startCellProbes } from './search-bench-probes.mjs';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -333,6 +334,7 @@ try {
         const floor = [];
         const errors = { product: 0, floor: 0 };
         const firstError = {};
+        const probes = await startCellProbes(stack);
         const deadline = performance.now() + seconds * 1000;
         const started = performance.now();
         await Promise.all(
@@ -353,6 +355,7 @@ try {
           }),
         );
         const wall = (performance.now() - started) / 1000;
+        const seen = await probes.finish();
         const sorted = (values) => values.map((v) => v.total).sort((a, b) => a - b);
         const productSorted = sorted(product);
         const floorSorted = sorted(floor);
@@ -399,6 +402,8 @@ try {
             `search ${cell.stages.search.toFixed(1)}, gateway ${cell.stages.gateway.toFixed(1)}; floor embed ` +
             `${cell.floor.embed.toFixed(1)}, milvus ${cell.floor.milvus.toFixed(1)} (load ${cell.load})`,
         );
+        log(`  ${describeProbes(seen)}`);
+        log(`  ${describeTail(product, cell.product.p99, cell.product.p50)}`);
       }
     }
 
