@@ -48,6 +48,16 @@ describe('planBatches', () => {
     ]);
   });
 
+  it('keeps padding within the ratio it is given', () => {
+    // Together 2 rows of 115 tokens compute 230 for 215 real ones (1.07): within 1.5, beyond 1.05.
+    const limits = { maxBatchTokens: 1000, maxBatchSize: 10 };
+    expect(ids(planBatches(texts(100, 115), limits))).toEqual([[0, 1]]);
+    expect(ids(planBatches(texts(100, 115), { ...limits, maxPaddingRatio: 1.1 }))).toEqual([[0, 1]]);
+    expect(ids(planBatches(texts(100, 115), { ...limits, maxPaddingRatio: 1.05 }))).toEqual([[0], [1]]);
+    // 130 next to 100 computes 260 for 230 (1.13).
+    expect(ids(planBatches(texts(130, 100), { ...limits, maxPaddingRatio: 1.1 }))).toEqual([[1], [0]]);
+  });
+
   it('returns no batches for no texts', () => {
     expect(planBatches([], { maxBatchTokens: 10, maxBatchSize: 10 })).toEqual([]);
   });

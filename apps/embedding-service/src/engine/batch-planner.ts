@@ -2,6 +2,8 @@
 export interface BatchLimits {
   maxBatchTokens: number;
   maxBatchSize: number;
+  /** Padded over real tokens a batch may reach; defaultPaddingRatio when unset. */
+  maxPaddingRatio?: number | undefined;
 }
 
 export interface Plannable {
@@ -10,9 +12,12 @@ export interface Plannable {
 
 /**
  * A batch computes rows × longest row tokens. A text joins the batch being formed only while that stays within
- * this factor of the batch's real tokens: a long text next to short ones would multiply their cost.
+ * this factor of the batch's real tokens: a long text next to short ones would multiply their cost. On a GPU
+ * padding is nearly free and fewer, larger batches win; on CPU every padded token costs as much as a real one and
+ * a batch of one text costs hardly more per token than a batch of eight, so the CPU default is tight
+ * (defaultMaxPaddingRatio in embedder-settings.ts).
  */
-export const maxPaddingRatio = 1.5;
+export const defaultPaddingRatio = 1.5;
 
 /**
  * Splits waiting items into batches under the limits. Items are sorted by length first, so that each batch holds
@@ -20,6 +25,7 @@ export const maxPaddingRatio = 1.5;
  * its own rather than being refused: the model's maxLength, not the budget, bounds what a text may cost.
  */
 export function planBatches<T extends Plannable>(items: readonly T[], limits: BatchLimits): T[][] {
+  const maxPaddingRatio = limits.maxPaddingRatio ?? defaultPaddingRatio;
   const sorted = [...items].sort((a, b) => a.tokenCount - b.tokenCount);
   const batches: T[][] = [];
   let current: T[] = [];

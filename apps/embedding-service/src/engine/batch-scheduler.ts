@@ -207,7 +207,11 @@ export class BatchScheduler {
    */
   private nextBatch(size: number, runningTexts: number): QueuedText[] | undefined {
     const oldest = this.queue[0]!;
-    const limits = { maxBatchTokens: this.options.maxBatchTokens, maxBatchSize: size };
+    const limits = {
+      maxBatchTokens: this.options.maxBatchTokens,
+      maxBatchSize: size,
+      maxPaddingRatio: this.options.maxPaddingRatio,
+    };
     const batch = planBatches(this.queue, limits).find((candidate) => candidate.includes(oldest))!;
     // Full: the limits cut it (texts were left over), or one more text like its longest would not fit.
     const full =
