@@ -19,14 +19,14 @@
 // Options: --corpus PATH  --concurrency 16 (worker jobs at once)  --batch 32 (texts per embed request)
 //          --embed-concurrency N (requests in flight in phase 2; default: --concurrency)  --limit N
 //          --cpu-prof DIR (the ingest worker writes a V8 CPU profile there when the stack stops)
-import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { embeddingBetween, embeddingCounters } from './embedding-batches.mjs';
 import { startPrivateStack } from './private-stack.mjs';
+import { cpuBetween, cpuSnapshot } from './process-cpu.mjs';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '32' },
     'embed-concurrency': { type: 'string' },
     limit: { type: 'string', default: '0' },
+    'idle-seconds': { type: 'string', default: '5' },
     'cpu-prof': { type: 'string' },
     'embedding-env': { type: 'string', multiple: true, default: [] },
   },
@@ -48,63 +49,6 @@ function log(message) {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-
-// CPU accounting from /proc (Linux): seconds of CPU each part of the stack used (its process and every live
-// descendant), and the machine's busy seconds, so a phase's CPU can be split into the stack's and the rest's.
-const ticks = 100; // USER_HZ
-function processTable() {
-  const table = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.set(Number(entry), {
-        ppid: Number(fields[1]),
-        cpu: (Number(fields[11]) + Number(fields[12])) / ticks,
-      });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return table;
-}
-function cpuSnapshot(pids) {
-  const table = processTable();
-  const children = new Map();
-  for (const [pid, { ppid }] of table) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  const treeCpu = (root) => {
-    let sum = 0;
-    const stack = [root];
-    while (stack.length > 0) {
-      const pid = stack.pop();
-      sum += table.get(pid)?.cpu ?? 0;
-      stack.push(...(children.get(pid) ?? []));
-    }
-    return sum;
-  };
-  const [, ...cpu] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-  const busy = (cpu.reduce((a, b) => a + b, 0) - cpu[3] - cpu[4]) / ticks;
-  return {
-    at: performance.now(),
-    load: loadavg()[0],
-    busy,
-    parts: Object.fromEntries(Object.entries(pids).map(([part, pid]) => [part, treeCpu(pid)])),
-  };
-}
-/** CPU seconds per part between two snapshots, and the rest of the machine's. */
-function cpuBetween(from, to) {
-  const parts = Object.fromEntries(
-    Object.keys(to.parts).map((part) => [part, to.parts[part] - from.parts[part]]),
-  );
-  const stack = Object.values(parts).reduce((a, b) => a + b, 0);
-  return {
-    seconds: (to.at - from.at) / 1000,
-    load: `${from.load.toFixed(1)}→${to.load.toFixed(1)}`,
-    parts,
-    rest: Math.max(0, to.busy - from.busy - stack),
-  };
-}
 
 const lines = (await readFile(resolve(args.corpus), 'utf8')).split('\n').filter((line) => line.trim() !== '');
 let corpus = lines.map((line) => JSON.parse(line));
@@ -135,6 +79,7 @@ const stack = await startPrivateStack({
   log,
 });
 const { adminKey, serviceToken, embeddingUrl } = stack;
+const embeddingMetrics = () => embeddingCounters(stack.managementUrls['embedding-service']);
 const db = new pg.Pool({
   connectionString: stack.databaseUrl,
   options: `-c search_path=${stack.schema}`,
@@ -176,7 +121,13 @@ try {
   )
     await sleep(100);
 
+  // --- Idle: what the stack burns with nothing to do (probes, polls, timers), per part ---
+  const idleCpuFrom = cpuSnapshot(stack.pids);
+  await sleep(Number(args['idle-seconds']) * 1000);
+  const idleCpu = cpuBetween(idleCpuFrom, cpuSnapshot(stack.pids));
+
   // --- Phase 1: the pipeline, through the public API ---
+  const ingestBatchesFrom = await embeddingMetrics();
   const ingestCpuFrom = cpuSnapshot(stack.pids);
   const started = performance.now();
   for (let i = 0; i < corpus.length; i += 100) {
@@ -204,6 +155,7 @@ try {
   }
   const ingestSeconds = (performance.now() - started) / 1000;
   const ingestCpu = cpuBetween(ingestCpuFrom, cpuSnapshot(stack.pids));
+  const ingestBatches = embeddingBetween(ingestBatchesFrom, await embeddingMetrics());
   const { rows: chunkRows } = await db.query(
     `SELECT c.text, d.title, c.heading_path
        FROM chunks c JOIN documents d ON d.id = c.document_id
@@ -228,6 +180,7 @@ try {
   const batches = [];
   for (let i = 0; i < texts.length; i += batchSize) batches.push(texts.slice(i, i + batchSize));
   await sleep(1000); // the worker's last writes and the context lines' tokenizing settle first
+  const embedBatchesFrom = await embeddingMetrics();
   const embedCpuFrom = cpuSnapshot(stack.pids);
   const embedStarted = performance.now();
   let next = 0;
@@ -247,6 +200,7 @@ try {
   );
   const embedSeconds = (performance.now() - embedStarted) / 1000;
   const embedCpu = cpuBetween(embedCpuFrom, cpuSnapshot(stack.pids));
+  const embedBatches = embeddingBetween(embedBatchesFrom, await embeddingMetrics());
   const embedRate = texts.length / embedSeconds;
   log(`embed: ${texts.length} texts in ${embedSeconds.toFixed(2)} s`);
 
@@ -282,6 +236,7 @@ try {
   console.log(`| CPU seconds (per wall second) | ${[...partNames, 'rest of the machine'].join(' | ')} |`);
   console.log(`| --- |${' ---: |'.repeat(partNames.length + 1)}`);
   for (const [name, phase] of [
+    ['idle', idleCpu],
     ['ingest', ingestCpu],
     ['embedding alone', embedCpu],
   ]) {
@@ -290,7 +245,38 @@ try {
     );
     console.log(`| ${name} | ${cells.join(' | ')} |`);
   }
+  // CPU milliseconds per chunk of each part, in each phase.
+  console.log('');
+  console.log(`| CPU ms per chunk | ${partNames.join(' | ')} | rest of the machine |`);
+  console.log(`| --- |${' ---: |'.repeat(partNames.length + 1)}`);
+  for (const [name, phase] of [
+    ['ingest', ingestCpu],
+    ['embedding alone', embedCpu],
+  ]) {
+    const cells = [...partNames.map((part) => phase.parts[part]), phase.rest].map((cpu) =>
+      ((cpu / chunkRows.length) * 1000).toFixed(1),
+    );
+    console.log(`| ${name} | ${cells.join(' | ')} |`);
+  }
+  // What the embedding service was asked and how it batched it (from its metrics).
+  console.log('');
+  console.log(
+    '| embedding service | embed requests | tokenize requests | batches | texts/batch | real tokens/batch | padded tokens/batch | padded/real | batches by texts |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const [name, b] of [
+    ['ingest', ingestBatches],
+    ['embedding alone', embedBatches],
+  ]) {
+    console.log(
+      `| ${name} | ${b.embedRequests} | ${b.tokenizeRequests} | ${b.batches} | ${b.textsPerBatch.toFixed(1)} | ${b.realTokensPerBatch.toFixed(0)} | ${b.paddedTokensPerBatch.toFixed(0)} | ${b.padding.toFixed(3)} | ${b.sizes} |`,
+    );
+  }
   const perChunk = (phase) => (phase.parts['embedding-service'] / chunkRows.length) * 1000;
+  const stackCores = (phase) =>
+    Object.entries(phase.parts)
+      .filter(([part]) => part !== 'embedding-service')
+      .reduce((sum, [, cpu]) => sum + cpu, 0) / phase.seconds;
   summary = [
     `model=${model.name}`,
     `documents=${corpus.length}`,
@@ -304,6 +290,14 @@ try {
     `embed_cpu_ms_per_chunk_ingest=${perChunk(ingestCpu).toFixed(1)}`,
     `embed_cpu_ms_per_chunk_alone=${perChunk(embedCpu).toFixed(1)}`,
     `tokenize_cpu_ms_per_chunk=${perChunk(tokenizeCpu).toFixed(1)}`,
+    `embed_cores_ingest=${(ingestCpu.parts['embedding-service'] / ingestCpu.seconds).toFixed(2)}`,
+    `embed_cores_alone=${(embedCpu.parts['embedding-service'] / embedCpu.seconds).toFixed(2)}`,
+    `stack_cores_ingest=${stackCores(ingestCpu).toFixed(2)}`,
+    `stack_cores_idle=${stackCores(idleCpu).toFixed(3)}`,
+    `texts_per_batch_ingest=${ingestBatches.textsPerBatch.toFixed(1)}`,
+    `texts_per_batch_alone=${embedBatches.textsPerBatch.toFixed(1)}`,
+    `padding_ingest=${ingestBatches.padding.toFixed(3)}`,
+    `padding_alone=${embedBatches.padding.toFixed(3)}`,
     `rest_cpu_per_s_ingest=${(ingestCpu.rest / ingestCpu.seconds).toFixed(2)}`,
     `rest_cpu_per_s_alone=${(embedCpu.rest / embedCpu.seconds).toFixed(2)}`,
   ].join(' ');

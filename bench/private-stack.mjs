@@ -97,11 +97,13 @@ export async function startPrivateStack(options) {
       ...options.env,
     };
     const pids = {};
+    const managementUrls = {};
     const start = async (app, port, env) => {
       services.push(
         await startService({ app, repoRoot, port, readyTimeoutMs: 300_000, env: { ...common, ...env } }),
       );
       pids[app] = services.at(-1).process.pid;
+      managementUrls[app] = services.at(-1).managementUrl;
       return services.at(-1);
     };
     await start('embedding-service', embeddingPort, {
@@ -124,6 +126,8 @@ export async function startPrivateStack(options) {
       milvusCollectionPrefix,
       /** Process ids by part (Milvus Lite and the four services), for CPU accounting. */
       pids: { milvus: milvus.pid, ...pids },
+      /** Each service's management listener (readiness, Prometheus metrics), by part. */
+      managementUrls,
       stop,
     };
   } catch (error) {
