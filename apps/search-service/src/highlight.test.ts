@@ -1,5 +1,6 @@
+import { analyze } from '@rag/lexical/analyzer';
 import { describe, expect, it } from 'vitest';
-import { highlightTerms } from './highlight.js';
+import { type Highlight, highlighter, highlightTerms } from './highlight.js';
 
 describe('highlightTerms', () => {
   it('marks every occurrence of the query words, ignoring case', () => {
@@ -44,5 +45,55 @@ describe('highlightTerms in Japanese', () => {
     const text = '東京都庁はTokyoにある';
     const ranges = highlightTerms(text, '東京都 tokyo');
     expect(ranges.map((r) => text.slice(r.start, r.end))).toEqual(['東京都', 'Tokyo']);
+  });
+});
+
+/** The analyzer's way, term by term, which the scan of ASCII text must reproduce exactly. */
+function byAnalyzer(text: string, query: string, limit = 32): Highlight[] {
+  const wanted = new Set(analyze(query).map((t) => t.term));
+  const ranges: Highlight[] = [];
+  for (const { term, start, end, inner } of analyze(text)) {
+    if (inner || !wanted.has(term)) continue;
+    const last = ranges.at(-1);
+    if (last && start <= last.end) last.end = Math.max(last.end, end);
+    else {
+      if (ranges.length >= limit) break;
+      ranges.push({ start, end });
+    }
+  }
+  return ranges;
+}
+
+describe('highlighter on ASCII text', () => {
+  it('finds exactly what the analyzer finds, on texts of every ASCII character', () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed;
+    };
+    const words = ['the', 'of', 'Wing', 'wing', 'AIR', 'craft', 'x1', '42', 'an', 'B2B', 'it'];
+    for (let round = 0; round < 300; round++) {
+      const parts: string[] = [];
+      for (let i = next() % 40; i > 0; i--) {
+        // Words, then any ASCII character (controls, punctuation, digits) as a separator or inside a word.
+        parts.push(words[next() % words.length] as string, String.fromCharCode(next() % 128));
+      }
+      const text = parts.join('');
+      const query = `${words[next() % words.length]} ${words[next() % words.length]} ${String.fromCharCode(next() % 128)}x1`;
+      const limit = 1 + (next() % 8);
+      expect(highlighter(query, limit)(text), `${JSON.stringify(text)} / ${query}`).toEqual(
+        byAnalyzer(text, query, limit),
+      );
+    }
+  });
+
+  it('analyzes text with any other character as before', () => {
+    const text = 'Ｗｉｎｇ of the café wing';
+    expect(highlighter('wing café')(text)).toEqual(byAnalyzer(text, 'wing café'));
+    expect(highlighter('wing café')(text).map((r) => text.slice(r.start, r.end))).toEqual([
+      'Ｗｉｎｇ',
+      'café',
+      'wing',
+    ]);
   });
 });

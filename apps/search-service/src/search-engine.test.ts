@@ -75,6 +75,8 @@ function harness(options: HarnessOptions = {}) {
   const embeds: Array<{ model: string } & EmbedRequest> = [];
   const searches: Array<{ model: string } & SignalSearch> = [];
   const termStats: Array<{ collectionId: string; termIds: readonly number[] }> = [];
+  /** Term statistics read with the collection's state, in one round trip. */
+  const statesWithTerms: Array<{ collectionId: string; termIds: readonly number[] }> = [];
   const visible: Array<{ scope: SearchScope; chunkIds: readonly string[] }> = [];
   const spaceRequests: Array<CollectionModel | undefined> = [];
 
@@ -155,6 +157,13 @@ function harness(options: HarnessOptions = {}) {
   };
 
   const hidden = new Set(options.hidden ?? []);
+  // Every term in 2 of 10 chunks.
+  const statsOf = (termIds: readonly number[]) => ({
+    chunkCount: 10,
+    totalTokens: 100,
+    indexVersion: options.indexVersion ?? 4,
+    documentFrequency: new Map(termIds.map((termId): [number, number] => [termId, 2])),
+  });
   const catalog: SearchCatalog = {
     async searchState(id) {
       if (options.stateFails) throw options.stateFails;
@@ -164,15 +173,14 @@ function harness(options: HarnessOptions = {}) {
         ...(options.recorded ? { model: options.recorded } : {}),
       };
     },
+    async searchStateWithTermStats(id, termIds) {
+      const state = await catalog.searchState(id);
+      statesWithTerms.push({ collectionId: id, termIds });
+      return { ...state, termStats: statsOf(termIds) };
+    },
     async termStats(id, termIds) {
       termStats.push({ collectionId: id, termIds });
-      // Every term in 2 of 10 chunks.
-      return {
-        chunkCount: 10,
-        totalTokens: 100,
-        indexVersion: options.indexVersion ?? 4,
-        documentFrequency: new Map(termIds.map((termId) => [termId, 2])),
-      };
+      return statsOf(termIds);
     },
     async visibleChunks(scope, chunkIds) {
       visible.push({ scope, chunkIds });
@@ -211,7 +219,7 @@ function harness(options: HarnessOptions = {}) {
     ...(options.cache ? { cache: options.cache } : {}),
     ...(options.tuning ? { tuning: options.tuning } : {}),
   });
-  return { search, embeds, searches, termStats, visible, spaceRequests };
+  return { search, embeds, searches, termStats, statesWithTerms, visible, spaceRequests };
 }
 
 function findDocument(models: FakeModel[], chunkId: string): string {
@@ -290,7 +298,9 @@ describe('search engine: what each mode asks for', () => {
       { model: 'plain', texts: ['travel policy'], kind: 'query', outputs: ['dense'] },
     ]);
     const termIds = lexicalTermIds('travel policy');
-    expect(h.termStats).toEqual([{ collectionId, termIds }]);
+    // Read with the collection's index version and model, in one round trip: no read of their own.
+    expect(h.statesWithTerms).toEqual([{ collectionId, termIds }]);
+    expect(h.termStats).toEqual([]);
     expect(h.searches).toHaveLength(1);
     const asked = h.searches[0]!;
     expect(asked.scope).toEqual({ tenantId, collectionId });
@@ -330,6 +340,7 @@ describe('search engine: what each mode asks for', () => {
     const answer = await h.search(request({ mode: 'dense' }));
     expect(h.embeds.map((e) => e.outputs)).toEqual([['dense']]);
     expect(h.termStats).toEqual([]);
+    expect(h.statesWithTerms).toEqual([]);
     expect(Object.keys(h.searches[0]!.vectors)).toEqual(['dense']);
     expect(answer).toMatchObject({ signals: ['dense'], fusion: 'none', weights: { dense: 1 } });
     expect(ids(answer)).toEqual(['a', 'b', 'c']);
@@ -367,6 +378,7 @@ describe('search engine: what each mode asks for', () => {
     });
     const answer = await h.search(request({ mode: 'hybrid' }));
     expect(h.termStats).toEqual([]);
+    expect(h.statesWithTerms).toEqual([]);
     expect(h.searches[0]!.vectors.bm25).toBe('travel policy');
     for (const result of answer.results) expect(result.scores.bm25).toBeUndefined();
   });
@@ -531,6 +543,24 @@ describe('search engine: missing signals and failing dependencies', () => {
     expect(h.spaceRequests.map((m) => m?.name)).toEqual(['older', 'newer']);
     expect(h.embeds.at(-1)?.model).toBe('newer');
     expect(h.searches.map((s) => s.model)).toEqual(['newer']);
+    expect(ids(answer)).toEqual(['new']);
+  });
+
+  it('reads term statistics on their own when only the recorded model builds BM25 from them', async () => {
+    const newer = { name: 'newer', manifestHash: 'hash-newer' };
+    const h = harness({
+      models: [
+        { name: 'older', bm25Source: 'milvus-function', lists: { bm25: [hit('old', 1)] } },
+        { name: 'newer', lists: { bm25: [hit('new', 1)] } },
+      ],
+      recorded: newer,
+    });
+    const answer = await h.search(
+      request({ mode: 'bm25', scope: { model: { name: 'older', manifestHash: 'hash-older' } } }),
+    );
+    expect(h.statesWithTerms).toEqual([]);
+    expect(h.termStats).toEqual([{ collectionId, termIds: lexicalTermIds('travel policy') }]);
+    expect(h.searches.map((s) => [s.model, typeof s.vectors.bm25])).toEqual([['newer', 'object']]);
     expect(ids(answer)).toEqual(['new']);
   });
 });

@@ -8,12 +8,7 @@ import type {
   ParsedSearchRequest,
   SignalName,
 } from '@rag/contracts/search-api';
-import type { ChunkWithDocument } from '@rag/db/chunk-repository';
-import type { CollectionModel } from '@rag/db/collection-repository';
-import type { Queryable } from '@rag/db/pool';
-import { readCollectionSearchState } from '@rag/db/reindex-repository';
-import { findVisibleChunks, type SearchScope } from '@rag/db/searchable-chunk-repository';
-import { type CollectionTermStats, readCollectionTermStats } from '@rag/db/term-stats-repository';
+import type { CollectionTermStats } from '@rag/db/term-stats-repository';
 import { lexicalTermIds } from '@rag/lexical/analyzer';
 import { bm25QueryVector } from '@rag/lexical/bm25';
 import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
@@ -23,28 +18,12 @@ import type { ModelSpaces } from '@rag/vector-store/model-spaces';
 import type { Histogram } from 'prom-client';
 import { colbertRerank } from './colbert-rerank.js';
 import { type FusedHit, fuse, resolveWeights, single } from './fusion.js';
-import { highlightTerms } from './highlight.js';
+import { highlighter } from './highlight.js';
 import { mayShowLexicalScores, withoutLexicalScores } from './lexical-score-exposure.js';
 import { noSearchCache, type SearchCache } from './search-cache.js';
+import type { SearchCatalog, SearchState } from './search-catalog.js';
 
-/** What a search reads from PostgreSQL, the source of truth: the collection's state, BM25 statistics and chunks. */
-export interface SearchCatalog {
-  /** The collection's index version and the model it records, read together. */
-  searchState(collectionId: string): Promise<{ indexVersion: number; model?: CollectionModel }>;
-  /** The collection's BM25 statistics for the given term ids. */
-  termStats(collectionId: string, termIds: readonly number[]): Promise<CollectionTermStats>;
-  /** The chunks among these ids that the scope (tenant, collection, ACL, metadata filter) may see now. */
-  visibleChunks(scope: SearchScope, chunkIds: readonly string[]): Promise<Map<string, ChunkWithDocument>>;
-}
-
-/** The catalog on PostgreSQL, as the service runs it. */
-export function postgresSearchCatalog(pool: Queryable): SearchCatalog {
-  return {
-    searchState: (collectionId) => readCollectionSearchState(pool, collectionId),
-    termStats: (collectionId, termIds) => readCollectionTermStats(pool, collectionId, termIds),
-    visibleChunks: (scope, chunkIds) => findVisibleChunks(pool, scope, chunkIds),
-  };
-}
+export { postgresSearchCatalog, type SearchCatalog, type SearchState } from './search-catalog.js';
 
 export interface SearchEngineDeps {
   catalog: SearchCatalog;
@@ -139,10 +118,13 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     return embedding;
   }
 
-  /** The query's BM25 vector: its terms, by the analyzer chunks are indexed with, weighted by the collection's IDF. */
-  async function bm25Query(collectionId: string, query: string) {
+  /**
+   * The query's BM25 vector: its terms, by the analyzer chunks are indexed with, weighted by the collection's
+   * IDF; from the statistics read with the collection's state where they were, else in a read of their own.
+   */
+  async function bm25Query(collectionId: string, query: string, read?: Promise<CollectionTermStats>) {
     const ids = lexicalTermIds(query);
-    const stats = await deps.catalog.termStats(collectionId, ids);
+    const stats = read ? await read : await deps.catalog.termStats(collectionId, ids);
     return bm25QueryVector(ids, stats);
   }
 
@@ -151,6 +133,25 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     let routed = await route(request.scope.model);
     let { store, model } = routed;
     let signals = signalsFor(request.mode, model.outputs.sparse);
+    // The index version and the model are read together: the answer (and its cursor) never pairs one model
+    // with the other's version when the collection moves to another model meanwhile. A BM25 search built from
+    // PostgreSQL's statistics reads them in the same round trip (the same snapshot).
+    const collectionId = request.scope.collectionId;
+    const termIds =
+      signals.includes('bm25') && store.bm25Source !== 'milvus-function'
+        ? lexicalTermIds(request.query)
+        : undefined;
+    const stateRead = timed(
+      'index_version',
+      (): Promise<SearchState & { termStats?: CollectionTermStats }> =>
+        termIds
+          ? deps.catalog.searchStateWithTermStats(collectionId, termIds)
+          : deps.catalog.searchState(collectionId),
+    );
+    stateRead.catch(() => {}); // awaited below
+    const termStatsRead = termIds
+      ? stateRead.then(([state]) => state.termStats as CollectionTermStats)
+      : undefined;
     const prepare = () => {
       if (request.rerank === 'colbert' && !model.outputs.colbert) {
         throw new AppError(
@@ -172,18 +173,14 @@ export function createSearchEngine(deps: SearchEngineDeps) {
             ? undefined
             : store.bm25Source === 'milvus-function'
               ? request.query
-              : bm25Query(request.scope.collectionId, request.query),
+              : bm25Query(collectionId, request.query, termStatsRead),
         ]),
       );
       vectors.catch(() => {}); // awaited below unless the answer comes from the cache
       return vectors;
     };
     let queryVectors = prepare();
-    // The index version and the model are read together: the answer (and its cursor) never pairs one model
-    // with the other's version when the collection moves to another model meanwhile.
-    const [stats, statsMs] = await timed('index_version', () =>
-      deps.catalog.searchState(request.scope.collectionId),
-    );
+    const [stats, statsMs] = await stateRead;
     if (stats.model && !sameModel(stats.model, request.scope.model)) {
       routed = await route(stats.model);
       ({ store, model } = routed);
@@ -279,6 +276,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       ),
     );
     const results: InternalSearchHit[] = [];
+    const highlight = highlighter(request.query);
     for (const hit of page) {
       const chunk = chunks.get(hit.chunkId);
       if (!chunk) continue;
@@ -292,7 +290,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         score: hit.score,
         scores: hit.scores,
         ...(hit.ranks ? { ranks: hit.ranks } : {}),
-        highlights: highlightTerms(chunk.text, request.query),
+        highlights: highlight(chunk.text),
         page: chunk.page,
         heading_path: chunk.headingPath,
         start_offset: chunk.startOffset,

@@ -6,7 +6,11 @@ import { migrate } from './migrate.js';
 import type { Queryable } from './pool.js';
 import { findVisibleChunks } from './searchable-chunk-repository.js';
 import { insertTenant } from './tenant-repository.js';
-import { readCollectionIndexStats, readCollectionTermStats } from './term-stats-repository.js';
+import {
+  readCollectionIndexStats,
+  readCollectionTermStats,
+  readSearchStateWithTermStats,
+} from './term-stats-repository.js';
 
 /**
  * The queries of a search, planned by PostgreSQL on a collection of 10,000 documents whose statistics were
@@ -192,6 +196,26 @@ describe.each([
     expect(indexLookup.map((node) => [node['Node Type'], node['Index Name']])).toEqual([
       ['Index Scan', 'collection_index_stats_pkey'],
     ]);
+  });
+
+  it("read a BM25 search's state and term statistics in one query, by the collection's and each token's key", async () => {
+    const probe = explaining(generic);
+    const state = await readSearchStateWithTermStats(probe.db, collectionId, [7, 1003, 2001, 99_999, 7]);
+    expect(Object.fromEntries(state.termStats.documentFrequency)).toEqual({ 7: 20, 1003: 298, 2001: 1000 });
+    expect(state.termStats.chunkCount).toBe(11_000);
+    expect(state.indexVersion).toBe(state.termStats.indexVersion);
+    expect(state.indexVersion).toBeGreaterThan(0);
+    expect(probe.plans).toHaveLength(1);
+    expectIdDrivenPlan(probe.plans[0]!, {
+      collections: 'collections_pkey',
+      collection_term_stats: 'collection_term_stats_pkey',
+      collection_index_stats: 'collection_index_stats_pkey',
+    });
+    const unknown = await readSearchStateWithTermStats(db.pool, '00000000-0000-4000-8000-000000000000', [7]);
+    expect(unknown).toEqual({
+      indexVersion: 0,
+      termStats: { chunkCount: 0, totalTokens: 0, indexVersion: 0, documentFrequency: new Map() },
+    });
   });
 
   it('find the API key and the collection by their unique keys', async () => {

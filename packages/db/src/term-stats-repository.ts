@@ -1,3 +1,4 @@
+import type { CollectionModel } from './collection-repository.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -48,24 +49,60 @@ export async function readCollectionTermStats(
   collectionId: string,
   tokenIds: readonly number[],
 ): Promise<CollectionTermStats> {
-  const unique = [...new Set(tokenIds)];
-  const { rows } = await db.query<{
-    chunk_count: string | null;
-    total_tokens: string | null;
-    index_version: string | null;
-    frequencies: [number, number][] | null;
-  }>(
-    `SELECT s.chunk_count, s.total_tokens, s.index_version,
-            (SELECT json_agg(json_build_array(wanted.token_id, t.chunk_frequency))
+  const { rows } = await db.query<TermStatsRow>(
+    `SELECT s.chunk_count, s.total_tokens, s.index_version, ${termFrequencies} AS frequencies
+       FROM (SELECT 1) one
+       LEFT JOIN collection_index_stats s ON s.collection_id = $1`,
+    [collectionId, [...new Set(tokenIds)]],
+  );
+  return termStatsOf(rows[0]);
+}
+
+/**
+ * What a BM25 search reads before it asks Milvus, in one round trip: the collection's index version and model
+ * (as `readCollectionSearchState`, read together) and its BM25 statistics for the query's token ids, all from
+ * one snapshot. Undefined values when the collection does not exist: index version 0, no model, no statistics.
+ */
+export async function readSearchStateWithTermStats(
+  db: Queryable,
+  collectionId: string,
+  tokenIds: readonly number[],
+): Promise<{ indexVersion: number; model?: CollectionModel; termStats: CollectionTermStats }> {
+  const { rows } = await db.query<
+    TermStatsRow & { embedding_model: string | null; embedding_manifest_hash: string | null }
+  >(
+    `SELECT s.chunk_count, s.total_tokens, s.index_version, ${termFrequencies} AS frequencies,
+            c.embedding_model, c.embedding_manifest_hash
+       FROM collections c LEFT JOIN collection_index_stats s ON s.collection_id = c.id
+      WHERE c.id = $1`,
+    [collectionId, [...new Set(tokenIds)]],
+  );
+  const row = rows[0];
+  const termStats = termStatsOf(row);
+  return {
+    indexVersion: termStats.indexVersion,
+    ...(row?.embedding_model && row.embedding_manifest_hash
+      ? { model: { name: row.embedding_model, manifestHash: row.embedding_manifest_hash } }
+      : {}),
+    termStats,
+  };
+}
+
+interface TermStatsRow {
+  chunk_count: string | null;
+  total_tokens: string | null;
+  index_version: string | null;
+  frequencies: [number, number][] | null;
+}
+
+/** The document frequencies of the token ids $2 in collection $1: one primary-key lookup per token id. */
+const termFrequencies = `(SELECT json_agg(json_build_array(wanted.token_id, t.chunk_frequency))
                FROM unnest($2::int[]) AS wanted(token_id)
               CROSS JOIN LATERAL (
                 SELECT chunk_frequency FROM collection_term_stats
-                 WHERE collection_id = $1 AND token_id = wanted.token_id LIMIT 1) t) AS frequencies
-       FROM (SELECT 1) one
-       LEFT JOIN collection_index_stats s ON s.collection_id = $1`,
-    [collectionId, unique],
-  );
-  const row = rows[0];
+                 WHERE collection_id = $1 AND token_id = wanted.token_id LIMIT 1) t)`;
+
+function termStatsOf(row: TermStatsRow | undefined): CollectionTermStats {
   return {
     chunkCount: Number(row?.chunk_count ?? 0),
     totalTokens: Number(row?.total_tokens ?? 0),
