@@ -97,6 +97,15 @@ export function createEmbeddingMetrics(registry: Registry, embedder: Embedder): 
     help: 'Tokens that went through inference; rate() of it is the service-wide tokens per second.',
     registers,
   });
+  const sessionRun = new Histogram({
+    name: 'embedding_session_run_seconds',
+    help:
+      'Seconds of one batch inside its inference worker thread (ONNX Runtime run with its input tensors and pooling), ' +
+      'by session: pool, solo_spinning or solo_sleeping. te_request_inference_duration less this is message passing.',
+    labelNames: ['session'] as const,
+    buckets: durationBuckets,
+    registers,
+  });
   const { info, settings } = embedder;
   new Gauge({
     name: 'embedding_model_info',
@@ -149,6 +158,9 @@ export function createEmbeddingMetrics(registry: Registry, embedder: Embedder): 
     },
     inputLength(tokens) {
       inputLength.observe(tokens);
+    },
+    sessionRan(session, seconds) {
+      sessionRun.observe({ session }, seconds);
     },
   });
 

@@ -4,17 +4,24 @@ import { AdaptiveSoloWorker, soloProbeEvery } from './adaptive-solo.js';
 import type { BatchWorker } from './batch-scheduler.js';
 import type { BatchRow } from './model-runner.js';
 
-/** A session whose batches take `msPerToken` on a clock the test owns, recording how many batches it ran. */
+/**
+ * A session whose batches take `msPerToken` on a clock the test owns (times `firstRunFactor` for its first batch of
+ * a size larger than any before, as a real session's arena warm-up), recording how many batches it ran.
+ */
 class ClockedSession implements BatchWorker {
   batches = 0;
+  private largest = 0;
   constructor(
     private readonly clock: { now: number },
     public msPerToken: number,
+    private readonly firstRunFactor = 1,
   ) {}
   async run(rows: BatchRow[]): Promise<Embedding[]> {
     this.batches += 1;
     const tokens = rows.reduce((sum, row) => sum + row.ids.length, 0);
-    this.clock.now += tokens * this.msPerToken;
+    const factor = tokens > this.largest ? this.firstRunFactor : 1;
+    this.largest = Math.max(this.largest, tokens);
+    this.clock.now += tokens * this.msPerToken * factor;
     return rows.map((row) => ({ tokens: row.ids.length }));
   }
 }
@@ -28,13 +35,40 @@ describe('AdaptiveSoloWorker', () => {
     const sleeping = new ClockedSession(clock, 0.15);
     const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
     await expect(solo.run(rows(128))).resolves.toEqual([{ tokens: 128 }]);
-    await solo.run(rows(64));
-    expect([spinning.batches, sleeping.batches]).toEqual([1, 1]);
-    for (let i = 2; i < 4 * soloProbeEvery; i++) await solo.run(rows(128));
-    expect(solo.favoured).toBe(0);
-    // The slower session only ran its first batch and one probe per soloProbeEvery batches.
-    expect(sleeping.batches).toBe(1 + 4);
-    expect(spinning.batches).toBe(4 * soloProbeEvery - 5);
+    // Each session's first batch warms it up and is not a sample: each runs twice before the comparison.
+    for (let i = 1; i < 4; i++) await solo.run(rows(128));
+    expect([spinning.batches, sleeping.batches]).toEqual([2, 2]);
+    for (let i = 4; i < 4 * soloProbeEvery; i++) await solo.run(rows(128));
+    expect(solo.favoured(128)).toBe(0);
+    // The slower session only ran its first two batches and one probe per soloProbeEvery batches.
+    expect(sleeping.batches).toBe(2 + 4);
+    expect(spinning.batches).toBe(4 * soloProbeEvery - 6);
+  });
+
+  it('does not count a session’s slow first run at a new size against it', async () => {
+    const clock = { now: 0 };
+    // The spinning session is faster, but its first run at each size takes three times as long.
+    const spinning = new ClockedSession(clock, 0.1, 3);
+    const sleeping = new ClockedSession(clock, 0.12);
+    const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
+    for (let i = 0; i < 16; i++) await solo.run(rows(512));
+    expect(solo.favoured(512)).toBe(0);
+    expect(sleeping.batches).toBe(2);
+  });
+
+  it('compares the sessions per length class, not a long batch of one against a short batch of the other', async () => {
+    const clock = { now: 0 };
+    const spinning = new ClockedSession(clock, 0.1);
+    const sleeping = new ClockedSession(clock, 0.12);
+    const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
+    for (let i = 0; i < 8; i++) await solo.run(rows(128));
+    expect(solo.favoured(128)).toBe(0);
+    // Texts of 512 tokens cost more per token; the spinning session is slower at that length here.
+    spinning.msPerToken = 0.3;
+    sleeping.msPerToken = 0.2;
+    for (let i = 0; i < 8; i++) await solo.run(rows(512));
+    expect(solo.favoured(512)).toBe(1);
+    expect(solo.favoured(128)).toBe(0);
   });
 
   it('moves to the other session when the favoured one turns slower, as spinning does on a busy machine', async () => {
@@ -43,10 +77,10 @@ describe('AdaptiveSoloWorker', () => {
     const sleeping = new ClockedSession(clock, 0.12);
     const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
     for (let i = 0; i < soloProbeEvery; i++) await solo.run(rows(128));
-    expect(solo.favoured).toBe(0);
+    expect(solo.favoured(128)).toBe(0);
     spinning.msPerToken = 0.2;
     for (let i = 0; i < 4; i++) await solo.run(rows(128));
-    expect(solo.favoured).toBe(1);
+    expect(solo.favoured(128)).toBe(1);
     const before = spinning.batches;
     for (let i = 0; i < soloProbeEvery; i++) await solo.run(rows(128));
     // Only the probe went back to the spinning session.

@@ -5,7 +5,7 @@ import { loadModelFolder } from '@rag/models/model-manifest';
 import { BatchScheduler, type SchedulerEvents } from './batch-scheduler.js';
 import { checkNotTruncated, checkOutputs, checkTokenIds, checkTotalTokens } from './embed-checks.js';
 import { type EmbedderOptions, type EmbedderSettings, resolveEmbedderSettings } from './embedder-settings.js';
-import { startInferencePool } from './inference-pool.js';
+import { type SessionKind, startInferencePool } from './inference-pool.js';
 import { loadModelTokenizer, type TokenizeOptions } from './model-tokenizer.js';
 
 export type { EmbedderOptions, EmbedderSettings } from './embedder-settings.js';
@@ -38,6 +38,8 @@ export interface EmbedTimings {
 export interface EmbedderObserver extends SchedulerEvents {
   requestFinished?(timings: EmbedTimings): void;
   inputLength?(tokens: number): void;
+  /** A batch's time inside its worker thread (the session's run with its tensors and pooling), by session. */
+  sessionRan?(session: SessionKind, seconds: number): void;
 }
 
 export interface Embedder {
@@ -77,6 +79,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       cause: error,
     });
   });
+  const observers = new Set<EmbedderObserver>();
   const inference = await startInferencePool(
     {
       modelPath: folder.modelPath,
@@ -85,8 +88,10 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       specialIds: [...tokenizer.specialIds],
     },
     settings,
+    (...args) => {
+      for (const o of observers) o.sessionRan?.(...args);
+    },
   );
-  const observers = new Set<EmbedderObserver>();
   const observer: Required<EmbedderObserver> = {
     batchStarted(...args) {
       for (const o of observers) o.batchStarted?.(...args);
@@ -99,6 +104,9 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     },
     inputLength(...args) {
       for (const o of observers) o.inputLength?.(...args);
+    },
+    sessionRan(...args) {
+      for (const o of observers) o.sessionRan?.(...args);
     },
   };
   const scheduler = new BatchScheduler(inference.workers, settings, observer, inference.solo);

@@ -28,29 +28,46 @@ export interface InferencePoolModel {
  * weights, and the peak of several sessions loading at once would outlast the load. If one fails, the ones started
  * are stopped and the error is thrown.
  */
+/** Which session ran a batch: a pool worker's, or the solo worker's spinning or sleeping one. */
+export type SessionKind = 'pool' | 'solo_spinning' | 'solo_sleeping';
+
 export async function startInferencePool(
   model: InferencePoolModel,
   settings: EmbedderSettings,
+  /** Each batch's time inside its worker thread, by session. */
+  onRan?: (session: SessionKind, seconds: number) => void,
 ): Promise<InferencePool> {
-  const host = (threads: number, spinning: boolean) =>
-    new InferenceWorkerHost({
-      modelPath: model.modelPath,
-      manifest: model.manifest,
-      threads,
-      spinning,
-      provider: settings.provider,
-      padId: model.padId,
-      specialIds: [...model.specialIds],
-    });
-  const workers = Array.from({ length: settings.poolSize }, () => host(settings.threads, false));
+  const host = (threads: number, spinning: boolean, session: SessionKind) =>
+    new InferenceWorkerHost(
+      {
+        modelPath: model.modelPath,
+        manifest: model.manifest,
+        threads,
+        spinning,
+        provider: settings.provider,
+        padId: model.padId,
+        specialIds: [...model.specialIds],
+      },
+      onRan && ((seconds) => onRan(session, seconds)),
+    );
+  const workers = Array.from({ length: settings.poolSize }, () => host(settings.threads, false, 'pool'));
   // The pool's sessions never spin: they run side by side, and a spinning thread would take the core another needs.
   // The solo session runs alone, so its threads may spin between operators (they stop when its run returns).
   const soloHosts =
     settings.soloThreads === 0
       ? []
       : settings.soloSpinning === 'auto'
-        ? [host(settings.soloThreads, true), host(settings.soloThreads, false)]
-        : [host(settings.soloThreads, settings.soloSpinning === 'on')];
+        ? [
+            host(settings.soloThreads, true, 'solo_spinning'),
+            host(settings.soloThreads, false, 'solo_sleeping'),
+          ]
+        : [
+            host(
+              settings.soloThreads,
+              settings.soloSpinning === 'on',
+              settings.soloSpinning === 'on' ? 'solo_spinning' : 'solo_sleeping',
+            ),
+          ];
   const solo = soloHosts.length === 2 ? new AdaptiveSoloWorker([soloHosts[0]!, soloHosts[1]!]) : soloHosts[0];
   const all = [...workers, ...soloHosts];
   const stop = async () => {

@@ -20,7 +20,11 @@ export class InferenceWorkerHost {
   private readonly waiters = new Map<number, Waiter>();
   private nextId = 1;
 
-  constructor(private readonly config: InferenceWorkerConfig) {}
+  constructor(
+    private readonly config: InferenceWorkerConfig,
+    /** Called with each batch's time inside the worker thread, in seconds (the rest of run() is message passing). */
+    private readonly onRan?: ((seconds: number) => void) | undefined,
+  ) {}
 
   /** Starts the worker and resolves once the model is loaded; rejects with the load error. */
   start(): Promise<Worker> {
@@ -73,6 +77,7 @@ export class InferenceWorkerHost {
             initError = message.message;
             break;
           case 'result':
+            this.onRan?.(message.seconds);
             this.settle(message.id)?.resolve(message.embeddings);
             break;
           case 'failed':

@@ -35,8 +35,9 @@ port.on('message', (message: ToWorkerMessage) => {
     return;
   }
   const { id, rows } = message;
+  const started = performance.now();
   runner.run(rows).then(
-    (embeddings) => post({ type: 'result', id, embeddings }),
+    (embeddings) => post({ type: 'result', id, embeddings, seconds: (performance.now() - started) / 1000 }),
     (error: unknown) => post({ type: 'failed', id, message: messageOf(error) }),
   );
 });

@@ -53,16 +53,7 @@ export async function loadModelTokenizer(
   tokenizerPath: string,
   manifest: ModelManifest,
 ): Promise<ModelTokenizer> {
-  const file = tokenizerFileSchema.parse(JSON.parse(await readFile(tokenizerPath, 'utf8')));
-  const specials = file.added_tokens.filter((token) => token.special);
-  const padId =
-    file.padding?.pad_id ?? specials.find((token) => conventionalPadTokens.includes(token.content))?.id;
-  if (padId === undefined) {
-    throw new Error(
-      `${tokenizerPath} declares no padding and no ${conventionalPadTokens.join(' or ')} token`,
-    );
-  }
-
+  const { padId, specialIds } = await readSpecialTokens(tokenizerPath);
   // One tokenizer object, without truncation: a large vocabulary's tokenizer holds hundreds of MB, and truncation is
   // a setting of the object, so truncating and whole tokenisation would each need their own. Texts are cut here
   // instead, exactly as the tokenizer's own truncation would: the content to what fits, the template's start and
@@ -83,16 +74,7 @@ export async function loadModelTokenizer(
   return {
     padId,
     vocabSize: tokenizer.getVocabSize(true),
-    specialIds: new Set(
-      specials
-        .filter(
-          (token) =>
-            unusedTokenContents.includes(token.content) ||
-            token.content === file.model?.unk_token ||
-            token.id === padId,
-        )
-        .map((token) => token.id),
-    ),
+    specialIds,
     async encode(texts, kind) {
       const prefix = manifest.prefixes[kind];
       // One encode() per text rather than encodeBatch(): the batch call hands its texts to a Rayon pool besides
@@ -126,6 +108,33 @@ export async function loadModelTokenizer(
       });
     },
   };
+}
+
+/**
+ * The padding id and the unused special tokens' ids, read from tokenizer.json apart from loadModelTokenizer so that
+ * the parsed file (a large vocabulary's pieces and scores: some 40 MB of JavaScript objects for XLM-R) is garbage once
+ * this returns. Held by the tokenizer's closures, it made every full garbage collection of the HTTP thread mark it.
+ */
+async function readSpecialTokens(tokenizerPath: string): Promise<{ padId: number; specialIds: Set<number> }> {
+  const file = tokenizerFileSchema.parse(JSON.parse(await readFile(tokenizerPath, 'utf8')));
+  const specials = file.added_tokens.filter((token) => token.special);
+  const padId =
+    file.padding?.pad_id ?? specials.find((token) => conventionalPadTokens.includes(token.content))?.id;
+  if (padId === undefined) {
+    throw new Error(
+      `${tokenizerPath} declares no padding and no ${conventionalPadTokens.join(' or ')} token`,
+    );
+  }
+  const unkToken = file.model?.unk_token;
+  const specialIds = new Set(
+    specials
+      .filter(
+        (token) =>
+          unusedTokenContents.includes(token.content) || token.content === unkToken || token.id === padId,
+      )
+      .map((token) => token.id),
+  );
+  return { padId, specialIds };
 }
 
 /**

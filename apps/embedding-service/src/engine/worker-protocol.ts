@@ -22,5 +22,6 @@ export type ToWorkerMessage = { type: 'run'; id: number; rows: BatchRow[] } | { 
 export type FromWorkerMessage =
   | { type: 'ready' }
   | { type: 'init_failed'; message: string }
-  | { type: 'result'; id: number; embeddings: Embedding[] }
+  /** seconds: the batch's time inside the worker thread (tensors, ONNX Runtime's run, pooling). */
+  | { type: 'result'; id: number; embeddings: Embedding[]; seconds: number }
   | { type: 'failed'; id: number; message: string };
