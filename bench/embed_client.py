@@ -1,17 +1,19 @@
 """The load of `pnpm bench:embed` from outside Node: C Python clients each POST one text at a time to /v1/embeddings.
 
   python embed_client.py --url http://127.0.0.1:PORT --token TOKEN --texts TEXTS.json
-                         [--concurrency 1,8,32,128] [--seconds 8] [--json]
+                         [--concurrency 1,8,32,128] [--seconds 8] [--min-requests 200] [--json]
 
 TEXTS.json is a list of strings. Standard library only (asyncio, one keep-alive HTTP/1.1 connection per client), so
-that the client costs little of the CPU it shares with the service. For each C: a second's warm-up, then C clients
-for --seconds (and at least 3 requests each for C <= 8, 2 above); tokens per second from the answers' usage, p50
-and p99 latency. Prints a Markdown table, or with --json one JSON line per C:
+that the client costs little of the CPU it shares with the service. For each C: C clients without pause; after a
+second's warm-up the measurement runs for --seconds and at least --min-requests requests (so that p99, by nearest
+rank, is not simply the slowest of a few); tokens per second from the answers' usage, p50 and p99 latency. Prints a
+Markdown table, or with --json one JSON line per C:
 {"concurrency", "tokens_per_s", "p50_ms", "p99_ms", "requests"}."""
 
 import argparse
 import asyncio
 import json
+import math
 import sys
 import time
 from urllib.parse import urlsplit
@@ -82,45 +84,56 @@ class Connection:
         self.reader = self.writer = None
 
 
-async def load(url: str, token: str, texts: list[str], concurrency: int, seconds: float) -> dict:
+def quantile(values: list[float], q: float) -> float:
+    """The q-quantile of sorted values by nearest rank: the smallest value with at least q of all at or below it."""
+    return values[max(0, math.ceil(q * len(values)) - 1)]
+
+
+async def load(url: str, token: str, texts: list[str], concurrency: int, seconds: float,
+               min_requests: int = 200) -> dict:
+    """C clients without pause from warm-up to the end; the window opens after a second once C answers (at least 8:
+    the sessions warm up on their first batches) have come, and closes once `seconds` have passed and `min_requests`
+    requests started in it were answered.
+    Tokens per second: answers that arrived in the window; latencies: every request started in it."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = (parts.path.rstrip("/") or "") + "/v1/embeddings"
     bodies = [json.dumps({"input": [text]}).encode("utf-8") for text in texts]
-    state = {"next": 0, "tokens": 0, "completed": 0}
+    state: dict = {"next": 0, "tokens": 0, "warm": 0, "opened": None, "closed": None}
     latencies: list[float] = []
+    warm_until = time.perf_counter() + 1
 
-    async def client(connection: Connection, deadline: float, min_rounds: int) -> None:
-        while time.perf_counter() < deadline or state["completed"] < min_rounds * concurrency:
+    async def client(connection: Connection) -> None:
+        while state["closed"] is None:
             body = bodies[state["next"] % len(bodies)]
             state["next"] += 1
             started = time.perf_counter()
+            if state["opened"] is None and started >= warm_until and state["warm"] >= max(concurrency, 8):
+                state["opened"] = started
+            measured = state["opened"] is not None
             status, answer = await connection.post(path, body)
+            answered = time.perf_counter()
             if status != 200:
                 raise RuntimeError(f"HTTP {status}: {answer[:300].decode('utf-8', 'replace')}")
-            state["tokens"] += json.loads(answer)["usage"]["prompt_tokens"]
-            state["completed"] += 1
-            latencies.append((time.perf_counter() - started) * 1000)
+            tokens = json.loads(answer)["usage"]["prompt_tokens"]
+            if state["opened"] is None:
+                state["warm"] += 1
+            elif state["closed"] is None:
+                state["tokens"] += tokens
+            if measured:
+                latencies.append((answered - started) * 1000)
+            if (state["closed"] is None and state["opened"] is not None
+                    and answered - state["opened"] >= seconds and len(latencies) >= min_requests):
+                state["closed"] = answered
 
     connections = [Connection(host, port, token) for _ in range(concurrency)]
     try:
-        warm_until = time.perf_counter() + 1
-        await asyncio.gather(*(client(c, warm_until, 1) for c in connections))
-        state.update(tokens=0, completed=0)
-        latencies.clear()
-        rounds = 3 if concurrency <= 8 else 2
-        started = time.perf_counter()
-        await asyncio.gather(*(client(c, started + seconds, rounds) for c in connections))
-        elapsed = time.perf_counter() - started
+        await asyncio.gather(*(client(c) for c in connections))
     finally:
         await asyncio.gather(*(c.close() for c in connections))
     latencies.sort()
-
-    def at(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
-
-    return {"concurrency": concurrency, "tokens_per_s": state["tokens"] / elapsed, "p50_ms": at(0.5),
-            "p99_ms": at(0.99), "requests": len(latencies)}
+    return {"concurrency": concurrency, "tokens_per_s": state["tokens"] / (state["closed"] - state["opened"]),
+            "p50_ms": quantile(latencies, 0.5), "p99_ms": quantile(latencies, 0.99), "requests": len(latencies)}
 
 
 def main() -> int:
@@ -130,18 +143,20 @@ def main() -> int:
     parser.add_argument("--texts", required=True)
     parser.add_argument("--concurrency", default="1,8,32,128")
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--min-requests", type=int, default=200,
+                        help="requests each level measures at least, so that its p99 is not the slowest of a few")
     parser.add_argument("--json", action="store_true", help="one JSON line per concurrency instead of a table")
     args = parser.parse_args()
     with open(args.texts, encoding="utf-8") as handle:
         texts = json.load(handle)
     levels = [int(level) for level in args.concurrency.split(",")]
-    if not texts or any(level < 1 for level in levels) or args.seconds <= 0:
+    if not texts or any(level < 1 for level in levels) or args.seconds <= 0 or args.min_requests < 1:
         parser.error("needs texts, concurrency levels of at least 1 and a positive --seconds")
     if not args.json:
         print("| run | tokens/s | p50 ms | p99 ms | requests |")
         print("| --- | ---: | ---: | ---: | ---: |")
     for level in levels:
-        result = asyncio.run(load(args.url, args.token, texts, level, args.seconds))
+        result = asyncio.run(load(args.url, args.token, texts, level, args.seconds, args.min_requests))
         if args.json:
             print(json.dumps(result), flush=True)
         else:
