@@ -95,3 +95,24 @@ export function describeTail(product, p99, p50) {
   const median = product.filter((a) => Math.abs(a.total - p50) <= p50 * 0.1);
   return `slowest ${slow.length}: ${stagesOf(slow)} | median ${median.length}: ${stagesOf(median)}`;
 }
+
+/**
+ * Waits until a process has been quiet (under `quietCores` of CPU over each of `quietSeconds`) and returns the
+ * seconds it took. Milvus Lite compacts and builds indexes in the background after a bulk write and flush, and
+ * searches meanwhile take two to four times as long (10k chunks: ~9 s of it): a cell measured then says more
+ * about the write just before it than about searching.
+ */
+export async function waitUntilQuiet(pid, { quietCores = 0.1, quietSeconds = 2, timeoutSeconds = 900 } = {}) {
+  const started = performance.now();
+  let quiet = 0;
+  let last = cpuSeconds(pid);
+  while (last !== undefined && (performance.now() - started) / 1000 < timeoutSeconds) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = cpuSeconds(pid);
+    if (now === undefined) break;
+    quiet = now - last < quietCores ? quiet + 1 : 0;
+    last = now;
+    if (quiet >= quietSeconds) break;
+  }
+  return (performance.now() - started) / 1000;
+}

@@ -37,7 +37,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startPrivateStack } from './private-stack.mjs';
-import { describeProbes, describeTail, startCellProbes } from './search-bench-probes.mjs';
+import { describeProbes, describeTail, startCellProbes, waitUntilQuiet } from './search-bench-probes.mjs';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -269,6 +269,9 @@ try {
         log(`  ${start + count} chunks`);
     }
     await store.flush();
+    // Milvus Lite compacts and indexes what was just written; the cells measure searching once it is done.
+    const settled = await waitUntilQuiet(stack.pids.milvus);
+    log(`  Milvus quiet ${settled.toFixed(0)} s after the flush (load ${load()})`);
 
     // The floor: the embedding call and the store's own Milvus calls, as the search service makes them.
     const signalsOf = (mode) =>
