@@ -30,13 +30,18 @@ export interface ChunkWithDocument {
   headingPath: string[];
 }
 
-/** Replaces every chunk of a document with the chunks of the given version (call inside a transaction). */
+/**
+ * Replaces every chunk of a document with the chunks of the given version (call inside a transaction) and
+ * returns the ids of the chunks it removed.
+ */
 export async function replaceChunks(
   db: Queryable,
   doc: { id: string; tenantId: string; collectionId: string; version: number },
   chunks: ChunkRecord[],
-): Promise<void> {
-  await db.query('DELETE FROM chunks WHERE document_id = $1', [doc.id]);
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>('DELETE FROM chunks WHERE document_id = $1 RETURNING id', [
+    doc.id,
+  ]);
   await insertChunkRows(
     db,
     'chunks',
@@ -48,6 +53,7 @@ export async function replaceChunks(
     },
     chunks,
   );
+  return rows.map((row) => row.id);
 }
 
 /**

@@ -43,11 +43,8 @@ export async function swapDocumentVersion(
     if (!current) return { swapped: false, reason: 'gone' };
     if (current.status === 'deleting') return { swapped: false, reason: 'deleting' };
     if (current.version !== doc.version) return { swapped: false, reason: 'superseded' };
-    const { rows } = await client.query<{ id: string }>('SELECT id FROM chunks WHERE document_id = $1', [
-      doc.id,
-    ]);
     // Replace chunks in one transaction (the BM25 statistics follow through triggers on the chunks table).
-    await replaceChunks(client, doc, chunks);
+    const removed = await replaceChunks(client, doc, chunks);
     await client.query(
       `UPDATE documents SET ready_version = $2, status = 'ready', error = NULL, chunk_count = $3, updated_at = now()
         WHERE id = $1`,
@@ -56,7 +53,7 @@ export async function swapDocumentVersion(
     const kept = new Set(chunks.map((c) => c.id));
     return {
       swapped: true,
-      replacedChunkIds: rows.map((r) => r.id).filter((id) => !kept.has(id)),
+      replacedChunkIds: removed.filter((id) => !kept.has(id)),
       previousVersion: current.readyVersion,
       fields: { acl: current.acl, metadata: current.metadata },
     };
