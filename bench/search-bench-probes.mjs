@@ -24,8 +24,9 @@ async function eventLoopLag(managementUrl) {
   try {
     const text = await (await fetch(`${managementUrl}/metrics`)).text();
     const read = (name) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-      return line ? Number(line.slice(name.length + 1)) * 1000 : undefined;
+      // `name value` or `name{labels} value` (the registry may add default labels).
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000 : undefined;
     };
     return {
       mean: read('nodejs_eventloop_lag_mean_seconds'),
