@@ -78,6 +78,13 @@ const { MilvusClient, RRFRanker } = requireFromStore('@zilliz/milvus2-sdk-node')
 const { defaultTuning } = await dist('apps/search-service/dist/search-engine.js');
 /** The search service's own candidates per signal, so the floor makes the very calls the service makes. */
 const candidates = defaultTuning.candidates;
+const { milvusSettings } = await dist('packages/config/dist/base-settings.js');
+/**
+ * The service's deadline for one Milvus search (MILVUS_SEARCH_TIMEOUT_MS, as the private stack's search service
+ * reads it): the floor's calls give up when the service's would, instead of the SDK's 30 s.
+ */
+const searchDeadline = milvusSettings.fields.searchTimeoutMs;
+const searchTimeoutMs = searchDeadline.schema.parse(process.env[searchDeadline.env]);
 
 function log(message) {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
@@ -175,6 +182,7 @@ try {
     address: stack.milvusAddress,
     collectionPrefix: stack.milvusCollectionPrefix,
     space,
+    searchTimeoutMs,
   });
   await store.ensureReady();
   // As the store's client: no pings while idle (Milvus Lite refuses them as excess).
