@@ -37,6 +37,8 @@ export function createSearchApp(deps: SearchAppDeps): ServiceApp {
       { name: 'embedding-service', check: deps.checkEmbeddings },
     ],
     routes(app) {
+      // No ETag: every answer goes to the gateway, which never revalidates one; hashing each cost CPU per search.
+      app.set('etag', false);
       app.use('/v1', requireServiceToken(deps.serviceToken));
       // For callers (the gateway's readiness): 503 naming the watched dependency that is down.
       app.get('/v1/health', (_req, res) => {

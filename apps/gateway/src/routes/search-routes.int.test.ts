@@ -117,6 +117,10 @@ describe('POST /v1/search', () => {
     expect(response.headers.get('server-timing')).toMatch(
       /^embed;dur=1\.00, milvus;dur=1\.00, gateway;dur=[\d.]+$/,
     );
+    // JSON with its length, and no ETag: no client revalidates a POST, so none is computed.
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(response.headers.get('content-length'))).toBeGreaterThan(0);
+    expect(response.headers.get('etag')).toBeNull();
   });
 
   it('pages by cursor: the next offset and the first page’s index version go back to the service', async () => {

@@ -60,14 +60,17 @@ export function searchRoutes(deps: { pool: Pool; search: SearchClient; cache: Re
       'Server-Timing',
       [serverTiming, `gateway;dur=${(performance.now() - started).toFixed(2)}`].filter(Boolean).join(', '),
     );
-    res.json({
-      results: answer.results,
-      signals: answer.signals,
-      fusion: answer.fusion,
-      weights: answer.weights,
-      next_cursor: answer.nextOffset === null ? null : encodeCursor(answer.nextOffset, answer.indexVersion),
-      took_ms: Math.round((performance.now() - started) * 10) / 10,
-    });
+    // Sent without an ETag (res.json would hash every answer): a search is a POST, which no client revalidates.
+    res.type('json').end(
+      JSON.stringify({
+        results: answer.results,
+        signals: answer.signals,
+        fusion: answer.fusion,
+        weights: answer.weights,
+        next_cursor: answer.nextOffset === null ? null : encodeCursor(answer.nextOffset, answer.indexVersion),
+        took_ms: Math.round((performance.now() - started) * 10) / 10,
+      }),
+    );
   });
 
   return router;
