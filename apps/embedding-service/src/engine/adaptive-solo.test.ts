@@ -1,6 +1,6 @@
 import type { Embedding } from '@rag/contracts/embedding-api';
 import { describe, expect, it } from 'vitest';
-import { AdaptiveSoloWorker, soloProbeEvery } from './adaptive-solo.js';
+import { AdaptiveSoloWorker, soloEarlyProbeEvery, soloProbeEvery } from './adaptive-solo.js';
 import type { BatchWorker } from './batch-scheduler.js';
 import type { BatchRow } from './model-runner.js';
 
@@ -40,9 +40,10 @@ describe('AdaptiveSoloWorker', () => {
     expect([spinning.batches, sleeping.batches]).toEqual([2, 2]);
     for (let i = 4; i < 4 * soloProbeEvery; i++) await solo.run(rows(128));
     expect(solo.favoured(128)).toBe(0);
-    // The slower session only ran its first two batches and one probe per soloProbeEvery batches.
-    expect(sleeping.batches).toBe(2 + 4);
-    expect(spinning.batches).toBe(4 * soloProbeEvery - 6);
+    // The slower session ran its first two batches, two early probes (until it had three samples) and then one
+    // probe per soloProbeEvery batches.
+    expect(sleeping.batches).toBe(2 + 2 + 4);
+    expect(spinning.batches).toBe(4 * soloProbeEvery - 8);
   });
 
   it('does not count a session’s slow first run at a new size against it', async () => {
@@ -53,7 +54,8 @@ describe('AdaptiveSoloWorker', () => {
     const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
     for (let i = 0; i < 16; i++) await solo.run(rows(512));
     expect(solo.favoured(512)).toBe(0);
-    expect(sleeping.batches).toBe(2);
+    // Its first two batches and one early probe.
+    expect(sleeping.batches).toBe(3);
   });
 
   it('compares the sessions per length class, not a long batch of one against a short batch of the other', async () => {
@@ -85,5 +87,24 @@ describe('AdaptiveSoloWorker', () => {
     for (let i = 0; i < soloProbeEvery; i++) await solo.run(rows(128));
     // Only the probe went back to the spinning session.
     expect(spinning.batches - before).toBe(1);
+  });
+
+  it('does not keep the slower session favoured because of one unlucky sample of the faster one', async () => {
+    const clock = { now: 0 };
+    const spinning = new ClockedSession(clock, 0.12);
+    const sleeping = new ClockedSession(clock, 0.1);
+    const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
+    for (let i = 0; i < 3; i++) await solo.run(rows(128));
+    // The sleeping session's first sample meets a busy moment: three times its usual time.
+    sleeping.msPerToken = 0.3;
+    await solo.run(rows(128));
+    sleeping.msPerToken = 0.1;
+    expect(solo.favoured(128)).toBe(0);
+    for (let i = 4; i < 2 * soloEarlyProbeEvery; i++) await solo.run(rows(128));
+    // Two early probes later the median of its three samples is its usual time, and it is favoured.
+    expect(solo.favoured(128)).toBe(1);
+    const before = spinning.batches;
+    for (let i = 0; i < soloProbeEvery; i++) await solo.run(rows(128));
+    expect(spinning.batches - before).toBeLessThanOrEqual(2);
   });
 });
