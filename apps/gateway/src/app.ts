@@ -103,7 +103,6 @@ export function createGatewayApp(deps: GatewayDeps): ServiceApp {
       app.use(
         '/v1',
         routeCalls.unlessRouteCall(cacheScope),
-        routeCalls.unlessRouteCall(deps.rateLimits.startByCredential),
         routeCalls.unlessRouteCall(deps.rateLimits.byAddress),
         routeCalls.unlessRouteCall(authenticateRequests(deps.authenticate)),
         deps.rateLimits.byCredential,

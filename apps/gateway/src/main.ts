@@ -19,7 +19,6 @@ import { createServiceMetrics } from '@rag/telemetry/metrics-registry';
 import { createGatewayApp } from './app.js';
 import { jwtOptions, loadConfig } from './config.js';
 import { createIngestQueue } from './ingest-queue.js';
-import { apiKeyCredentialHint } from './principal-middleware.js';
 import { createRateLimits } from './rate-limits.js';
 import { createReindexQueue } from './reindex-queue.js';
 import { createRequestCache } from './request-cache.js';
@@ -84,12 +83,7 @@ const { app, management, lifecycle } = createGatewayApp({
     otherUrls: config.embeddingServices.otherUrls,
     serviceToken: config.serviceToken,
   }),
-  rateLimits: createRateLimits({
-    redis,
-    keyPrefix: config.redis.keyPrefix,
-    ...config.rateLimits,
-    credentialHint: apiKeyCredentialHint(requestCache, config.auth.apiKeyPepper),
-  }),
+  rateLimits: createRateLimits({ redis, keyPrefix: config.redis.keyPrefix, ...config.rateLimits }),
   corsOrigins: config.corsOrigins,
   authenticate,
   cache: requestCache,

@@ -1,6 +1,6 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { RedisConnection } from '@rag/redis/redis-connection';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { clientAddress, type TrustedProxies } from './client-address.js';
 import { principalOf } from './principal-middleware.js';
@@ -14,12 +14,6 @@ export interface RateLimitOptions {
   perCredentialPerMinute: number;
   /** Proxies whose X-Forwarded-For names the client; without them the socket peer is the client. */
   trustedProxies?: TrustedProxies;
-  /**
-   * The id the per-credential limit will count a request under, when it can be told before authentication
-   * (an API key the request cache holds). `startByCredential` then starts that count alongside the per-address
-   * one, in the same Redis round trip, instead of one round trip later, after authentication.
-   */
-  credentialHint?: (req: Request) => string | undefined;
 }
 
 /**
@@ -28,23 +22,8 @@ export interface RateLimitOptions {
  */
 export interface RateLimits {
   byAddress: RequestHandler;
-  /**
-   * Mounted before `byAddress`: starts the per-credential count of the credential the hint names, without
-   * waiting for it. `byCredential` uses that count when authentication names the same credential, and counts
-   * anew otherwise (a hint is never trusted for who the caller is). A request refused by the per-address limit
-   * or by authentication may so have counted one point against the hinted credential.
-   */
-  startByCredential: RequestHandler;
   byCredential: RequestHandler;
 }
-
-type Outcome = { ok: true; state: RateLimiterRes } | { ok: false; rejection: unknown };
-
-const settle = (consumed: Promise<RateLimiterRes>): Promise<Outcome> =>
-  consumed.then(
-    (state) => ({ ok: true, state }),
-    (rejection: unknown) => ({ ok: false, rejection }),
-  );
 
 export function createRateLimits(options: RateLimitOptions): RateLimits {
   const limiter = (name: string, points: number) =>
@@ -59,49 +38,33 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
   const perAddress = limiter('address', options.perAddressPerMinute);
   const perCredential = limiter('credential', options.perCredentialPerMinute);
 
-  const answer = (res: Response, next: NextFunction, points: number, outcome: Outcome): void => {
-    if (outcome.ok) {
-      setHeaders(res, points, outcome.state);
-      next();
-      return;
-    }
-    const { rejection } = outcome;
-    if (rejection instanceof RateLimiterRes) {
-      setHeaders(res, points, rejection);
-      res.setHeader('retry-after', String(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000))));
-      next(new AppError('rate_limited', `Rate limit of ${points} requests per minute exceeded; retry later`));
-      return;
-    }
-    next(rejection);
-  };
-
-  /** Per-credential counts started before authentication, by request. */
-  const started = new WeakMap<Request, { id: string; outcome: Promise<Outcome> }>();
+  const consume =
+    (which: RateLimiterRedis, points: number, key: (req: Request) => string): RequestHandler =>
+    async (req, res, next) => {
+      try {
+        setHeaders(res, points, await which.consume(key(req)));
+        next();
+      } catch (rejection) {
+        if (rejection instanceof RateLimiterRes) {
+          setHeaders(res, points, rejection);
+          res.setHeader('retry-after', String(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000))));
+          next(
+            new AppError('rate_limited', `Rate limit of ${points} requests per minute exceeded; retry later`),
+          );
+          return;
+        }
+        next(rejection);
+      }
+    };
 
   return {
-    byAddress: async (req, res, next) => {
-      const address = clientAddress(req, options.trustedProxies ?? noProxies);
-      answer(res, next, options.perAddressPerMinute, await settle(perAddress.consume(address)));
-    },
-    startByCredential: (req, _res, next) => {
-      const id = options.credentialHint?.(req);
-      if (id !== undefined) started.set(req, { id, outcome: settle(perCredential.consume(id)) });
-      next();
-    },
-    byCredential: async (req, res, next) => {
-      const early = started.get(req);
-      started.delete(req);
-      let id: string;
-      try {
-        const principal = principalOf(req);
-        id = principal.keyId ?? principal.subject ?? principal.tenantId;
-      } catch (error) {
-        next(error);
-        return;
-      }
-      const outcome = early?.id === id ? early.outcome : settle(perCredential.consume(id));
-      answer(res, next, options.perCredentialPerMinute, await outcome);
-    },
+    byAddress: consume(perAddress, options.perAddressPerMinute, (req) =>
+      clientAddress(req, options.trustedProxies ?? noProxies),
+    ),
+    byCredential: consume(perCredential, options.perCredentialPerMinute, (req) => {
+      const principal = principalOf(req);
+      return principal.keyId ?? principal.subject ?? principal.tenantId;
+    }),
   };
 }
 

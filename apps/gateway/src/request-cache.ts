@@ -21,11 +21,6 @@ import type { RedisConnection } from '@rag/redis/redis-connection';
 export interface RequestCache {
   /** The key with this hash (undefined: unknown, revoked or expired; never cached). */
   key(hash: string, load: () => Promise<StoredKey | undefined>): Promise<StoredKey | undefined>;
-  /**
-   * The id of the key with this hash as last cached, whatever the epoch or age: a hint only (see the
-   * rate limits' `credentialHint`), never a verification.
-   */
-  peekKeyId(hash: string): string | undefined;
   /** The tenant's collection of this name, as searches see it (one being deleted is never cached). */
   collection(
     tenantId: string,
@@ -110,7 +105,6 @@ export function createRequestCache(options: RequestCacheOptions): RequestCache {
   return {
     scope: (next) => (options.ttlMs > 0 ? requestEpoch.run(currentEpoch(), next) : next()),
     key: (hash, load) => cached(keys, hash, load, (key) => !key.expiresAt || key.expiresAt.getTime() > now()),
-    peekKeyId: (hash) => keys.get(hash)?.value.id,
     collection: (tenantId, name, load) =>
       cached(collections, `${tenantId}\u0000${name}`, load, (collection) => !collection.deleting),
     async invalidate() {
@@ -132,7 +126,6 @@ export function createRequestCache(options: RequestCacheOptions): RequestCache {
 /** No cache: every lookup reads PostgreSQL. */
 export const uncachedRequests: RequestCache = {
   key: (_hash, load) => load(),
-  peekKeyId: () => undefined,
   collection: (_tenantId, _name, load) => load(),
   invalidate: async () => {},
   scope: (next) => next(),

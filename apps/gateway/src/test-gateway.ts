@@ -23,7 +23,6 @@ import { createTestDatabase, type TestDatabase, uniqueTestPrefix } from '@rag/te
 import { Redis } from 'ioredis';
 import { createGatewayApp, type GatewayDeps } from './app.js';
 import { createIngestQueue } from './ingest-queue.js';
-import { apiKeyCredentialHint } from './principal-middleware.js';
 import { createRateLimits } from './rate-limits.js';
 import { createReindexQueue } from './reindex-queue.js';
 import { createRequestCache } from './request-cache.js';
@@ -126,7 +125,6 @@ export async function startTestGateway(
       keyPrefix: prefix,
       perAddressPerMinute: 100_000,
       perCredentialPerMinute: 100_000,
-      credentialHint: apiKeyCredentialHint(cache, pepper),
     }),
     corsOrigins: [],
     webhooks: {
