@@ -23,14 +23,14 @@ export interface InferencePoolModel {
   specialIds: readonly number[];
 }
 
+/** Which session ran a batch: a pool worker's, or the solo worker's spinning or sleeping one. */
+export type SessionKind = 'pool' | 'solo_spinning' | 'solo_sleeping';
+
 /**
  * Starts the pool's workers and the solo worker, one after the other: loading parses the graph and pre-packs its
  * weights, and the peak of several sessions loading at once would outlast the load. If one fails, the ones started
  * are stopped and the error is thrown.
  */
-/** Which session ran a batch: a pool worker's, or the solo worker's spinning or sleeping one. */
-export type SessionKind = 'pool' | 'solo_spinning' | 'solo_sleeping';
-
 export async function startInferencePool(
   model: InferencePoolModel,
   settings: EmbedderSettings,
