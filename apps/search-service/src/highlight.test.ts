@@ -1,6 +1,6 @@
 import { analyze } from '@rag/lexical/analyzer';
 import { describe, expect, it } from 'vitest';
-import { type Highlight, highlighter, highlightTerms } from './highlight.js';
+import { type Highlight, highlighter, highlightTerms, matchedRanges } from './highlight.js';
 
 describe('highlightTerms', () => {
   it('marks every occurrence of the query words, ignoring case', () => {
@@ -50,18 +50,7 @@ describe('highlightTerms in Japanese', () => {
 
 /** The analyzer's way, term by term, which the scan of ASCII text must reproduce exactly. */
 function byAnalyzer(text: string, query: string, limit = 32): Highlight[] {
-  const wanted = new Set(analyze(query).map((t) => t.term));
-  const ranges: Highlight[] = [];
-  for (const { term, start, end, inner } of analyze(text)) {
-    if (inner || !wanted.has(term)) continue;
-    const last = ranges.at(-1);
-    if (last && start <= last.end) last.end = Math.max(last.end, end);
-    else {
-      if (ranges.length >= limit) break;
-      ranges.push({ start, end });
-    }
-  }
-  return ranges;
+  return matchedRanges(analyze(text), new Set(analyze(query).map((t) => t.term)), limit);
 }
 
 describe('highlighter on ASCII text', () => {

@@ -27,26 +27,40 @@ export function highlightTerms(text: string, query: string, limit = 32): Highlig
 export function highlighter(query: string, limit = 32): (text: string) => Highlight[] {
   const wanted = new Set(analyze(query).map((t) => t.term));
   if (wanted.size === 0) return () => [];
-  return (text) => {
-    const ranges: Highlight[] = [];
-    for (const { term, start, end, inner } of asciiOnly.test(text) ? asciiWords(text) : analyze(text)) {
-      if (inner || !wanted.has(term)) continue;
-      const last = ranges.at(-1);
-      if (last && start <= last.end) last.end = Math.max(last.end, end);
-      else {
-        if (ranges.length >= limit) break;
-        ranges.push({ start, end });
-      }
+  return (text) => matchedRanges(asciiOnly.test(text) ? asciiWords(text) : analyze(text), wanted, limit);
+}
+
+interface TextTerm {
+  term: string;
+  start: number;
+  end: number;
+  inner?: boolean;
+}
+
+/** The ranges of the wanted terms among a text's terms, overlapping and touching ones merged, at most `limit`. */
+export function matchedRanges(
+  terms: Iterable<TextTerm>,
+  wanted: ReadonlySet<string>,
+  limit: number,
+): Highlight[] {
+  const ranges: Highlight[] = [];
+  for (const { term, start, end, inner } of terms) {
+    if (inner || !wanted.has(term)) continue;
+    const last = ranges.at(-1);
+    if (last && start <= last.end) last.end = Math.max(last.end, end);
+    else {
+      if (ranges.length >= limit) break;
+      ranges.push({ start, end });
     }
-    return ranges;
-  };
+  }
+  return ranges;
 }
 
 const asciiOnly = /^\p{ASCII}*$/u;
 const asciiWord = /[A-Za-z0-9]+/g;
 
 /** The analyzer's terms of an ASCII text, stop words included (the query's terms never hold one). */
-function* asciiWords(text: string): Generator<{ term: string; start: number; end: number; inner?: true }> {
+function* asciiWords(text: string): Generator<TextTerm> {
   for (const match of text.matchAll(asciiWord)) {
     yield { term: match[0].toLowerCase(), start: match.index, end: match.index + match[0].length };
   }
