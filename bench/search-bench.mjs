@@ -28,12 +28,14 @@
 // Options: --sizes 10000 (--sizes 10000,100000 for both issue sizes), --clients 1,8,32, --modes
 // dense,bm25,hybrid, --seconds 8, --corpus-vectors random|model, --hybrid-queries 100, --tiny-model (the
 // generated tiny model even where the default one is present), --rerank colbert (the product's searches
-// only: the floor has no re-rank; its mean time is the rerank column).
+// only: the floor has no re-rank; its mean time is the rerank column), --cpu-prof DIR (V8 CPU profiles of the
+// gateway and the search service).
 // The last line: ratio_<mode>_c<clients>=... for the largest size, p99_over_p50_max=... (the product's).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startPrivateStack } from './private-stack.mjs';
@@ -50,6 +52,7 @@ const { values: args } = parseArgs({
     'hybrid-queries': { type: 'string', default: '100' },
     rerank: { type: 'string', default: 'none' },
     'tiny-model': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const list = (value, parse = (x) => x) => value.split(',').filter(Boolean).map(parse);
@@ -140,13 +143,21 @@ let modelDir = process.env.MODEL_DIR;
 const defaultModel = join(repoRoot, '.data/models/multilingual-e5-small-fp32');
 if (!modelDir && !args['tiny-model'] && existsSync(join(defaultModel, 'rag-model.json')))
   modelDir = defaultModel;
+// --cpu-prof DIR: V8 CPU profiles of the gateway and the search service, written when the bench stops them.
+const cpuProfileEnv = args['cpu-prof']
+  ? {
+      NODE_OPTIONS: `--import ${pathToFileURL(resolve(repoRoot, 'bench/cpu-profile.mjs')).href}`,
+      CPU_PROFILE_DIR: resolve(args['cpu-prof']),
+    }
+  : {};
 const stack = await startPrivateStack({
   namePrefix: 'bench',
   // The corpus is written straight into PostgreSQL and Milvus: no worker.
   worker: false,
   modelDir,
   modelManifest: process.env.MODEL_MANIFEST,
-  gatewayEnv: { RATE_LIMIT_PER_ADDRESS: '10000000', RATE_LIMIT_PER_CREDENTIAL: '10000000' },
+  gatewayEnv: { RATE_LIMIT_PER_ADDRESS: '10000000', RATE_LIMIT_PER_CREDENTIAL: '10000000', ...cpuProfileEnv },
+  searchEnv: cpuProfileEnv,
   log,
 });
 const { adminKey, serviceToken, schema } = stack;

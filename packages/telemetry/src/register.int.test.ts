@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const packageDir = join(import.meta.dirname, '..');
+
+/** What a process started as the services are (`--import` of the built register) sees of OpenTelemetry. */
+async function telemetryOf(env: Record<string, string>) {
+  const probe = `
+    import { context, metrics, propagation, trace } from '@opentelemetry/api';
+    const span = trace.getTracer('probe').startSpan('request');
+    const carrier = {};
+    propagation.inject(trace.setSpan(context.active(), span), carrier);
+    const recording = span.isRecording();
+    span.end();
+    console.log(JSON.stringify({
+      recording,
+      spanContext: span.spanContext(),
+      carrier,
+      meterProvider: metrics.getMeterProvider().constructor.name,
+    }));
+    process.exit(0);`;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', './dist/register.js', '--input-type=module', '-e', probe],
+    { cwd: packageDir, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+}
+
+describe('telemetry registration', () => {
+  it('records nothing without a collector, yet gives each span a trace id that is passed on', async () => {
+    const seen = await telemetryOf({});
+    expect(seen.recording).toBe(false);
+    expect(seen.spanContext.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(seen.spanContext.traceId).not.toBe('0'.repeat(32));
+    expect(seen.carrier.traceparent).toBe(
+      `00-${seen.spanContext.traceId}-${seen.spanContext.spanId}-00`,
+    );
+    // Metrics are Prometheus's: no OpenTelemetry meter provider records requests for an absent collector.
+    expect(seen.meterProvider).not.toBe('MeterProvider');
+  });
+
+  it('records and samples spans when a collector is configured', async () => {
+    const seen = await telemetryOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(seen.recording).toBe(true);
+    expect(seen.carrier.traceparent).toMatch(/-01$/);
+    expect(seen.meterProvider).not.toBe('MeterProvider');
+  });
+
+  it('sets up OpenTelemetry metrics only when OTEL_METRICS_EXPORTER asks for them', async () => {
+    const seen = await telemetryOf({ OTEL_METRICS_EXPORTER: 'console' });
+    expect(seen.meterProvider).toBe('MeterProvider');
+  });
+});
