@@ -112,6 +112,23 @@ describe('answer cache keys and invalidation', () => {
   });
 });
 
+describe('cache writes', () => {
+  it("leave the caller's turn of the event loop alone: the answer goes out before its cache write", async () => {
+    const fake = fakeRedis();
+    const { cache } = cacheOn(fake);
+    const written = Promise.all([
+      cache.putEmbedding(embeddingKey, { tokens: 2, dense: [1, 0] }),
+      cache.putAnswer(answerKey, answer('later')),
+    ]);
+    // Every promise callback of the caller's turn (its awaits, a response's serialization) runs first.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(fake.writes).toEqual([]);
+    await written;
+    expect(fake.writes).toHaveLength(2);
+    expect((await cache.getAnswer(answerKey))?.signals).toEqual(['dense', 'later']);
+  });
+});
+
 describe('a failing cache', () => {
   it('is skipped, never fatal: misses and no-op writes, each error reported', async () => {
     const { cache, errors } = cacheOn(fakeRedis(true));

@@ -59,10 +59,17 @@ export function createSearchCache(redis: RedisConnection, options: SearchCacheOp
       return undefined;
     }
   }
-  async function put(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+  /**
+   * Written on a later turn of the event loop, never in the caller's: nothing waits for a cache write, and
+   * made at once it sat on the search's path (serializing the value, hashing its key, the socket write that
+   * wakes Redis), before the Milvus call for a query's embedding and before the answer itself went out. So a
+   * value must not change after it is put.
+   */
+  async function put(key: () => string, value: unknown, ttlSeconds: number): Promise<void> {
     if (ttlSeconds <= 0) return;
+    await new Promise((resolve) => setImmediate(resolve));
     try {
-      await redis.set(key, JSON.stringify(value), 'EX', ttlSeconds);
+      await redis.set(key(), JSON.stringify(value), 'EX', ttlSeconds);
     } catch (error) {
       options.onError(error);
     }
@@ -70,9 +77,9 @@ export function createSearchCache(redis: RedisConnection, options: SearchCacheOp
 
   return {
     getEmbedding: (key) => get(embeddingKey(key)),
-    putEmbedding: (key, embedding) => put(embeddingKey(key), embedding, options.embeddingTtlSeconds),
+    putEmbedding: (key, embedding) => put(() => embeddingKey(key), embedding, options.embeddingTtlSeconds),
     getAnswer: (key) => get(answerKey(key)),
-    putAnswer: (key, answer) => put(answerKey(key), answer, options.answerTtlSeconds),
+    putAnswer: (key, answer) => put(() => answerKey(key), answer, options.answerTtlSeconds),
   };
 }
 
