@@ -79,6 +79,8 @@ function harness(options: HarnessOptions = {}) {
   const statesWithTerms: Array<{ collectionId: string; termIds: readonly number[] }> = [];
   const visible: Array<{ scope: SearchScope; chunkIds: readonly string[] }> = [];
   const spaceRequests: Array<CollectionModel | undefined> = [];
+  /** When each embedding call answered and each Milvus search was issued, in order. */
+  const events: string[] = [];
 
   const spaceOf = (fake: FakeModel) => {
     const info: ModelInfo = {
@@ -91,6 +93,9 @@ function harness(options: HarnessOptions = {}) {
     const client: EmbeddingClient = {
       async embed(request) {
         embeds.push({ model: fake.name, ...request });
+        // An embedding takes a while, as the model's does: other work may go on meanwhile.
+        await new Promise((resolve) => setImmediate(resolve));
+        events.push('embedded');
         if (fake.embedFails) throw fake.embedFails;
         if (fake.embedsNothing) return { model: info, data: [] };
         const outputs = request.outputs ?? ['dense', 'sparse']; // the service's default
@@ -123,6 +128,7 @@ function harness(options: HarnessOptions = {}) {
       bm25Source: fake.bm25Source ?? 'token-ids',
       async searchSignals(query: SignalSearch) {
         searches.push({ model: fake.name, ...query });
+        events.push(`search ${Object.keys(query.vectors).sort().join('+')}`);
         if (fake.storeFails) throw fake.storeFails;
         // Only the signals asked for come back, as Milvus answers.
         const lists = fake.lists ?? {};
@@ -219,7 +225,7 @@ function harness(options: HarnessOptions = {}) {
     ...(options.cache ? { cache: options.cache } : {}),
     ...(options.tuning ? { tuning: options.tuning } : {}),
   });
-  return { search, embeds, searches, termStats, statesWithTerms, visible, spaceRequests };
+  return { search, embeds, searches, termStats, statesWithTerms, visible, spaceRequests, events };
 }
 
 function findDocument(models: FakeModel[], chunkId: string): string {
@@ -227,6 +233,11 @@ function findDocument(models: FakeModel[], chunkId: string): string {
     for (const list of Object.values(fake.lists ?? {}))
       for (const h of list ?? []) if (h.chunkId === chunkId) return h.documentId;
   return `doc-${chunkId}`;
+}
+
+/** The vectors a search sent to Milvus, over all its calls (a hybrid search's BM25 list is its own call). */
+function searchedVectors(h: ReturnType<typeof harness>): SignalSearch['vectors'] {
+  return Object.assign({}, ...h.searches.map((s) => s.vectors));
 }
 
 function request(
@@ -301,12 +312,15 @@ describe('search engine: what each mode asks for', () => {
     // Read with the collection's index version and model, in one round trip: no read of their own.
     expect(h.statesWithTerms).toEqual([{ collectionId, termIds }]);
     expect(h.termStats).toEqual([]);
-    expect(h.searches).toHaveLength(1);
-    const asked = h.searches[0]!;
-    expect(asked.scope).toEqual({ tenantId, collectionId });
-    expect(asked.principals).toBeNull();
-    expect(asked.metadataFilter).toBe('');
-    expect(asked.limit).toBe(400);
+    // The BM25 list is searched while the query is embedded, the dense one once it is.
+    expect(h.events).toEqual(['search bm25', 'embedded', 'search dense']);
+    for (const asked of h.searches) {
+      expect(asked.scope).toEqual({ tenantId, collectionId });
+      expect(asked.principals).toBeNull();
+      expect(asked.metadataFilter).toBe('');
+      expect(asked.limit).toBe(400);
+    }
+    const asked = { vectors: searchedVectors(h) };
     expect(Object.keys(asked.vectors).sort()).toEqual(['bm25', 'dense']);
     expect(asked.vectors.dense).toEqual(['travel policy'.length, 1]);
     expect(asked.vectors.bm25).toEqual(
@@ -325,8 +339,8 @@ describe('search engine: what each mode asks for', () => {
     });
     const answer = await h.search(request({ mode: 'hybrid' }));
     expect(h.embeds.map((e) => e.outputs)).toEqual([['dense', 'sparse']]);
-    expect(Object.keys(h.searches[0]!.vectors).sort()).toEqual(['bm25', 'dense', 'sparse']);
-    expect(h.searches[0]!.vectors.sparse).toEqual({ indices: [7], values: [0.5] });
+    expect(h.events).toEqual(['search bm25', 'embedded', 'search dense+sparse']);
+    expect(searchedVectors(h).sparse).toEqual({ indices: [7], values: [0.5] });
     expect(answer.signals).toEqual(['dense', 'sparse', 'bm25']);
     // The defaults 0.6 / 0.25 / 0.4, normalised over the three.
     expect(answer.weights.dense).toBeCloseTo(0.6 / 1.25, 12);
@@ -478,7 +492,7 @@ describe('search engine: missing signals and failing dependencies', () => {
   it('a signal that returns no list counts as empty: hybrid ranks by the other', async () => {
     const h = harness({ models: [{ name: 'plain', lists: { dense: denseList } }] });
     const answer = await h.search(request({ mode: 'hybrid' }));
-    expect(Object.keys(h.searches[0]!.vectors).sort()).toEqual(['bm25', 'dense']);
+    expect(Object.keys(searchedVectors(h)).sort()).toEqual(['bm25', 'dense']);
     expect(ids(answer)).toEqual(['a', 'b', 'c']);
     expect(answer.signals).toEqual(['dense', 'bm25']);
   });
@@ -573,8 +587,9 @@ describe('search engine: cache', () => {
     // The answer is written without waiting: let the write land.
     await new Promise((resolve) => setImmediate(resolve));
     expect(cache.answers.size).toBe(1);
+    expect(h.searches).toHaveLength(2); // hybrid: the BM25 list, then the dense one
     const second = await h.search(request());
-    expect(h.searches).toHaveLength(1);
+    expect(h.searches).toHaveLength(2);
     expect(ids(second)).toEqual(ids(first));
     expect(second.timings.cached).toBe(true);
     expect(first.timings.cached).toBe(false);

@@ -12,7 +12,7 @@ import type { CollectionTermStats } from '@rag/db/term-stats-repository';
 import { lexicalTermIds } from '@rag/lexical/analyzer';
 import { bm25QueryVector } from '@rag/lexical/bm25';
 import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
-import type { ChunkVectorStore } from '@rag/vector-store/chunk-vector-store';
+import type { ChunkVectorStore, SignalHits, SignalSearch } from '@rag/vector-store/chunk-vector-store';
 import { compileMilvusFilter } from '@rag/vector-store/metadata-filter-milvus';
 import type { ModelSpaces } from '@rag/vector-store/model-spaces';
 import type { Histogram } from 'prom-client';
@@ -164,20 +164,20 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       const embeddingOutputs = signals.filter(
         (s): s is 'dense' | 'sparse' => s === 'dense' || s === 'sparse',
       );
-      const vectors = timed('embed', () =>
-        Promise.all([
-          embeddingOutputs.length > 0
-            ? embedQuery(request.scope.tenantId, routed, request.query, embeddingOutputs)
-            : undefined,
-          !signals.includes('bm25')
-            ? undefined
-            : store.bm25Source === 'milvus-function'
-              ? request.query
-              : bm25Query(collectionId, request.query, termStatsRead),
-        ]),
+      const embedding = timed('embed', async () =>
+        embeddingOutputs.length > 0
+          ? embedQuery(request.scope.tenantId, routed, request.query, embeddingOutputs)
+          : undefined,
       );
-      vectors.catch(() => {}); // awaited below unless the answer comes from the cache
-      return vectors;
+      const lexical = !signals.includes('bm25')
+        ? undefined
+        : store.bm25Source === 'milvus-function'
+          ? Promise.resolve(request.query)
+          : bm25Query(collectionId, request.query, termStatsRead);
+      // Awaited below unless the answer comes from the cache.
+      embedding.catch(() => {});
+      lexical?.catch(() => {});
+      return { embedding, lexical };
     };
     let queryVectors = prepare();
     const [stats, statsMs] = await stateRead;
@@ -226,22 +226,33 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       };
     }
 
-    const [[embedding, bm25], embedMs] = await queryVectors;
-    const vectors = {
-      ...(embedding?.dense && signals.includes('dense') ? { dense: embedding.dense } : {}),
-      ...(embedding?.sparse && signals.includes('sparse') ? { sparse: embedding.sparse } : {}),
-      ...(bm25 ? { bm25 } : {}),
-    };
     const scope = { tenantId: request.scope.tenantId, collectionId: request.scope.collectionId };
-    const [lists, vectorMs] = await timed('vector_search', () =>
+    const metadataFilter = request.filter ? compileMilvusFilter(request.filter) : '';
+    const searchSignals = (vectors: SignalSearch['vectors']) =>
       store.searchSignals({
         scope,
         principals: request.scope.principals,
-        metadataFilter: request.filter ? compileMilvusFilter(request.filter) : '',
+        metadataFilter,
         vectors,
         limit: tuning.candidates,
-      }),
-    );
+      });
+    // The BM25 list needs no embedding: it is searched while the query is still being embedded (Milvus and
+    // the model are different processes), so a hybrid search waits for Milvus only for the model's lists.
+    const lexicalLists = queryVectors.lexical?.then((bm25) => searchSignals({ bm25 }));
+    lexicalLists?.catch(() => {}); // awaited below
+    const [embedding, embedMs] = await queryVectors.embedding;
+    const vectors = {
+      ...(embedding?.dense && signals.includes('dense') ? { dense: embedding.dense } : {}),
+      ...(embedding?.sparse && signals.includes('sparse') ? { sparse: embedding.sparse } : {}),
+    };
+    // The vector_search stage is what the search waits for Milvus once the query is embedded.
+    const [lists, vectorMs] = await timed('vector_search', async (): Promise<SignalHits> => {
+      const [modelLists, bm25Lists] = await Promise.all([
+        Object.keys(vectors).length > 0 ? searchSignals(vectors) : {},
+        lexicalLists ?? {},
+      ]);
+      return { ...modelLists, ...bm25Lists };
+    });
     let ranked: FusedHit[] =
       signals.length === 1
         ? single(signals[0] as SignalName, lists[signals[0] as SignalName] ?? [])
