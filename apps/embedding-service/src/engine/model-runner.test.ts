@@ -1,6 +1,6 @@
 import type { ModelManifest } from '@rag/models/model-manifest';
 import { describe, expect, it } from 'vitest';
-import { resolveGraphOutputs } from './model-runner.js';
+import { modelSessionOptions, resolveGraphOutputs } from './model-runner.js';
 
 const bgeM3: ModelManifest = {
   name: 'bge-m3-export',
@@ -77,5 +77,26 @@ describe('resolveGraphOutputs', () => {
     expect(() => resolveGraphOutputs(graph(['last_hidden_state'], ['input_ids']), bgeM3, 'm.onnx')).toThrow(
       /has no input 'attention_mask'; has no output 'dense_vecs'.*outputs: last_hidden_state/,
     );
+  });
+});
+
+describe('modelSessionOptions', () => {
+  it('plans no memory pattern on CPU, where the arena kept more memory with one, and keeps the arena', () => {
+    const cpu = modelSessionOptions({ threads: 1, provider: { name: 'cpu', deviceId: 0 } });
+    expect(cpu).toMatchObject({ enableMemPattern: false, intraOpNumThreads: 1, executionProviders: ['cpu'] });
+    expect(cpu.enableCpuMemArena).not.toBe(false);
+    expect(
+      modelSessionOptions({ threads: 1, provider: { name: 'cuda', deviceId: 0 } }).enableMemPattern,
+    ).toBe(true);
+  });
+
+  it('lets only a spinning session spin, and stops it when a run returns', () => {
+    const cpu = { name: 'cpu', deviceId: 0 } as const;
+    expect(modelSessionOptions({ threads: 2, spinning: true, provider: cpu }).extra).toEqual({
+      session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' },
+    });
+    expect(modelSessionOptions({ threads: 2, provider: cpu }).extra).toEqual({
+      session: { intra_op: { allow_spinning: '0' } },
+    });
   });
 });
