@@ -156,6 +156,8 @@ const stack = await startPrivateStack({
   worker: false,
   modelDir,
   modelManifest: process.env.MODEL_MANIFEST,
+  // The services log as the quick start's do, a line per request (the private stack's default is warn).
+  env: { LOG_LEVEL: 'info' },
   gatewayEnv: { RATE_LIMIT_PER_ADDRESS: '10000000', RATE_LIMIT_PER_CREDENTIAL: '10000000', ...cpuProfileEnv },
   searchEnv: cpuProfileEnv,
   log,
