@@ -35,9 +35,7 @@ describe('telemetry registration', () => {
     expect(seen.recording).toBe(false);
     expect(seen.spanContext.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(seen.spanContext.traceId).not.toBe('0'.repeat(32));
-    expect(seen.carrier.traceparent).toBe(
-      `00-${seen.spanContext.traceId}-${seen.spanContext.spanId}-00`,
-    );
+    expect(seen.carrier.traceparent).toBe(`00-${seen.spanContext.traceId}-${seen.spanContext.spanId}-00`);
     // Metrics are Prometheus's: no OpenTelemetry meter provider records requests for an absent collector.
     expect(seen.meterProvider).not.toBe('MeterProvider');
   });
