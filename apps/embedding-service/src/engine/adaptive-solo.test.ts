@@ -28,12 +28,25 @@ class ClockedSession implements BatchWorker {
 
 const rows = (length: number): BatchRow[] => [{ ids: Array.from({ length }, () => 7), outputs: ['dense'] }];
 
+/** A solo worker over a spinning and a sleeping ClockedSession that share one clock. */
+function soloOver(
+  spinning: { msPerToken: number; firstRunFactor?: number },
+  sleeping: { msPerToken: number },
+) {
+  const clock = { now: 0 };
+  const sessions = {
+    spinning: new ClockedSession(clock, spinning.msPerToken, spinning.firstRunFactor),
+    sleeping: new ClockedSession(clock, sleeping.msPerToken),
+  };
+  return {
+    ...sessions,
+    solo: new AdaptiveSoloWorker([sessions.spinning, sessions.sleeping], () => clock.now),
+  };
+}
+
 describe('AdaptiveSoloWorker', () => {
   it('tries both sessions, then runs on the faster per token and probes the other now and then', async () => {
-    const clock = { now: 0 };
-    const spinning = new ClockedSession(clock, 0.1);
-    const sleeping = new ClockedSession(clock, 0.15);
-    const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
+    const { spinning, sleeping, solo } = soloOver({ msPerToken: 0.1 }, { msPerToken: 0.15 });
     await expect(solo.run(rows(128))).resolves.toEqual([{ tokens: 128 }]);
     // Each session's first batch warms it up and is not a sample: each runs twice before the comparison.
     for (let i = 1; i < 4; i++) await solo.run(rows(128));
@@ -47,11 +60,8 @@ describe('AdaptiveSoloWorker', () => {
   });
 
   it('does not count a session’s slow first run at a new size against it', async () => {
-    const clock = { now: 0 };
     // The spinning session is faster, but its first run at each size takes three times as long.
-    const spinning = new ClockedSession(clock, 0.1, 3);
-    const sleeping = new ClockedSession(clock, 0.12);
-    const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
+    const { sleeping, solo } = soloOver({ msPerToken: 0.1, firstRunFactor: 3 }, { msPerToken: 0.12 });
     for (let i = 0; i < 16; i++) await solo.run(rows(512));
     expect(solo.favoured(512)).toBe(0);
     // Its first two batches and one early probe.
@@ -59,10 +69,7 @@ describe('AdaptiveSoloWorker', () => {
   });
 
   it('compares the sessions per length class, not a long batch of one against a short batch of the other', async () => {
-    const clock = { now: 0 };
-    const spinning = new ClockedSession(clock, 0.1);
-    const sleeping = new ClockedSession(clock, 0.12);
-    const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
+    const { spinning, sleeping, solo } = soloOver({ msPerToken: 0.1 }, { msPerToken: 0.12 });
     for (let i = 0; i < 8; i++) await solo.run(rows(128));
     expect(solo.favoured(128)).toBe(0);
     // Texts of 512 tokens cost more per token; the spinning session is slower at that length here.
@@ -74,10 +81,7 @@ describe('AdaptiveSoloWorker', () => {
   });
 
   it('moves to the other session when the favoured one turns slower, as spinning does on a busy machine', async () => {
-    const clock = { now: 0 };
-    const spinning = new ClockedSession(clock, 0.1);
-    const sleeping = new ClockedSession(clock, 0.12);
-    const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
+    const { spinning, solo } = soloOver({ msPerToken: 0.1 }, { msPerToken: 0.12 });
     for (let i = 0; i < soloProbeEvery; i++) await solo.run(rows(128));
     expect(solo.favoured(128)).toBe(0);
     spinning.msPerToken = 0.2;
@@ -90,10 +94,7 @@ describe('AdaptiveSoloWorker', () => {
   });
 
   it('does not keep the slower session favoured because of one unlucky sample of the faster one', async () => {
-    const clock = { now: 0 };
-    const spinning = new ClockedSession(clock, 0.12);
-    const sleeping = new ClockedSession(clock, 0.1);
-    const solo = new AdaptiveSoloWorker([spinning, sleeping], () => clock.now);
+    const { spinning, sleeping, solo } = soloOver({ msPerToken: 0.12 }, { msPerToken: 0.1 });
     for (let i = 0; i < 3; i++) await solo.run(rows(128));
     // The sleeping session's first sample meets a busy moment: three times its usual time.
     sleeping.msPerToken = 0.3;
