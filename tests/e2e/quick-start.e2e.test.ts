@@ -364,6 +364,8 @@ describe('the quick start, as the README says', () => {
       join(folder, 'photo.png'),
       Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]),
     );
+    // A download that went wrong: named as a PDF, holding neither a PDF nor text.
+    await writeFile(join(folder, 'broken.pdf'), Buffer.from([0, 1, 2, ...Buffer.from('garbage')]));
 
     const script = readmeCommands('### Your own documents')
       .map((line) => line.replaceAll(readmeFolder, folder))
@@ -379,7 +381,8 @@ describe('the quick start, as the README says', () => {
     });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/skipped photo\.png: unsupported file type: PNG image/);
-    expect(run.stdout).toContain('5 files: 4 queued, 0 unchanged, 1 skipped\n4 ready, 0 failed\n');
+    expect(run.stderr).toMatch(/skipped broken\.pdf: "broken\.pdf" is labelled PDF but is not a PDF/);
+    expect(run.stdout).toContain('6 files: 4 queued, 0 unchanged, 2 skipped\n4 ready, 0 failed\n');
     // The search of the README finds the vacuum manual first.
     expect(run.stdout).toMatch(/1\. \S+\s+vacuum\.md\s+Robot vacuum/);
   }, 600_000);

@@ -45,6 +45,16 @@ describe('classifyFile', () => {
     expect(await classifyFile(markdown)).toMatchObject({ kind: 'send', format: 'markdown (utf-8)' });
   });
 
+  it('reads a long UTF-8 text by its head even where the head splits a character', async () => {
+    // Three-byte characters only: a head of 64 KiB (65,536 bytes) ends one byte into a character.
+    const text = '日本語のテキスト。'.repeat(3000);
+    for (const name of ['long.txt', 'long.pdf'])
+      expect(await classifyFile(await file(name, text))).toMatchObject({
+        kind: 'send',
+        format: 'plain (utf-8)',
+      });
+  });
+
   it("skips what the server refuses, with the server's reason", async () => {
     const png = await file('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]));
     expect(await classifyFile(png)).toMatchObject({ kind: 'skip', reason: expect.stringContaining('PNG') });
@@ -58,6 +68,12 @@ describe('classifyFile', () => {
     expect(await classifyFile(binary)).toMatchObject({
       kind: 'skip',
       reason: expect.stringContaining('binary'),
+    });
+    // Named as a PDF, holding neither a PDF nor text: the server refuses it, so it is not sent.
+    const broken = await file('broken.pdf', Buffer.from([0, 1, 2, ...Buffer.from('garbage')]));
+    expect(await classifyFile(broken)).toMatchObject({
+      kind: 'skip',
+      reason: expect.stringContaining('"broken.pdf" is labelled PDF but is not a PDF'),
     });
     expect(await classifyFile(await file('empty.txt', ''))).toMatchObject({
       kind: 'skip',

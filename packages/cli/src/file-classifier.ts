@@ -1,7 +1,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { isAppError } from '@rag/contracts/app-error';
-import { detectBinaryFormat, detectTextFormat } from '@rag/documents/media-type-detection';
-import { decodeText } from '@rag/documents/text-decoding';
+import { detectDocumentFormat } from '@rag/documents/media-type-detection';
 import { isZip } from '@rag/documents/zip-archive';
 
 export type FileVerdict =
@@ -22,17 +22,31 @@ export async function classifyFile(path: string): Promise<FileVerdict> {
   if (size === 0) return { kind: 'skip', reason: 'empty file', size };
   const head = await readHead(path, Math.min(size, headBytes));
   try {
-    const binary = detectBinaryFormat(isZip(head) ? await readFile(path) : head);
-    if (binary !== null) return { kind: 'send', format: binary, size };
-    // Only the head is decoded: a multi-byte character cut at its end is one replaced character at most.
-    const decoded = decodeText(head);
+    // Only the head of a text is decoded, ending before a UTF-8 character its cut would split (a replaced
+    // character would make plain UTF-8 look damaged).
+    const sample = isZip(head)
+      ? await readFile(path)
+      : size > head.length
+        ? withoutSplitCharacter(head)
+        : head;
+    const detected = detectDocumentFormat(sample, { filename: basename(path) });
+    if (detected.kind === 'binary') return { kind: 'send', format: detected.format, size };
+    const { decoded, format } = detected;
     if (size <= headBytes && decoded.text.trim() === '') return { kind: 'skip', reason: 'no text', size };
-    const format = detectTextFormat(decoded.text, { filename: path });
     return { kind: 'send', format: `${format} (${decoded.encoding})`, size };
   } catch (error) {
     if (isAppError(error)) return { kind: 'skip', reason: error.message, size };
     throw error;
   }
+}
+
+/** The head without the bytes of a last UTF-8 character that does not end in it (at most 3 bytes). */
+function withoutSplitCharacter(head: Uint8Array): Uint8Array {
+  let start = head.length - 1;
+  while (start > 0 && head.length - start < 4 && ((head[start] ?? 0) & 0xc0) === 0x80) start--;
+  const lead = head[start] ?? 0;
+  const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return start + length > head.length ? head.subarray(0, start) : head;
 }
 
 async function readHead(path: string, length: number): Promise<Uint8Array> {

@@ -4,9 +4,8 @@ import type { DocumentHints, ExtractedDocument } from './extracted-document.js';
 import { type ExtractionLimits, limitExceeded } from './extraction-limits.js';
 import { extractHtml } from './html-extractor.js';
 import { extractMarkdown } from './markdown-extractor.js';
-import { detectBinaryFormat, detectTextFormat, type TextFormat } from './media-type-detection.js';
+import { detectDocumentFormat, type TextFormat } from './media-type-detection.js';
 import { extractPlainText } from './plain-text-extractor.js';
-import { decodeText } from './text-decoding.js';
 
 /**
  * Detects the format from the bytes and runs its extractor in the calling thread. `extractDocument` runs this in a
@@ -19,7 +18,9 @@ export async function extractInProcess(
 ): Promise<ExtractedDocument> {
   checkInputSize(bytes, hints, limits);
   // The binary formats' parsers are loaded on first use: a thread that only ever sees text never loads pdf.js.
-  switch (detectBinaryFormat(bytes)) {
+  const detected = detectDocumentFormat(bytes, hints);
+  if (detected.kind === 'text') return extractText(detected.decoded.text, detected.format, limits);
+  switch (detected.format) {
     case 'pdf':
       return (await import('./pdf-extractor.js')).extractPdf(bytes, limits);
     case 'docx':
@@ -28,10 +29,6 @@ export async function extractInProcess(
       return (await import('./xlsx-extractor.js')).extractXlsx(bytes, limits);
     case 'pptx':
       return (await import('./pptx-extractor.js')).extractPptx(bytes, limits);
-    case null: {
-      const { text } = decodeText(bytes);
-      return extractText(text, detectTextFormat(text, hints), limits);
-    }
   }
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAppError } from '@rag/contracts/app-error';
 import { strToU8, Zip, ZipDeflate, zipSync } from 'fflate';
+import iconv from 'iconv-lite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDocumentExtractor } from './document-extractor.js';
 import { buildPdf, buildZip } from './document-fixtures.test-support.js';
@@ -217,6 +218,37 @@ describe('content decides the format, not the name', { timeout: parserTimeout },
     expect(page).toMatchObject({ mediaType: mediaTypes.html, text: 'Hello\n\nWorld & more', title: 'T' });
     const text = await extractInProcess(strToU8('Just a note.'), { filename: 'scan.pdf' }, limits);
     expect(text).toMatchObject({ mediaType: mediaTypes.plain, text: 'Just a note.' });
+  });
+});
+
+describe('files labelled as a binary format that they are not', () => {
+  const garbage = new Uint8Array([0x00, 0x01, 0x02, ...strToU8('garbage'), 0x00, 0x00]);
+
+  it('refuses bytes that are neither the named format nor plain text, naming the file', async () => {
+    for (const [filename, name] of [
+      ['broken.pdf', 'PDF'],
+      ['broken.docx', 'DOCX'],
+      ['broken.xlsx', 'XLSX'],
+      ['broken.pptx', 'PPTX'],
+    ] as const) {
+      const error = await failure(extractInProcess(garbage, { filename }, limits));
+      expect(error.code).toBe('unsupported_media_type');
+      expect(error.message).toContain(`"${filename}" is labelled ${name} but is not a ${name}`);
+    }
+  });
+
+  it('goes by the declared type when there is no name', async () => {
+    const error = await failure(extractInProcess(garbage, { mediaType: 'application/pdf' }, limits));
+    expect(error.message).toContain('the file is labelled PDF but is not a PDF (no %PDF- header)');
+  });
+
+  it('takes only plain UTF-8 text under a binary label, not a guessed legacy encoding', async () => {
+    const memo = '日本語のメモです。会議は月曜日の午前十時から、第二会議室で行います。';
+    const shiftJis = new Uint8Array(iconv.encode(memo, 'Shift_JIS'));
+    const asText = await extractInProcess(shiftJis, { filename: 'memo.txt' }, limits);
+    expect(asText.text).toBe(memo);
+    const error = await failure(extractInProcess(shiftJis, { filename: 'memo.pdf' }, limits));
+    expect(error.message).toContain('"memo.pdf" is labelled PDF');
   });
 });
 

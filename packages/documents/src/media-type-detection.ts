@@ -1,5 +1,6 @@
 import { AppError } from '@rag/contracts/app-error';
 import { type DocumentHints, mediaTypes, type SupportedMediaType } from './extracted-document.js';
+import { type DecodedText, decodeText } from './text-decoding.js';
 import { isZip, listZipEntries } from './zip-archive.js';
 
 /** Binary formats that are recognized only to say clearly what was sent. */
@@ -53,6 +54,55 @@ function detectOoxml(bytes: Uint8Array): BinaryFormat {
 }
 
 export type TextFormat = 'html' | 'markdown' | 'csv' | 'plain';
+
+export type DocumentFormat =
+  | { kind: 'binary'; format: BinaryFormat }
+  | { kind: 'text'; format: TextFormat; decoded: DecodedText };
+
+/**
+ * The one decision of what a file is, for the server and for the CLI that decides what to send it. The content
+ * decides (detectBinaryFormat, then decodeText and detectTextFormat), with one exception: a file whose name or
+ * declared type says PDF, DOCX, XLSX or PPTX but whose bytes are none of them is taken as text only when it is
+ * plainly text (UTF-8 without damage); anything else is a damaged or mislabelled file, and reading it as some
+ * legacy encoding would index garbage under the user's file name.
+ */
+export function detectDocumentFormat(bytes: Uint8Array, hints: DocumentHints): DocumentFormat {
+  const binary = detectBinaryFormat(bytes);
+  if (binary !== null) return { kind: 'binary', format: binary };
+  const claimed = claimedBinaryFormat(hints);
+  let decoded: DecodedText;
+  try {
+    decoded = decodeText(bytes);
+  } catch (error) {
+    if (claimed) throw notTheClaimedFormat(claimed, hints);
+    throw error;
+  }
+  if (claimed && (decoded.encoding !== 'utf-8' || decoded.lossy)) throw notTheClaimedFormat(claimed, hints);
+  return { kind: 'text', format: detectTextFormat(decoded.text, hints), decoded };
+}
+
+const binaryFormats: readonly BinaryFormat[] = ['pdf', 'docx', 'xlsx', 'pptx'];
+
+/** The binary format a file's declared type, else its extension, names; null when they name none. */
+function claimedBinaryFormat(hints: DocumentHints): BinaryFormat | null {
+  const declared = hints.mediaType?.split(';')[0]?.trim().toLowerCase();
+  const byType = binaryFormats.find((format) => mediaTypes[format] === declared);
+  if (byType) return byType;
+  const extension = hints.filename?.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1];
+  return binaryFormats.find((format) => format === extension) ?? null;
+}
+
+function notTheClaimedFormat(format: BinaryFormat, hints: DocumentHints): AppError {
+  const name = format.toUpperCase();
+  const file = hints.filename ? `"${hints.filename}"` : 'the file';
+  const header =
+    format === 'pdf' ? 'no %PDF- header' : 'not a ZIP archive with the parts of an Office Open XML file';
+  return new AppError(
+    'unsupported_media_type',
+    `${file} is labelled ${name} but is not a ${name} (${header}) and not readable text: it is damaged, truncated or of another type`,
+    { retryable: false },
+  );
+}
 
 /**
  * The kind of a text document. Content that is unmistakably HTML is HTML whatever its name; otherwise the declared

@@ -50,6 +50,25 @@ describe('decodeText', () => {
     expect(decoded).toEqual({ text: english, encoding: 'utf-16le', lossy: false });
   });
 
+  it('decodes ASCII-only UTF-16 without a BOM, which is also valid UTF-8 full of NUL bytes', () => {
+    const ascii = 'Plain ASCII only, as Windows tools write it.';
+    for (const encoding of ['utf-16le', 'utf-16be'] as const)
+      expect(decodeText(new Uint8Array(iconv.encode(ascii, encoding)))).toEqual({
+        text: ascii,
+        encoding,
+        lossy: false,
+      });
+  });
+
+  it('keeps UTF-8 with a stray NUL as UTF-8', () => {
+    const text = `${japanese.repeat(2)}\u0000${english}`;
+    expect(decodeText(new Uint8Array(Buffer.from(text, 'utf8')))).toEqual({
+      text,
+      encoding: 'utf-8',
+      lossy: false,
+    });
+  });
+
   it('reads Windows-1252 text that is not valid UTF-8', () => {
     const decoded = decodeText(new Uint8Array(iconv.encode(`${english} Price: 10€.`, 'windows-1252')));
     expect(decoded.encoding).toBe('windows-1252');

@@ -32,9 +32,9 @@ const neverGuessed = /^(?:iso-2022|utf-32)/;
 
 /**
  * Decodes a text file whose encoding nobody declared. Order: a byte-order mark decides; else strict UTF-8 (the
- * usual case; legacy multi-byte text is almost never valid UTF-8); else UTF-8 with replacement characters when
- * only a few bytes are bad and the rest holds real multi-byte UTF-8 characters; else the best guess among the
- * legacy encodings chardet ranks (GB18030/GBK, Big5, EUC-KR, Shift_JIS, EUC-JP, Windows-125x, KOI8-R,
+ * usual case; legacy multi-byte text is almost never valid UTF-8) unless NUL bytes are more than a stray one;
+ * else UTF-8 with replacement characters when only a few bytes are bad and the rest holds real multi-byte UTF-8
+ * characters; else the best guess among the legacy encodings chardet ranks (GB18030/GBK, Big5, EUC-KR, Shift_JIS, EUC-JP, Windows-125x, KOI8-R,
  * ISO-8859-x) and BOM-less UTF-16 (see bestGuess); else lossy UTF-8 when only a few bytes are bad; else
  * Windows-1252 for content without control bytes. Anything else is binary and rejected. Legacy encodings are
  * decoded by iconv-lite, so no code table is written here.
@@ -43,7 +43,9 @@ export function decodeText(bytes: Uint8Array): DecodedText {
   const bom = decodeWithBom(bytes);
   if (bom) return bom;
 
-  const utf8 = tryDecode('utf-8', bytes);
+  // NUL is valid UTF-8, but text does not hold it in any number: that is BOM-less UTF-16 (every other byte of
+  // ASCII text) or binary content, told apart below.
+  const utf8 = nulByteRatio(bytes) < 0.01 ? tryDecode('utf-8', bytes) : null;
   if (utf8 !== null) return { text: utf8, encoding: 'utf-8', lossy: false };
 
   const lossyUtf8 = new TextDecoder('utf-8').decode(bytes);
@@ -195,6 +197,13 @@ function controlByteRatio(bytes: Uint8Array): number {
   for (const byte of sample)
     if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d && byte !== 0x0c) controls++;
   return controls / sample.length;
+}
+
+function nulByteRatio(bytes: Uint8Array): number {
+  const sample = bytes.subarray(0, sampleBytes);
+  let nuls = 0;
+  for (const byte of sample) if (byte === 0) nuls++;
+  return sample.length === 0 ? 0 : nuls / sample.length;
 }
 
 function countMatches(text: string, pattern: RegExp): number {
