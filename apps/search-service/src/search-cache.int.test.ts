@@ -1,25 +1,27 @@
-import type { InternalSearchResponse } from '@rag/contracts/search-api';
 import { createRedisConnection, type RedisConnection } from '@rag/redis/redis-connection';
 import { redisTopologies, startTestRedis, type TestRedis } from '@rag/testing/test-redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSearchCache, type SearchCache } from './search-cache.js';
+import { answerAt, createSearchCache, type SearchCache, type StoredAnswer } from './search-cache.js';
 
 /**
  * The search cache against a real Redis, connected as the search service connects: the shared server, and a
  * Redis Cluster of three masters (`REDIS_CLUSTER=true`). Every entry is one key read or written alone, so
- * entries spread over a cluster's nodes, and invalidation is a new key (the collection's index version),
- * never a multi-key delete.
+ * entries spread over a cluster's nodes, and invalidation is a new index version that the stored entries do
+ * not carry, never a multi-key delete.
  */
-const answer = (text: string, indexVersion: number): InternalSearchResponse => ({
-  results: [],
-  signals: ['dense', text],
-  fusion: 'rrf',
-  weights: {},
-  reranked: false,
-  nextOffset: null,
-  indexVersion,
-  tookMs: 1,
-  timings: { embedMs: 1, vectorMs: 1, databaseMs: 1, rerankMs: 0, totalMs: 3, cached: false },
+const answer = (text: string, indexVersion: number): StoredAnswer => ({
+  index: { indexVersion, model: 'tiny' },
+  answer: {
+    results: [],
+    signals: ['dense', text],
+    fusion: 'rrf',
+    weights: {},
+    reranked: false,
+    nextOffset: null,
+    indexVersion,
+    tookMs: 1,
+    timings: { embedMs: 1, vectorMs: 1, databaseMs: 1, rerankMs: 0, totalMs: 3, cached: false },
+  },
 });
 
 describe.each(redisTopologies)('search cache on a Redis %s', (topology) => {
@@ -60,15 +62,16 @@ describe.each(redisTopologies)('search cache on a Redis %s', (topology) => {
 
   it("stops serving a collection's answers once its index version moves on", async () => {
     const key = { tenantId: 'acme', collectionId: 'c1', request: { query: 'travel policy' } };
-    await cache.putAnswer({ ...key, indexVersion: 7 }, answer('first', 7));
-    expect((await cache.getAnswer({ ...key, indexVersion: 7 }))?.signals).toEqual(['dense', 'first']);
-    expect(await cache.getAnswer({ ...key, indexVersion: 8 })).toBeUndefined();
+    await cache.putAnswer(key, answer('first', 7));
+    const stored = await cache.getAnswer(key);
+    expect(answerAt(stored, { indexVersion: 7, model: 'tiny' })?.signals).toEqual(['dense', 'first']);
+    expect(answerAt(stored, { indexVersion: 8, model: 'tiny' })).toBeUndefined();
   });
 
   it.runIf(topology === 'cluster')('spreads its entries over the nodes of the cluster', async () => {
     for (let i = 0; i < 30; i++) {
       await cache.putAnswer(
-        { tenantId: 'acme', collectionId: 'c2', indexVersion: 1, request: { query: `q${i}` } },
+        { tenantId: 'acme', collectionId: 'c2', request: { query: `q${i}` } },
         answer(`q${i}`, 1),
       );
     }

@@ -1,7 +1,6 @@
-import type { InternalSearchResponse } from '@rag/contracts/search-api';
 import type { RedisConnection } from '@rag/redis/redis-connection';
 import { describe, expect, it } from 'vitest';
-import { createSearchCache, noSearchCache } from './search-cache.js';
+import { answerAt, createSearchCache, noSearchCache, type StoredAnswer } from './search-cache.js';
 
 /** Redis on a Map: the two commands the cache uses, each write recorded with its expiry. */
 function fakeRedis(failing = false) {
@@ -22,17 +21,25 @@ function fakeRedis(failing = false) {
   return { redis: redis as unknown as RedisConnection, values, writes };
 }
 
-const answer = (marker: string): InternalSearchResponse => ({
-  results: [],
-  signals: ['dense', marker],
-  fusion: 'rrf',
-  weights: {},
-  reranked: false,
-  nextOffset: null,
-  indexVersion: 1,
-  tookMs: 1,
-  timings: { embedMs: 1, vectorMs: 1, databaseMs: 1, rerankMs: 0, totalMs: 3, cached: false },
+const index = { indexVersion: 7, model: 'tiny' };
+
+const answer = (marker: string, at = index): StoredAnswer => ({
+  index: at,
+  answer: {
+    results: [],
+    signals: ['dense', marker],
+    fusion: 'rrf',
+    weights: {},
+    reranked: false,
+    nextOffset: null,
+    indexVersion: at.indexVersion,
+    tookMs: 1,
+    timings: { embedMs: 1, vectorMs: 1, databaseMs: 1, rerankMs: 0, totalMs: 3, cached: false },
+  },
 });
+
+/** The cached answer's marker, served at the given index (undefined: a miss). */
+const servedAt = (stored: StoredAnswer | undefined, at = index) => answerAt(stored, at)?.signals;
 
 function cacheOn(fake: ReturnType<typeof fakeRedis>, ttls = { embedding: 60, answer: 30 }) {
   const errors: unknown[] = [];
@@ -54,7 +61,6 @@ const embeddingKey = {
 const answerKey = {
   tenantId: 'acme',
   collectionId: 'c1',
-  indexVersion: 7,
   request: { query: 'travel', topK: 5 },
 };
 
@@ -80,11 +86,32 @@ describe('query-embedding cache keys', () => {
 });
 
 describe('answer cache keys and invalidation', () => {
-  it("miss once the collection's index version moves on: a write makes every older answer unreachable", async () => {
+  it("miss once the collection's index version moves on: a write makes every older answer unusable", async () => {
     const { cache } = cacheOn(fakeRedis());
     await cache.putAnswer(answerKey, answer('v7'));
-    expect((await cache.getAnswer(answerKey))?.signals).toEqual(['dense', 'v7']);
-    expect(await cache.getAnswer({ ...answerKey, indexVersion: 8 })).toBeUndefined();
+    expect(servedAt(await cache.getAnswer(answerKey))).toEqual(['dense', 'v7']);
+    expect(servedAt(await cache.getAnswer(answerKey), { ...index, indexVersion: 8 })).toBeUndefined();
+    // Nor is an answer of a later version served to a search that read an earlier one.
+    expect(servedAt(await cache.getAnswer(answerKey), { ...index, indexVersion: 6 })).toBeUndefined();
+  });
+
+  it('miss when the index was built by another model, at the same version', async () => {
+    const { cache } = cacheOn(fakeRedis());
+    await cache.putAnswer(answerKey, answer('tiny'));
+    expect(servedAt(await cache.getAnswer(answerKey), { ...index, model: 'other' })).toBeUndefined();
+  });
+
+  it('hold one answer per request: the answer of the new version replaces the older one', async () => {
+    const fake = fakeRedis();
+    const { cache } = cacheOn(fake);
+    await cache.putAnswer(answerKey, answer('v7'));
+    await cache.putAnswer(answerKey, answer('v8', { ...index, indexVersion: 8 }));
+    expect(fake.values.size).toBe(1);
+    expect(servedAt(await cache.getAnswer(answerKey), { ...index, indexVersion: 8 })).toEqual([
+      'dense',
+      'v8',
+    ]);
+    expect(servedAt(await cache.getAnswer(answerKey))).toBeUndefined();
   });
 
   it('tell tenants, collections and requests apart', async () => {
@@ -93,7 +120,15 @@ describe('answer cache keys and invalidation', () => {
     expect(await cache.getAnswer({ ...answerKey, tenantId: 'globex' })).toBeUndefined();
     expect(await cache.getAnswer({ ...answerKey, collectionId: 'c2' })).toBeUndefined();
     expect(await cache.getAnswer({ ...answerKey, request: { query: 'travel', topK: 6 } })).toBeUndefined();
-    expect(await cache.getAnswer({ ...answerKey, request: { query: 'travel', topK: 5 } })).toBeDefined();
+    expect(servedAt(await cache.getAnswer({ ...answerKey, request: { query: 'travel', topK: 5 } }))).toEqual([
+      'dense',
+      'first',
+    ]);
+  });
+
+  it('serve nothing from an entry that carries no index', () => {
+    expect(answerAt({ answer: answer('x').answer } as unknown as StoredAnswer, index)).toBeUndefined();
+    expect(answerAt(undefined, index)).toBeUndefined();
   });
 
   it('expire: each entry is written with its own time to live, and a time to live of 0 writes nothing', async () => {
@@ -125,7 +160,7 @@ describe('cache writes', () => {
     expect(fake.writes).toEqual([]);
     await written;
     expect(fake.writes).toHaveLength(2);
-    expect((await cache.getAnswer(answerKey))?.signals).toEqual(['dense', 'later']);
+    expect(servedAt(await cache.getAnswer(answerKey))).toEqual(['dense', 'later']);
   });
 });
 

@@ -3,22 +3,29 @@ import type { Embedding } from '@rag/contracts/embedding-api';
 import type { InternalSearchResponse } from '@rag/contracts/search-api';
 import type { RedisConnection } from '@rag/redis/redis-connection';
 
-/** Bumped whenever an answer's shape changes, so a new release never serves an older release's answers. */
-const answerShape = 3;
+/**
+ * Bumped whenever an answer entry's shape or key changes, so a new release never serves an older release's
+ * answers.
+ */
+const answerShape = 4;
 
 /**
  * Redis cache of query embeddings and of search answers, both keyed by tenant: a hit is visible to the
  * caller (a shorter embed time, `cache;desc=hit`), so sharing entries across tenants would tell one tenant
- * what another searched for. An answer's key holds the collection's index
- * version, which every write to the collection bumps (PostgreSQL triggers, migration 4), so a write makes
- * every cached answer of that collection unreachable at once; they expire on their own. A cache that fails
- * is skipped, never fatal: search works without it.
+ * what another searched for. An answer is stored with the index it was computed on: the collection's index
+ * version, which every write to the collection bumps (PostgreSQL triggers, migration 4), and the model that
+ * built the index. `answerAt` serves it only at that same index, so a write makes every cached answer of the
+ * collection unusable at once (the next search of each writes a new one over it; the others expire on their
+ * own). The version is in the entry rather than in its key so that a search can ask for its answer while it
+ * reads the version from PostgreSQL, not after. A cache that fails is skipped, never fatal: search works
+ * without it.
  */
 export interface SearchCache {
   getEmbedding(key: EmbeddingKey): Promise<Embedding | undefined>;
   putEmbedding(key: EmbeddingKey, embedding: Embedding): Promise<void>;
-  getAnswer(key: AnswerKey): Promise<InternalSearchResponse | undefined>;
-  putAnswer(key: AnswerKey, answer: InternalSearchResponse): Promise<void>;
+  /** The answer last stored under this key, whatever index it was computed on: see `answerAt`. */
+  getAnswer(key: AnswerKey): Promise<StoredAnswer | undefined>;
+  putAnswer(key: AnswerKey, stored: StoredAnswer): Promise<void>;
 }
 
 export interface EmbeddingKey {
@@ -31,9 +38,30 @@ export interface EmbeddingKey {
 export interface AnswerKey {
   tenantId: string;
   collectionId: string;
-  indexVersion: number;
   /** Everything else that shapes the answer: query, mode, page, filter, weights, principals, ... */
   request: unknown;
+}
+
+/** The index an answer was computed on: the collection's index version and the model that built it. */
+export interface AnswerIndex {
+  indexVersion: number;
+  model: string;
+}
+
+export interface StoredAnswer {
+  index: AnswerIndex;
+  answer: InternalSearchResponse;
+}
+
+/** The stored answer if it was computed on this index, else nothing: an answer of another index is a miss. */
+export function answerAt(
+  stored: StoredAnswer | undefined,
+  index: AnswerIndex,
+): InternalSearchResponse | undefined {
+  if (!stored?.index) return undefined;
+  return stored.index.indexVersion === index.indexVersion && stored.index.model === index.model
+    ? stored.answer
+    : undefined;
 }
 
 export interface SearchCacheOptions {
@@ -48,7 +76,7 @@ export function createSearchCache(redis: RedisConnection, options: SearchCacheOp
   const embeddingKey = (key: EmbeddingKey) =>
     `${prefix}:embedding:${key.tenantId}:${digest([key.model, [...key.outputs].sort(), key.query])}`;
   const answerKey = (key: AnswerKey) =>
-    `${prefix}:answer${answerShape}:${key.tenantId}:${key.collectionId}:v${key.indexVersion}:${digest(key.request)}`;
+    `${prefix}:answer${answerShape}:${key.tenantId}:${key.collectionId}:${digest(key.request)}`;
 
   async function get<T>(key: string): Promise<T | undefined> {
     try {
@@ -79,7 +107,7 @@ export function createSearchCache(redis: RedisConnection, options: SearchCacheOp
     getEmbedding: (key) => get(embeddingKey(key)),
     putEmbedding: (key, embedding) => put(() => embeddingKey(key), embedding, options.embeddingTtlSeconds),
     getAnswer: (key) => get(answerKey(key)),
-    putAnswer: (key, answer) => put(() => answerKey(key), answer, options.answerTtlSeconds),
+    putAnswer: (key, stored) => put(() => answerKey(key), stored, options.answerTtlSeconds),
   };
 }
 

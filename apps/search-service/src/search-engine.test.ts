@@ -26,7 +26,7 @@ import type { ModelSpaces } from '@rag/vector-store/model-spaces';
 import { Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { fuse } from './fusion.js';
-import type { AnswerKey, EmbeddingKey, SearchCache } from './search-cache.js';
+import type { AnswerKey, EmbeddingKey, SearchCache, StoredAnswer } from './search-cache.js';
 import { createSearchEngine, type SearchCatalog, type SearchTuning, signalsFor } from './search-engine.js';
 
 /**
@@ -50,6 +50,8 @@ interface FakeModel {
   storeFails?: Error;
   /** The embedding service answers with no embedding at all. */
   embedsNothing?: boolean;
+  /** Embedding calls answer once this settles. */
+  embedGate?: Promise<unknown>;
 }
 
 interface HarnessOptions {
@@ -60,7 +62,10 @@ interface HarnessOptions {
   /** Chunk ids PostgreSQL no longer shows (a document deleted a moment ago). */
   hidden?: string[];
   stateFails?: Error;
+  /** The collection's state is read once this settles (undefined: at once). */
+  stateRead?: Promise<unknown>;
   cache?: SearchCache;
+  embeddingMemory?: { entries: number; ttlMs: number };
   tuning?: Partial<SearchTuning>;
 }
 
@@ -95,6 +100,7 @@ function harness(options: HarnessOptions = {}) {
         embeds.push({ model: fake.name, ...request });
         // An embedding takes a while, as the model's does: other work may go on meanwhile.
         await new Promise((resolve) => setImmediate(resolve));
+        await fake.embedGate;
         events.push('embedded');
         if (fake.embedFails) throw fake.embedFails;
         if (fake.embedsNothing) return { model: info, data: [] };
@@ -172,6 +178,7 @@ function harness(options: HarnessOptions = {}) {
   });
   const catalog: SearchCatalog = {
     async searchState(id) {
+      await options.stateRead;
       if (options.stateFails) throw options.stateFails;
       expect(id).toBe(collectionId);
       return {
@@ -223,6 +230,7 @@ function harness(options: HarnessOptions = {}) {
     spaces: modelSpaces,
     stageDuration,
     ...(options.cache ? { cache: options.cache } : {}),
+    ...(options.embeddingMemory ? { embeddingMemory: options.embeddingMemory } : {}),
     ...(options.tuning ? { tuning: options.tuning } : {}),
   });
   return { search, embeds, searches, termStats, statesWithTerms, visible, spaceRequests, events };
@@ -256,15 +264,31 @@ function request(
 const ids = (answer: InternalSearchResponse) => answer.results.map((r) => r.chunk_id);
 
 /** A fake cache of the port: a Map, recording what was asked and written. */
-function memoryCache(): SearchCache & { answers: Map<string, InternalSearchResponse>; embeddings: string[] } {
-  const answers = new Map<string, InternalSearchResponse>();
+function memoryCache(): SearchCache & {
+  answers: Map<string, StoredAnswer>;
+  embeddings: string[];
+  answerLookups: number;
+  embeddingLookups: number;
+  /** Stores an embedding as another replica would have. */
+  seed(key: EmbeddingKey, embedding: Embedding): void;
+  /** Embedding lookups answer once this settles. */
+  embeddingGate?: Promise<unknown>;
+} {
+  const answers = new Map<string, StoredAnswer>();
   const embeddings = new Map<string, Embedding>();
   const embeddingKey = (key: EmbeddingKey) => JSON.stringify(key);
   const answerKey = (key: AnswerKey) => JSON.stringify(key);
   return {
     answers,
     embeddings: [],
+    answerLookups: 0,
+    embeddingLookups: 0,
+    seed(key, embedding) {
+      embeddings.set(embeddingKey(key), embedding);
+    },
     async getEmbedding(key) {
+      this.embeddingLookups++;
+      await this.embeddingGate;
       return embeddings.get(embeddingKey(key));
     },
     async putEmbedding(key, embedding) {
@@ -272,10 +296,11 @@ function memoryCache(): SearchCache & { answers: Map<string, InternalSearchRespo
       embeddings.set(embeddingKey(key), embedding);
     },
     async getAnswer(key) {
+      this.answerLookups++;
       return answers.get(answerKey(key));
     },
-    async putAnswer(key, answer) {
-      answers.set(answerKey(key), answer);
+    async putAnswer(key, stored) {
+      answers.set(answerKey(key), stored);
     },
   };
 }
@@ -603,6 +628,51 @@ describe('search engine: cache', () => {
     await h.search(request({ mode: 'dense', top_k: 2 }));
     expect(h.embeds).toHaveLength(1);
     expect(h.searches).toHaveLength(2);
+  });
+
+  it('asks the answer cache while the collection state is still being read, not after', async () => {
+    const cache = memoryCache();
+    let release = () => {};
+    const stateRead = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const h = harness({ models: [{ name: 'plain', lists: { bm25: bm25List } }], cache, stateRead });
+    const searching = h.search(request({ mode: 'bm25' }));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.answerLookups).toBe(1);
+    expect(h.searches).toEqual([]);
+    release();
+    expect(ids(await searching)).toEqual(['c', 'b']);
+    expect(cache.answerLookups).toBe(1);
+  });
+
+  it('serves no cached answer once a write has moved the index version on, and stores the new one in its place', async () => {
+    const cache = memoryCache();
+    const lists = { bm25: bm25List };
+    const before = harness({ models: [{ name: 'plain', lists }], cache, indexVersion: 4 });
+    await before.search(request({ mode: 'bm25' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const after = harness({ models: [{ name: 'plain', lists }], cache, indexVersion: 5 });
+    const fresh = await after.search(request({ mode: 'bm25' }));
+    expect(fresh.timings.cached).toBe(false);
+    expect(fresh.indexVersion).toBe(5);
+    expect(after.searches).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.answers.size).toBe(1);
+    expect([...cache.answers.values()][0]?.index).toEqual({ indexVersion: 5, model: 'plain' });
+    // At version 5 it is now served; a search that still reads version 4 gets no answer of version 5.
+    expect((await after.search(request({ mode: 'bm25' }))).timings.cached).toBe(true);
+    expect((await before.search(request({ mode: 'bm25' }))).timings.cached).toBe(false);
+  });
+
+  it('serves no cached answer computed with another model, at the same index version', async () => {
+    const cache = memoryCache();
+    const one = harness({ models: [{ name: 'one', lists: { dense: denseList } }], cache });
+    await one.search(request({ mode: 'dense' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const other = harness({ models: [{ name: 'other', lists: { dense: denseList } }], cache });
+    expect((await other.search(request({ mode: 'dense' }))).timings.cached).toBe(false);
+    expect(other.searches).toHaveLength(1);
   });
 
   it('keys answers by the caller’s principals: another principal set searches again', async () => {

@@ -20,7 +20,13 @@ import { colbertRerank } from './colbert-rerank.js';
 import { type FusedHit, fuse, resolveWeights, single } from './fusion.js';
 import { highlighter } from './highlight.js';
 import { mayShowLexicalScores, withoutLexicalScores } from './lexical-score-exposure.js';
-import { noSearchCache, type SearchCache } from './search-cache.js';
+import {
+  type AnswerIndex,
+  type AnswerKey,
+  answerAt,
+  noSearchCache,
+  type SearchCache,
+} from './search-cache.js';
 import type { SearchCatalog, SearchState } from './search-catalog.js';
 
 export { postgresSearchCatalog, type SearchCatalog, type SearchState } from './search-catalog.js';
@@ -180,6 +186,29 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       return { embedding, lexical };
     };
     let queryVectors = prepare();
+    // The answer cache is asked now, while the collection's state is read, not after: the entry carries the
+    // index (version and model) it was computed on, and one computed on any other index is a miss (answerAt).
+    // Its key holds everything else that shapes the answer: the caller's weights, not the ones in use, which
+    // follow from them, the model's signals (the model is in the index) and the tuning's defaults.
+    const answerKey: AnswerKey = {
+      tenantId: request.scope.tenantId,
+      collectionId: request.scope.collectionId,
+      request: {
+        query: request.query,
+        mode: request.mode,
+        rerank: request.rerank,
+        fusion: request.fusion,
+        weights: request.weights ?? null,
+        defaultWeights: tuning.defaultWeights,
+        filter: request.filter ?? null,
+        group: request.group_by_document,
+        offset: request.offset,
+        topK: request.top_k,
+        principals: request.scope.principals === null ? null : [...request.scope.principals].sort(),
+      },
+    };
+    const storedAnswer = cache.getAnswer(answerKey);
+    storedAnswer.catch(() => {}); // awaited below
     const [stats, statsMs] = await stateRead;
     if (stats.model && !sameModel(stats.model, request.scope.model)) {
       routed = await route(stats.model);
@@ -197,26 +226,9 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       signals.length > 1
         ? resolveWeights(signals, request.weights, tuning.defaultWeights)
         : { [signals[0] as string]: 1 };
-    const answerKey = {
-      tenantId: request.scope.tenantId,
-      collectionId: request.scope.collectionId,
-      indexVersion: stats.indexVersion,
-      request: {
-        // The index identity is the version with the model that built it.
-        model: model.name,
-        query: request.query,
-        mode: request.mode,
-        rerank: request.rerank,
-        fusion: request.fusion,
-        weights,
-        filter: request.filter ?? null,
-        group: request.group_by_document,
-        offset: request.offset,
-        topK: request.top_k,
-        principals: request.scope.principals === null ? null : [...request.scope.principals].sort(),
-      },
-    };
-    const cached = await cache.getAnswer(answerKey);
+    // The index identity is the version with the model that built it.
+    const index: AnswerIndex = { indexVersion: stats.indexVersion, model: model.name };
+    const cached = answerAt(await storedAnswer, index);
     if (cached) {
       const totalMs = performance.now() - started;
       return {
@@ -321,7 +333,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       tookMs: totalMs,
       timings: { embedMs, vectorMs, databaseMs: statsMs + joinMs, rerankMs, totalMs, cached: false },
     };
-    void cache.putAnswer(answerKey, answer);
+    void cache.putAnswer(answerKey, { index, answer });
     return answer;
   };
 }
