@@ -76,7 +76,14 @@ const { app, management, lifecycle } = createSearchApp({
   metrics,
   pool,
   searchDuration,
-  search: createSearchEngine({ catalog: postgresSearchCatalog(pool), spaces, stageDuration, cache }),
+  search: createSearchEngine({
+    catalog: postgresSearchCatalog(pool),
+    spaces,
+    stageDuration,
+    cache,
+    // A dense 384-dimension query embedding is about 3 KB.
+    embeddingMemory: { entries: 1_000, ttlMs: config.cache.embeddingTtlSeconds * 1000 },
+  }),
   checkVectorStore: async () => (await defaultStore()).checkHealth(),
   watched: [milvusWatch],
   checkEmbeddings: () => models.check(),

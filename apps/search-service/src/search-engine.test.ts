@@ -675,6 +675,81 @@ describe('search engine: cache', () => {
     expect(other.searches).toHaveLength(1);
   });
 
+  it('embeds at once, beside the shared cache lookup, when no query embedding is in flight', async () => {
+    const cache = memoryCache();
+    let answer = () => {};
+    cache.embeddingGate = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const h = harness({ models: [{ name: 'plain', lists: { dense: denseList } }], cache });
+    const searching = h.search(request({ mode: 'dense' }));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.embeddingLookups).toBe(1);
+    expect(h.embeds).toHaveLength(1); // the lookup has not answered yet
+    answer();
+    expect(ids(await searching)).toEqual(['a', 'b', 'c']);
+    expect(searchedVectors(h).dense).toEqual(['travel policy'.length, 1]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.embeddings).toEqual(['dense']); // the model's embedding, stored for the other replicas
+  });
+
+  it('takes a shared cache hit over the model’s answer, on a replica that never saw the query', async () => {
+    const cache = memoryCache();
+    cache.seed(
+      { tenantId, model: 'plain', outputs: ['dense'], query: 'travel policy' },
+      { tokens: 2, dense: [9, 9] },
+    );
+    const h = harness({ models: [{ name: 'plain', lists: { dense: denseList } }], cache });
+    await h.search(request({ mode: 'dense' }));
+    expect(searchedVectors(h).dense).toEqual([9, 9]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.embeddings).toEqual([]); // a hit is not written back
+  });
+
+  it('under load, with a query embedding in flight, asks the shared cache first: a hit calls no model', async () => {
+    const cache = memoryCache();
+    cache.seed(
+      { tenantId, model: 'plain', outputs: ['dense'], query: 'known' },
+      { tokens: 1, dense: [9, 9] },
+    );
+    let embedded = () => {};
+    const embedGate = new Promise<void>((resolve) => {
+      embedded = resolve;
+    });
+    const h = harness({ models: [{ name: 'plain', embedGate, lists: { dense: denseList } }], cache });
+    const first = h.search(request({ mode: 'dense', query: 'unknown' }));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(h.embeds.map((e) => e.texts)).toEqual([['unknown']]);
+    const second = await h.search(request({ mode: 'dense', query: 'known' }));
+    expect(ids(second)).toEqual(['a', 'b', 'c']);
+    expect(h.embeds.map((e) => e.texts)).toEqual([['unknown']]);
+    embedded();
+    await first;
+  });
+
+  it('remembers query embeddings in the process: a later page asks neither the shared cache nor the model', async () => {
+    const cache = memoryCache();
+    const h = harness({ models: [{ name: 'plain', lists: { dense: denseList } }], cache });
+    await h.search(request({ mode: 'dense' }));
+    await h.search(request({ mode: 'dense', offset: 1 }));
+    await h.search(request({ mode: 'dense', query: 'travel policy', scope: { tenantId: 'globex' } }));
+    expect(cache.embeddingLookups).toBe(2); // the first search, and another tenant's
+    expect(h.embeds).toHaveLength(2);
+  });
+
+  it('remembers nothing in the process when its memory is off: every search asks the shared cache', async () => {
+    const cache = memoryCache();
+    const h = harness({
+      models: [{ name: 'plain', lists: { dense: denseList } }],
+      cache,
+      embeddingMemory: { entries: 0, ttlMs: 0 },
+    });
+    await h.search(request({ mode: 'dense' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    await h.search(request({ mode: 'dense', offset: 1 }));
+    expect(cache.embeddingLookups).toBe(2);
+  });
+
   it('keys answers by the caller’s principals: another principal set searches again', async () => {
     const cache = memoryCache();
     const h = harness({ models: [{ name: 'plain', lists: { dense: denseList } }], cache });

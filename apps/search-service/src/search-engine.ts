@@ -40,6 +40,11 @@ export interface SearchEngineDeps {
   spaces: ModelSpaces;
   stageDuration: Histogram<'stage'>;
   cache?: SearchCache;
+  /**
+   * Query embeddings kept in this process's memory, and for how long (the shared cache's time to live); none
+   * with 0. Default: 1,000 for an hour.
+   */
+  embeddingMemory?: { entries: number; ttlMs: number };
   tuning?: Partial<SearchTuning>;
 }
 
@@ -106,7 +111,28 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     return { store: space.store, model: space.model.info, embeddings: space.model.client };
   }
 
-  /** Dense / sparse / ColBERT query vectors, from the cache when this query was embedded before. */
+  /**
+   * Query embeddings this process computed or read lately, by tenant (a hit is visible to the caller, as in
+   * the shared cache), model and outputs: a later page of the same query, or the same query in another mode
+   * or with another filter, needs neither the shared cache nor the model. ColBERT query vectors (one per
+   * token) are left to the shared cache. The oldest go first.
+   */
+  const memory = deps.embeddingMemory ?? { entries: 1_000, ttlMs: 3_600_000 };
+  const recentEmbeddings = new Map<string, { at: number; embedding: Embedding }>();
+  /** Query embeddings this process has asked the embedding service for and not yet received. */
+  let embedsInFlight = 0;
+
+  /**
+   * Dense / sparse / ColBERT query vectors: from this process's memory or the shared cache when this query
+   * was embedded before, else from the model.
+   *
+   * The shared cache's answer is one Redis round trip, and a query it does not know (most queries) waited for
+   * it before the embedding call went out. When this process has no query embedding in flight, the model is
+   * idle as far as it can tell: the embedding call goes out at once, beside the cache lookup, and a hit simply
+   * wins (the model's answer is dropped). Under load, when a call is in flight, the lookup is awaited first as
+   * before, so a hit never takes the model's time from another search's query. Holding back on a hit, or
+   * cancelling the call, would save the model's time only where it is idle anyway.
+   */
   async function embedQuery(
     tenantId: string,
     { model, embeddings }: ModelRoute,
@@ -114,13 +140,39 @@ export function createSearchEngine(deps: SearchEngineDeps) {
     outputs: OutputKind[],
   ): Promise<Embedding> {
     const key = { tenantId, model: model.name, outputs, query };
-    const cached = await cache.getEmbedding(key);
-    if (cached) return cached;
-    const answer = await embeddings.embed({ texts: [query], kind: 'query', outputs });
-    const embedding = answer.data[0];
-    if (!embedding) throw new AppError('model_error', 'The embedding service returned no query embedding');
-    // Not awaited: the answer need not wait for the cache write (which handles its own errors).
-    void cache.putEmbedding(key, embedding);
+    const remembered =
+      memory.entries <= 0 || memory.ttlMs <= 0 || outputs.includes('colbert')
+        ? undefined
+        : JSON.stringify([tenantId, model.name, model.manifestHash, [...outputs].sort(), query]);
+    const known = remembered === undefined ? undefined : recentEmbeddings.get(remembered);
+    if (known && performance.now() - known.at < memory.ttlMs) return known.embedding;
+    const fromModel = async () => {
+      embedsInFlight++;
+      try {
+        const answer = await embeddings.embed({ texts: [query], kind: 'query', outputs });
+        const embedding = answer.data[0];
+        if (!embedding)
+          throw new AppError('model_error', 'The embedding service returned no query embedding');
+        return embedding;
+      } finally {
+        embedsInFlight--;
+      }
+    };
+    const early = embedsInFlight === 0 ? fromModel() : undefined;
+    early?.catch(() => {}); // awaited below unless the cache answers
+    let embedding = await cache.getEmbedding(key);
+    if (!embedding) {
+      embedding = await (early ?? fromModel());
+      // Not awaited: the answer need not wait for the cache write (which handles its own errors).
+      void cache.putEmbedding(key, embedding);
+    }
+    if (remembered !== undefined) {
+      recentEmbeddings.delete(remembered);
+      if (recentEmbeddings.size >= memory.entries) {
+        recentEmbeddings.delete(recentEmbeddings.keys().next().value as string);
+      }
+      recentEmbeddings.set(remembered, { at: performance.now(), embedding });
+    }
     return embedding;
   }
 
