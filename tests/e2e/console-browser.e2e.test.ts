@@ -36,6 +36,11 @@ let consoleUrl: string;
 let receiver: Server;
 const receivedTypes: string[] = [];
 let issuer: OidcIssuer;
+/**
+ * The issuer's access tokens live this many seconds, so the test sees the console renew one (a quarter of its
+ * lifetime before it ends) and the gateway refuse the old one (after its 30 s clock tolerance).
+ */
+const accessTokenTtl = 15;
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
@@ -51,7 +56,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
   // Tokens for the tenant the bootstrap key administers, so both credentials see the same collections.
-  issuer = await startOidcIssuer({ tenant: 'default', roles: ['admin'] });
+  issuer = await startOidcIssuer({ tenant: 'default', roles: ['admin'] }, { accessTokenTtl });
   stack = await startStack({
     modelDir: join(sharedDir, 'models', 'multilingual-e5-small-q4'),
     modelManifest: join(repoRoot, 'packages', 'models', 'manifests', 'multilingual-e5-small.json'),
@@ -161,11 +166,11 @@ async function expectFits(p: Page, screen: string) {
 const shot = (name: string, area: 'page' | 'window' = 'page') =>
   page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: area === 'page' });
 
-async function signIn(key: string) {
-  await page.goto(consoleUrl);
-  await page.getByLabel('API key or JWT').fill(key);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByTestId('credential').waitFor();
+async function signIn(key: string, tab: Page = page) {
+  await tab.goto(consoleUrl);
+  await tab.getByLabel('API key or JWT').fill(key);
+  await tab.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await tab.getByTestId('credential').waitFor();
 }
 
 /** Runs a search and waits for its own answer (the results carry the count of searches come back). */
@@ -509,6 +514,12 @@ describe('the web console', () => {
     };
     const temporaryKey = await createKey('temporary', 'editor');
     expect((await stack.call('GET', '/v1/collections', { key: temporaryKey })).status).toBe(200);
+    // Someone signed in elsewhere with that key, on the documents of a collection.
+    const elsewhere = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const editor = await elsewhere.newPage();
+    await signIn(temporaryKey, editor);
+    await editor.goto(`${consoleUrl}#/collections/handbook`);
+    await editor.getByTestId('collection-summary').waitFor();
     await page
       .locator('tr[data-key-name="temporary"]')
       .getByRole('button', { name: /Revoke/ })
@@ -520,6 +531,16 @@ describe('the web console', () => {
       .waitFor();
     // Revoked in the console, refused by the server from the next request on.
     expect((await stack.call('GET', '/v1/collections', { key: temporaryKey })).status).toBe(401);
+    // The other tab's next request is refused: it asks to sign in again, says why, and forgets the key; the
+    // address still names the screen it was on.
+    await editor.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Search' }).click();
+    await editor.getByLabel('API key or JWT').waitFor();
+    await expect(editor.getByRole('alert').textContent()).resolves.toMatch(
+      /no longer accepts this credential \(expired or revoked\)/,
+    );
+    expect(await editor.evaluate('Object.values(sessionStorage)')).toEqual([]);
+    expect(new URL(editor.url()).hash).toBe('#/search');
+    await elsewhere.close();
 
     const readerKey = await createKey('console-reader', 'reader');
     expect(readerKey).not.toBe(temporaryKey);
@@ -565,10 +586,19 @@ describe('the web console', () => {
       const url = new URL(user.url());
       expect(url.search).toBe('');
       expect(url.hash).toBe('#/search');
-      const stored = (await user.evaluate('Object.values(sessionStorage)')) as string[];
-      expect(stored).toHaveLength(1);
-      const token = stored[0]!;
+      const credentialNow = () =>
+        user.evaluate<string | null>("sessionStorage.getItem('rag-console.credential')");
+      const token = (await credentialNow())!;
       expect(token.split('.')).toHaveLength(3);
+      // Beside it only what renews it: the issuer's refresh token and the token's lifetime.
+      const issuerSession = JSON.parse(
+        (await user.evaluate<string | null>("sessionStorage.getItem('rag-console.oidc-session')"))!,
+      );
+      expect(issuerSession).toMatchObject({
+        refreshToken: expect.any(String),
+        lifetimeMs: accessTokenTtl * 1000,
+      });
+      expect(await user.evaluate('sessionStorage.length')).toBe(2);
       expect(decodeJwt(token)).toMatchObject({ iss: issuer.issuer, aud: issuer.audience, sub: 'alice' });
       // The gateway takes it as a JWT principal; the console searches with it.
       const credential = await stack.call('GET', '/v1/credential', { key: token });
@@ -579,8 +609,48 @@ describe('the web console', () => {
       await user.getByTestId('hit').first().waitFor();
       await user.screenshot({ path: join(artifacts, 'oidc-signed-in.png') });
 
-      // An answer this tab did not ask for (a replayed or forged state) is refused, and nothing is kept.
+      // Before the access token ends the console renews it at the issuer, in place: the same screen, its
+      // results still shown, and once the first token is refused by the gateway the console goes on with
+      // the new one.
+      const runs = await user.getByTestId('outcomes').getAttribute('data-runs');
+      await expect.poll(credentialNow, { timeout: accessTokenTtl * 1000, interval: 500 }).not.toBe(token);
+      const renewed = (await credentialNow())!;
+      expect(decodeJwt(renewed)).toMatchObject({ iss: issuer.issuer, aud: issuer.audience, sub: 'alice' });
+      await expect
+        .poll(async () => (await stack.call('GET', '/v1/credential', { key: token })).status, {
+          timeout: (accessTokenTtl + 40) * 1000,
+          interval: 1000,
+        })
+        .toBe(401);
+      expect(await user.getByTestId('outcomes').getAttribute('data-runs')).toBe(runs);
+      await user.getByRole('button', { name: 'Search', exact: true }).click();
+      await user.locator(`[data-testid="outcomes"]:not([data-runs="${runs}"])`).waitFor();
+      await user.getByTestId('hit').first().waitFor();
+      await expect(user.getByTestId('credential').textContent()).resolves.toMatch(/default · admin/);
+
+      // Signing out revokes the refresh token at the issuer: a copy of it renews nothing.
+      const { refreshToken } = JSON.parse(
+        (await user.evaluate<string | null>("sessionStorage.getItem('rag-console.oidc-session')"))!,
+      ) as { refreshToken: string };
+      const refresh = async () =>
+        (
+          await fetch(`${issuer.issuer}/token`, {
+            method: 'POST',
+            body: new URLSearchParams({
+              grant_type: 'refresh_token',
+              refresh_token: refreshToken,
+              client_id: issuer.clientId,
+            }),
+          })
+        ).status;
+      const revocation = user.waitForResponse(
+        (response) => response.url() === `${issuer.issuer}/token/revocation` && response.ok(),
+      );
       await user.getByRole('button', { name: 'Sign out' }).click();
+      await revocation;
+      expect(await refresh()).toBe(400);
+
+      // An answer this tab did not ask for (a replayed or forged state) is refused, and nothing is kept.
       await user.goto(`${consoleUrl}?code=stolen&state=forged`);
       await expect(user.getByRole('alert').textContent()).resolves.toMatch(/not asked for in this tab/);
       expect(new URL(user.url()).search).toBe('');
@@ -588,7 +658,7 @@ describe('the web console', () => {
     } finally {
       await context.close();
     }
-  });
+  }, 180_000);
 
   it('keeps working on a narrow window', async () => {
     await page.setViewportSize({ width: 390, height: 844 });

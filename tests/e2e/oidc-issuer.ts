@@ -8,7 +8,7 @@ import Provider, { errors } from 'oidc-provider';
  * A real OpenID provider (the `oidc-provider` package, certified OpenID Connect) on a free local port, for
  * the console's sign-in: it publishes its discovery document and JWKS, runs its own login and consent
  * pages (any login name, any password), and issues RS256 JWT access tokens for the resource the console
- * names, carrying the tenant and role claims the gateway maps to a principal.
+ * names, carrying the tenant and role claims the gateway maps to a principal, with refresh tokens.
  */
 export interface OidcIssuer {
   issuer: string;
@@ -22,7 +22,11 @@ export interface OidcIssuer {
   close(): Promise<void>;
 }
 
-export async function startOidcIssuer(claims: { tenant: string; roles: string[] }): Promise<OidcIssuer> {
+export async function startOidcIssuer(
+  claims: { tenant: string; roles: string[] },
+  options: { accessTokenTtl?: number } = {},
+): Promise<OidcIssuer> {
+  const accessTokenTtl = options.accessTokenTtl ?? 600;
   let handler: ((req: never, res: never) => void) | null = null;
   const server: Server = createServer((req, res) => {
     if (handler) return handler(req as never, res as never);
@@ -46,7 +50,7 @@ export async function startOidcIssuer(claims: { tenant: string; roles: string[] 
           token_endpoint_auth_method: 'none',
           application_type: 'web',
           redirect_uris: [redirectUri],
-          grant_types: ['authorization_code'],
+          grant_types: ['authorization_code', 'refresh_token'],
           response_types: ['code'],
         },
       ],
@@ -57,7 +61,8 @@ export async function startOidcIssuer(claims: { tenant: string; roles: string[] 
         Session: 3600,
         Grant: 3600,
         Interaction: 600,
-        AccessToken: 600,
+        AccessToken: accessTokenTtl,
+        RefreshToken: 3600,
         IdToken: 600,
         AuthorizationCode: 60,
       },
@@ -67,6 +72,7 @@ export async function startOidcIssuer(claims: { tenant: string; roles: string[] 
       findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
       features: {
         devInteractions: { enabled: true },
+        revocation: { enabled: true },
         resourceIndicators: {
           enabled: true,
           defaultResource: async () => resource,
@@ -76,7 +82,7 @@ export async function startOidcIssuer(claims: { tenant: string; roles: string[] 
             return {
               scope: 'openid',
               audience,
-              accessTokenTTL: 600,
+              accessTokenTTL: accessTokenTtl,
               accessTokenFormat: 'jwt',
               jwt: { sign: { alg: 'RS256' } },
             };
@@ -84,6 +90,9 @@ export async function startOidcIssuer(claims: { tenant: string; roles: string[] 
         },
       },
       extraTokenClaims: async () => ({ tenant: claims.tenant, roles: claims.roles }),
+      // Refresh tokens for the public client without asking for offline_access, as Keycloak, Entra ID and
+      // Okta give single-page apps; a public client's refresh token is rotated at each use.
+      issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     });
     handler = provider.callback() as never;
   }

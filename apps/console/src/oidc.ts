@@ -20,6 +20,7 @@ interface Pending {
   verifier: string;
   redirectUri: string;
   tokenEndpoint: string;
+  revocationEndpoint?: string;
   /** The screen to return to (the URL fragment before leaving). */
   returnTo: string;
 }
@@ -59,7 +60,7 @@ export async function pkceChallenge(verifier: string): Promise<string> {
 async function discover(
   issuer: string,
   fetchFn: typeof fetch,
-): Promise<{ authorization_endpoint: string; token_endpoint: string }> {
+): Promise<{ authorization_endpoint: string; token_endpoint: string; revocation_endpoint?: string }> {
   const address = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
   let answer: Response;
   try {
@@ -82,7 +83,14 @@ async function discover(
       `The issuer's token endpoint ${token_endpoint} is not on the issuer's origin, the only one the console may call`,
     );
   }
-  return { authorization_endpoint, token_endpoint };
+  // Revoking the refresh token at sign-out is done where the page may connect: on the issuer's origin only.
+  const revocation = document.revocation_endpoint;
+  const revocable = typeof revocation === 'string' && new URL(revocation).origin === new URL(issuer).origin;
+  return {
+    authorization_endpoint,
+    token_endpoint,
+    ...(revocable ? { revocation_endpoint: revocation } : {}),
+  };
 }
 
 /**
@@ -102,6 +110,7 @@ export async function beginSignIn(
     verifier: randomToken(32),
     redirectUri,
     tokenEndpoint: endpoints.token_endpoint,
+    ...(endpoints.revocation_endpoint ? { revocationEndpoint: endpoints.revocation_endpoint } : {}),
     returnTo,
   };
   const url = new URL(endpoints.authorization_endpoint);
@@ -136,7 +145,7 @@ export async function finishSignIn(
   settings: OidcSettings,
   storage: Storage = sessionStorage,
   fetchFn: typeof fetch = fetch,
-): Promise<{ token: string; returnTo: string }> {
+): Promise<{ token: string; returnTo: string; session: IssuerSession | null }> {
   const saved = storage.getItem(pendingKey);
   storage.removeItem(pendingKey);
   const pending = saved ? (JSON.parse(saved) as Pending) : null;
@@ -156,20 +165,102 @@ export async function finishSignIn(
     code_verifier: pending.verifier,
     ...(settings.resource ? { resource: settings.resource } : {}),
   });
+  const tokens = await redeem(pending.tokenEndpoint, body, fetchFn);
+  return {
+    token: tokens.accessToken,
+    returnTo: pending.returnTo,
+    session: issuerSession(pending, tokens),
+  };
+}
+
+/**
+ * What keeps a sign-in at the issuer alive past its access token's lifetime: the refresh token the issuer gave
+ * (when it gives one to this client) and when the access token expires. Kept in this tab's session storage,
+ * beside the access token; sign-out forgets both.
+ */
+export interface IssuerSession {
+  tokenEndpoint: string;
+  /** RFC 7009, where the issuer has one: sign-out revokes the refresh token there. */
+  revocationEndpoint?: string;
+  refreshToken: string;
+  /** When the access token expires, in ms since the epoch. */
+  expiresAt: number;
+  /** How long the access token was given for, in ms: the refresh comes a part of it before its end. */
+  lifetimeMs: number;
+}
+
+const sessionKey = 'rag-console.oidc-session';
+
+export function storedIssuerSession(storage: Storage = sessionStorage): IssuerSession | null {
+  const saved = storage.getItem(sessionKey);
+  return saved ? (JSON.parse(saved) as IssuerSession) : null;
+}
+
+export function storeIssuerSession(session: IssuerSession | null, storage: Storage = sessionStorage): void {
+  if (session) storage.setItem(sessionKey, JSON.stringify(session));
+  else storage.removeItem(sessionKey);
+}
+
+/**
+ * When to ask for the next access token: a quarter of its lifetime before it ends, and never later than a
+ * minute before, so a slow issuer or a tab the browser throttled still renews in time.
+ */
+export function refreshDueAt(session: IssuerSession): number {
+  return session.expiresAt - Math.min(60_000, session.lifetimeMs / 4);
+}
+
+/** The issuer refused the refresh token (expired, revoked, session ended): only a new sign-in helps. */
+export class SessionEnded extends Error {}
+
+/**
+ * A new access token for the refresh token (RFC 6749 §6), with the resource again so it is issued for this API.
+ * The issuer may rotate the refresh token; the answer carries whichever is current. A refusal (400/401) is
+ * SessionEnded; anything else (no network, a 5xx) may be tried again.
+ */
+export async function refreshSignIn(
+  session: IssuerSession,
+  settings: OidcSettings,
+  fetchFn: typeof fetch = fetch,
+): Promise<{ token: string; session: IssuerSession }> {
+  const body = new URLSearchParams({
+    grant_type: 'refresh_token',
+    refresh_token: session.refreshToken,
+    client_id: settings.client_id,
+    ...(settings.resource ? { resource: settings.resource } : {}),
+  });
+  const tokens = await redeem(session.tokenEndpoint, body, fetchFn);
+  const next = issuerSession(session, tokens, session.refreshToken);
+  if (!next) throw new SessionEnded("The issuer's new access token carries no lifetime; sign in again");
+  return { token: tokens.accessToken, session: next };
+}
+
+interface IssuedTokens {
+  accessToken: string;
+  refreshToken?: string;
+  expiresInMs?: number;
+}
+
+/** One request to the token endpoint; its answer must hold a JWT access token (the gateway verifies JWTs only). */
+async function redeem(
+  tokenEndpoint: string,
+  body: URLSearchParams,
+  fetchFn: typeof fetch,
+): Promise<IssuedTokens> {
   let response: Response;
   try {
-    response = await fetchFn(pending.tokenEndpoint, {
+    response = await fetchFn(tokenEndpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body,
     });
   } catch (error) {
-    throw new Error(`Cannot reach the issuer's token endpoint ${pending.tokenEndpoint}`, { cause: error });
+    throw new Error(`Cannot reach the issuer's token endpoint ${tokenEndpoint}`, { cause: error });
   }
   const tokens = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   if (!response.ok) {
     const why = [tokens.error, tokens.error_description].filter(Boolean).join(': ');
-    throw new Error(`The issuer's token endpoint answered ${response.status}${why ? ` (${why})` : ''}`);
+    const message = `The issuer's token endpoint answered ${response.status}${why ? ` (${why})` : ''}`;
+    throw response.status === 400 || response.status === 401 ? new SessionEnded(message) : new Error(message);
   }
   const token = tokens.access_token;
   if (typeof token !== 'string' || token.split('.').length !== 3) {
@@ -177,5 +268,62 @@ export async function finishSignIn(
       'The issuer answered an access token that is not a JWT; the gateway verifies JWTs only (give the client JWT access tokens for this API, or set CONSOLE_OIDC_RESOURCE)',
     );
   }
-  return { token, returnTo: pending.returnTo };
+  return {
+    accessToken: token,
+    ...(typeof tokens.refresh_token === 'string' ? { refreshToken: tokens.refresh_token } : {}),
+    ...(typeof tokens.expires_in === 'number' ? { expiresInMs: tokens.expires_in * 1000 } : {}),
+  };
+}
+
+/**
+ * The session to keep after a token answer: none without a refresh token (the sign-in then lasts as long as
+ * its access token). The lifetime is the answer's expires_in, else the token's own exp claim.
+ */
+function issuerSession(
+  endpoints: { tokenEndpoint: string; revocationEndpoint?: string },
+  tokens: IssuedTokens,
+  previousRefreshToken?: string,
+): IssuerSession | null {
+  const refreshToken = tokens.refreshToken ?? previousRefreshToken;
+  if (!refreshToken) return null;
+  const lifetimeMs = tokens.expiresInMs ?? jwtLifetimeMs(tokens.accessToken);
+  if (lifetimeMs === null) return null;
+  return {
+    tokenEndpoint: endpoints.tokenEndpoint,
+    ...(endpoints.revocationEndpoint ? { revocationEndpoint: endpoints.revocationEndpoint } : {}),
+    refreshToken,
+    expiresAt: Date.now() + lifetimeMs,
+    lifetimeMs,
+  };
+}
+
+/**
+ * At sign-out: revokes the refresh token at the issuer (RFC 7009), so a copy of it is worth nothing from then
+ * on. Best effort: the tab has forgotten it already, and an issuer without the endpoint lets it expire.
+ */
+export async function revokeRefreshToken(
+  session: IssuerSession,
+  settings: OidcSettings,
+  fetchFn: typeof fetch = fetch,
+): Promise<void> {
+  if (!session.revocationEndpoint) return;
+  await fetchFn(session.revocationEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      token: session.refreshToken,
+      token_type_hint: 'refresh_token',
+      client_id: settings.client_id,
+    }),
+  }).catch(() => {});
+}
+
+function jwtLifetimeMs(token: string): number | null {
+  try {
+    const payload = token.split('.')[1] ?? '';
+    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown };
+    return typeof claims.exp === 'number' ? claims.exp * 1000 - Date.now() : null;
+  } catch {
+    return null;
+  }
 }

@@ -23,11 +23,14 @@ export function gatewayUrl(): string {
   return window.location.origin;
 }
 
-/** A client with the credential; `onAnswer` sees each answer's headers (Server-Timing, request id). */
-export function clientFor(token: string, onAnswer?: (answer: AnswerInfo) => void): RagClient {
+/**
+ * A client with the credential, asked before every request (a refreshed access token replaces it in place,
+ * without a new client); `onAnswer` sees each answer's headers (Server-Timing, request id).
+ */
+export function clientFor(credential: () => string, onAnswer?: (answer: AnswerInfo) => void): RagClient {
   return createRagClient({
     baseUrl: gatewayUrl(),
-    apiKey: token,
+    apiKey: credential,
     // One more try after a 429 or 503, then the problem is shown: a screen that waits silently helps nobody.
     retry: { attempts: 2 },
     ...(onAnswer ? { onAnswer } : {}),

@@ -16,7 +16,11 @@ export interface AnswerInfo {
 export interface RagClientOptions {
   /** The gateway, e.g. http://127.0.0.1:8080 */
   baseUrl: string;
-  apiKey: string;
+  /**
+   * The bearer credential: an API key or a JWT. A function is asked before every request, for a token that
+   * is refreshed while the client lives (an OpenID access token).
+   */
+  apiKey: string | (() => string);
   fetch?: typeof globalThis.fetch;
   /** Per request; 30 s when left out (uploads: per try, and at least long enough for 1 MB/s). */
   timeoutMs?: number;
@@ -70,7 +74,7 @@ export function createGatewayCall(options: RagClientOptions) {
     body: Body | undefined,
   ): Promise<{ status: number; data: z.infer<S> } | { error: RagApiError; retryAfter: string | null }> {
     const headers: Record<string, string> = {
-      authorization: `Bearer ${options.apiKey}`,
+      authorization: `Bearer ${typeof options.apiKey === 'function' ? options.apiKey() : options.apiKey}`,
       accept: 'application/json',
     };
     let payload: RequestInit['body'] = null;

@@ -11,6 +11,22 @@ function answering(body: unknown, headers: Record<string, string> = {}) {
   return { fetch, seen };
 }
 
+describe('the credential', () => {
+  it('asks a credential function before every request, so a refreshed token is sent from then on', async () => {
+    const sent: (string | null)[] = [];
+    const fetch: typeof globalThis.fetch = async (_input, init) => {
+      sent.push(new Headers(init?.headers).get('authorization'));
+      return new Response(JSON.stringify({ collections: [] }), { status: 200 });
+    };
+    let token = 'first.jwt.token';
+    const client = createRagClient({ baseUrl: 'http://gw', apiKey: () => token, fetch });
+    await client.listCollections();
+    token = 'second.jwt.token';
+    await client.listCollections();
+    expect(sent).toEqual(['Bearer first.jwt.token', 'Bearer second.jwt.token']);
+  });
+});
+
 describe('listing, summaries and in-memory uploads', () => {
   it('asks for a page of documents with its filters in the query', async () => {
     const { fetch, seen } = answering({ documents: [], next_cursor: null });

@@ -9,7 +9,7 @@ import { ResultList } from '../search/result-list.js';
 import { defaultSettings, type SearchSettings, searchRequest } from '../search/search-settings.js';
 import { parseServerTiming, type TimingEntry } from '../search/server-timing.js';
 import { SettingsForm } from '../search/settings-form.js';
-import { clientFor, gatewayUrl } from '../session.js';
+import { gatewayUrl } from '../session.js';
 
 type Outcome = { request: SearchRequest } & (
   | { answer: SearchResponse; timings: TimingEntry[] }
@@ -22,7 +22,7 @@ type Outcome = { request: SearchRequest } & (
  */
 export function SearchPage({
   client,
-  token,
+  clientWith,
   collection: initial,
 }: ScreenProps & { collection: string | null }) {
   const collections = useLoad(() => client.listCollections(), [client]);
@@ -51,7 +51,7 @@ export function SearchPage({
       columns.map(async (columnSettings): Promise<Outcome> => {
         let timing: string | null = null;
         // A client per search, so each column reads its own answer's Server-Timing.
-        const searching = clientFor(token, (answer) => {
+        const searching = clientWith((answer) => {
           if (answer.path === '/v1/search') timing = answer.header('server-timing');
         });
         const request = searchRequest(collection, query, columnSettings);
