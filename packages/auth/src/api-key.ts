@@ -34,7 +34,19 @@ export function hashApiKey(key: string, pepper: string): string {
 
 /** Constant-time comparison of two secrets of any length. */
 export function secretsEqual(a: string, b: string): boolean {
-  const ha = createHmac('sha256', 'compare').update(a).digest();
-  const hb = createHmac('sha256', 'compare').update(b).digest();
-  return timingSafeEqual(ha, hb);
+  return timingSafeEqual(compareDigest(a), compareDigest(b));
+}
+
+/**
+ * `secretsEqual` against one fixed secret, whose digest is computed once: a check on every request (the
+ * bootstrap admin key) then hashes only the presented one.
+ */
+export function secretMatcher(secret: string): (candidate: string) => boolean {
+  const expected = compareDigest(secret);
+  return (candidate) => timingSafeEqual(compareDigest(candidate), expected);
+}
+
+/** Equal-length digests, so the comparison's time says nothing about the secrets' lengths or contents. */
+function compareDigest(secret: string): Buffer {
+  return createHmac('sha256', 'compare').update(secret).digest();
 }

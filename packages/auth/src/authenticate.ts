@@ -1,5 +1,5 @@
 import { AppError } from '@rag/contracts/app-error';
-import { hashApiKey, looksLikeApiKey, secretsEqual } from './api-key.js';
+import { hashApiKey, looksLikeApiKey, secretMatcher } from './api-key.js';
 import type { Principal } from './principal.js';
 
 export interface StoredKey {
@@ -30,6 +30,7 @@ const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 export type Authenticator = (authorization: string | undefined) => Promise<Principal>;
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const isAdminKey = secretMatcher(options.adminApiKey);
   return async (authorization) => {
     if (!authorization) {
       throw new AppError(
@@ -45,7 +46,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       );
     }
     const token = match[1]!;
-    if (secretsEqual(token, options.adminApiKey)) {
+    if (isAdminKey(token)) {
       return {
         tenantId: options.defaultTenant,
         role: 'admin',
