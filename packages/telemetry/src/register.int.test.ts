@@ -8,7 +8,11 @@ const packageDir = join(import.meta.dirname, '..');
 /** What a process started as the services are (`--import` of the built register) sees of OpenTelemetry. */
 async function telemetryOf(env: Record<string, string>) {
   const probe = `
+    import { createRequire } from 'node:module';
     import { context, metrics, propagation, trace } from '@opentelemetry/api';
+    // The clients as the services load them (from the packages that depend on them), after the register.
+    const pg = createRequire(${JSON.stringify(join(packageDir, '../db/package.json'))})('pg');
+    const ioredis = createRequire(${JSON.stringify(join(packageDir, '../redis/package.json'))})('ioredis');
     const span = trace.getTracer('probe').startSpan('request');
     const carrier = {};
     propagation.inject(trace.setSpan(context.active(), span), carrier);
@@ -19,6 +23,10 @@ async function telemetryOf(env: Record<string, string>) {
       spanContext: span.spanContext(),
       carrier,
       meterProvider: metrics.getMeterProvider().constructor.name,
+      instrumented: {
+        pg: pg.Client.prototype.query.__wrapped === true,
+        ioredis: (ioredis.Redis ?? ioredis).prototype.sendCommand.__wrapped === true,
+      },
     }));
     process.exit(0);`;
   const { stdout } = await promisify(execFile)(
@@ -38,6 +46,8 @@ describe('telemetry registration', () => {
     expect(seen.carrier.traceparent).toBe(`00-${seen.spanContext.traceId}-${seen.spanContext.spanId}-00`);
     // Metrics are Prometheus's: no OpenTelemetry meter provider records requests for an absent collector.
     expect(seen.meterProvider).not.toBe('MeterProvider');
+    // Nor are PostgreSQL queries and Redis commands wrapped for spans nobody records.
+    expect(seen.instrumented).toEqual({ pg: false, ioredis: false });
   });
 
   it('records and samples spans when a collector is configured', async () => {
@@ -45,6 +55,7 @@ describe('telemetry registration', () => {
     expect(seen.recording).toBe(true);
     expect(seen.carrier.traceparent).toMatch(/-01$/);
     expect(seen.meterProvider).not.toBe('MeterProvider');
+    expect(seen.instrumented).toEqual({ pg: true, ioredis: true });
   });
 
   it('sets up OpenTelemetry metrics only when OTEL_METRICS_EXPORTER asks for them', async () => {
