@@ -79,19 +79,26 @@ export async function insertChunkRows(
             c.end_offset, c.token_ids::int[], c.page, ARRAY(SELECT jsonb_array_elements_text(c.heading_path))
        FROM unnest(${unnest.join(', ')})
             AS c(id, ordinal, text, start_offset, end_offset, token_ids, page, heading_path)`,
-    [
-      ...Object.values(fixed),
-      chunks.map((c) => c.id),
-      chunks.map((c) => c.ordinal),
-      chunks.map((c) => c.text),
-      chunks.map((c) => c.startOffset),
-      chunks.map((c) => c.endOffset),
-      // Arrays of different lengths cannot share one unnest, so each travels as an array literal.
-      chunks.map((c) => (c.tokenIds ? `{${c.tokenIds.join(',')}}` : null)),
-      chunks.map((c) => c.page ?? null),
-      chunks.map((c) => JSON.stringify(c.headingPath ?? [])),
-    ],
+    [...Object.values(fixed), ...chunkColumns(chunks)],
   );
+}
+
+/**
+ * The chunks as one array per column (id, ordinal, text, start and end offset, token ids, page, heading path),
+ * for an `unnest` of uuid[], int[], text[], int[], int[], text[], int[] and jsonb[].
+ */
+export function chunkColumns(chunks: readonly ChunkRecord[]): unknown[] {
+  return [
+    chunks.map((c) => c.id),
+    chunks.map((c) => c.ordinal),
+    chunks.map((c) => c.text),
+    chunks.map((c) => c.startOffset),
+    chunks.map((c) => c.endOffset),
+    // Arrays of different lengths cannot share one unnest, so each travels as an array literal.
+    chunks.map((c) => (c.tokenIds ? `{${c.tokenIds.join(',')}}` : null)),
+    chunks.map((c) => c.page ?? null),
+    chunks.map((c) => JSON.stringify(c.headingPath ?? [])),
+  ];
 }
 
 /** Ids of every chunk of the versions searchers see in a collection: what the doctor compares with Milvus. */

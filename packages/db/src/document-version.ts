@@ -1,5 +1,5 @@
 import { AppError } from '@rag/contracts/app-error';
-import { type ChunkRecord, replaceChunks } from './chunk-repository.js';
+import { type ChunkRecord, chunkColumns } from './chunk-repository.js';
 import { changedFields, type DocumentFieldName, type DocumentFields } from './document-field-changes.js';
 import {
   type DocumentRecord,
@@ -7,12 +7,11 @@ import {
   findDocument,
   findDocumentByExternalId,
   insertDocument,
-  lockDocument,
   type NewDocument,
   startNewVersion,
   updateDocumentFields,
 } from './document-repository.js';
-import { type Pool, type Queryable, withTransaction } from './pool.js';
+import type { Queryable } from './pool.js';
 
 export type VersionSwap =
   | {
@@ -32,32 +31,36 @@ export type VersionSwap =
  * replaced by the new version's and `ready_version` moves, so a concurrent search joins either the old
  * chunks or the new ones. The ids of the chunks that left PostgreSQL are returned, for the caller to remove
  * their vectors once this has committed (search ignores them from the commit on, since they no longer join).
+ * It is one statement, the `swap_document_version` function (migration 10): one round trip per document.
  */
 export async function swapDocumentVersion(
-  pool: Pool,
+  db: Queryable,
   doc: { id: string; tenantId: string; collectionId: string; version: number },
   chunks: ChunkRecord[],
 ): Promise<VersionSwap> {
-  return withTransaction(pool, async (client) => {
-    const current = await lockDocument(client, doc.id);
-    if (!current) return { swapped: false, reason: 'gone' };
-    if (current.status === 'deleting') return { swapped: false, reason: 'deleting' };
-    if (current.version !== doc.version) return { swapped: false, reason: 'superseded' };
-    // Replace chunks in one transaction (the BM25 statistics follow through triggers on the chunks table).
-    const removed = await replaceChunks(client, doc, chunks);
-    await client.query(
-      `UPDATE documents SET ready_version = $2, status = 'ready', error = NULL, chunk_count = $3, updated_at = now()
-        WHERE id = $1`,
-      [doc.id, doc.version, chunks.length],
-    );
-    const kept = new Set(chunks.map((c) => c.id));
-    return {
-      swapped: true,
-      replacedChunkIds: removed.filter((id) => !kept.has(id)),
-      previousVersion: current.readyVersion,
-      fields: { acl: current.acl, metadata: current.metadata },
-    };
-  });
+  const { rows } = await db.query<{
+    outcome: 'swapped' | 'gone' | 'deleting' | 'superseded';
+    previous_version: number | null;
+    acl: string[] | null;
+    metadata: Record<string, unknown> | null;
+    removed_ids: string[] | null;
+  }>(
+    `SELECT outcome, previous_version, acl, metadata, removed_ids
+       FROM swap_document_version($1, $2, $3, $4, $5::uuid[], $6::int[], $7::text[], $8::int[], $9::int[],
+                                  $10::text[], $11::int[], $12::jsonb[])`,
+    [doc.id, doc.tenantId, doc.collectionId, doc.version, ...chunkColumns(chunks)],
+  );
+  const row = rows[0];
+  if (!row) throw new AppError('internal', 'swap_document_version returned no row');
+  if (row.outcome !== 'swapped') return { swapped: false, reason: row.outcome };
+  // The BM25 statistics follow the chunks through the triggers on the chunks table.
+  const kept = new Set(chunks.map((c) => c.id));
+  return {
+    swapped: true,
+    replacedChunkIds: (row.removed_ids ?? []).filter((id) => !kept.has(id)),
+    previousVersion: row.previous_version,
+    fields: { acl: row.acl, metadata: row.metadata ?? {} },
+  };
 }
 
 export type UpsertOutcome =

@@ -309,4 +309,55 @@ export const migrations: Migration[] = [
       CREATE INDEX reindex_chunks_by_document ON reindex_chunks (reindex_id, document_id);
     `,
   },
+  {
+    version: 10,
+    name: "a document version's swap in one statement",
+    sql: `
+      -- The swap of swapDocumentVersion (document-version.ts) as one call, so it is one round trip and one
+      -- transaction of its own instead of BEGIN, four statements and COMMIT: the document's row locked, checked
+      -- (gone, being deleted, superseded), its chunks replaced by the version's (the statistics triggers fire
+      -- as they did for the separate statements) and ready_version moved. Chunk columns come as arrays, one
+      -- element per chunk; token ids as array literals, since arrays of different lengths cannot share one.
+      CREATE FUNCTION swap_document_version(
+        p_document_id uuid, p_tenant_id text, p_collection_id uuid, p_version integer,
+        p_ids uuid[], p_ordinals integer[], p_texts text[], p_start_offsets integer[], p_end_offsets integer[],
+        p_token_ids text[], p_pages integer[], p_heading_paths jsonb[]
+      ) RETURNS TABLE (outcome text, previous_version integer, acl text[], metadata jsonb, removed_ids uuid[])
+      LANGUAGE plpgsql AS $$
+      DECLARE
+        locked documents%ROWTYPE;
+        removed uuid[];
+      BEGIN
+        SELECT * INTO locked FROM documents d WHERE d.id = p_document_id FOR UPDATE;
+        IF NOT FOUND THEN
+          RETURN QUERY SELECT 'gone', NULL::integer, NULL::text[], NULL::jsonb, NULL::uuid[];
+          RETURN;
+        END IF;
+        IF locked.status = 'deleting' THEN
+          RETURN QUERY SELECT 'deleting', NULL::integer, NULL::text[], NULL::jsonb, NULL::uuid[];
+          RETURN;
+        END IF;
+        IF locked.version <> p_version THEN
+          RETURN QUERY SELECT 'superseded', NULL::integer, NULL::text[], NULL::jsonb, NULL::uuid[];
+          RETURN;
+        END IF;
+        WITH gone AS (DELETE FROM chunks c WHERE c.document_id = p_document_id RETURNING c.id)
+        SELECT coalesce(array_agg(gone.id), '{}') INTO removed FROM gone;
+        IF cardinality(p_ids) > 0 THEN
+          INSERT INTO chunks (document_id, tenant_id, collection_id, document_version, id, ordinal, text,
+                              start_offset, end_offset, token_ids, page, heading_path)
+          SELECT p_document_id, p_tenant_id, p_collection_id, p_version, c.id, c.ordinal, c.text, c.start_offset,
+                 c.end_offset, c.token_ids::int[], c.page, ARRAY(SELECT jsonb_array_elements_text(c.heading_path))
+            FROM unnest(p_ids, p_ordinals, p_texts, p_start_offsets, p_end_offsets, p_token_ids, p_pages,
+                        p_heading_paths)
+                 AS c(id, ordinal, text, start_offset, end_offset, token_ids, page, heading_path);
+        END IF;
+        UPDATE documents d
+           SET ready_version = p_version, status = 'ready', error = NULL, chunk_count = cardinality(p_ids),
+               updated_at = now()
+         WHERE d.id = p_document_id;
+        RETURN QUERY SELECT 'swapped', locked.ready_version, locked.acl, locked.metadata, removed;
+      END $$;
+    `,
+  },
 ];

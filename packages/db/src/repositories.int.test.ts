@@ -236,6 +236,121 @@ describe('documents and chunks', () => {
     });
   });
 
+  it('swaps a version in one round trip, with its token ids, places and statistics, and rolls back whole', async () => {
+    const collection = (await insertCollection(db.pool, 'acme', 'one-trip'))!;
+    const doc = (await insertDocument(db.pool, {
+      tenantId: 'acme',
+      collectionId: collection.id,
+      externalId: 'trip',
+      title: null,
+      contentHash: 'h',
+      metadata: { lang: 'ja' },
+      acl: ['group:a'],
+    }))!;
+    const target = { id: doc.id, tenantId: 'acme', collectionId: collection.id, version: 1 };
+    const ids = ['00000000-0000-4000-8000-0000000000d1', '00000000-0000-4000-8000-0000000000d2'];
+    // Every statement the swap sends, whether on the pool or on a client taken from it.
+    const sent: string[] = [];
+    const counting = {
+      query: (text: string, values?: unknown[]) => {
+        sent.push(text);
+        return db.pool.query(text, values);
+      },
+      connect: async () => {
+        const client = await db.pool.connect();
+        const query = client.query.bind(client);
+        return Object.assign(client, {
+          query: (text: string, values?: unknown[]) => {
+            sent.push(text);
+            return query(text, values);
+          },
+        });
+      },
+    } as unknown as typeof db.pool;
+    const swap = await swapDocumentVersion(counting, target, [
+      { id: ids[0]!, ordinal: 0, text: 'first', startOffset: 0, endOffset: 5, tokenIds: [7, 8, 8], page: 3 },
+      { id: ids[1]!, ordinal: 1, text: 'second', startOffset: 6, endOffset: 12, headingPath: ['H1', 'H2'] },
+    ]);
+    expect(sent).toHaveLength(1);
+    expect(swap).toEqual({
+      swapped: true,
+      replacedChunkIds: [],
+      previousVersion: null,
+      fields: { acl: ['group:a'], metadata: { lang: 'ja' } },
+    });
+    const stored = await db.pool.query(
+      `SELECT id, ordinal, text, start_offset, end_offset, token_ids, page, heading_path, document_version
+         FROM chunks WHERE document_id = $1 ORDER BY ordinal`,
+      [doc.id],
+    );
+    expect(stored.rows).toEqual([
+      {
+        id: ids[0],
+        ordinal: 0,
+        text: 'first',
+        start_offset: 0,
+        end_offset: 5,
+        token_ids: [7, 8, 8],
+        page: 3,
+        heading_path: [],
+        document_version: 1,
+      },
+      {
+        id: ids[1],
+        ordinal: 1,
+        text: 'second',
+        start_offset: 6,
+        end_offset: 12,
+        token_ids: null,
+        page: null,
+        heading_path: ['H1', 'H2'],
+        document_version: 1,
+      },
+    ]);
+    const stats = async () =>
+      (
+        await db.pool.query(
+          `SELECT s.chunk_count::int, s.total_tokens::int,
+                  (SELECT json_object_agg(token_id, chunk_frequency) FROM collection_term_stats t
+                    WHERE t.collection_id = s.collection_id) AS terms
+             FROM collection_index_stats s WHERE s.collection_id = $1`,
+          [collection.id],
+        )
+      ).rows[0];
+    expect(await stats()).toEqual({ chunk_count: 1, total_tokens: 3, terms: { 7: 1, 8: 1 } });
+    expect(await findDocument(db.pool, 'acme', doc.id)).toMatchObject({
+      status: 'ready',
+      readyVersion: 1,
+      chunkCount: 2,
+    });
+
+    // Run again (a job retried after its swap committed): the same rows, the ids it replaced returned.
+    const again = await swapDocumentVersion(db.pool, target, [
+      { id: ids[0]!, ordinal: 0, text: 'first', startOffset: 0, endOffset: 5, tokenIds: [9] },
+    ]);
+    expect(again).toMatchObject({ swapped: true, replacedChunkIds: [ids[1]], previousVersion: 1 });
+    expect(await stats()).toEqual({ chunk_count: 1, total_tokens: 1, terms: { 9: 1 } });
+
+    // A swap that fails half-way (two chunks at one ordinal) leaves chunks, statistics and status as they were.
+    await expect(
+      swapDocumentVersion(db.pool, target, [
+        { id: ids[0]!, ordinal: 0, text: 'x', startOffset: 0, endOffset: 1, tokenIds: [1] },
+        { id: ids[1]!, ordinal: 0, text: 'y', startOffset: 0, endOffset: 1, tokenIds: [2] },
+      ]),
+    ).rejects.toThrow(/duplicate key/);
+    expect(
+      (await db.pool.query('SELECT id, text FROM chunks WHERE document_id = $1', [doc.id])).rows,
+    ).toEqual([{ id: ids[0], text: 'first' }]);
+    expect(await stats()).toEqual({ chunk_count: 1, total_tokens: 1, terms: { 9: 1 } });
+    expect(await findDocument(db.pool, 'acme', doc.id)).toMatchObject({ status: 'ready', chunkCount: 1 });
+
+    await markDocumentDeleting(db.pool, 'acme', doc.id);
+    expect(await swapDocumentVersion(db.pool, target, [])).toEqual({ swapped: false, reason: 'deleting' });
+    expect(
+      await swapDocumentVersion(db.pool, { ...target, id: '00000000-0000-4000-8000-0000000000ff' }, []),
+    ).toEqual({ swapped: false, reason: 'gone' });
+  });
+
   it('applies another title, metadata or ACL with the same content in place, and moves the index version', async () => {
     const collection = (await insertCollection(db.pool, 'acme', 'fields'))!;
     const base = {
