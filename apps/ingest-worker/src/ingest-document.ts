@@ -238,11 +238,12 @@ async function buildRows(
     chunks: chunks.length,
     tokens: terms.reduce((sum, chunk) => sum + chunk.counted.length, 0),
   });
-  const sources = chunks.map((chunk) =>
+  const sources = chunks.map((chunk, index) =>
     vectorSource(document, {
       chunkId: chunkId(document.id, document.version, chunk.ordinal),
       text: chunk.text,
       context: chunk.context,
+      ...(terms[index] ? { indexedTerms: terms[index].indexed } : {}),
     }),
   );
   return buildVectorRows(

@@ -15,6 +15,11 @@ export interface VectorSource {
   context: string;
   metadata: Record<string, unknown>;
   acl: string[] | null;
+  /**
+   * The analyzer's terms of the context line and the text (`ChunkTerms.indexed`), where the caller has them
+   * already: ingestion analyses each chunk once for its statistics and its BM25 vector alike.
+   */
+  indexedTerms?: number[];
 }
 
 /** The document-level fields every chunk's row carries: whose it is, and the metadata and ACL filters read. */
@@ -29,7 +34,7 @@ export interface VectorSourceDocument {
 /** A chunk of `document` as the source of its vector row. */
 export function vectorSource(
   document: VectorSourceDocument,
-  chunk: { chunkId: string; text: string; context: string },
+  chunk: { chunkId: string; text: string; context: string; indexedTerms?: number[] },
 ): VectorSource {
   return {
     chunkId: chunk.chunkId,
@@ -40,6 +45,7 @@ export function vectorSource(
     context: chunk.context,
     metadata: document.metadata,
     acl: document.acl,
+    ...(chunk.indexedTerms ? { indexedTerms: chunk.indexedTerms } : {}),
   };
 }
 
@@ -75,7 +81,10 @@ export async function buildVectorRows(
         documentId: source.documentId,
         dense: embedding.dense,
         ...(embedding.sparse ? { sparse: embedding.sparse } : {}),
-        bm25: bm25DocumentVector(indexedTerms(source.context, source.text), averageLength),
+        bm25: bm25DocumentVector(
+          source.indexedTerms ?? indexedTerms(source.context, source.text),
+          averageLength,
+        ),
         // Only stored where Milvus computes BM25 itself (MILVUS_BM25=milvus-function).
         ...(store.bm25Source === 'milvus-function'
           ? { text: contextualText(source.context, source.text) }
