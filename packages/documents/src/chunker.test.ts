@@ -232,6 +232,40 @@ describe('chunkDocument with the multilingual-e5 tokenizer', { timeout: 60_000 }
     expect(asked.filter((text) => text === chunks[0]?.context)).toHaveLength(1);
   });
 
+  it('asks for a short document in one round: its sections behind their context lines come with the sections', async () => {
+    const doc = extractInlineText(
+      '# Setup\n\nInstall the agent.\n\n# Upgrade\n\nStop it, then install the new one.',
+      {
+        mediaType: 'text/markdown',
+      },
+    );
+    const options = { maxTokens: 64, overlapTokens: 8, title: 'Agent guide' };
+    // A round is a set of calls made before any of them was answered (what a batching tokenizer sends as one
+    // request to the embedding service).
+    let answered = 0;
+    const rounds: number[] = [];
+    const asked: string[] = [];
+    const counting: typeof tokenize = async (texts) => {
+      rounds.push(answered);
+      asked.push(...texts);
+      const result = await tokenize(texts);
+      answered++;
+      return result;
+    };
+    const chunks = await chunkDocument(doc, counting, options);
+    await expectValidChunks(doc, chunks, options);
+    expect(chunks.map((chunk) => contextualText(chunk.context, chunk.text))).toEqual([
+      'Agent guide › Setup\nSetup\n\nInstall the agent.',
+      'Agent guide › Upgrade\nUpgrade\n\nStop it, then install the new one.',
+    ]);
+    expect(new Set(rounds)).toEqual(new Set([0]));
+    expect(new Set(asked).size).toBe(asked.length);
+    // The same chunks as a tokenizer answering one text per call gives.
+    const oneByOne: typeof tokenize = async (texts) =>
+      (await Promise.all(texts.map((t) => tokenize([t])))).flat();
+    expect(await chunkDocument(doc, oneByOne, options)).toEqual(chunks);
+  });
+
   it('fails loudly when the tokenizer answers fewer results than texts', async () => {
     const doc = extractInlineText('# A\n\nFirst.\n\n# B\n\nSecond.', { mediaType: 'text/markdown' });
     const dropsOne: typeof tokenize = async (texts) => (await tokenize(texts)).slice(1);

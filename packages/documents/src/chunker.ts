@@ -68,13 +68,11 @@ export async function chunkDocument(
   const sections = doc.sections.filter((section) => doc.text.slice(section.start, section.end).trim() !== '');
   // Sections and context lines are tokenized at once (a batching tokenizer sends them as one request), and a
   // line that needed no cut is not tokenized again.
+  const lines = sections.map((section) => contextLine(options.title, section.headingPath));
   const [sectionTokens, contexts] = await Promise.all([
     tokenizeChecked(sections.map((section) => doc.text.slice(section.start, section.end))),
-    fitContextLines(
-      sections.map((section) => contextLine(options.title, section.headingPath)),
-      tokenizeChecked,
-      contextTokenBudget(options.maxTokens),
-    ),
+    fitContextLines(lines, tokenizeChecked, contextTokenBudget(options.maxTokens)),
+    tokenizeChecked(likelyWholeChunks(doc.text, sections, lines, options.maxTokens)),
   ]);
   const contextTokens = await tokenizeChecked(contexts.filter((context) => context !== ''));
   let next = 0;
@@ -138,6 +136,32 @@ export async function chunkDocument(
   }
   throw new AppError('internal', `chunking did not converge within ${maxRounds} rounds`, {
     retryable: false,
+  });
+}
+
+/**
+ * A token rarely covers more than this many characters, so a section with its context line longer than this many
+ * characters per token of the budget is almost surely cut into several chunks.
+ */
+const maxCharsPerToken = 4;
+
+/**
+ * The contextual texts of the sections that may well be one chunk each (the whole section, trimmed, behind its
+ * line as it is before any cut): asked with the sections, they are known when the plan asks for them, which
+ * saves a second request to the embedding service for most short documents. A guess that turns out wrong (the
+ * section needs several chunks, or its line a cut) costs one more text in the first request, nothing else.
+ */
+function likelyWholeChunks(
+  text: string,
+  sections: readonly DocumentSection[],
+  lines: readonly string[],
+  maxTokens: number,
+): string[] {
+  return sections.flatMap((section, index) => {
+    const range = trimRange(text, section);
+    const line = lines[index] ?? '';
+    if (range.end - range.start + line.length > maxTokens * maxCharsPerToken) return [];
+    return [contextualText(line, text.slice(range.start, range.end))];
   });
 }
 
