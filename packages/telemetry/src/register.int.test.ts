@@ -18,10 +18,17 @@ async function telemetryOf(env: Record<string, string>) {
     propagation.inject(trace.setSpan(context.active(), span), carrier);
     const recording = span.isRecording();
     span.end();
+    // A request whose caller sampled its trace (traceparent flag 01).
+    const caller = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true };
+    const child = trace.getTracer('probe').startSpan('request', {}, trace.setSpanContext(context.active(), caller));
+    const childCarrier = {};
+    propagation.inject(trace.setSpan(context.active(), child), childCarrier);
+    child.end();
     console.log(JSON.stringify({
       recording,
       spanContext: span.spanContext(),
       carrier,
+      childCarrier,
       meterProvider: metrics.getMeterProvider().constructor.name,
       instrumented: {
         pg: pg.Client.prototype.query.__wrapped === true,
@@ -44,6 +51,8 @@ describe('telemetry registration', () => {
     expect(seen.spanContext.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(seen.spanContext.traceId).not.toBe('0'.repeat(32));
     expect(seen.carrier.traceparent).toBe(`00-${seen.spanContext.traceId}-${seen.spanContext.spanId}-00`);
+    // A caller's decision to sample goes on as it came, for services further down that do export.
+    expect(seen.childCarrier.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
     // Metrics are Prometheus's: no OpenTelemetry meter provider records requests for an absent collector.
     expect(seen.meterProvider).not.toBe('MeterProvider');
     // Nor are PostgreSQL queries and Redis commands wrapped for spans nobody records.

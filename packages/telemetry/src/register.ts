@@ -10,7 +10,12 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { AlwaysOffSampler, BatchSpanProcessor, NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  BatchSpanProcessor,
+  NoopSpanProcessor,
+  ParentBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 import { isProbePath } from './probe-paths.js';
 
 register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
@@ -20,14 +25,19 @@ const exportEndpoint =
 
 const sdk = new NodeSDK({
   serviceName: process.env.OTEL_SERVICE_NAME ?? 'rag-system',
-  // Without a collector nothing is recorded, since nothing would read it: every span is a non-recording one,
-  // which still carries a trace id (the caller's, or a new one) into the logs and on to the next service and
-  // the queue, marked not sampled. The tracer provider must still exist (a span processor registers it): the
-  // API's no-op tracer would give a request without a caller's trace no id at all. Recording spans only to
-  // drop them cost about a fifth of the gateway's CPU.
+  // Without a collector nothing is recorded, since nothing would read it: a request's span is a non-recording
+  // one, which still carries a trace id (the caller's, or a new one) into the logs and on to the next service
+  // and the queue, marked not sampled. A caller's decision to sample is passed on as it came (ParentBased),
+  // so a service further down that does export still records the traces its callers sample; only those
+  // requests pay for recording here. The tracer provider must still exist (a span processor registers it):
+  // the API's no-op tracer would give a request without a caller's trace no id at all. Recording every span
+  // only to drop it cost about a fifth of the gateway's CPU.
   ...(exportEndpoint
     ? { spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] }
-    : { sampler: new AlwaysOffSampler(), spanProcessors: [new NoopSpanProcessor()] }),
+    : {
+        sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }),
+        spanProcessors: [new NoopSpanProcessor()],
+      }),
   // Metrics are Prometheus's (prom-client, on the management port) and logs are pino's on stdout. Left
   // unset, the SDK would also record every request into OpenTelemetry histograms and set up OTLP metric and
   // log exporters towards an endpoint that is not there; it does so only when the OTEL_METRICS_EXPORTER or
