@@ -292,12 +292,14 @@ export async function readCollectionSearchState(
     index_version: string | null;
     embedding_model: string | null;
     embedding_manifest_hash: string | null;
-  }>(
-    `SELECT s.index_version, c.embedding_model, c.embedding_manifest_hash
+  }>({
+    // Read by every search: a prepared statement of each connection, parsed and planned once.
+    name: 'search-state',
+    text: `SELECT s.index_version, c.embedding_model, c.embedding_manifest_hash
        FROM collections c LEFT JOIN collection_index_stats s ON s.collection_id = c.id
       WHERE c.id = $1`,
-    [collectionId],
-  );
+    values: [collectionId],
+  });
   const row = rows[0];
   return {
     indexVersion: Number(row?.index_version ?? 0),

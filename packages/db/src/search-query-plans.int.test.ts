@@ -4,6 +4,7 @@ import { findActiveApiKeyByHash, insertApiKey } from './api-key-repository.js';
 import { findCollectionByName, insertCollection } from './collection-repository.js';
 import { migrate } from './migrate.js';
 import type { Queryable } from './pool.js';
+import { readCollectionSearchState } from './reindex-repository.js';
 import { findVisibleChunks } from './searchable-chunk-repository.js';
 import { insertTenant } from './tenant-repository.js';
 import {
@@ -39,7 +40,10 @@ function flatten(node: PlanNode): PlanNode[] {
 /** Runs the repository's queries through EXPLAIN as well, keeping each plan (generic ones when asked). */
 function explaining(generic: boolean): { db: Queryable; plans: PlanNode[][] } {
   const plans: PlanNode[][] = [];
-  const query = async (text: string, values?: unknown[]) => {
+  // A query comes as its text and values, or as a statement (a prepared one has a name: planned alike).
+  const query = async (statement: string | { text: string; values?: unknown[] }, params?: unknown[]) => {
+    const text = typeof statement === 'string' ? statement : statement.text;
+    const values = typeof statement === 'string' ? params : statement.values;
     const client = await db.pool.connect();
     try {
       if (generic) await client.query('SET plan_cache_mode = force_generic_plan');
@@ -231,5 +235,31 @@ describe.each([
       [['Index Scan', 'api_keys_key_hash_key']],
       [['Index Scan', 'collections_tenant_id_name_key']],
     ]);
+  });
+});
+
+describe("a search's queries on one connection", () => {
+  it('are prepared statements, parsed and planned once per connection; a filtered page is never prepared', async () => {
+    const client = await db.pool.connect();
+    try {
+      const scope = { tenantId: 'acme', collectionId, principals: null };
+      for (let i = 0; i < 2; i++) {
+        await readCollectionSearchState(client, collectionId);
+        await readSearchStateWithTermStats(client, collectionId, [7, 1003]);
+        expect((await findVisibleChunks(client, scope, pageOfChunks)).size).toBe(10);
+      }
+      const filter = { field: 'lang', eq: 'en' } as const;
+      expect((await findVisibleChunks(client, { ...scope, filter }, pageOfChunks)).size).toBeGreaterThan(0);
+      const { rows } = await client.query<{ name: string; calls: string }>(
+        'SELECT name, generic_plans + custom_plans AS calls FROM pg_prepared_statements ORDER BY name',
+      );
+      expect(rows).toEqual([
+        { name: 'search-state', calls: '2' },
+        { name: 'search-state-with-term-stats', calls: '2' },
+        { name: 'search-visible-chunks', calls: '2' },
+      ]);
+    } finally {
+      client.release(true);
+    }
   });
 });

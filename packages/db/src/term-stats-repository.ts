@@ -70,13 +70,15 @@ export async function readSearchStateWithTermStats(
 ): Promise<{ indexVersion: number; model?: CollectionModel; termStats: CollectionTermStats }> {
   const { rows } = await db.query<
     TermStatsRow & { embedding_model: string | null; embedding_manifest_hash: string | null }
-  >(
-    `SELECT s.chunk_count, s.total_tokens, s.index_version, ${termFrequencies} AS frequencies,
+  >({
+    // Read by every BM25 and hybrid search: a prepared statement of each connection, parsed and planned once.
+    name: 'search-state-with-term-stats',
+    text: `SELECT s.chunk_count, s.total_tokens, s.index_version, ${termFrequencies} AS frequencies,
             c.embedding_model, c.embedding_manifest_hash
        FROM collections c LEFT JOIN collection_index_stats s ON s.collection_id = c.id
       WHERE c.id = $1`,
-    [collectionId, [...new Set(tokenIds)]],
-  );
+    values: [collectionId, [...new Set(tokenIds)]],
+  });
   const row = rows[0];
   const termStats = termStatsOf(row);
   return {
