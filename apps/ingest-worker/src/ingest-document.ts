@@ -1,13 +1,12 @@
 import { AppError } from '@rag/contracts/app-error';
 import type { ChunkRecord } from '@rag/db/chunk-repository';
-import { type Collection, findCollectionById } from '@rag/db/collection-repository';
-import { changedFields } from '@rag/db/document-field-changes';
 import {
-  type DocumentRecord,
-  findDocument,
-  recordExtraction,
-  transitionDocument,
-} from '@rag/db/document-repository';
+  type Collection,
+  findCollectionById,
+  findDocumentAndCollection,
+} from '@rag/db/collection-repository';
+import { changedFields } from '@rag/db/document-field-changes';
+import { type DocumentRecord, recordExtraction, transitionDocument } from '@rag/db/document-repository';
 import { swapDocumentVersion } from '@rag/db/document-version';
 import { bumpIndexVersion } from '@rag/db/index-version';
 import { averageChunkLength, readCollectionIndexStats } from '@rag/db/term-stats-repository';
@@ -124,12 +123,13 @@ async function buildAcceptedVersion(
   job: { tenantId: string; documentId: string; version: number },
   contentOf: (document: DocumentRecord) => VersionContent,
 ): Promise<JobOutcome> {
-  const document = await findDocument(deps.pool, job.tenantId, job.documentId);
+  const found = await findDocumentAndCollection(deps.pool, job.tenantId, job.documentId);
+  const document = found?.document;
   if (!document || document.status === 'deleting' || document.version !== job.version) {
     deps.logger.info({ document_id: job.documentId }, 'ingest skipped');
     return 'skipped';
   }
-  const collection = await findCollectionById(deps.pool, document.tenantId, document.collectionId);
+  const collection = found.collection;
   if (!collection || collection.deleting) {
     throw new AppError(
       'validation_failed',

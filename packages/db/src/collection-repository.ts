@@ -1,3 +1,9 @@
+import {
+  type DocumentRecord,
+  type DocumentRow,
+  documentColumns,
+  documentFromRow,
+} from './document-repository.js';
 import type { Queryable } from './pool.js';
 
 export interface Collection {
@@ -40,6 +46,38 @@ function toCollection(row: CollectionRow): Collection {
       : { model: { name: row.embedding_model, manifestHash: row.embedding_manifest_hash } }),
   };
 }
+
+/**
+ * A tenant's document and its collection, read in one statement (where a job starts building a version): an id
+ * of another tenant reads as missing, as with findDocument.
+ */
+export async function findDocumentAndCollection(
+  db: Queryable,
+  tenantId: string,
+  documentId: string,
+): Promise<{ document: DocumentRecord; collection: Collection | undefined } | undefined> {
+  const { rows } = await db.query<DocumentRow & Record<string, unknown>>(documentAndCollectionQuery, [
+    tenantId,
+    documentId,
+  ]);
+  const row = rows[0];
+  if (!row) return undefined;
+  const collection = Object.fromEntries(
+    collectionFields.map((column) => [column, row[`collection_${column}`]]),
+  ) as unknown as CollectionRow;
+  return {
+    document: documentFromRow(row),
+    collection: collection.id === null ? undefined : toCollection(collection),
+  };
+}
+
+const collectionFields = columns.split(', ');
+const documentAndCollectionQuery = `SELECT ${documentColumns
+  .split(', ')
+  .map((column) => `d.${column}`)
+  .join(', ')}, ${collectionFields.map((column) => `c.${column} AS collection_${column}`).join(', ')}
+   FROM documents d LEFT JOIN collections c ON c.tenant_id = d.tenant_id AND c.id = d.collection_id
+  WHERE d.tenant_id = $1 AND d.id = $2`;
 
 /** Creates the collection, or returns undefined when the tenant already has one of that name. */
 export async function insertCollection(

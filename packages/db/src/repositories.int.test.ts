@@ -1,7 +1,12 @@
 import { createTestDatabase, type TestDatabase } from '@rag/testing/test-database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findActiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey } from './api-key-repository.js';
-import { findCollectionByName, insertCollection } from './collection-repository.js';
+import {
+  findCollectionById,
+  findCollectionByName,
+  findDocumentAndCollection,
+  insertCollection,
+} from './collection-repository.js';
 import {
   findDocument,
   insertDocument,
@@ -349,6 +354,40 @@ describe('documents and chunks', () => {
     expect(
       await swapDocumentVersion(db.pool, { ...target, id: '00000000-0000-4000-8000-0000000000ff' }, []),
     ).toEqual({ swapped: false, reason: 'gone' });
+  });
+
+  it('reads a document with its collection in one statement, within the tenant', async () => {
+    const collection = (await insertCollection(db.pool, 'acme', 'with-model', {
+      name: 'e5-small',
+      manifestHash: 'abc',
+    }))!;
+    const doc = (await insertDocument(db.pool, {
+      tenantId: 'acme',
+      collectionId: collection.id,
+      externalId: 'joined',
+      title: 'T',
+      contentHash: 'h',
+      metadata: { k: 1 },
+      acl: null,
+    }))!;
+    const sent: string[] = [];
+    const counting = {
+      query: (text: string, values?: unknown[]) => {
+        sent.push(text);
+        return db.pool.query(text, values);
+      },
+    } as unknown as typeof db.pool;
+    const found = await findDocumentAndCollection(counting, 'acme', doc.id);
+    expect(sent).toHaveLength(1);
+    expect(found).toEqual({
+      document: await findDocument(db.pool, 'acme', doc.id),
+      collection: await findCollectionById(db.pool, 'acme', collection.id),
+    });
+    expect(found?.collection).toMatchObject({ name: 'with-model', model: { name: 'e5-small' } });
+    expect(await findDocumentAndCollection(db.pool, 'globex', doc.id)).toBeUndefined();
+    expect(
+      await findDocumentAndCollection(db.pool, 'acme', '00000000-0000-4000-8000-0000000000ee'),
+    ).toBeUndefined();
   });
 
   it('applies another title, metadata or ACL with the same content in place, and moves the index version', async () => {
