@@ -71,6 +71,7 @@ export function createEmbeddingApp(deps: EmbeddingAppDeps): ServiceApp {
             kind: request.kind,
             outputs: request.outputs,
             truncate: request.truncate,
+            priority: request.priority,
             maxTotalTokens: limits.maxTotalTokens,
             signal: clientGone(req, res),
           });

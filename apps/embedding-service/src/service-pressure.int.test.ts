@@ -79,6 +79,43 @@ describe('embedding service under pressure (one worker, texts held in the queue)
     }
   });
 
+  it("answers a search's query, and passages marked interactive, while an ingest's texts wait", async () => {
+    const service = await startTestService(held(201), {
+      limits: { maxInputs: 200, maxInputChars: 10_000, maxTotalTokens: 1_000_000 },
+    });
+    try {
+      const ingest = service.post('/v1/embed', { inputs: manyTexts(200), outputs: ['dense'] });
+      let ingestDone = false;
+      void ingest.then(() => {
+        ingestDone = true;
+      });
+      await until(() => service.embedder.queuedTexts === 200, ingest);
+      const query = await service.post('/v1/embed', {
+        inputs: ['how do I reset the filter'],
+        kind: 'query',
+        outputs: ['dense'],
+      });
+      expect(query.status).toBe(200);
+      // A search's re-rank passages say so themselves.
+      const rerank = await service.post('/v1/embed', {
+        inputs: manyTexts(2),
+        kind: 'passage',
+        priority: 'interactive',
+        outputs: ['dense'],
+      });
+      expect(rerank.status).toBe(200);
+      expect(ingestDone).toBe(false);
+      expect(service.embedder.queuedTexts).toBe(200);
+      // A bulk text as long as the others fills the batch: the ingest's texts run.
+      expect((await service.post('/v1/embed', { inputs: manyTexts(1), outputs: ['dense'] })).status).toBe(
+        200,
+      );
+      expect((await ingest).status).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
+
   it('answers 429 with Retry-After when the queue is full', async () => {
     const service = await startTestService(
       { ...held(100), maxQueuedTexts: 100 },

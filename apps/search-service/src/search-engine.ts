@@ -329,7 +329,15 @@ export function createSearchEngine(deps: SearchEngineDeps) {
         colbertRerank(ranked, tuning.rerankDepth, {
           query: () => embedQuery(request.scope.tenantId, routed, request.query, ['colbert']),
           passages: async (texts) =>
-            (await routed.embeddings.embed({ texts, kind: 'passage', outputs: ['colbert'] })).data,
+            // A search waits on these passages: they go ahead of an ingest's in the queue.
+            (
+              await routed.embeddings.embed({
+                texts,
+                kind: 'passage',
+                outputs: ['colbert'],
+                priority: 'interactive',
+              })
+            ).data,
           texts: async (ids) =>
             new Map([...(await deps.catalog.visibleChunks(visibility, ids))].map(([id, c]) => [id, c.text])),
         }),

@@ -9,6 +9,13 @@ export const textKinds = ['query', 'passage'] as const;
 export type TextKind = (typeof textKinds)[number];
 
 /**
+ * Who waits for the texts: `interactive` (a search) is served ahead of `bulk` (ingestion) in the embedding
+ * service's queue. Left out: interactive for queries, bulk for passages.
+ */
+export const embedPriorities = ['interactive', 'bulk'] as const;
+export type EmbedPriority = (typeof embedPriorities)[number];
+
+/**
  * `inputs` is the field's name; `texts` is its older alias, still accepted. `truncate` (default true) cuts a text
  * longer than the model's maxLength; false refuses it with 413 instead. Count and size limits are the service's.
  */
@@ -19,6 +26,7 @@ export const embedRequestSchema = z
     kind: z.enum(textKinds).default('passage'),
     outputs: z.array(z.enum(outputKinds)).min(1).default(['dense', 'sparse']),
     truncate: z.boolean().default(true),
+    priority: z.enum(embedPriorities).optional(),
   })
   .superRefine((request, context) => {
     if ((request.inputs === undefined) === (request.texts === undefined)) {
@@ -36,6 +44,7 @@ export interface EmbedRequest {
   kind?: TextKind;
   outputs?: OutputKind[];
   truncate?: boolean;
+  priority?: EmbedPriority;
 }
 
 export const sparseVectorSchema = z.object({

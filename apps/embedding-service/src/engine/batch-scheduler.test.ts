@@ -91,6 +91,30 @@ describe('BatchScheduler', () => {
     expect(planned.flatMap(firstIds).sort()).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('serves a search query ahead of queued bulk texts, in a batch of its own', async () => {
+    const worker = new ManualWorker();
+    const scheduler = new BatchScheduler([worker], options);
+    // An ingest: one batch running, eight texts of the same length waiting (two full batches).
+    const ingest = scheduler.submit({
+      texts: [1, 2, 3, 4, 5, 6, 7, 8, 9].map((tag) => text(tag)),
+      outputs: ['dense'],
+    });
+    const query = scheduler.submit({ texts: [text(50)], outputs: ['dense'], interactive: true });
+    const later = scheduler.submit({ texts: [text(60)], outputs: ['dense'], interactive: true });
+    expect(worker.batches.map(firstIds)).toEqual([[1, 2, 3, 4]]);
+    await worker.finishNext();
+    // The two queries go next, both (the oldest first), and nothing of the ingest's with them.
+    expect(worker.batches.map(firstIds).at(-1)).toEqual([50, 60]);
+    await worker.finishNext();
+    await expect(query).resolves.toMatchObject({ embeddings: [{ tokens: 50 }] });
+    await expect(later).resolves.toMatchObject({ embeddings: [{ tokens: 60 }] });
+    // Then the ingest's texts, in their order.
+    await worker.finishNext();
+    await worker.finishNext();
+    expect(worker.batches.map(firstIds).slice(2)).toEqual([[5, 6, 7, 8], [9]]);
+    await expect(ingest).resolves.toMatchObject({ embeddings: expect.arrayContaining([{ tokens: 9 }]) });
+  });
+
   it('hands batches to every free worker', async () => {
     const workers = [new ManualWorker(), new ManualWorker()];
     const scheduler = new BatchScheduler(workers, { ...options, maxBatchSize: 1 });

@@ -54,6 +54,7 @@ export const defaultSoloQuietMs = 1000;
  * The dynamic batcher. Texts of all requests wait in one queue; whenever a worker is free, the queue is planned
  * into length-sorted batches under the token budget and the batch holding the oldest text goes to that worker.
  * Sorting by length cuts padding; always serving the oldest text means no text waits behind newer ones forever.
+ * Search queries (interactive requests) are the exception: they go ahead of bulk texts, in batches of their own.
  *
  * Two rules make both ends of the load fast and keep waiting times even:
  * - Solo: with nothing running, fewer texts waiting than the pool has workers, and never more than one text at a
@@ -203,16 +204,20 @@ export class BatchScheduler {
 
   /**
    * The length-homogeneous batch of at most `size` texts that holds the oldest queued text, removed from the queue;
-   * undefined (and a timer set) when it should wait for more texts first.
+   * undefined (and a timer set) when it should wait for more texts first. Interactive texts (search queries) come
+   * first: while any wait, the batch is made of them alone and holds the oldest of them, and it starts at once.
+   * A query then waits at most for one running batch (capped by maxBatchTokens), not for an ingest's whole queue.
    */
   private nextBatch(size: number, runningTexts: number): QueuedText[] | undefined {
-    const oldest = this.queue[0]!;
+    const interactive = this.queue.filter((text) => text.request.interactive);
+    const candidates = interactive.length > 0 ? interactive : this.queue;
+    const oldest = candidates[0]!;
     const limits = {
       maxBatchTokens: this.options.maxBatchTokens,
       maxBatchSize: size,
       maxPaddingRatio: this.options.maxPaddingRatio,
     };
-    const batch = planBatches(this.queue, limits).find((candidate) => candidate.includes(oldest))!;
+    const batch = planBatches(candidates, limits).find((candidate) => candidate.includes(oldest))!;
     // Full: the limits cut it (texts were left over), or one more text like its longest would not fit.
     const full =
       batch.length < this.queue.length ||
@@ -222,7 +227,10 @@ export class BatchScheduler {
     let wait = 0;
     if (!full && this.options.batchWaitMs > 0) wait = this.options.batchWaitMs - waited;
     // Its share, (queued + running) / workers rounded down, has not arrived yet.
-    if (this.queue.length < Math.floor((this.queue.length + runningTexts) / this.workerCount)) {
+    if (
+      interactive.length === 0 &&
+      this.queue.length < Math.floor((this.queue.length + runningTexts) / this.workerCount)
+    ) {
       wait = Math.max(wait, this.shareWaitMs() - waited);
     }
     if (wait > 0) {

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '@rag/contracts/app-error';
-import type { Embedding, ModelInfo, OutputKind, TextKind, TokenizedText } from '@rag/contracts/embedding-api';
+import type {
+  Embedding,
+  EmbedPriority,
+  ModelInfo,
+  OutputKind,
+  TextKind,
+  TokenizedText,
+} from '@rag/contracts/embedding-api';
 import { loadModelFolder } from '@rag/models/model-manifest';
 import { BatchScheduler, type SchedulerEvents } from './batch-scheduler.js';
 import { checkNotTruncated, checkOutputs, checkTokenIds, checkTotalTokens } from './embed-checks.js';
@@ -21,6 +28,8 @@ export interface EmbedOptions {
   timeoutMs?: number | undefined;
   /** Refuse (413) a call whose texts have more tokens than this in all, after truncation. */
   maxTotalTokens?: number | undefined;
+  /** Interactive texts go ahead of bulk ones in the queue; left out, queries are interactive, the rest bulk. */
+  priority?: EmbedPriority | undefined;
 }
 
 export type TokenIdsOptions = Omit<EmbedOptions, 'kind' | 'truncate'>;
@@ -159,7 +168,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     if (options.truncate === false) checkNotTruncated(encoded, info.maxLength);
     return runEncoded(
       encoded.map((text) => text.ids),
-      options,
+      { ...options, priority: options.priority ?? (kind === 'query' ? 'interactive' : 'bulk') },
       deadline,
       tokenizeSeconds,
     );
@@ -191,6 +200,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       outputs: [...new Set(options.outputs)],
       signal: options.signal,
       deadline,
+      interactive: options.priority === 'interactive',
     });
     observer.requestFinished({
       texts: ids.length,

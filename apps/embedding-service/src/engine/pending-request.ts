@@ -9,6 +9,11 @@ export interface SubmittedRequest {
   signal?: AbortSignal | undefined;
   /** Absolute time (performance.now() ms) by which the request must be answered, else 504 (timeout). */
   deadline?: number | undefined;
+  /**
+   * A search waiting on its query (`kind: 'query'`): served ahead of bulk texts (passages being ingested), in
+   * batches of its own, so a search does not wait behind an ingest's queue.
+   */
+  interactive?: boolean | undefined;
 }
 
 export interface RequestTimings {
@@ -30,6 +35,7 @@ export interface PendingRequest {
   settled: boolean;
   submittedAt: number;
   dispatchedAt: number;
+  interactive: boolean;
   inferenceSeconds: number;
   resolve(result: RequestResult): void;
   reject(error: AppError): void;
@@ -63,6 +69,7 @@ export function openRequest(
     settled: false,
     submittedAt: now,
     dispatchedAt: now,
+    interactive: request.interactive === true,
     inferenceSeconds: 0,
     resolve: answer.resolve,
     reject: answer.reject,
