@@ -12,8 +12,9 @@
 // ratio = ingest / embed (1.0: the pipeline is bound by the model, not by plumbing). Phase 3 sends the
 // chunker's two tokenize requests per chunk (its text with offsets, then behind its context line) one text per
 // request: tokenize_cpu_ms_per_chunk is what they cost the embedding service.
-// Each phase also reports CPU seconds per part of the stack (read from /proc) and the CPU the rest of the
-// machine used (PostgreSQL, this script, and whatever else runs), with the load average at its start and end,
+// Each phase also reports CPU seconds per part of the stack (read from /proc), of the PostgreSQL backends serving
+// the stack's connections, and the CPU the rest of the machine used (this script, its own PostgreSQL connections,
+// and whatever else runs), with the load average at its start and end,
 // so a ratio taken while neighbours took the CPU can be told from one lost in the pipeline.
 // --embedding-env K=V (repeatable) sets the embedding service's environment, e.g. EMBED_SOLO_THREADS=0.
 // Options: --corpus PATH  --concurrency 16 (worker jobs at once)  --batch 32 (texts per embed request)
@@ -122,13 +123,13 @@ try {
     await sleep(100);
 
   // --- Idle: what the stack burns with nothing to do (probes, polls, timers), per part ---
-  const idleCpuFrom = cpuSnapshot(stack.pids);
+  const idleCpuFrom = cpuSnapshot(stack.pids, { postgres: true });
   await sleep(Number(args['idle-seconds']) * 1000);
-  const idleCpu = cpuBetween(idleCpuFrom, cpuSnapshot(stack.pids));
+  const idleCpu = cpuBetween(idleCpuFrom, cpuSnapshot(stack.pids, { postgres: true }));
 
   // --- Phase 1: the pipeline, through the public API ---
   const ingestBatchesFrom = await embeddingMetrics();
-  const ingestCpuFrom = cpuSnapshot(stack.pids);
+  const ingestCpuFrom = cpuSnapshot(stack.pids, { postgres: true });
   const started = performance.now();
   for (let i = 0; i < corpus.length; i += 100) {
     const documents = corpus
@@ -154,7 +155,7 @@ try {
     await sleep(50);
   }
   const ingestSeconds = (performance.now() - started) / 1000;
-  const ingestCpu = cpuBetween(ingestCpuFrom, cpuSnapshot(stack.pids));
+  const ingestCpu = cpuBetween(ingestCpuFrom, cpuSnapshot(stack.pids, { postgres: true }));
   const ingestBatches = embeddingBetween(ingestBatchesFrom, await embeddingMetrics());
   const { rows: chunkRows } = await db.query(
     `SELECT c.text, d.title, c.heading_path
@@ -181,7 +182,7 @@ try {
   for (let i = 0; i < texts.length; i += batchSize) batches.push(texts.slice(i, i + batchSize));
   await sleep(1000); // the worker's last writes and the context lines' tokenizing settle first
   const embedBatchesFrom = await embeddingMetrics();
-  const embedCpuFrom = cpuSnapshot(stack.pids);
+  const embedCpuFrom = cpuSnapshot(stack.pids, { postgres: true });
   const embedStarted = performance.now();
   let next = 0;
   await Promise.all(
@@ -199,14 +200,14 @@ try {
     }),
   );
   const embedSeconds = (performance.now() - embedStarted) / 1000;
-  const embedCpu = cpuBetween(embedCpuFrom, cpuSnapshot(stack.pids));
+  const embedCpu = cpuBetween(embedCpuFrom, cpuSnapshot(stack.pids, { postgres: true }));
   const embedBatches = embeddingBetween(embedBatchesFrom, await embeddingMetrics());
   const embedRate = texts.length / embedSeconds;
   log(`embed: ${texts.length} texts in ${embedSeconds.toFixed(2)} s`);
 
   // --- Phase 3: what the chunker's tokenize requests cost the embedding service: per document, as the worker
   // asks them (the section with offsets, then the chunk behind its context line), --concurrency at a time.
-  const tokenizeCpuFrom = cpuSnapshot(stack.pids);
+  const tokenizeCpuFrom = cpuSnapshot(stack.pids, { postgres: true });
   const tokenizeClient = createEmbeddingClient({ baseUrl: embeddingUrl, serviceToken });
   let nextText = 0;
   await Promise.all(
@@ -218,7 +219,7 @@ try {
       }
     }),
   );
-  const tokenizeCpu = cpuBetween(tokenizeCpuFrom, cpuSnapshot(stack.pids));
+  const tokenizeCpu = cpuBetween(tokenizeCpuFrom, cpuSnapshot(stack.pids, { postgres: true }));
   log(`tokenize: ${texts.length} texts twice in ${tokenizeCpu.seconds.toFixed(2)} s`);
 
   const ratio = ingestRate / embedRate;
@@ -231,31 +232,31 @@ try {
     `| embedding service alone | ${texts.length} | ${embedSeconds.toFixed(2)} | ${embedRate.toFixed(1)} | ${embedCpu.load} |`,
   );
   // Where the CPU went in each phase: seconds per part, and per wall second (2.00 = two cores' worth).
+  // PostgreSQL: the backends serving the stack's connections (not the bench's own).
   const partNames = Object.keys(ingestCpu.parts);
+  const columns = (phase) => [...partNames.map((part) => phase.parts[part]), phase.postgres, phase.rest];
   console.log('');
-  console.log(`| CPU seconds (per wall second) | ${[...partNames, 'rest of the machine'].join(' | ')} |`);
-  console.log(`| --- |${' ---: |'.repeat(partNames.length + 1)}`);
+  console.log(
+    `| CPU seconds (per wall second) | ${[...partNames, 'postgresql', 'rest of the machine'].join(' | ')} |`,
+  );
+  console.log(`| --- |${' ---: |'.repeat(partNames.length + 2)}`);
   for (const [name, phase] of [
     ['idle', idleCpu],
     ['ingest', ingestCpu],
     ['embedding alone', embedCpu],
   ]) {
-    const cells = [...partNames.map((part) => phase.parts[part]), phase.rest].map(
-      (cpu) => `${cpu.toFixed(1)} (${(cpu / phase.seconds).toFixed(2)})`,
-    );
+    const cells = columns(phase).map((cpu) => `${cpu.toFixed(1)} (${(cpu / phase.seconds).toFixed(2)})`);
     console.log(`| ${name} | ${cells.join(' | ')} |`);
   }
   // CPU milliseconds per chunk of each part, in each phase.
   console.log('');
-  console.log(`| CPU ms per chunk | ${partNames.join(' | ')} | rest of the machine |`);
-  console.log(`| --- |${' ---: |'.repeat(partNames.length + 1)}`);
+  console.log(`| CPU ms per chunk | ${partNames.join(' | ')} | postgresql | rest of the machine |`);
+  console.log(`| --- |${' ---: |'.repeat(partNames.length + 2)}`);
   for (const [name, phase] of [
     ['ingest', ingestCpu],
     ['embedding alone', embedCpu],
   ]) {
-    const cells = [...partNames.map((part) => phase.parts[part]), phase.rest].map((cpu) =>
-      ((cpu / chunkRows.length) * 1000).toFixed(1),
-    );
+    const cells = columns(phase).map((cpu) => ((cpu / chunkRows.length) * 1000).toFixed(1));
     console.log(`| ${name} | ${cells.join(' | ')} |`);
   }
   // What the embedding service was asked and how it batched it (from its metrics).
@@ -298,6 +299,9 @@ try {
     `texts_per_batch_alone=${embedBatches.textsPerBatch.toFixed(1)}`,
     `padding_ingest=${ingestBatches.padding.toFixed(3)}`,
     `padding_alone=${embedBatches.padding.toFixed(3)}`,
+    `other_cpu_ms_per_chunk_ingest=${(((stackCores(ingestCpu) * ingestCpu.seconds + ingestCpu.postgres) / chunkRows.length) * 1000).toFixed(1)}`,
+    `worker_cpu_ms_per_chunk_ingest=${((ingestCpu.parts['ingest-worker'] / chunkRows.length) * 1000).toFixed(1)}`,
+    `postgres_cpu_ms_per_chunk_ingest=${((ingestCpu.postgres / chunkRows.length) * 1000).toFixed(1)}`,
     `rest_cpu_per_s_ingest=${(ingestCpu.rest / ingestCpu.seconds).toFixed(2)}`,
     `rest_cpu_per_s_alone=${(embedCpu.rest / embedCpu.seconds).toFixed(2)}`,
   ].join(' ');
