@@ -16,6 +16,7 @@
 // waits behind the ingest's passages shows in its embed stage. Last line: the p50 and p99 of both phases and
 // their ratios (ingesting over idle), the embed stage's p50 in each, and the ingest's chunks per second.
 // Options: --corpus PATH  --queries PATH  --seed 100  --join 20  --idle-seconds 20  --mode hybrid|dense|bm25
+//          --limit N (the first N paragraphs only; a short smoke)
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     queries: { type: 'string' },
     seed: { type: 'string', default: '100' },
     join: { type: 'string', default: '20' },
+    limit: { type: 'string', default: '0' },
     'idle-seconds': { type: 'string', default: '20' },
     mode: { type: 'string', default: 'hybrid' },
   },
@@ -45,7 +47,8 @@ const readJsonl = async (path) =>
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line));
 
-const paragraphs = await readJsonl(args.corpus);
+let paragraphs = await readJsonl(args.corpus);
+if (Number(args.limit) > 0) paragraphs = paragraphs.slice(0, Number(args.limit));
 const join = Math.max(1, Number(args.join));
 const corpus = [];
 for (let i = 0; i < paragraphs.length; i += join) {
