@@ -15,6 +15,7 @@ import type {
 } from './chunk-vector-store.js';
 import { milvusCollectionName } from './milvus-collection-name.js';
 import { connectMilvus, defaultMilvusTimeoutMs, type MilvusConnectionOptions } from './milvus-connection.js';
+import { flushAndWait } from './milvus-flush.js';
 import { documentScalars, type MilvusRow, signalRequests, toHit, toMilvusRow } from './milvus-rows.js';
 import { ensureCollection, fields } from './milvus-schema.js';
 import { allKeys, equalsFilter, type KeyRange, rangeFilter, splitRange } from './primary-key-ranges.js';
@@ -226,7 +227,10 @@ export function createMilvusStore(options: MilvusStoreOptions): MilvusStore {
   }
 
   async function flush(): Promise<void> {
-    await call('flush', () => client.flushSync({ collection_names: [collectionName] }));
+    await flushAndWait({
+      flush: () => call('flush', () => client.flush({ collection_names: [collectionName] })),
+      getFlushState: (segmentIDs) => call('flush', () => client.getFlushState({ segmentIDs })),
+    });
   }
 
   async function searchSignals(query: SignalSearch): Promise<SignalHits> {
