@@ -171,9 +171,7 @@ export function App() {
   const signOut = () => {
     const session = storedIssuerSession();
     if (session && oidc) void revokeRefreshToken(session, oidc);
-    forgetSignIn();
-    setToken(null);
-    setCredential(null);
+    endSession(null);
   };
 
   if (finishing) {

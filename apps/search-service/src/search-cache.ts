@@ -111,6 +111,34 @@ export function createSearchCache(redis: RedisConnection, options: SearchCacheOp
   };
 }
 
+/**
+ * Query embeddings kept in this process, before the shared cache: the newest `entries`, each for `ttlMs`; the
+ * oldest go first. Undefined (nothing kept) when either is 0.
+ */
+export interface EmbeddingMemory {
+  recall(key: string): Embedding | undefined;
+  remember(key: string, embedding: Embedding): void;
+}
+
+export function createEmbeddingMemory(options: {
+  entries: number;
+  ttlMs: number;
+}): EmbeddingMemory | undefined {
+  if (options.entries <= 0 || options.ttlMs <= 0) return undefined;
+  const kept = new Map<string, { at: number; embedding: Embedding }>();
+  return {
+    recall(key) {
+      const entry = kept.get(key);
+      return entry && performance.now() - entry.at < options.ttlMs ? entry.embedding : undefined;
+    },
+    remember(key, embedding) {
+      kept.delete(key);
+      if (kept.size >= options.entries) kept.delete(kept.keys().next().value as string);
+      kept.set(key, { at: performance.now(), embedding });
+    },
+  };
+}
+
 /** A cache that never hits, for deployments without one. */
 export const noSearchCache: SearchCache = {
   getEmbedding: async () => undefined,

@@ -24,6 +24,7 @@ import {
   type AnswerIndex,
   type AnswerKey,
   answerAt,
+  createEmbeddingMemory,
   noSearchCache,
   type SearchCache,
 } from './search-cache.js';
@@ -117,8 +118,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
    * or with another filter, needs neither the shared cache nor the model. ColBERT query vectors (one per
    * token) are left to the shared cache. The oldest go first.
    */
-  const memory = deps.embeddingMemory ?? { entries: 1_000, ttlMs: 3_600_000 };
-  const recentEmbeddings = new Map<string, { at: number; embedding: Embedding }>();
+  const memory = createEmbeddingMemory(deps.embeddingMemory ?? { entries: 1_000, ttlMs: 3_600_000 });
   /** Query embeddings this process has asked the embedding service for and not yet received. */
   let embedsInFlight = 0;
 
@@ -141,11 +141,11 @@ export function createSearchEngine(deps: SearchEngineDeps) {
   ): Promise<Embedding> {
     const key = { tenantId, model: model.name, outputs, query };
     const remembered =
-      memory.entries <= 0 || memory.ttlMs <= 0 || outputs.includes('colbert')
+      memory === undefined || outputs.includes('colbert')
         ? undefined
         : JSON.stringify([tenantId, model.name, model.manifestHash, [...outputs].sort(), query]);
-    const known = remembered === undefined ? undefined : recentEmbeddings.get(remembered);
-    if (known && performance.now() - known.at < memory.ttlMs) return known.embedding;
+    const known = remembered === undefined ? undefined : memory?.recall(remembered);
+    if (known) return known;
     const fromModel = async () => {
       embedsInFlight++;
       try {
@@ -166,13 +166,7 @@ export function createSearchEngine(deps: SearchEngineDeps) {
       // Not awaited: the answer need not wait for the cache write (which handles its own errors).
       void cache.putEmbedding(key, embedding);
     }
-    if (remembered !== undefined) {
-      recentEmbeddings.delete(remembered);
-      if (recentEmbeddings.size >= memory.entries) {
-        recentEmbeddings.delete(recentEmbeddings.keys().next().value as string);
-      }
-      recentEmbeddings.set(remembered, { at: performance.now(), embedding });
-    }
+    if (remembered !== undefined) memory?.remember(remembered, embedding);
     return embedding;
   }
 

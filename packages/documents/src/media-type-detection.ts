@@ -85,11 +85,21 @@ const binaryFormats: readonly BinaryFormat[] = ['pdf', 'docx', 'xlsx', 'pptx'];
 
 /** The binary format a file's declared type, else its extension, names; null when they name none. */
 function claimedBinaryFormat(hints: DocumentHints): BinaryFormat | null {
-  const declared = hints.mediaType?.split(';')[0]?.trim().toLowerCase();
+  const declared = declaredType(hints);
   const byType = binaryFormats.find((format) => mediaTypes[format] === declared);
   if (byType) return byType;
-  const extension = hints.filename?.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1];
+  const extension = extensionOf(hints);
   return binaryFormats.find((format) => format === extension) ?? null;
+}
+
+/** The declared media type without its parameters, lower case. */
+function declaredType(hints: DocumentHints): string | undefined {
+  return hints.mediaType?.split(';')[0]?.trim().toLowerCase();
+}
+
+/** The file name's extension without the dot, lower case. */
+function extensionOf(hints: DocumentHints): string | undefined {
+  return hints.filename?.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1];
 }
 
 function notTheClaimedFormat(format: BinaryFormat, hints: DocumentHints): AppError {
@@ -113,11 +123,11 @@ export function detectTextFormat(text: string, hints: DocumentHints): TextFormat
   const head = text.slice(0, 1024).trimStart().toLowerCase();
   if (head.startsWith('<!doctype html') || head.startsWith('<html') || /^<\?xml[^>]*>\s*<html/.test(head))
     return 'html';
-  const declared = hints.mediaType?.split(';')[0]?.trim().toLowerCase();
+  const declared = declaredType(hints);
   if (declared === 'text/html' || declared === 'application/xhtml+xml') return 'html';
   if (declared === 'text/markdown' || declared === 'text/x-markdown') return 'markdown';
   if (declared === 'text/csv' || declared === 'text/tab-separated-values') return 'csv';
-  const extension = hints.filename?.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1];
+  const extension = extensionOf(hints);
   if (extension === 'html' || extension === 'htm' || extension === 'xhtml') return 'html';
   if (extension === 'md' || extension === 'markdown') return 'markdown';
   if (extension === 'csv' || extension === 'tsv') return 'csv';

@@ -190,20 +190,25 @@ function textLikeness(text: string, otherScripts: boolean): number {
   return good / [...text].length;
 }
 
+/** Share of the sample's bytes that are C0 controls other than tab, newline, carriage return and form feed. */
 function controlByteRatio(bytes: Uint8Array): number {
-  const sample = bytes.subarray(0, sampleBytes);
-  if (sample.length === 0) return 0;
-  let controls = 0;
-  for (const byte of sample)
-    if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d && byte !== 0x0c) controls++;
-  return controls / sample.length;
+  return sampleRatio(
+    bytes,
+    (byte) => byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d && byte !== 0x0c,
+  );
 }
 
 function nulByteRatio(bytes: Uint8Array): number {
+  return sampleRatio(bytes, (byte) => byte === 0);
+}
+
+/** Share of the first sampleBytes bytes that `counts` picks; 0 for no bytes. */
+function sampleRatio(bytes: Uint8Array, counts: (byte: number) => boolean): number {
   const sample = bytes.subarray(0, sampleBytes);
-  let nuls = 0;
-  for (const byte of sample) if (byte === 0) nuls++;
-  return sample.length === 0 ? 0 : nuls / sample.length;
+  if (sample.length === 0) return 0;
+  let counted = 0;
+  for (const byte of sample) if (counts(byte)) counted++;
+  return counted / sample.length;
 }
 
 function countMatches(text: string, pattern: RegExp): number {
