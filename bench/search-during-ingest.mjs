@@ -12,10 +12,14 @@
 // 1 sends the corpus as it is, a chunk or two per document): the ingest worker embeds a document's chunks
 // together, so longer documents keep more passages waiting in the embedding service's queue.
 // Per phase: searches, p50 and p99 of what the client waited, and the means of the search service's stages
-// (Server-Timing: embed, milvus, db). The embedding service runs one queue for everyone: a search's query that
-// waits behind the ingest's passages shows in its embed stage. Last line: the p50 and p99 of both phases and
+// (Server-Timing: embed, milvus, db). Whatever a search's query waits for in the embedding service while the
+// ingest's passages are queued or running shows in its embed stage. Last line: the p50 and p99 of both phases and
 // their ratios (ingesting over idle), the embed stage's p50 in each, and the ingest's chunks per second.
+// --rate N: the client starts at most N searches a second (0: back to back). Back to back, faster searches mean more
+// of them, which take CPU from the ingest; at a fixed rate two runs put the same search load on the stack, so
+// their ingest rates compare too.
 // Options: --corpus PATH  --queries PATH  --seed 100  --join 20  --idle-seconds 20  --mode hybrid|dense|bm25
+//          --rate 0
 //          --limit N (the first N paragraphs only; a short smoke)
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -34,6 +38,7 @@ const { values: args } = parseArgs({
     limit: { type: 'string', default: '0' },
     'idle-seconds': { type: 'string', default: '20' },
     mode: { type: 'string', default: 'hybrid' },
+    rate: { type: 'string', default: '0' },
   },
 });
 
@@ -138,10 +143,17 @@ async function search() {
   return { total, stages };
 }
 
-/** One client, one search at a time, until `done()` says so. */
+/** One client, one search at a time, until `done()` says so; at most --rate a second. */
 async function searchUntil(done) {
+  const interval = Number(args.rate) > 0 ? 1000 / Number(args.rate) : 0;
   const samples = [];
-  while (!(await done())) samples.push(await search());
+  let next = performance.now();
+  while (!(await done())) {
+    const wait = next - performance.now();
+    if (wait > 0) await sleep(wait);
+    next = Math.max(next + interval, performance.now());
+    samples.push(await search());
+  }
   return samples;
 }
 

@@ -115,6 +115,67 @@ describe('BatchScheduler', () => {
     await expect(ingest).resolves.toMatchObject({ embeddings: expect.arrayContaining([{ tokens: 9 }]) });
   });
 
+  it('starts a search query beside the pool at once when every pool worker runs a bulk batch', async () => {
+    const pool = [new ManualWorker(), new ManualWorker()];
+    const beside = new ManualWorker();
+    const started: boolean[] = [];
+    const scheduler = new BatchScheduler(
+      pool,
+      { ...options, maxBatchSize: 2 },
+      { batchStarted: (_size, _tokens, _queue, onSolo) => started.push(onSolo) },
+      { beside },
+    );
+    // An ingest: both pool workers busy, two texts waiting.
+    const ingest = scheduler.submit({
+      texts: [1, 2, 3, 4, 5, 6].map((tag) => text(tag)),
+      outputs: ['dense'],
+    });
+    expect(pool.map((worker) => worker.running)).toEqual([1, 1]);
+    const query = scheduler.submit({ texts: [text(50)], outputs: ['dense'], interactive: true });
+    const second = scheduler.submit({ texts: [text(60)], outputs: ['dense'], interactive: true });
+    // The first query starts beside the busy pool; the second waits for it (one batch beside the pool at a time).
+    expect(beside.batches.map(firstIds)).toEqual([[50]]);
+    await beside.finishNext();
+    await expect(query).resolves.toMatchObject({ embeddings: [{ tokens: 50 }] });
+    expect(beside.batches.map(firstIds)).toEqual([[50], [60]]);
+    await beside.finishNext();
+    await expect(second).resolves.toMatchObject({ embeddings: [{ tokens: 60 }] });
+    // Bulk texts never go beside the pool: they wait for a pool worker.
+    expect(beside.running).toBe(0);
+    await pool[0]!.finishNext();
+    expect(pool[0]!.batches.map(firstIds).at(-1)).toEqual([5, 6]);
+    for (const worker of [pool[1]!, pool[0]!]) await worker.finishNext();
+    await expect(ingest).resolves.toMatchObject({ embeddings: expect.arrayContaining([{ tokens: 6 }]) });
+    expect(started).toEqual([false, false, true, true, false]);
+  });
+
+  it('runs no query beside the pool while a pool worker is free, nor a lone text on the solo worker beside it', async () => {
+    const pool = [new ManualWorker(), new ManualWorker()];
+    const solo = new ManualWorker();
+    const beside = new ManualWorker();
+    const scheduler = new BatchScheduler(pool, { ...options, soloQuietMs: 0 }, {}, { solo, beside });
+    const bulk = scheduler.submit({ texts: [text(1), text(2)], outputs: ['dense'] });
+    await pool[0]!.finishNext();
+    // One pool worker free: the query goes to it, not beside.
+    const query = scheduler.submit({ texts: [text(50)], outputs: ['dense'], interactive: true });
+    expect(pool[0]!.batches.map(firstIds).at(-1)).toEqual([50]);
+    expect(beside.running).toBe(0);
+    // Both pool workers busy: the next query goes beside them.
+    const second = scheduler.submit({ texts: [text(60)], outputs: ['dense'], interactive: true });
+    expect(beside.batches.map(firstIds)).toEqual([[60]]);
+    await pool[0]!.finishNext();
+    await pool[1]!.finishNext();
+    // The pool is idle and the service quiet, but the session beside it is still running: a lone text goes to a
+    // pool worker instead of the solo worker, which shares that session.
+    const lone = scheduler.submit({ texts: [text(70)], outputs: ['dense'] });
+    expect(solo.running).toBe(0);
+    await beside.finishNext();
+    await Promise.all([bulk, query, second]);
+    expect(pool.flatMap((worker) => worker.batches.flatMap(firstIds))).toContain(70);
+    for (const worker of pool) while (worker.running > 0) await worker.finishNext();
+    await lone;
+  });
+
   it('hands batches to every free worker', async () => {
     const workers = [new ManualWorker(), new ManualWorker()];
     const scheduler = new BatchScheduler(workers, { ...options, maxBatchSize: 1 });
@@ -232,7 +293,7 @@ describe('BatchScheduler', () => {
       pool,
       options,
       { batchStarted: (_size, _tokens, _queue, onSolo) => started.push(onSolo) },
-      solo,
+      { solo },
     );
     const lone = scheduler.submit({ texts: [text(1)], outputs: ['dense'] });
     expect(solo.batches.map(firstIds)).toEqual([[1]]);
@@ -252,7 +313,7 @@ describe('BatchScheduler', () => {
   it('gives a lone text to the solo worker again only after a quiet spell of one text at a time', async () => {
     const pool = [new ManualWorker(), new ManualWorker()];
     const solo = new ManualWorker();
-    const scheduler = new BatchScheduler(pool, { ...options, soloQuietMs: 50 }, {}, solo);
+    const scheduler = new BatchScheduler(pool, { ...options, soloQuietMs: 50 }, {}, { solo });
     const both = scheduler.submit({ texts: [text(1), text(2)], outputs: ['dense'] });
     expect(pool.map((worker) => worker.batches.map(firstIds))).toEqual([[[1]], [[2]]]);
     const third = scheduler.submit({ texts: [text(3)], outputs: ['dense'] });

@@ -33,12 +33,26 @@ export interface SchedulerOptions extends BatchLimits {
 export interface SchedulerEvents {
   /**
    * A batch was formed and handed to a worker: its texts and padded tokens, the texts left waiting, and whether it
-   * went to the solo worker (the session with all cores) rather than to one of the pool's.
+   * went to a solo session (all cores: the solo worker, or the session beside the pool) rather than to the pool.
    */
   batchStarted?(size: number, paddedTokens: number, queueSize: number, solo: boolean): void;
   /** A batch ran: its real (unpadded) tokens and how long inference took. */
   batchFinished?(tokens: number, seconds: number): void;
 }
+
+/**
+ * The sessions beside the pool, both optional (CUDA, or a single-worker pool, have none).
+ * - solo: a session with all cores, for a lone batch.
+ * - beside: a session whose threads sleep when idle, for search queries while every pool worker runs a bulk batch.
+ *   It is one of the solo worker's sessions, so the two never run at once.
+ */
+export interface SoloSessions {
+  solo?: BatchWorker | undefined;
+  beside?: BatchWorker | undefined;
+}
+
+/** Where a batch runs: a pool worker, the solo worker, or the session beside the pool. */
+type Placement = 'pool' | 'solo' | 'beside';
 
 /** The longest a free worker waits for its fair share of the queue to arrive while other workers run. */
 export const maxShareWaitMs = 250;
@@ -54,7 +68,11 @@ export const defaultSoloQuietMs = 1000;
  * The dynamic batcher. Texts of all requests wait in one queue; whenever a worker is free, the queue is planned
  * into length-sorted batches under the token budget and the batch holding the oldest text goes to that worker.
  * Sorting by length cuts padding; always serving the oldest text means no text waits behind newer ones forever.
- * Search queries (interactive requests) are the exception: they go ahead of bulk texts, in batches of their own.
+ * Search queries (interactive requests) are the exception: they go ahead of bulk texts, in batches of their own,
+ * and when every pool worker is running a bulk batch they start at once on the session beside the pool instead of
+ * waiting for one to finish (a bulk batch of 1024 padded tokens takes a single-threaded session a few hundred ms on
+ * CPU; a query's batch is a few dozen tokens). The cores are oversubscribed while it runs, which slows the bulk
+ * batches by about the query's own cost: a search answered during an ingest is worth that.
  *
  * Two rules make both ends of the load fast and keep waiting times even:
  * - Solo: with nothing running, fewer texts waiting than the pool has workers, and never more than one text at a
@@ -79,6 +97,9 @@ export class BatchScheduler {
   private throughput = 0;
   private readonly workerCount: number;
   private soloBusy = false;
+  private besideBusy = false;
+  private readonly solo: BatchWorker | undefined;
+  private readonly beside: BatchWorker | undefined;
   /** When the service last held two or more texts (queued or running). */
   private lastCrowdedAt = Number.NEGATIVE_INFINITY;
 
@@ -86,10 +107,11 @@ export class BatchScheduler {
     workers: readonly BatchWorker[],
     private readonly options: SchedulerOptions,
     private readonly events: SchedulerEvents = {},
-    /** A session with all cores, for a lone batch; optional (CUDA, or a single-worker pool, have none). */
-    private readonly solo?: BatchWorker | undefined,
+    sessions: SoloSessions = {},
   ) {
     if (workers.length === 0) throw new Error('BatchScheduler needs at least one worker');
+    this.solo = sessions.solo;
+    this.beside = sessions.beside;
     this.idle = [...workers];
     this.workerCount = workers.length;
   }
@@ -170,7 +192,7 @@ export class BatchScheduler {
   }
 
   private noteCrowding(): void {
-    let held = this.queue.length + (this.soloBusy ? 1 : 0);
+    let held = this.queue.length + (this.soloBusy || this.besideBusy ? 1 : 0);
     for (const batch of this.running.values()) held += batch.texts;
     if (held >= 2) this.lastCrowdedAt = performance.now();
   }
@@ -184,21 +206,34 @@ export class BatchScheduler {
       if (
         this.solo !== undefined &&
         this.running.size === 0 &&
+        !this.besideBusy &&
         this.queue.length < this.workerCount &&
         quiet
       ) {
         const batch = this.nextBatch(this.options.maxBatchSize, 0);
         if (batch === undefined) return; // waiting for the batch to fill (batchWaitMs)
-        void this.runOn(this.solo, batch, true);
+        void this.runOn(this.solo, batch, 'solo');
         return;
       }
-      if (this.idle.length === 0) return;
       let runningTexts = 0;
       for (const batch of this.running.values()) runningTexts += batch.texts;
+      if (this.idle.length === 0) {
+        if (
+          this.beside === undefined ||
+          this.besideBusy ||
+          !this.queue.some((text) => text.request.interactive)
+        ) {
+          return;
+        }
+        const batch = this.nextBatch(this.options.maxBatchSize, runningTexts);
+        if (batch === undefined) return; // waiting for the batch to fill (batchWaitMs)
+        void this.runOn(this.beside, batch, 'beside');
+        continue;
+      }
       const share = Math.ceil((this.queue.length + runningTexts) / this.workerCount);
       const batch = this.nextBatch(Math.min(this.options.maxBatchSize, share), runningTexts);
       if (batch === undefined) return; // waiting for the batch to fill, or for its share to arrive
-      void this.runOn(this.idle.shift()!, batch, false);
+      void this.runOn(this.idle.shift()!, batch, 'pool');
     }
   }
 
@@ -250,22 +285,24 @@ export class BatchScheduler {
     return Math.min(maxShareWaitMs, (200 * shortest) / this.throughput);
   }
 
-  private async runOn(worker: BatchWorker, batch: QueuedText[], solo: boolean): Promise<void> {
+  private async runOn(worker: BatchWorker, batch: QueuedText[], placement: Placement): Promise<void> {
     const now = performance.now();
     const paddedTokens = batch.length * Math.max(...batch.map((text) => text.tokenCount));
-    if (solo) this.soloBusy = true;
+    if (placement === 'solo') this.soloBusy = true;
+    else if (placement === 'beside') this.besideBusy = true;
     else {
       const tokens = batch.reduce((sum, text) => sum + text.tokenCount, 0);
       this.running.set(worker, { texts: batch.length, tokens });
     }
-    this.events.batchStarted?.(batch.length, paddedTokens, this.queue.length, solo);
+    this.events.batchStarted?.(batch.length, paddedTokens, this.queue.length, placement !== 'pool');
     for (const text of batch) {
       text.request.dispatchedAt = Math.max(text.request.dispatchedAt, now);
     }
     try {
-      await this.runIsolated(worker, batch, solo);
+      await this.runIsolated(worker, batch, placement === 'pool');
     } finally {
-      if (solo) this.soloBusy = false;
+      if (placement === 'solo') this.soloBusy = false;
+      else if (placement === 'beside') this.besideBusy = false;
       else {
         this.running.delete(worker);
         this.idle.push(worker);
@@ -275,7 +312,7 @@ export class BatchScheduler {
   }
 
   /** Runs a batch; if it fails and holds several requests, reruns each alone so that one bad text fails only its own. */
-  private async runIsolated(worker: BatchWorker, batch: QueuedText[], solo: boolean): Promise<void> {
+  private async runIsolated(worker: BatchWorker, batch: QueuedText[], onPool: boolean): Promise<void> {
     const live = batch.filter((text) => !text.request.settled);
     if (live.length === 0) return;
     const started = performance.now();
@@ -283,8 +320,8 @@ export class BatchScheduler {
       const embeddings = await worker.run(live.map((text) => ({ ids: text.ids, outputs: text.outputs })));
       const seconds = (performance.now() - started) / 1000;
       const tokens = live.reduce((sum, text) => sum + text.tokenCount, 0);
-      // One pool worker's rate; the solo session's (all cores) would overstate it.
-      if (!solo) {
+      // One pool worker's rate; the solo sessions' (all cores) would overstate it.
+      if (onPool) {
         this.throughput =
           this.throughput === 0 ? tokens / seconds : 0.8 * this.throughput + (0.2 * tokens) / seconds;
       }
@@ -301,7 +338,7 @@ export class BatchScheduler {
         await this.runIsolated(
           worker,
           live.filter((text) => text.request === request),
-          solo,
+          onPool,
         );
       }
     }

@@ -118,7 +118,10 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       for (const o of observers) o.sessionRan?.(...args);
     },
   };
-  const scheduler = new BatchScheduler(inference.workers, settings, observer, inference.solo);
+  const scheduler = new BatchScheduler(inference.workers, settings, observer, {
+    solo: inference.solo,
+    beside: inference.beside,
+  });
 
   const info: ModelInfo = {
     name: manifest.name,

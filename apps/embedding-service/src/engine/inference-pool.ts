@@ -12,6 +12,12 @@ export interface InferencePool {
    * undefined when soloThreads is 0.
    */
   solo: BatchWorker | undefined;
+  /**
+   * The solo worker's session whose threads sleep, for search queries while every pool worker is busy (see
+   * BatchScheduler); undefined without one (soloThreads 0, or soloSpinning 'on': a spinning session beside the pool
+   * would take the cores its workers need).
+   */
+  beside: BatchWorker | undefined;
   /** Stops every worker. */
   stop(): Promise<void>;
 }
@@ -69,6 +75,8 @@ export async function startInferencePool(
             ),
           ];
   const solo = soloHosts.length === 2 ? new AdaptiveSoloWorker([soloHosts[0]!, soloHosts[1]!]) : soloHosts[0];
+  // The sleeping session is the last one in both layouts above.
+  const beside = settings.soloSpinning === 'on' ? undefined : soloHosts.at(-1);
   const all = [...workers, ...soloHosts];
   const stop = async () => {
     await Promise.allSettled(all.map((worker) => worker.stop()));
@@ -81,5 +89,5 @@ export async function startInferencePool(
       throw error;
     }
   }
-  return { workers, solo, stop };
+  return { workers, solo, beside, stop };
 }
