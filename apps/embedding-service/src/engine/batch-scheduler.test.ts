@@ -160,7 +160,9 @@ describe('BatchScheduler', () => {
     const query = scheduler.submit({ texts: [text(50)], outputs: ['dense'], interactive: true });
     expect(pool[0]!.batches.map(firstIds).at(-1)).toEqual([50]);
     expect(beside.running).toBe(0);
-    // Both pool workers busy: the next query goes beside them.
+    await pool[0]!.finishNext();
+    const more = scheduler.submit({ texts: [text(3)], outputs: ['dense'] });
+    // Both pool workers busy with bulk texts: the next query goes beside them.
     const second = scheduler.submit({ texts: [text(60)], outputs: ['dense'], interactive: true });
     expect(beside.batches.map(firstIds)).toEqual([[60]]);
     await pool[0]!.finishNext();
@@ -170,10 +172,28 @@ describe('BatchScheduler', () => {
     const lone = scheduler.submit({ texts: [text(70)], outputs: ['dense'] });
     expect(solo.running).toBe(0);
     await beside.finishNext();
-    await Promise.all([bulk, query, second]);
+    await Promise.all([bulk, query, second, more]);
     expect(pool.flatMap((worker) => worker.batches.flatMap(firstIds))).toContain(70);
     for (const worker of pool) while (worker.running > 0) await worker.finishNext();
     await lone;
+  });
+
+  it('runs nothing beside the pool while a pool worker runs search texts: that batch ends soon', async () => {
+    const pool = [new ManualWorker(), new ManualWorker()];
+    const beside = new ManualWorker();
+    const scheduler = new BatchScheduler(pool, { ...options, maxBatchSize: 1 }, {}, { beside });
+    const searches = [10, 20].map((tag) =>
+      scheduler.submit({ texts: [text(tag)], outputs: ['dense'], interactive: true }),
+    );
+    expect(pool.map((worker) => worker.running)).toEqual([1, 1]);
+    const third = scheduler.submit({ texts: [text(30)], outputs: ['dense'], interactive: true });
+    expect(beside.running).toBe(0);
+    await pool[0]!.finishNext();
+    expect(pool[0]!.batches.map(firstIds).at(-1)).toEqual([30]);
+    await pool[0]!.finishNext();
+    await pool[1]!.finishNext();
+    await Promise.all([...searches, third]);
+    expect(beside.batches).toEqual([]);
   });
 
   it('hands batches to every free worker', async () => {

@@ -89,8 +89,8 @@ export class BatchScheduler {
   /** In arrival order (removals keep it), so queue[0] is always the oldest waiting text. */
   private queue: QueuedText[] = [];
   private readonly idle: BatchWorker[];
-  /** Batches on the pool's workers now: their texts and tokens. */
-  private readonly running = new Map<BatchWorker, { texts: number; tokens: number }>();
+  /** Batches on the pool's workers now: their texts and tokens, and whether they are search texts. */
+  private readonly running = new Map<BatchWorker, { texts: number; tokens: number; interactive: boolean }>();
   private waitTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Recent tokens per second of one worker's inference, for Retry-After. */
@@ -218,9 +218,12 @@ export class BatchScheduler {
       let runningTexts = 0;
       for (const batch of this.running.values()) runningTexts += batch.texts;
       if (this.idle.length === 0) {
+        // Beside the pool only while every worker runs bulk texts: a running search batch ends soon, and under a
+        // load of searches alone a third session would only oversubscribe the cores.
         if (
           this.beside === undefined ||
           this.besideBusy ||
+          [...this.running.values()].some((running) => running.interactive) ||
           !this.queue.some((text) => text.request.interactive)
         ) {
           return;
@@ -292,7 +295,8 @@ export class BatchScheduler {
     else if (placement === 'beside') this.besideBusy = true;
     else {
       const tokens = batch.reduce((sum, text) => sum + text.tokenCount, 0);
-      this.running.set(worker, { texts: batch.length, tokens });
+      // A batch is all search texts or none (nextBatch never mixes them).
+      this.running.set(worker, { texts: batch.length, tokens, interactive: batch[0]!.request.interactive });
     }
     this.events.batchStarted?.(batch.length, paddedTokens, this.queue.length, placement !== 'pool');
     for (const text of batch) {
