@@ -104,25 +104,28 @@ describe('a hung Milvus', () => {
     await client.checkHealth();
 
     process.kill(milvus.pid, 'SIGSTOP');
-    await watch.probe();
-    expect(watch.problem()).toMatch(/no answer within 1000 ms/);
+    try {
+      await watch.probe();
+      expect(watch.problem()).toMatch(/no answer within 1000 ms/);
 
-    const refused = await fetch(`${base}/v1/search`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-service-token': serviceToken },
-      body: JSON.stringify(searchRequest()),
-    });
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    // The cause (Milvus) stays in this service's log; callers get the code's fixed message.
-    expect(((await refused.json()) as { detail: string }).detail).toMatch(
-      /^A service this request needs is unavailable/,
-    );
-    expect(searchesRun).toBe(0);
-    await expect(client.checkHealth()).rejects.toMatchObject({ code: 'dependency_unavailable' });
-
-    process.kill(milvus.pid, 'SIGCONT');
+      const refused = await fetch(`${base}/v1/search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-service-token': serviceToken },
+        body: JSON.stringify(searchRequest()),
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // The cause (Milvus) stays in this service's log; callers get the code's fixed message.
+      expect(((await refused.json()) as { detail: string }).detail).toMatch(
+        /^A service this request needs is unavailable/,
+      );
+      expect(searchesRun).toBe(0);
+      await expect(client.checkHealth()).rejects.toMatchObject({ code: 'dependency_unavailable' });
+    } finally {
+      // Resumed even when an assertion failed, so the next test does not meet a stopped Milvus.
+      process.kill(milvus.pid, 'SIGCONT');
+    }
     await probeUntilUp();
     await client.checkHealth();
   }, 60_000);
