@@ -17,14 +17,19 @@
 // and whatever else runs), with the load average at its start and end,
 // so a ratio taken while neighbours took the CPU can be told from one lost in the pipeline.
 // --embedding-env K=V (repeatable) sets the embedding service's environment, e.g. EMBED_SOLO_THREADS=0.
-// Options: --corpus PATH  --concurrency 16 (worker jobs at once)  --batch 32 (texts per embed request)
+// The worker runs --concurrency jobs at once, by default the product's WORKER_CONCURRENCY default, so the ratio is
+// what `pnpm start` gives. Phase 1 also reports the worker's resident memory (before, and its peak), how many of
+// its job slots held a job on average (job_slots_busy), a job's mean time and the mean time of an embed request.
+// Options: --corpus PATH  --concurrency N (worker jobs at once)  --batch 32 (texts per embed request)
 //          --embed-concurrency N (requests in flight in phase 2; default: --concurrency)  --limit N
 //          --cpu-prof DIR (the ingest worker writes a V8 CPU profile there when the stack stops)
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { defaultWorkerConcurrency } from '../apps/ingest-worker/dist/config.js';
 import { embeddingBetween, embeddingCounters } from './embedding-batches.mjs';
 import { startPrivateStack } from './private-stack.mjs';
 import { cpuBetween, cpuSnapshot } from './process-cpu.mjs';
@@ -33,7 +38,7 @@ const repoRoot = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
   options: {
     corpus: { type: 'string', default: resolve(repoRoot, '../shared/data/eval/jsquad-valid/corpus.jsonl') },
-    concurrency: { type: 'string', default: '16' },
+    concurrency: { type: 'string', default: String(defaultWorkerConcurrency) },
     batch: { type: 'string', default: '32' },
     'embed-concurrency': { type: 'string' },
     limit: { type: 'string', default: '0' },
@@ -50,6 +55,38 @@ function log(message) {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/** A process's resident memory now and its peak so far, in MiB (Linux /proc). */
+function residentMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { now: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}
+
+/** Sums of Prometheus series by name (every label set together) from a management port's /metrics. */
+async function metricSums(managementUrl, names) {
+  const text = await (await fetch(`${managementUrl}/metrics`)).text();
+  const sums = Object.fromEntries(names.map((name) => [name, 0]));
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{.*\})? (\S+)$/.exec(line);
+    if (match && match[1] in sums) sums[match[1]] += Number(match[2]);
+  }
+  return sums;
+}
+const jobTimeSeries = [
+  'ingest_job_duration_seconds_sum',
+  'ingest_job_duration_seconds_count',
+  'te_request_tokenization_duration_sum',
+  'te_request_queue_duration_sum',
+  'te_request_inference_duration_sum',
+  'te_request_inference_duration_count',
+];
+async function jobTimeCounters() {
+  return {
+    ...(await metricSums(stack.managementUrls['ingest-worker'], jobTimeSeries.slice(0, 2))),
+    ...(await metricSums(stack.managementUrls['embedding-service'], jobTimeSeries.slice(2))),
+  };
+}
 
 const lines = (await readFile(resolve(args.corpus), 'utf8')).split('\n').filter((line) => line.trim() !== '');
 let corpus = lines.map((line) => JSON.parse(line));
@@ -128,6 +165,8 @@ try {
   const idleCpu = cpuBetween(idleCpuFrom, cpuSnapshot(stack.pids, { postgres: true }));
 
   // --- Phase 1: the pipeline, through the public API ---
+  const workerMemoryBefore = residentMiB(stack.pids['ingest-worker']);
+  const jobTimeFrom = await jobTimeCounters();
   const ingestBatchesFrom = await embeddingMetrics();
   const ingestCpuFrom = cpuSnapshot(stack.pids, { postgres: true });
   const started = performance.now();
@@ -157,6 +196,19 @@ try {
   const ingestSeconds = (performance.now() - started) / 1000;
   const ingestCpu = cpuBetween(ingestCpuFrom, cpuSnapshot(stack.pids, { postgres: true }));
   const ingestBatches = embeddingBetween(ingestBatchesFrom, await embeddingMetrics());
+  const workerMemory = residentMiB(stack.pids['ingest-worker']);
+  // A job's time is recorded when it ends, a moment after its document shows ready.
+  let jobTimeTo = await jobTimeCounters();
+  for (let waited = 0; waited < 5000; waited += 50) {
+    const jobsEnded =
+      jobTimeTo.ingest_job_duration_seconds_count - jobTimeFrom.ingest_job_duration_seconds_count;
+    if (jobsEnded >= corpus.length) break;
+    await sleep(50);
+    jobTimeTo = await jobTimeCounters();
+  }
+  const jobTime = Object.fromEntries(
+    jobTimeSeries.map((name) => [name, jobTimeTo[name] - jobTimeFrom[name]]),
+  );
   const { rows: chunkRows } = await db.query(
     `SELECT c.text, d.title, c.heading_path
        FROM chunks c JOIN documents d ON d.id = c.document_id
@@ -304,6 +356,13 @@ try {
     `postgres_cpu_ms_per_chunk_ingest=${((ingestCpu.postgres / chunkRows.length) * 1000).toFixed(1)}`,
     `rest_cpu_per_s_ingest=${(ingestCpu.rest / ingestCpu.seconds).toFixed(2)}`,
     `rest_cpu_per_s_alone=${(embedCpu.rest / embedCpu.seconds).toFixed(2)}`,
+    `job_slots_busy=${(jobTime.ingest_job_duration_seconds_sum / (ingestSeconds * concurrency)).toFixed(2)}`,
+    `job_ms=${((jobTime.ingest_job_duration_seconds_sum / jobTime.ingest_job_duration_seconds_count) * 1000).toFixed(0)}`,
+    `embed_request_ms=${(((jobTime.te_request_tokenization_duration_sum + jobTime.te_request_queue_duration_sum + jobTime.te_request_inference_duration_sum) / jobTime.te_request_inference_duration_count) * 1000).toFixed(0)}`,
+    `embed_queue_ms=${((jobTime.te_request_queue_duration_sum / jobTime.te_request_inference_duration_count) * 1000).toFixed(0)}`,
+    `embed_inference_ms=${((jobTime.te_request_inference_duration_sum / jobTime.te_request_inference_duration_count) * 1000).toFixed(0)}`,
+    `worker_rss_mib_before=${workerMemoryBefore.now.toFixed(0)}`,
+    `worker_rss_mib_peak=${workerMemory.peak.toFixed(0)}`,
   ].join(' ');
 } finally {
   await stopAll();

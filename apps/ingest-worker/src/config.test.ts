@@ -19,7 +19,7 @@ describe('ingest worker config', () => {
     const config = loadConfig(base);
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8083 });
     expect(config.postgres.queryTimeoutMs).toBe(120_000);
-    expect(config.worker.concurrency).toBe(4);
+    expect(config.worker.concurrency).toBe(16);
     expect(config.webhooks).toMatchObject({ allowedHosts: [], allowPrivate: false, attempts: 10 });
     expect(config.storage).toEqual({ driver: 'local', root: '/srv/rag/.data/storage' });
     expect(config.reindex).toEqual({ keepOldSeconds: 3600, batchDocuments: 64 });

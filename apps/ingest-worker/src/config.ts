@@ -14,6 +14,14 @@ import { webhookSettingsFields } from '@rag/ingest-contract/webhook-settings';
 import { storageSettings } from '@rag/storage/storage-config';
 import { z } from 'zod';
 
+/**
+ * Jobs at once per worker process unless WORKER_CONCURRENCY says otherwise (bench:ingest runs with it too). Most
+ * documents are a chunk or two: with few jobs, each embedding request and each collection write carries one
+ * document, and the worker, Milvus and PostgreSQL spend on that overhead the CPU the model needs. Each job holds
+ * its whole document (and a parser thread while it extracts a file), so this is also what bounds memory.
+ */
+export const defaultWorkerConcurrency = 16;
+
 const config = defineConfig({
   http: httpSettings(8083),
   logLevel: logLevelSetting,
@@ -31,7 +39,10 @@ const config = defineConfig({
      * while writes to a collection go one group at a time. Each job holds at most one document, so this
      * bounds the worker's memory.
      */
-    concurrency: plain('WORKER_CONCURRENCY', z.coerce.number().int().min(1).max(64).default(4)),
+    concurrency: plain(
+      'WORKER_CONCURRENCY',
+      z.coerce.number().int().min(1).max(64).default(defaultWorkerConcurrency),
+    ),
     /** Tokens shared by neighbouring chunks; the chunk size itself is the model's input length. */
     chunkOverlapTokens: plain('CHUNK_OVERLAP_TOKENS', z.coerce.number().int().min(0).max(1024).default(32)),
     embedBatchSize: plain('EMBED_BATCH_SIZE', z.coerce.number().int().min(1).max(256).default(32)),
