@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '@rag/contracts/app-error';
 import { chunkDocument, type DocumentChunk } from '@rag/documents/chunker';
-import { extractDocument, extractInlineText } from '@rag/documents/extract-document';
+import type { DocumentExtractor } from '@rag/documents/document-extractor';
+import { extractInlineText } from '@rag/documents/extract-document';
 import type { ExtractedDocument } from '@rag/documents/extracted-document';
-import type { ExtractionLimits } from '@rag/documents/extraction-limits';
 import type { EmbeddingClient } from '@rag/service-clients/embedding-client';
 import type { ObjectStorage } from '@rag/storage/object-storage';
 import { modelChunkBudget, modelTokenizer } from './chunk-budget.js';
@@ -31,7 +31,13 @@ export interface DocumentPipeline {
 export interface DocumentPipelineOptions {
   storage: ObjectStorage;
   embeddings: EmbeddingClient;
-  limits: Partial<ExtractionLimits> & { maxInputBytes: number };
+  /**
+   * Parses files, shared by every job of the process: its threads bound how many files are parsed at once, so the
+   * parsers' memory and CPU do not grow with the number of jobs.
+   */
+  extractor: DocumentExtractor;
+  /** The largest file read from object storage. */
+  maxInputBytes: number;
   overlapTokens: number;
 }
 
@@ -65,14 +71,14 @@ export function createDocumentPipeline(options: DocumentPipelineOptions): Docume
             extractInlineText(content.text, content.mediaType ? { mediaType: content.mediaType } : {}),
         };
       }
-      const bytes = await options.storage.get(content.key, { maxBytes: options.limits.maxInputBytes });
+      const bytes = await options.storage.get(content.key, { maxBytes: options.maxInputBytes });
       const hints = {
         ...(content.filename ? { filename: content.filename } : {}),
         ...(content.mediaType ? { mediaType: content.mediaType } : {}),
       };
       return {
         contentHash: () => sha256(bytes),
-        extract: () => extractDocument(bytes, hints, options.limits),
+        extract: () => options.extractor.extract(bytes, hints),
       };
     },
 

@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import { migrate } from '@rag/db/migrate';
 import { createPool } from '@rag/db/pool';
+import { createDocumentExtractor } from '@rag/documents/document-extractor';
 import { closeServer } from '@rag/http/http-server';
 import { listenService } from '@rag/http/service-listeners';
 import { failReadiness, onShutdownSignal } from '@rag/http/shutdown';
@@ -50,15 +52,17 @@ const vectorStore = {
   get: async () => (await spaces.forCollection(undefined)).store,
   close: () => spaces.close(),
 };
+// Parsing is CPU-bound and a parser thread holds tens of MB: one thread per core, whatever the number of jobs.
+const extractor = createDocumentExtractor({
+  threads: availableParallelism(),
+  limits: { maxPages: config.worker.maxPages, parseTimeoutMs: config.worker.parseTimeoutMs },
+});
 const pipelineOf = (client: typeof embeddings) =>
   createDocumentPipeline({
     storage,
     embeddings: client,
-    limits: {
-      maxInputBytes: config.worker.maxFileBytes,
-      maxPages: config.worker.maxPages,
-      parseTimeoutMs: config.worker.parseTimeoutMs,
-    },
+    extractor,
+    maxInputBytes: config.worker.maxFileBytes,
     overlapTokens: config.worker.chunkOverlapTokens,
   });
 const defaultPipeline = pipelineOf(batchedEmbeddings);
@@ -107,6 +111,7 @@ onShutdownSignal(logger, [
   ...worker.stopSteps,
   { name: 'close http', run: () => closeServer(listeners.server, config.http.shutdownGraceMs) },
   { name: 'close queues', run: () => worker.closeQueues() },
+  { name: 'close parser threads', run: () => extractor.close() },
   { name: 'close redis', run: async () => void redis.disconnect() },
   { name: 'close milvus', run: () => vectorStore.close() },
   { name: 'close storage', run: () => storage.close() },

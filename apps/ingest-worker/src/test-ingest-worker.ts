@@ -1,6 +1,7 @@
 import { insertCollection } from '@rag/db/collection-repository';
 import { type DocumentRecord, insertDocument } from '@rag/db/document-repository';
 import type { Pool } from '@rag/db/pool';
+import { createDocumentExtractor } from '@rag/documents/document-extractor';
 import { ingestEventsQueueName } from '@rag/ingest-contract/ingest-event';
 import { deadLetterQueueName } from '@rag/ingest-contract/ingest-job';
 import { createWebhookSecretCipher, webhookSecretKeys } from '@rag/ingest-contract/webhook-secret-cipher';
@@ -71,6 +72,7 @@ export async function startTestIngestWorker(options: TestIngestWorkerOptions): P
       createMilvusStore({ address: options.milvusAddress, collectionPrefix: `${keyPrefix}_`, space }),
   );
   const storage = createLocalStorage({ root: `/tmp/${keyPrefix}-storage` });
+  const extractor = createDocumentExtractor();
   const metrics = createServiceMetrics(options.service);
   const app = createWorker({
     pool,
@@ -82,7 +84,8 @@ export async function startTestIngestWorker(options: TestIngestWorkerOptions): P
     pipeline: createDocumentPipeline({
       storage,
       embeddings,
-      limits: { maxInputBytes: 1_000_000 },
+      extractor,
+      maxInputBytes: 1_000_000,
       overlapTokens: 8,
     }),
     vectorStore: vectorStore.get,
@@ -143,6 +146,7 @@ export async function startTestIngestWorker(options: TestIngestWorkerOptions): P
       await app.closeQueues();
       await Promise.all([deadLetterQueue.close(), eventsQueue.close()]);
       await vectorStore.close();
+      await extractor.close();
     },
   };
 }
