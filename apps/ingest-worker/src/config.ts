@@ -18,7 +18,7 @@ import { z } from 'zod';
  * Jobs at once per worker process unless WORKER_CONCURRENCY says otherwise (bench:ingest runs with it too). Most
  * documents are a chunk or two: with few jobs, each embedding request and each collection write carries one
  * document, and the worker, Milvus and PostgreSQL spend on that overhead the CPU the model needs. Each job holds
- * its whole document (and a parser thread while it extracts a file), so this is also what bounds memory.
+ * its whole document, so this is also what bounds memory (files are parsed by threads shared by all jobs).
  */
 export const defaultWorkerConcurrency = 16;
 

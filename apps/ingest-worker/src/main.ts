@@ -52,9 +52,9 @@ const vectorStore = {
   get: async () => (await spaces.forCollection(undefined)).store,
   close: () => spaces.close(),
 };
-// Parsing is CPU-bound and a parser thread holds tens of MB: one thread per core, whatever the number of jobs.
+// Parsing is CPU-bound and a parser thread holds tens of MB: one thread per core at most, whatever the number of jobs.
 const extractor = createDocumentExtractor({
-  threads: availableParallelism(),
+  threads: Math.min(availableParallelism(), config.worker.concurrency),
   limits: { maxPages: config.worker.maxPages, parseTimeoutMs: config.worker.parseTimeoutMs },
 });
 const pipelineOf = (client: typeof embeddings) =>
